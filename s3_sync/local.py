@@ -1,0 +1,145 @@
+"""Reading and archiving objects in the local cluster, through InternalClient.
+
+Every read names the storage policy the container row was recorded under, so an object is read
+from the policy its row describes. The InternalClient pipeline has no SLO/DLO middleware, so a
+manifest comes back raw, which is what propagation needs.
+"""
+import json
+
+from swift.common.internal_client import UnexpectedResponse
+from swift.common.swob import wsgi_to_str
+from swift.common.utils import Timestamp
+
+POLICY_HEADER = 'X-Backend-Storage-Policy-Index'
+
+
+class LocalError(Exception):
+    """The local cluster did not answer as it should (5xx, timeouts)."""
+
+    retryable = True
+
+
+class BodyReader:
+    """A file-like view of a Swift response body iterator, read in client-chosen sizes.
+
+    Lets boto3 and swiftclient stream an object without it ever being held whole in memory."""
+
+    def __init__(self, app_iter):
+        self._iter = iter(app_iter)
+        self._app_iter = app_iter
+        self._buf = b''
+        self.bytes_read = 0
+
+    def read(self, size=-1):
+        while size < 0 or len(self._buf) < size:
+            try:
+                chunk = next(self._iter)
+            except StopIteration:
+                break
+            self._buf += chunk
+        if size < 0:
+            data, self._buf = self._buf, b''
+        else:
+            data, self._buf = self._buf[:size], self._buf[size:]
+        self.bytes_read += len(data)
+        return data
+
+    def close(self):
+        close = getattr(self._app_iter, 'close', None)
+        if close:
+            close()
+
+
+class LocalObject:
+    """An open local GET: lower-case headers and a streaming ``reader``; close() when done."""
+
+    def __init__(self, headers, app_iter):
+        self.headers = _lower(headers)
+        self.reader = BodyReader(app_iter)
+
+    @property
+    def size(self):
+        return int(self.headers.get('content-length', 0))
+
+    @property
+    def etag(self):
+        return self.headers.get('etag', '').strip('"')
+
+    @property
+    def timestamp(self):
+        return Timestamp(self.headers['x-timestamp'])
+
+    def close(self):
+        self.reader.close()
+
+
+def _lower(headers):
+    """Lower-case keys; WSGI (latin-1 of UTF-8) strings turned into real str."""
+    return {wsgi_to_str(k).lower(): wsgi_to_str(v) for k, v in headers.items()}
+
+
+class LocalSwift:
+    """Object operations on the local cluster for one account."""
+
+    def __init__(self, internal_client):
+        self.client = internal_client
+
+    def _call(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UnexpectedResponse as exc:
+            raise LocalError('local %s' % exc.resp.status) from None
+
+    def open(self, account, container, name, policy_index):
+        """GET the object (raw manifest for large objects); None when it is gone."""
+        status, headers, body = self._call(
+            self.client.get_object, account, container, name,
+            headers={POLICY_HEADER: str(policy_index)}, acceptable_statuses=(2, 404),
+            params={'multipart-manifest': 'get'})
+        if status == 404:
+            _drain(body)
+            return None
+        return LocalObject(headers, body)
+
+    def head(self, account, container, name, policy_index):
+        """Lower-case headers of the object, or None when it is gone."""
+        resp = self._call(
+            self.client.make_request, 'HEAD',
+            self.client.make_path(account, container, name),
+            {POLICY_HEADER: str(policy_index)}, (2, 404),
+            params={'multipart-manifest': 'get'})
+        if resp.status_int == 404:
+            return None
+        return _lower(resp.headers)
+
+    def read_manifest(self, account, container, name, policy_index):
+        """The raw SLO manifest (list of segment dicts) and the manifest's headers, or None."""
+        obj = self.open(account, container, name, policy_index)
+        if obj is None:
+            return None
+        try:
+            return json.loads(obj.reader.read()), obj.headers
+        finally:
+            obj.close()
+
+    def delete_if_unchanged(self, account, container, name, meta_ts):
+        """Delete the object unless a client wrote or POSTed it after ``meta_ts``.
+
+        The DELETE carries X-Timestamp = meta_ts plus one offset unit, so the object server, not
+        us, settles any race: a newer client write makes it answer 409 and the write survives.
+        Returns True when the object is gone (deleted now, or already), False on 409."""
+        ts = Timestamp(meta_ts, offset=Timestamp(meta_ts).offset + 1)
+        resp = self._call(
+            self.client.make_request, 'DELETE',
+            self.client.make_path(account, container, name),
+            {'X-Timestamp': ts.internal}, (2, 404, 409))
+        _drain(resp.app_iter)
+        return resp.status_int != 409
+
+
+def _drain(body):
+    for _ in body:
+        pass
+    close = getattr(body, 'close', None)
+    if close:
+        close()

@@ -1,0 +1,136 @@
+"""The one interface every remote store implements.
+
+A provider serves one mapping (one ``containers[]`` entry of the config) and, for ``"/*"``
+mappings, one real container of the account. The sync daemon, the shunt and proxymc talk only to
+this interface, never to boto3 or swiftclient directly.
+
+Conventions shared by all providers:
+
+* object names are ``str`` (the Swift object name, not the remote key: the provider applies the
+  key layout itself);
+* headers going in and coming out are Swift-style, lower-case keys: ``content-type``,
+  ``x-object-meta-<name>``, ``x-static-large-object``, ``x-object-manifest``, ``etag`` (unquoted
+  hex), ``content-length``, ``last-modified``; S3 metadata encoding is the provider's business;
+* a remote failure raises :class:`RemoteError`; "not there" is a return value, not an error.
+"""
+
+
+class RemoteError(Exception):
+    """A remote request failed.
+
+    ``status`` is the HTTP status (502 when no response arrived), ``message`` one line that names
+    what failed without any secret; ``retryable`` says whether the same request may succeed later
+    (5xx, 429/503 SlowDown, connection resets, timeouts).
+    """
+
+    def __init__(self, status, message, retryable=None):
+        super().__init__('%s %s' % (status, message))
+        self.status = status
+        self.message = message
+        if retryable is None:
+            retryable = status >= 500 or status in (408, 429)
+        self.retryable = retryable
+
+
+class RemoteObject:
+    """What a HEAD or a listing says about one remote object."""
+
+    __slots__ = ('name', 'etag', 'size', 'last_modified', 'headers')
+
+    def __init__(self, name, etag, size, last_modified, headers=None):
+        self.name = name                    # Swift object name (layout prefix removed)
+        self.etag = etag                    # unquoted; S3 MPU etags keep their "-N"
+        self.size = size
+        self.last_modified = last_modified  # float epoch seconds
+        self.headers = headers              # Swift-style dict from HEAD; None from listings
+
+    def __repr__(self):
+        return 'RemoteObject(%r, etag=%r, size=%r, last_modified=%r)' % (
+            self.name, self.etag, self.size, self.last_modified)
+
+
+class RemoteResponse:
+    """A streamed GET/HEAD answer, for the shunt: status, Swift-style headers, body iterator.
+
+    ``close()`` releases the connection; always call it (or exhaust ``body``).
+    """
+
+    def __init__(self, status, headers, body=(), close=None):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self._close = close
+
+    def close(self):
+        if self._close:
+            self._close()
+            self._close = None
+
+
+class Provider:
+    """Base class; see the module docstring for conventions."""
+
+    def __init__(self, mapping, container=None, logger=None):
+        self.mapping = mapping
+        self.account = mapping['account']
+        self.container = container or mapping['container']
+        self.logger = logger
+
+    # -- naming ---------------------------------------------------------
+    @property
+    def content_location(self):
+        """The listing annotation the shunt adds to remote entries."""
+        raise NotImplementedError
+
+    # -- reads ----------------------------------------------------------
+    def head_object(self, name):
+        """RemoteObject with ``headers``, or None when absent."""
+        raise NotImplementedError
+
+    def get_object(self, name, headers=None, head=False):
+        """RemoteResponse for a GET (or HEAD); ``headers`` carries Range and conditionals.
+
+        Non-2xx answers (304, 404, 412, 416) are returned, not raised."""
+        raise NotImplementedError
+
+    def list_objects(self, marker='', limit=1000, prefix='', delimiter='', end_marker=''):
+        """One page of Swift-style listing dicts, sorted by name.
+
+        Objects: ``{name, hash, bytes, last_modified, content_type, content_location}``;
+        subdirs: ``{subdir, content_location}``. ``[]`` at the end."""
+        raise NotImplementedError
+
+    def iter_objects(self, marker='', end_marker='', prefix=''):
+        """RemoteObject for every remote object with marker < name < end_marker (both optional),
+        in name order, paging as needed. Used for batched verification."""
+        raise NotImplementedError
+
+    def get_manifest(self, name):
+        """The SLO manifest stored beside a remote object (list of dicts), or None."""
+        raise NotImplementedError
+
+    # -- writes ---------------------------------------------------------
+    def put_object(self, name, headers, body, size):
+        """Upload ``size`` bytes read from the file-like ``body`` with the given Swift-style
+        headers. ``headers['etag']`` (md5 hex) is sent for the remote to check integrity.
+        Returns the remote etag."""
+        raise NotImplementedError
+
+    def update_metadata(self, name, headers, etag):
+        """Replace the remote object's metadata in place, only if its etag is still ``etag``.
+
+        Returns False when the remote object is missing or has another etag (the caller then
+        uploads the data); never re-uploads the body itself."""
+        raise NotImplementedError
+
+    def delete_objects(self, names):
+        """Delete these objects (and any SLO manifest stored beside them); missing is fine."""
+        raise NotImplementedError
+
+    def check(self, create=False):
+        """Verify the destination is reachable and writable enough to start; create the
+        bucket/container when ``create``. Raises RemoteError with a clear message."""
+        raise NotImplementedError
+
+    def close(self):
+        """Release connections."""

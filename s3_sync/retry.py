@@ -1,0 +1,49 @@
+"""The one retry policy: exponential backoff with full jitter.
+
+Used for single remote requests (`RetryPolicy.call`) and for rows the crawler re-tries in a later
+cycle (`backoff_delay`), so every wait in the product grows the same way. botocore's and
+swiftclient's own retries are switched off so requests are not retried twice.
+"""
+import random
+
+import eventlet
+
+
+def backoff_delay(attempt, base=0.5, cap=300.0):
+    """Seconds to wait before try number ``attempt + 1`` (attempt counts from 1).
+
+    Full jitter (uniform in [0, min(cap, base * 2**attempt)]) keeps many daemons that failed at
+    the same moment from retrying in lock-step against a throttling remote."""
+    return random.uniform(0, min(cap, base * (2 ** min(attempt, 30))))
+
+
+def is_retryable(exc):
+    """True for failures that may go away: 5xx/429/408, throttling, resets and timeouts."""
+    retryable = getattr(exc, 'retryable', None)
+    if retryable is not None:
+        return retryable
+    return isinstance(exc, (ConnectionError, TimeoutError, eventlet.Timeout))
+
+
+class RetryPolicy:
+    """Call a function, retrying retryable failures up to ``attempts`` tries in all."""
+
+    def __init__(self, attempts=4, base=0.5, cap=20.0, sleep=eventlet.sleep):
+        self.attempts = attempts
+        self.base = base
+        self.cap = cap
+        self._sleep = sleep
+
+    def call(self, fn, *args, **kwargs):
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                if attempt == self.attempts or not is_retryable(exc):
+                    raise
+                self._sleep(backoff_delay(attempt, self.base, self.cap))
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+

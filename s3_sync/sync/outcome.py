@@ -1,0 +1,17 @@
+"""What handling a row can end in, as the crawler sees it.
+
+``None`` means done (propagated, unchanged, skipped on purpose). A :class:`Retry` means "not now":
+the crawler records the row in the status file's pending list and hands it back at ``due``, while
+its checkpoint moves on past the row.
+"""
+
+
+class Retry:
+    __slots__ = ('due', 'error')
+
+    def __init__(self, due, error=None):
+        self.due = due          # epoch seconds; the row is not handed back before then
+        self.error = error      # one line, or None for a plain deferral (copy_after, stale read)
+
+    def __repr__(self):
+        return 'Retry(due=%r, error=%r)' % (self.due, self.error)
