@@ -1,0 +1,228 @@
+"""The row handler: what each kind of row costs and does, with a fake remote and local cluster."""
+import unittest
+
+from swift.common.utils import Timestamp, encode_timestamps
+
+from s3_sync.providers.base import RemoteError, RemoteObject
+from s3_sync.sync.container import ContainerSync
+from s3_sync.sync.outcome import Retry
+
+
+class FakeProvider:
+    def __init__(self):
+        self.objects = {}     # name -> (etag, headers)
+        self.calls = []
+        self.fail = None
+
+    def _record(self, *call):
+        self.calls.append(call)
+        if self.fail:
+            raise self.fail
+
+    def put_object(self, name, headers, body, size):
+        self._record('put', name)
+        data = body.read()
+        assert len(data) == size
+        self.objects[name] = (headers['etag'], dict(headers))
+        return headers['etag']
+
+    def update_metadata(self, name, headers, etag):
+        self._record('update', name)
+        if name not in self.objects or self.objects[name][0] != etag:
+            return False
+        self.objects[name] = (etag, dict(headers))
+        return True
+
+    def delete_objects(self, names):
+        self._record('delete', tuple(names))
+        for name in names:
+            self.objects.pop(name, None)
+
+    def head_object(self, name):
+        self._record('head', name)
+        if name not in self.objects:
+            return None
+        etag, headers = self.objects[name]
+        return RemoteObject(name, etag, int(headers.get('content-length', 0)), 0, headers)
+
+
+class FakeObject:
+    def __init__(self, headers, body):
+        self.headers = headers
+        import io
+        self.reader = io.BytesIO(body)
+        self.size = len(body)
+        self.closed = False
+
+    def close(self):
+        self.closed = True
+
+
+class FakeLocal:
+    def __init__(self):
+        self.objects = {}     # name -> (headers, body)
+        self.deletes = []
+        self.newer_client_write = set()
+
+    def put(self, name, body, ts, **meta):
+        import hashlib
+        headers = {'etag': hashlib.md5(body).hexdigest(), 'content-length': str(len(body)),
+                   'x-timestamp': ts.normal, 'content-type': 'text/plain'}
+        headers.update(meta)
+        self.objects[name] = (headers, body)
+
+    def open(self, account, container, name, policy_index):
+        if name not in self.objects:
+            return None
+        headers, body = self.objects[name]
+        return FakeObject(dict(headers), body)
+
+    def head(self, account, container, name, policy_index):
+        if name not in self.objects:
+            return None
+        return dict(self.objects[name][0])
+
+    def delete_if_unchanged(self, account, container, name, meta_ts):
+        self.deletes.append((name, meta_ts))
+        if name in self.newer_client_write:
+            return False
+        self.objects.pop(name, None)
+        return True
+
+
+class FakeStats:
+    def __init__(self):
+        self.counts = {}
+
+    def increment(self, metric, n=1):
+        self.counts[metric] = self.counts.get(metric, 0) + n
+
+
+class NullLogger:
+    def __getattr__(self, name):
+        return lambda *a, **k: None
+
+
+def row(name, data_ts, meta_ts=None, deleted=0, etag='e', size=1, rowid=1):
+    return {'ROWID': rowid, 'name': name, 'deleted': deleted, 'etag': etag, 'size': size,
+            'content_type': 'text/plain', 'storage_policy_index': 0,
+            'created_at': encode_timestamps(data_ts, data_ts, meta_ts or data_ts)}
+
+
+class ContainerSyncTestCase(unittest.TestCase):
+    def setUp(self):
+        self.now = 1_800_000_000.0
+        self.provider = FakeProvider()
+        self.local = FakeLocal()
+        self.stats = FakeStats()
+
+    def make_sync(self, **mapping):
+        base = {'account': 'AUTH_a', 'container': 'c', 'aws_bucket': 'b'}
+        base.update(mapping)
+        return ContainerSync(base, 'AUTH_a', 'c', self.provider, self.local, self.stats,
+                             NullLogger(), clock=lambda: self.now)
+
+    def ts(self, delta=0):
+        return Timestamp(self.now - 100 + delta)
+
+
+class TestPropagation(ContainerSyncTestCase):
+    def test_new_object_costs_one_remote_put_and_nothing_else(self):
+        self.local.put('o', b'data', self.ts())
+        outcome = self.make_sync().handle_row(row('o', self.ts()))
+        self.assertIsNone(outcome)
+        self.assertEqual(self.provider.calls, [('put', 'o')])
+        self.assertEqual(self.stats.counts, {'copied_objects': 1, 'bytes': 4})
+
+    def test_metadata_post_updates_remote_in_place_without_upload(self):
+        self.local.put('o', b'data', self.ts())
+        sync = self.make_sync()
+        sync.handle_row(row('o', self.ts()))
+        self.local.put('o', b'data', self.ts(5), **{'x-object-meta-color': 'red'})
+        self.provider.calls.clear()
+        self.assertIsNone(sync.handle_row(row('o', self.ts(), meta_ts=self.ts(5))))
+        self.assertEqual(self.provider.calls, [('update', 'o')])
+        self.assertEqual(self.provider.objects['o'][1]['x-object-meta-color'], 'red')
+
+    def test_metadata_post_uploads_when_remote_copy_is_missing(self):
+        self.local.put('o', b'data', self.ts(5))
+        outcome = self.make_sync().handle_row(row('o', self.ts(), meta_ts=self.ts(5)))
+        self.assertIsNone(outcome)
+        self.assertEqual(self.provider.calls, [('update', 'o'), ('put', 'o')])
+
+    def test_object_gone_locally_is_done_without_remote_requests(self):
+        self.assertIsNone(self.make_sync().handle_row(row('gone', self.ts())))
+        self.assertEqual(self.provider.calls, [])
+
+    def test_stale_local_read_is_retried_soon(self):
+        self.local.put('o', b'old', self.ts())
+        outcome = self.make_sync().handle_row(row('o', self.ts(10)))
+        self.assertIsInstance(outcome, Retry)
+        self.assertIn('stale', outcome.error)
+        self.assertEqual(self.provider.calls, [])
+
+    def test_delete_propagates_when_asked(self):
+        outcome = self.make_sync().handle_row(row('o', self.ts(), deleted=1))
+        self.assertIsNone(outcome)
+        self.assertEqual(self.provider.calls, [('delete', ('o',))])
+        self.assertEqual(self.stats.counts, {'deleted_objects': 1})
+
+    def test_delete_not_propagated_when_propagate_delete_is_off(self):
+        self.make_sync(propagate_delete=False).handle_row(row('o', self.ts(), deleted=1))
+        self.assertEqual(self.provider.calls, [])
+
+    def test_excluded_names_are_skipped(self):
+        self.local.put('tmp/x', b'data', self.ts())
+        self.make_sync(exclude_pattern='tmp/').handle_row(row('tmp/x', self.ts()))
+        self.assertEqual(self.provider.calls, [])
+        self.assertEqual(self.stats.counts, {'skipped': 1})
+
+    def test_selection_criteria_skip_objects_that_do_not_match(self):
+        self.local.put('o', b'data', self.ts(), **{'x-object-meta-keep': 'no'})
+        sync = self.make_sync(selection_criteria={'x-object-meta-keep': 'YES'})
+        self.assertIsNone(sync.handle_row(row('o', self.ts())))
+        self.assertEqual(self.provider.calls, [])
+
+    def test_copy_after_defers_young_rows_until_due(self):
+        self.local.put('o', b'data', self.ts(95))
+        outcome = self.make_sync(copy_after=60).handle_row(row('o', self.ts(95)))
+        self.assertIsInstance(outcome, Retry)
+        self.assertAlmostEqual(outcome.due, float(self.ts(95)) + 60, places=3)
+        self.assertIsNone(outcome.error)
+        self.assertEqual(self.provider.calls, [])
+
+    def test_remote_failure_is_counted_and_raised_for_the_crawler(self):
+        self.local.put('o', b'data', self.ts())
+        self.provider.fail = RemoteError(503, 'slow down')
+        with self.assertRaises(RemoteError):
+            self.make_sync().handle_row(row('o', self.ts()))
+        self.assertEqual(self.stats.counts, {'errors': 1})
+
+
+class TestArchive(ContainerSyncTestCase):
+    def test_archive_deletes_local_copy_after_verified_upload_with_bumped_timestamp(self):
+        self.local.put('o', b'data', self.ts())
+        sync = self.make_sync(retain_local=False, propagate_delete=False)
+        self.assertIsNone(sync.handle_row(row('o', self.ts())))
+        self.assertEqual([c[0] for c in self.provider.calls], ['put', 'head'])
+        self.assertNotIn('o', self.local.objects)
+        (name, meta_ts), = self.local.deletes
+        self.assertEqual(meta_ts, self.ts())
+
+    def test_archive_keeps_local_copy_when_remote_copy_does_not_verify(self):
+        self.local.put('o', b'data', self.ts())
+        sync = self.make_sync(retain_local=False, propagate_delete=False)
+        self.provider.head_object = lambda name: None
+        outcome = sync.handle_row(row('o', self.ts()))
+        self.assertIsInstance(outcome, Retry)
+        self.assertIn('o', self.local.objects)
+        self.assertEqual(self.local.deletes, [])
+
+    def test_archive_tombstones_are_never_propagated(self):
+        sync = self.make_sync(retain_local=False, propagate_delete=False)
+        sync.handle_row(row('o', self.ts(), deleted=1))
+        self.assertEqual(self.provider.calls, [])
+
+
+if __name__ == '__main__':
+    unittest.main()
