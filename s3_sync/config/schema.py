@@ -1,0 +1,177 @@
+"""The key tables: every config key we know, its JSON type, its default and its bounds.
+
+Kept as data, apart from the checking code in ``validate.py``, so the whole configuration surface
+can be read in one place. Key names and defaults are those of the original product's
+``sync.json`` (existing files load unchanged); the keys marked "ours" are new.
+
+A key whose default is ``ABSENT`` is optional and is NOT filled in: its absence means something
+(no ``custom_prefix`` = hashed layout, no ``aws_endpoint`` = AWS, no ``exclude_pattern`` = exclude
+nothing, no ``selection_criteria`` = select everything). ``REQUIRED`` keys must be present.
+"""
+import collections
+import math
+
+
+class _Marker:
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+
+ABSENT = _Marker('ABSENT')
+REQUIRED = _Marker('REQUIRED')
+
+
+class Kind(collections.namedtuple('Kind', 'name accepts')):
+    """A JSON type: its name in error messages and the test a value must pass."""
+
+
+def _is_int(value):
+    # bool is a subclass of int in Python; a JSON ``true`` is not a count.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+STR = Kind('a string', lambda v: isinstance(v, str))
+INT = Kind('an integer', _is_int)
+NUMBER = Kind('a number', _is_number)
+BOOL = Kind('a boolean (true/false)', lambda v: isinstance(v, bool))
+LIST = Kind('a list', lambda v: isinstance(v, list))
+DICT = Kind('an object', lambda v: isinstance(v, dict))
+
+
+class Key(collections.namedtuple('Key', 'kind default minimum choices')):
+    """One key: ``minimum`` is inclusive; ``choices`` is the set of allowed values."""
+
+    def __new__(cls, kind, default=ABSENT, minimum=None, choices=None):
+        return super().__new__(cls, kind, default, minimum, choices)
+
+
+# Keys only the sync daemon (crawler) needs; the shunt and proxymc load the same file without
+# them (``load_config(path, for_daemon=False)``).
+DAEMON_ONLY_KEYS = ('devices', 'status_dir', 'items_chunk')
+
+LOG_LEVELS = ('debug', 'info', 'warning', 'error', 'critical')
+
+GLOBAL_KEYS = {
+    'containers': Key(LIST, default=[]),
+    'migrations': Key(LIST, default=[]),
+    'migrator_settings': Key(DICT),
+    'devices': Key(STR, default=REQUIRED),
+    'status_dir': Key(STR, default=REQUIRED),
+    'items_chunk': Key(INT, default=REQUIRED, minimum=1),
+    'poll_interval': Key(NUMBER, default=5, minimum=0),
+    'workers': Key(INT, default=10, minimum=1),
+    'enumerator_workers': Key(INT, default=10, minimum=1),
+    'verification_slack': Key(NUMBER, default=60, minimum=0),   # minutes
+    'bulk_process': Key(BOOL, default=False),
+    'swift_bind_ip': Key(STR, default='0.0.0.0'),
+    'swift_bind_port': Key(INT, minimum=1),                     # ours
+    'swift_dir': Key(STR, default='/etc/swift'),
+    # Default computed from swift_dir, see validate.fill_globals.
+    'internal_client_path': Key(STR),
+    'internal_client_logname': Key(STR, default='ContainerCrawler'),
+    'watch': Key(BOOL, default=True),                           # ours: inotify watching
+    'log_file': Key(STR),
+    'log_level': Key(STR, default='info', choices=LOG_LEVELS),
+    'syslog': Key(DICT),
+    'statsd_host': Key(STR),
+    'statsd_port': Key(INT, default=8125, minimum=1),
+    'statsd_prefix': Key(STR),
+    'http_proxy': Key(STR),
+    'https_proxy': Key(STR),
+}
+
+SYSLOG_KEYS = {
+    'host': Key(STR, default='localhost'),
+    'port': Key(INT, default=514, minimum=1),
+    'proto': Key(STR, default='udp', choices=('udp', 'tcp')),
+}
+
+PROTOCOLS = ('s3', 'swift')
+AUTH_TYPES = ('swift', 'keystone_v2', 'keystone_v3')
+
+# What each keystone flavour cannot do without (behaviour 2.2).
+AUTH_REQUIRED_KEYS = {
+    'swift': (),
+    'keystone_v2': ('tenant_name',),
+    'keystone_v3': ('project_name', 'project_domain_name', 'user_domain_name'),
+}
+
+MAPPING_KEYS = {
+    'account': Key(STR, default=REQUIRED),
+    'container': Key(STR, default=REQUIRED),
+    'aws_bucket': Key(STR, default=REQUIRED),
+    'aws_endpoint': Key(STR),
+    'aws_identity': Key(STR, default=REQUIRED),
+    'aws_secret': Key(STR, default=REQUIRED),
+    'aws_session_token': Key(STR),
+    'protocol': Key(STR, default='s3', choices=PROTOCOLS),
+    'copy_after': Key(NUMBER, default=0, minimum=0),
+    'retain_local': Key(BOOL, default=True),
+    'retain_local_segments': Key(BOOL, default=False),
+    'propagate_delete': Key(BOOL, default=True),
+    'merge_namespaces': Key(BOOL, default=False),
+    'restore_object': Key(BOOL, default=False),
+    'exclude_pattern': Key(STR),
+    'selection_criteria': Key(DICT),
+    'custom_prefix': Key(STR),
+    'encryption': Key(BOOL, default=True),
+    'remote_delete_after': Key(NUMBER, default=0, minimum=0),
+    'remote_delete_after_addition': Key(NUMBER, default=86400, minimum=0),
+    'propagate_expiration': Key(BOOL, default=False),
+    'propagate_expiration_offset': Key(INT, default=0),
+    'convert_dlo': Key(BOOL, default=False),
+    'min_segment_size': Key(INT, default=0, minimum=0),
+    'sync_container_metadata': Key(BOOL, default=False),
+    'sync_container_acl': Key(BOOL, default=False),
+    'storage_policy': Key(STR),
+    # Default 'swift' is filled only for protocol swift, see validate.fill_mapping.
+    'auth_type': Key(STR, choices=AUTH_TYPES),
+    'tenant_name': Key(STR),
+    'project_name': Key(STR),
+    'project_domain_name': Key(STR),
+    'user_domain_name': Key(STR),
+    'remote_account': Key(STR),
+    # ours
+    'create_bucket': Key(BOOL, default=False),
+    'signature_version': Key(STR, default='s3v4', choices=('s3v4', 's3')),
+    'remote_timeout': Key(NUMBER, default=60, minimum=1),
+    'max_conns': Key(INT, default=10, minimum=1),
+    'restore_expire_days': Key(INT, default=0, minimum=0),
+}
+
+# The defaults a mapping gets when a key is absent (auth_type 'swift' applies to swift only).
+MAPPING_DEFAULTS = {name: key.default for name, key in MAPPING_KEYS.items()
+                    if key.default not in (ABSENT, REQUIRED)}
+
+# Migrations are the migrator's business; we check only what the shunt relies on.
+MIGRATION_KEYS = {
+    'account': Key(STR, default=REQUIRED),
+    'aws_bucket': Key(STR, default=REQUIRED),
+    'container': Key(STR),
+    'aws_endpoint': Key(STR),
+    'aws_identity': Key(STR),
+    'aws_secret': Key(STR),
+    'protocol': Key(STR, choices=PROTOCOLS),
+    'auth_type': Key(STR, choices=AUTH_TYPES),
+    'prefix': Key(STR),
+    'older_than': Key(NUMBER, minimum=0),
+    'propagate_account_metadata': Key(BOOL),
+    'restore_object': Key(BOOL),
+    'storage_policy': Key(STR),
+    'remote_account': Key(STR),
+}
+
+# The mapping fields that identify one mapping; two mappings equal on all of them would write
+# the same remote keys from the same local container.
+MAPPING_IDENTITY = ('account', 'container', 'aws_bucket', 'aws_endpoint', 'protocol',
+                    'custom_prefix')
+
+# The fields whose change resets crawl progress (stored as ``policy`` in status files).
+POLICY_KEYS = ('copy_after', 'retain_local', 'propagate_delete')

@@ -1,0 +1,183 @@
+"""Checking a parsed config against the key tables and filling in the defaults.
+
+Everything is refused here, at start-up, with a one-line error rather than later as a traceback
+from deep inside a crawl: a wrong type (JSON ``"false"`` is not ``false``), a regex that does not
+compile, a selection criterion that does not parse, and the combinations that lose data (an
+archive mapping that would propagate its own local deletes to the remote).
+"""
+import copy
+import math
+import os
+import re
+
+from s3_sync.config import schema
+from s3_sync.config.errors import ConfigError
+from s3_sync.config.schema import ABSENT, REQUIRED
+
+
+def _json_type(value):
+    if isinstance(value, bool):
+        return 'boolean'
+    if isinstance(value, (int, float)):
+        return 'number' if math.isfinite(value) else 'non-finite number'
+    if isinstance(value, str):
+        return 'string'
+    if isinstance(value, list):
+        return 'list'
+    if isinstance(value, dict):
+        return 'object'
+    return 'null' if value is None else type(value).__name__
+
+
+def _join(where, key):
+    return '%s.%s' % (where, key) if where else key
+
+
+def check_value(where, value, spec):
+    """Type, bounds and choices of one present value. Values are never echoed for
+    type errors, because the wrongly typed value may be a secret."""
+    if not spec.kind.accepts(value):
+        raise ConfigError(where, 'must be %s, not %s' % (spec.kind.name, _json_type(value)))
+    if spec.minimum is not None and value < spec.minimum:
+        raise ConfigError(where, 'must be >= %s, not %s' % (spec.minimum, value))
+    if spec.choices is not None and value not in spec.choices:
+        raise ConfigError(where, 'must be one of %s, not "%s"' % (
+            ', '.join(spec.choices), value))
+
+
+def check_section(where, section, table, skip_required=()):
+    """Check every known key of ``section`` and fill defaults in place. Unknown keys are
+    kept untouched, so files written for newer versions still load."""
+    for name, spec in table.items():
+        path = _join(where, name)
+        if name in section:
+            check_value(path, section[name], spec)
+        elif spec.default is REQUIRED:
+            if name not in skip_required:
+                raise ConfigError(path, 'missing required key')
+        elif spec.default is not ABSENT:
+            section[name] = copy.deepcopy(spec.default)
+
+
+def check_regex(where, pattern):
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(where, 'invalid regex: %s' % exc)
+
+
+def check_criteria(where, criteria, top=True):
+    """The selection grammar (behaviour 4.3): ``{}`` (top level only) selects everything;
+    otherwise exactly one key: AND/OR with a non-empty list of criteria, NOT with one
+    criterion, or a header name with a string value."""
+    if not isinstance(criteria, dict):
+        raise ConfigError(where, 'must be an object, not %s' % _json_type(criteria))
+    if top and not criteria:
+        return
+    if len(criteria) != 1:
+        raise ConfigError(where, 'must have exactly one key, has %d' % len(criteria))
+    (key, value), = criteria.items()
+    path = _join(where, key)
+    if key in ('AND', 'OR'):
+        if not isinstance(value, list) or not value:
+            raise ConfigError(path, 'must be a non-empty list of criteria')
+        for i, sub in enumerate(value):
+            check_criteria('%s[%d]' % (path, i), sub, top=False)
+    elif key == 'NOT':
+        check_criteria(path, value, top=False)
+    elif not isinstance(value, str):
+        raise ConfigError(path, 'header value must be a string, not %s' % _json_type(value))
+
+
+def check_mapping_rules(where, mapping):
+    """The rules that span several keys of one mapping."""
+    for name in ('account', 'container', 'aws_bucket'):
+        if not mapping[name]:
+            raise ConfigError(_join(where, name), 'must not be empty')
+    container = mapping['container']
+    if '/' in container and container != '/*':
+        raise ConfigError(_join(where, 'container'),
+                          'must be a container name or "/*", not "%s"' % container)
+    if 'exclude_pattern' in mapping:
+        check_regex(_join(where, 'exclude_pattern'), mapping['exclude_pattern'])
+    if 'selection_criteria' in mapping:
+        check_criteria(_join(where, 'selection_criteria'), mapping['selection_criteria'])
+    if not mapping['retain_local'] and mapping['propagate_delete']:
+        # Archiving deletes the local copy; propagating that delete would destroy the archive.
+        raise ConfigError(_join(where, 'propagate_delete'),
+                          'must be false when retain_local is false (archive mode)')
+    if mapping['min_segment_size'] and not mapping['convert_dlo']:
+        raise ConfigError(_join(where, 'min_segment_size'), 'requires convert_dlo: true')
+    if mapping['sync_container_acl'] and not mapping['sync_container_metadata']:
+        raise ConfigError(_join(where, 'sync_container_acl'),
+                          'requires sync_container_metadata: true')
+    check_auth(where, mapping)
+
+
+def check_auth(where, mapping):
+    if mapping['protocol'] != 'swift':
+        return
+    auth_type = mapping.setdefault('auth_type', 'swift')
+    for name in schema.AUTH_REQUIRED_KEYS[auth_type]:
+        if not mapping.get(name):
+            raise ConfigError(_join(where, name),
+                              'missing required key for auth_type %s' % auth_type)
+
+
+def check_mapping(where, mapping):
+    if not isinstance(mapping, dict):
+        raise ConfigError(where, 'must be an object, not %s' % _json_type(mapping))
+    check_section(where, mapping, schema.MAPPING_KEYS)
+    check_mapping_rules(where, mapping)
+
+
+def check_duplicates(mappings):
+    seen = {}
+    for i, mapping in enumerate(mappings):
+        identity = tuple(mapping.get(k, ABSENT) for k in schema.MAPPING_IDENTITY)
+        if identity in seen:
+            raise ConfigError('containers[%d]' % i, 'duplicate of containers[%d] (same %s)' % (
+                seen[identity], ', '.join(schema.MAPPING_IDENTITY)))
+        seen[identity] = i
+
+
+def check_migration(where, migration):
+    """Light: the migrator owns migrations; we only make sure the shunt can read them."""
+    if not isinstance(migration, dict):
+        raise ConfigError(where, 'must be an object, not %s' % _json_type(migration))
+    for name, spec in schema.MIGRATION_KEYS.items():
+        if name in migration:
+            check_value(_join(where, name), migration[name], spec)
+        elif spec.default is REQUIRED:
+            raise ConfigError(_join(where, name), 'missing required key')
+
+
+def fill_globals(conf, for_daemon):
+    if isinstance(conf.get('log_level'), str):
+        conf['log_level'] = conf['log_level'].lower()
+    skip = () if for_daemon else schema.DAEMON_ONLY_KEYS
+    check_section(None, conf, schema.GLOBAL_KEYS, skip_required=skip)
+    conf.setdefault('internal_client_path',
+                    os.path.join(conf['swift_dir'], 'internal-client.conf'))
+    if 'syslog' in conf:
+        check_section('syslog', conf['syslog'], schema.SYSLOG_KEYS)
+
+
+def validate_config(conf, path=None, for_daemon=True):
+    """Return a checked copy of the parsed ``conf`` with every default filled in.
+
+    ``for_daemon=False`` (shunt, proxymc) makes the crawler-only keys optional."""
+    try:
+        if not isinstance(conf, dict):
+            raise ConfigError(None, 'top level must be a JSON object, not %s' % _json_type(conf))
+        conf = copy.deepcopy(conf)
+        fill_globals(conf, for_daemon)
+        for i, mapping in enumerate(conf['containers']):
+            check_mapping('containers[%d]' % i, mapping)
+        check_duplicates(conf['containers'])
+        for i, migration in enumerate(conf['migrations']):
+            check_migration('migrations[%d]' % i, migration)
+    except ConfigError as exc:
+        exc.path = exc.path or path
+        raise
+    return conf

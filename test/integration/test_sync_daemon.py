@@ -1,0 +1,257 @@
+"""The sync daemon end to end: three real node daemons, a real 3-replica cluster, real S3 servers.
+
+Every behaviour is proven against both S3 implementations of the environment (moto and Swift's
+s3api), by subclassing the target-independent tests once per target.
+"""
+import hashlib
+import json
+import time
+import unittest
+from urllib.parse import quote
+
+from s3_sync.devenv.request_counter import RequestCounter
+from test.integration.daemons import NodeDaemons, remote_key, s3_mapping
+from test.integration.env import IntegrationTest
+
+
+class SyncTestBase(IntegrationTest):
+    target_name = None
+
+    def setUp(self):
+        super().setUp()
+        self.target = [t for t in self.s3_targets() if t['name'] == self.target_name][0]
+        self.s3 = self.s3_client(self.target)
+        self.bucket = self.make_bucket(self.target)
+        self.conn = self.swift_conn()
+        self.account = self.env['users']['test:tester']['account']
+
+    def make_container(self, prefix='sync'):
+        container = self.unique_name(prefix)
+        self.conn.put_container(container)
+        self.addCleanup(self._drop_container, container)
+        return container
+
+    def _drop_container(self, container):
+        try:
+            for obj in self.conn.get_container(container, full_listing=True)[1]:
+                self.conn.delete_object(container, obj['name'])
+            self.conn.delete_container(container)
+        except Exception:
+            pass
+
+    def mapping(self, container, **extra):
+        return s3_mapping(self.target, self.bucket, self.account, container, **extra)
+
+    def sync(self, *mappings, **overrides):
+        daemons = NodeDaemons(self.env, list(mappings), **overrides)
+        outputs = daemons.run_once()
+        for rc, out in outputs:
+            self.assertEqual(rc, 0, out)
+            self.assertNotIn('Traceback', out)
+        return daemons, outputs
+
+    def remote_get(self, mapping, name):
+        try:
+            resp = self.s3.get_object(Bucket=self.bucket, Key=remote_key(mapping, name))
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return resp['Body'].read(), resp
+
+    def remote_keys(self, mapping):
+        prefix = remote_key(mapping, '')
+        keys = {}
+        for page in self.s3.get_paginator('list_objects_v2').paginate(
+                Bucket=self.bucket, Prefix=prefix):
+            for item in page.get('Contents', []):
+                keys[item['Key'][len(prefix):]] = item['ETag'].strip('"')
+        return keys
+
+    def local_etags(self, container):
+        return {o['name']: o['hash']
+                for o in self.conn.get_container(container, full_listing=True)[1]}
+
+
+class SyncBehaviour:
+    """Target-independent behaviour; mixed into one TestCase per S3 implementation."""
+
+    def test_unicode_names_metadata_content_type_and_empty_objects_arrive(self):
+        container = self.make_container('sync-ünï')
+        objects = {
+            'ünïcødé/日本語 name.txt': (b'hello', 'text/x-custom;charset=utf-8',
+                                      {'X-Object-Meta-Color': 'bár', 'X-Object-Meta-Plain': 'x y'}),
+            'a+b c%20d&e=f': (b'odd', 'application/x-odd', {}),
+            'empty': (b'', 'application/octet-stream', {'X-Object-Meta-Ünï': 'ok'}),
+        }
+        for name, (body, ctype, meta) in objects.items():
+            self.conn.put_object(container, name, body, content_type=ctype, headers=meta)
+        mapping = self.mapping(container)
+        self.sync(mapping)
+        for name, (body, ctype, meta) in objects.items():
+            got = self.remote_get(mapping, name)
+            self.assertIsNotNone(got, name)
+            data, resp = got
+            self.assertEqual(data, body)
+            self.assertEqual(resp['ContentType'], ctype)
+            self.assertEqual(resp['ETag'].strip('"'), hashlib.md5(body).hexdigest())
+        _, resp = self.remote_get(mapping, 'ünïcødé/日本語 name.txt')
+        self.assertEqual(resp['Metadata']['color'], '=?UTF-8?B?YsOhcg==?=')
+        self.assertEqual(resp['Metadata']['plain'], 'x y')
+
+    def test_overwrite_post_and_delete_propagate(self):
+        container = self.make_container()
+        mapping = self.mapping(container)
+        self.conn.put_object(container, 'obj', b'one')
+        self.sync(mapping)
+        self.conn.put_object(container, 'obj', b'two', headers={'X-Object-Meta-V': '2'})
+        self.sync(mapping)
+        data, resp = self.remote_get(mapping, 'obj')
+        self.assertEqual((data, resp['Metadata']), (b'two', {'v': '2'}))
+        self.conn.post_object(container, 'obj', headers={'X-Object-Meta-V': '3',
+                                                         'Content-Type': 'text/three'})
+        self.sync(mapping)
+        data, resp = self.remote_get(mapping, 'obj')
+        self.assertEqual((data, resp['Metadata'], resp['ContentType']),
+                         (b'two', {'v': '3'}, 'text/three'))
+        self.conn.delete_object(container, 'obj')
+        self.sync(mapping)
+        self.assertIsNone(self.remote_get(mapping, 'obj'))
+
+    def test_delete_is_not_propagated_without_propagate_delete(self):
+        container = self.make_container()
+        mapping = self.mapping(container, propagate_delete=False)
+        self.conn.put_object(container, 'keep', b'x')
+        self.sync(mapping)
+        self.conn.delete_object(container, 'keep')
+        self.sync(mapping)
+        self.assertEqual(self.remote_get(mapping, 'keep')[0], b'x')
+
+    def test_exclude_pattern_and_selection_criteria_choose_objects(self):
+        container = self.make_container()
+        self.conn.put_object(container, 'tmp/skip', b'x', headers={'X-Object-Meta-Sync': 'yes'})
+        self.conn.put_object(container, 'doc/yes', b'x', headers={'X-Object-Meta-Sync': 'YES'})
+        self.conn.put_object(container, 'doc/no', b'x', headers={'X-Object-Meta-Sync': 'no'})
+        self.conn.put_object(container, 'doc/none', b'x')
+        mapping = self.mapping(container, exclude_pattern='tmp/',
+                               selection_criteria={'x-object-meta-sync': 'yes'})
+        self.sync(mapping)
+        self.assertEqual(sorted(self.remote_keys(mapping)), ['doc/yes'])
+
+    def test_copy_after_defers_objects_until_they_are_old_enough(self):
+        container = self.make_container()
+        mapping = self.mapping(container, copy_after=3)
+        self.conn.put_object(container, 'young', b'x')
+        self.sync(mapping)
+        self.assertIsNone(self.remote_get(mapping, 'young'))
+        time.sleep(3.5)
+        self.sync(mapping)
+        self.assertEqual(self.remote_get(mapping, 'young')[0], b'x')
+
+    def test_unicode_account_and_container(self):
+        admin = self.swift_conn(user=self.env['admin_user'], key=self.env['admin_key'])
+        account = 'AUTH_ünï%d' % int(time.time() * 1000)
+        url = admin.url.rsplit('/', 1)[0] + '/' + quote(account)
+        admin.url = url
+        admin.put_container('cønt')
+        admin.put_object('cønt', 'øbj', b'data')
+        mapping = s3_mapping(self.target, self.bucket, account, 'cønt')
+        self.sync(mapping)
+        self.assertEqual(self.remote_get(mapping, 'øbj')[0], b'data')
+
+
+class TestSyncToMoto(SyncTestBase, SyncBehaviour):
+    target_name = 'moto'
+
+
+class TestSyncToS3api(SyncTestBase, SyncBehaviour):
+    target_name = 's3api'
+
+
+class TestSyncEconomyAndRecovery(SyncTestBase):
+    """Counted at the S3 endpoint (a counting proxy in front of moto)."""
+    target_name = 'moto'
+
+    def setUp(self):
+        super().setUp()
+        self.counter = RequestCounter(self.target['aws_endpoint']).start()
+        self.addCleanup(self.counter.stop)
+        self.target = dict(self.target, aws_endpoint=self.counter.url)
+
+    def put_many(self, container, count, prefix='o'):
+        for i in range(count):
+            self.conn.put_object(container, '%s%05d' % (prefix, i), b'%d' % i)
+
+    def test_three_daemons_sync_every_object_exactly_once(self):
+        container = self.make_container()
+        self.put_many(container, 1000)
+        mapping = self.mapping(container)
+        self.counter.reset()
+        self.sync(mapping)
+        self.assertEqual(self.counter.counts['PUT'], 1000, self.counter.counts)
+        per_object = self.counter.total() / 1000.0
+        print('remote requests per synced object: %.3f %s' % (per_object, dict(self.counter.counts)))
+        self.assertLessEqual(per_object, 1.05)
+        self.assertEqual(self.remote_keys(mapping), self.local_etags(container))
+        # Steady state: nothing new, no uploads.
+        self.counter.reset()
+        self.sync(mapping)
+        self.assertEqual(self.counter.counts['PUT'], 0)
+
+    def test_kill_9_mid_run_and_restart_leave_remote_equal_to_local(self):
+        container = self.make_container()
+        self.put_many(container, 300)
+        mapping = self.mapping(container)
+        daemons = NodeDaemons(self.env, [mapping])
+        for index in range(3):
+            daemons.start(index)
+        deadline = time.time() + 60
+        while self.counter.counts['PUT'] < 60 and time.time() < deadline:
+            time.sleep(0.05)
+        for index in range(3):
+            daemons.kill(index)
+        self.assertLess(self.counter.counts['PUT'], 300, 'killed too late to prove anything')
+        for path in daemons.status_files():
+            with open(path) as f:
+                json.load(f)        # never corrupt
+        for rc, out in daemons.run_once():
+            self.assertEqual(rc, 0, out)
+        self.assertEqual(self.remote_keys(mapping), self.local_etags(container))
+
+    def test_throttled_remote_recovers_and_objects_arrive(self):
+        container = self.make_container()
+        self.put_many(container, 5)
+        mapping = self.mapping(container)
+        self.counter.fail_next(3, status=503)
+        daemons, outputs = self.sync(mapping)
+        time.sleep(2.5)     # the failed rows' backoff
+        for rc, out in daemons.run_once():
+            self.assertEqual(rc, 0, out)
+        self.assertEqual(self.remote_keys(mapping), self.local_etags(container))
+
+    def test_missing_bucket_is_one_clear_error_and_other_mappings_carry_on(self):
+        good = self.make_container()
+        bad = self.make_container()
+        self.conn.put_object(good, 'g', b'g')
+        self.conn.put_object(bad, 'b', b'b')
+        missing = s3_mapping(self.target, 'no-such-bucket-%d' % int(time.time()),
+                             self.account, bad)
+        _, outputs = self.sync(self.mapping(good), missing)
+        logs = '\n'.join(out for _, out in outputs)
+        self.assertIn("no-such-bucket", logs)
+        self.assertEqual(self.remote_get(self.mapping(good), 'g')[0], b'g')
+
+
+class TestSyncBadCredentials(SyncTestBase):
+    target_name = 's3api'     # moto accepts any credentials
+
+    def test_bad_credentials_are_reported_without_crash_or_secret(self):
+        container = self.make_container()
+        self.conn.put_object(container, 'x', b'x')
+        mapping = self.mapping(container, aws_secret='wrong-secret-value')
+        _, outputs = self.sync(mapping)
+        logs = '\n'.join(out for _, out in outputs)
+        self.assertRegex(logs, r'(?i)(denied|signature|forbidden|403)')
+        self.assertNotIn('wrong-secret-value', logs)
+
+
+if __name__ == '__main__':
+    unittest.main()
