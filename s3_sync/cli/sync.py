@@ -26,11 +26,16 @@ def parse_args(argv):
 
 
 def main(argv=None):
+    """The program: green the process, then run."""
     # Green sockets for boto3/urllib3 before anything imports them: rows are handled by
     # eventlet green threads, and one blocking socket would stall them all.
     import eventlet
     eventlet.monkey_patch()
+    return run(argv)
 
+
+def run(argv=None):
+    """Everything but the monkey-patching, so tests can call it in their own process."""
     from s3_sync.config import ConfigError, load_config
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -41,7 +46,8 @@ def main(argv=None):
 
     from s3_sync.log import setup_logging
     try:
-        logger = setup_logging(conf, console=args.console, level=args.log_level)
+        logger = setup_logging(conf, console=args.console, level=args.log_level,
+                               config_path=args.config)
     except ConfigError as exc:
         print('swift-s3-sync: %s' % exc, file=sys.stderr)
         return 2

@@ -52,6 +52,7 @@ class ContainerSync:
         self.criteria = mapping.get('selection_criteria') or {}
         pattern = mapping.get('exclude_pattern')
         self._exclude = re.compile(pattern) if pattern else None
+        self._remote_ok = False
 
     @property
     def path(self):
@@ -62,7 +63,14 @@ class ContainerSync:
 
     # -- crawler contract -------------------------------------------------
     def handle_container_info(self, broker_info, broker_metadata):
-        """Container-level settings are not propagated to S3 yet; nothing to do."""
+        """Make sure the destination is usable before any row is tried.
+
+        A missing bucket or bad credentials raise here, once per container and cycle, so the
+        crawler logs one clear line and skips this container's rows instead of failing each
+        row; other mappings carry on. Once the remote answered, it is not checked again."""
+        if not self._remote_ok:
+            self.provider.check(create=self.mapping.get('create_bucket', False))
+            self._remote_ok = True
 
     def handle_row(self, row):
         name = row['name']
