@@ -1,0 +1,247 @@
+"""``Environment``: bring the whole dev environment up, down, or report on it.
+
+``up`` is idempotent: configs are rewritten only when their text changes (and
+then only the servers reading them are restarted), rings are built only when
+missing, running servers are left alone, dead ones are started again. It
+refuses to start a server whose port is taken by a process that is not ours,
+because the readiness probe would then talk to the wrong server.
+"""
+
+import contextlib
+import fcntl
+import importlib
+import json
+import logging
+import os
+import pwd
+import shutil
+import time
+
+import s3_sync
+from s3_sync.devenv import configs, rings, servers, settings as settings_mod
+from s3_sync.devenv import topology
+from s3_sync.devenv.errors import DevenvError
+from s3_sync.devenv.info import build_info
+from s3_sync.devenv.probes import swift_auth
+from s3_sync.devenv.processes import ProcessTable, port_in_use
+
+LOG = logging.getLogger('s3_sync.devenv')
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(
+    s3_sync.__file__)))
+
+
+def shunt_problem():
+    """None if proxy A can load the cloud-shunt filter, else why not."""
+    try:
+        module = importlib.import_module('s3_sync.shunt')
+    except Exception as err:  # any import-time failure means "not usable"
+        return 'cannot import s3_sync.shunt (%s: %s)' % (
+            type(err).__name__, err)
+    if not callable(getattr(module, 'filter_factory', None)):
+        return 's3_sync.shunt has no filter_factory'
+    return None
+
+
+def write_if_changed(path, text):
+    try:
+        with open(path) as fp:
+            if fp.read() == text:
+                return False
+    except FileNotFoundError:
+        pass
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as fp:
+        fp.write(text)
+    os.rename(tmp, path)
+    return True
+
+
+class Environment:
+    def __init__(self, base=None, **overrides):
+        self.base = os.path.abspath(base or settings_mod.default_base())
+        self.overrides = overrides
+        self.procs = ProcessTable(self.base)
+        self.user = pwd.getpwuid(os.getuid()).pw_name
+        self._settings = None
+
+    @property
+    def settings(self):
+        if self._settings is None:
+            self._settings = settings_mod.resolve(self.base, self.overrides)
+        return self._settings
+
+    @property
+    def clusters(self):
+        return topology.clusters(self.base, self.settings)
+
+    @property
+    def env_json(self):
+        return os.path.join(self.base, 'env.json')
+
+    def servers(self):
+        return servers.all_servers(self.base, self.settings, self.clusters,
+                                   self.user)
+
+    @property
+    def info(self):
+        """The env.json contents (computed if the env was never up)."""
+        try:
+            with open(self.env_json) as fp:
+                return json.load(fp)
+        except (FileNotFoundError, ValueError):
+            return build_info(self.base, self.settings, *self.clusters,
+                              shunt_enabled=False)
+
+    @contextlib.contextmanager
+    def _locked(self):
+        """One up/down at a time per base dir (test runs may race)."""
+        os.makedirs(self.base, exist_ok=True)
+        with open(os.path.join(self.base, '.lock'), 'w') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    # -- up ---------------------------------------------------------------
+    def up(self, timeout=60):
+        """Start whatever is not running; wait until all of it answers."""
+        self.settings  # a bad setting fails here, before anything exists
+        with self._locked():
+            return self._up(timeout)
+
+    def _up(self, timeout):
+        deadline = time.time() + timeout
+        all_servers = self.servers()
+        # before writing anything: a fresh base that cannot start must not
+        # pin its ports in settings.json
+        self._check_ports(all_servers)
+        settings_mod.save(self.base, self.settings)
+        problem = shunt_problem()
+        if problem:
+            LOG.warning('WARNING: proxy %s runs WITHOUT cloud-shunt: %s',
+                        self.settings['proxy_port'], problem)
+        local, remote = self.clusters
+        changed = self._prepare(local, problem is None)
+        changed |= self._prepare(remote, False)
+        self._restart_reconfigured(all_servers, changed)
+        self._start_dead(all_servers)
+        self._wait_ready(all_servers, deadline)
+        self._check_auth(local, remote, deadline)
+        info = build_info(self.base, self.settings, local, remote,
+                          shunt_enabled=problem is None)
+        write_if_changed(self.env_json, json.dumps(info, indent=2,
+                                                   sort_keys=True) + '\n')
+        return info
+
+    def _prepare(self, cluster, with_shunt):
+        """Write configs, rings and device dirs; return changed paths."""
+        files = configs.all_configs(cluster, self.user, self.base, with_shunt)
+        changed = {path for path, text in files.items()
+                   if write_if_changed(path, text)}
+        rings.ensure_rings(cluster)
+        for node in cluster.nodes:
+            os.makedirs(os.path.join(node.devices, node.device),
+                        exist_ok=True)
+        os.makedirs(os.path.join(self.base, 'cache'), exist_ok=True)
+        if os.path.join(cluster.swift_dir, 'swift.conf') in changed:
+            changed.add(cluster.name)  # every server of it reads swift.conf
+        return changed
+
+    def _restart_reconfigured(self, all_servers, changed):
+        names = [s.name for s in all_servers
+                 if (s.conf in changed or s.cluster in changed)
+                 and self.procs.running_pid(s.name)]
+        if names:
+            LOG.info('config changed, restarting: %s', ' '.join(names))
+            self.procs.stop(names)
+
+    def _check_ports(self, all_servers):
+        for server in all_servers:
+            if self.procs.running_pid(server.name):
+                continue
+            for ip, port in server.addresses:
+                if port_in_use(ip, port):
+                    raise DevenvError(
+                        '%s: port %s:%d is in use by a process that is not '
+                        'this environment\'s; stop it or move the port (%s)'
+                        % (server.name, ip, port, server.port_var))
+
+    def _start_dead(self, all_servers):
+        dead = [s for s in all_servers if not self.procs.running_pid(s.name)]
+        loopback = '127.0.0.1,localhost'
+        env = dict(os.environ, PYTHONUNBUFFERED='1', NO_PROXY=loopback,
+                   no_proxy=loopback)
+        env['PYTHONPATH'] = os.pathsep.join(
+            [REPO_ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p])
+        for server in dead:
+            self.procs.start(server, env)
+        if dead:
+            LOG.info('started: %s', ' '.join(s.name for s in dead))
+
+    def _failure(self, name, what):
+        tail = self.procs.log_tail(name)
+        return DevenvError('%s %s; log %s ends with:\n%s' % (
+            name, what, self.procs.log_path(name), tail or '(empty)'))
+
+    def _wait_ready(self, all_servers, deadline):
+        pending = list(all_servers)
+        while True:
+            for server in list(pending):
+                if not self.procs.running_pid(server.name):
+                    raise self._failure(server.name, 'exited during startup')
+                if server.probe():
+                    pending.remove(server)
+            if not pending:
+                return
+            if time.time() > deadline:
+                raise self._failure(pending[0].name, 'is not ready in time')
+            time.sleep(0.05)
+
+    def _check_auth(self, local, remote, deadline):
+        checks = [(p, 'test:tester') for p in local.proxies]
+        checks += [(p, 'remote:tester') for p in remote.proxies]
+        cluster_of = {p.name: c for c in (local, remote) for p in c.proxies}
+        for proxy, user in checks:
+            key = cluster_of[proxy.name].users[user][0]
+            while True:
+                problem = swift_auth(proxy.port, user, key)
+                if problem is None:
+                    break
+                if time.time() > deadline:
+                    raise self._failure(proxy.name, 'fails: %s' % problem)
+                time.sleep(0.1)
+
+    # -- down / status ----------------------------------------------------
+    def down(self, wipe=False):
+        """Stop every server this base dir started; optionally remove it."""
+        if not os.path.isdir(self.base):
+            return
+        entries = set(os.listdir(self.base)) - {'.lock'}
+        if 'settings.json' not in entries:  # up never got to start anything
+            if wipe and entries:
+                raise DevenvError('refusing to wipe %s: no settings.json, '
+                                  'not a devenv base dir' % self.base)
+            if wipe:
+                shutil.rmtree(self.base)
+            return
+        with self._locked():
+            self.procs.stop(self.procs.names())
+            if wipe:
+                shutil.rmtree(self.base)
+
+    def status(self):
+        """[(server name, 'up' | 'down' | 'not answering')]."""
+        states = []
+        for server in self.servers():
+            if not self.procs.running_pid(server.name):
+                states.append((server.name, 'down'))
+            elif not server.probe():
+                states.append((server.name, 'not answering'))
+            else:
+                states.append((server.name, 'up'))
+        return states
+
+    def is_up(self):
+        return all(state == 'up' for _name, state in self.status())
+
+    def any_running(self):
+        return any(self.procs.running_pid(n) for n in self.procs.names())

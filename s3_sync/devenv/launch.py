@@ -1,0 +1,61 @@
+"""The program every dev-environment server runs as (its argv[0] module).
+
+    python -m s3_sync.devenv.launch swift SWIFT_DIR MODULE:FUNC CONF
+    python -m s3_sync.devenv.launch moto TAG [moto_server args]
+
+Why a wrapper rather than ``swift-proxy-server CONF``:
+
+* Swift reads swift.conf from a module constant (/etc/swift); the servers'
+  ``set_swift_dir`` switches the hash prefix/suffix but does not reload the
+  storage policies. Calling both before ``main()`` makes a private swift_dir
+  fully effective (otherwise: wrong partitions, unknown policy 'silver').
+* There is no /dev/log here, and Swift would then send syslog datagrams to
+  127.0.0.1:514. Logs go to stderr (``-v``) and from there to BASE/log.
+* Every process gets a command line naming this base dir (the conf path or
+  the TAG), which tells our servers apart from anyone else's.
+"""
+
+import importlib
+import logging
+import sys
+
+
+class _NullSyslogHandler(logging.NullHandler):
+    """Stands in for Swift's syslog handler; accepts its arguments."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+
+def prepare_swift(swift_dir):
+    from swift.common.utils import logs
+
+    from s3_sync.swift_env import setup_swift
+
+    logs.ThreadSafeSysLogHandler = _NullSyslogHandler
+    setup_swift(swift_dir)
+
+
+def run_swift(swift_dir, entry_point, conf):
+    prepare_swift(swift_dir)
+    module_name, func = entry_point.split(':')
+    sys.argv = [module_name, conf, '-v']
+    getattr(importlib.import_module(module_name), func)()
+
+
+def run_moto(args):
+    from moto.server import main as moto_main
+    moto_main(args)
+
+
+def main(argv):
+    if len(argv) == 4 and argv[0] == 'swift':
+        return run_swift(*argv[1:])
+    if len(argv) >= 2 and argv[0] == 'moto':
+        return run_moto(argv[2:])
+    sys.exit('usage: launch swift SWIFT_DIR MODULE:FUNC CONF | '
+             'launch moto TAG [ARGS]')
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
