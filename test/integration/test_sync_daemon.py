@@ -10,7 +10,7 @@ import unittest
 from urllib.parse import quote
 
 from s3_sync.devenv.request_counter import RequestCounter
-from test.integration.daemons import NodeDaemons, remote_key, s3_mapping
+from s3_sync.devenv.daemons import NodeDaemons, remote_key, s3_mapping
 from test.integration.env import IntegrationTest
 
 
@@ -25,19 +25,8 @@ class SyncTestBase(IntegrationTest):
         self.conn = self.swift_conn()
         self.account = self.env['users']['test:tester']['account']
 
-    def make_container(self, prefix='sync'):
-        container = self.unique_name(prefix)
-        self.conn.put_container(container)
-        self.addCleanup(self._drop_container, container)
-        return container
-
-    def _drop_container(self, container):
-        try:
-            for obj in self.conn.get_container(container, full_listing=True)[1]:
-                self.conn.delete_object(container, obj['name'])
-            self.conn.delete_container(container)
-        except Exception:
-            pass
+    def new_container(self, prefix='sync'):
+        return self.make_container(self.conn, prefix)
 
     def mapping(self, container, **extra):
         return s3_mapping(self.target, self.bucket, self.account, container, **extra)
@@ -75,7 +64,7 @@ class SyncBehaviour:
     """Target-independent behaviour; mixed into one TestCase per S3 implementation."""
 
     def test_unicode_names_metadata_content_type_and_empty_objects_arrive(self):
-        container = self.make_container('sync-ünï')
+        container = self.new_container('sync-ünï')
         objects = {
             'ünïcødé/日本語 name.txt': (b'hello', 'text/x-custom;charset=utf-8',
                                       {'X-Object-Meta-Color': 'bár', 'X-Object-Meta-Plain': 'x y'}),
@@ -98,7 +87,7 @@ class SyncBehaviour:
         self.assertEqual(resp['Metadata']['plain'], 'x y')
 
     def test_overwrite_post_and_delete_propagate(self):
-        container = self.make_container()
+        container = self.new_container()
         mapping = self.mapping(container)
         self.conn.put_object(container, 'obj', b'one')
         self.sync(mapping)
@@ -117,7 +106,7 @@ class SyncBehaviour:
         self.assertIsNone(self.remote_get(mapping, 'obj'))
 
     def test_delete_is_not_propagated_without_propagate_delete(self):
-        container = self.make_container()
+        container = self.new_container()
         mapping = self.mapping(container, propagate_delete=False)
         self.conn.put_object(container, 'keep', b'x')
         self.sync(mapping)
@@ -126,7 +115,7 @@ class SyncBehaviour:
         self.assertEqual(self.remote_get(mapping, 'keep')[0], b'x')
 
     def test_exclude_pattern_and_selection_criteria_choose_objects(self):
-        container = self.make_container()
+        container = self.new_container()
         self.conn.put_object(container, 'tmp/skip', b'x', headers={'X-Object-Meta-Sync': 'yes'})
         self.conn.put_object(container, 'doc/yes', b'x', headers={'X-Object-Meta-Sync': 'YES'})
         self.conn.put_object(container, 'doc/no', b'x', headers={'X-Object-Meta-Sync': 'no'})
@@ -137,7 +126,7 @@ class SyncBehaviour:
         self.assertEqual(sorted(self.remote_keys(mapping)), ['doc/yes'])
 
     def test_copy_after_defers_objects_until_they_are_old_enough(self):
-        container = self.make_container()
+        container = self.new_container()
         mapping = self.mapping(container, copy_after=3)
         self.conn.put_object(container, 'young', b'x')
         self.sync(mapping)
@@ -181,7 +170,7 @@ class TestSyncEconomyAndRecovery(SyncTestBase):
             self.conn.put_object(container, '%s%05d' % (prefix, i), b'%d' % i)
 
     def test_three_daemons_sync_every_object_exactly_once(self):
-        container = self.make_container()
+        container = self.new_container()
         self.put_many(container, 1000)
         mapping = self.mapping(container)
         self.counter.reset()
@@ -197,7 +186,7 @@ class TestSyncEconomyAndRecovery(SyncTestBase):
         self.assertEqual(self.counter.counts['PUT'], 0)
 
     def test_kill_9_mid_run_and_restart_leave_remote_equal_to_local(self):
-        container = self.make_container()
+        container = self.new_container()
         self.put_many(container, 300)
         mapping = self.mapping(container)
         daemons = NodeDaemons(self.env, [mapping])
@@ -217,7 +206,7 @@ class TestSyncEconomyAndRecovery(SyncTestBase):
         self.assertEqual(self.remote_keys(mapping), self.local_etags(container))
 
     def test_throttled_remote_recovers_and_objects_arrive(self):
-        container = self.make_container()
+        container = self.new_container()
         self.put_many(container, 5)
         mapping = self.mapping(container)
         self.counter.fail_next(3, status=503)
@@ -228,8 +217,8 @@ class TestSyncEconomyAndRecovery(SyncTestBase):
         self.assertEqual(self.remote_keys(mapping), self.local_etags(container))
 
     def test_missing_bucket_is_one_clear_error_and_other_mappings_carry_on(self):
-        good = self.make_container()
-        bad = self.make_container()
+        good = self.new_container()
+        bad = self.new_container()
         self.conn.put_object(good, 'g', b'g')
         self.conn.put_object(bad, 'b', b'b')
         missing = s3_mapping(self.target, 'no-such-bucket-%d' % int(time.time()),
@@ -244,7 +233,7 @@ class TestSyncBadCredentials(SyncTestBase):
     target_name = 's3api'     # moto accepts any credentials
 
     def test_bad_credentials_are_reported_without_crash_or_secret(self):
-        container = self.make_container()
+        container = self.new_container()
         self.conn.put_object(container, 'x', b'x')
         mapping = self.mapping(container, aws_secret='wrong-secret-value')
         _, outputs = self.sync(mapping)

@@ -1,0 +1,230 @@
+"""The crawl loop: which DBs to crawl, when, and how many at once.
+
+A *full cycle* enumerates the mapped containers, crawls every local replica DB (up to
+``enumerator_workers`` at once, never one DB twice at once) with all three passes (see
+:mod:`s3_sync.crawler.passes`), then the DBs of the shards of sharded roots. All rows of all DBs
+share one ``GreenPool(workers)``, so ``workers`` bounds the remote requests in flight.
+
+Between full cycles (``poll_interval``) the crawler waits on the :class:`Watcher`: a DB whose
+``.pending`` file changed, or one with a pending row coming due, gets a *quick pass* (primary
+plus due pending rows) at once. That is what brings the sync lag of a new object down to about
+a second without re-reading every DB every second.
+"""
+import collections
+import functools
+import time
+
+import eventlet
+from eventlet.greenpool import GreenPool
+from eventlet.semaphore import Semaphore
+from swift.container.backend import SHARDING, ContainerBroker
+
+from s3_sync.crawler.counts import CycleCounts
+from s3_sync.crawler.jobs import job_key, mapping_jobs, remote_shards, shard_jobs
+from s3_sync.crawler.node import LocalNode
+from s3_sync.crawler.passes import DbPasses, one_line
+from s3_sync.crawler.progress import StatusFile
+from s3_sync.crawler.watcher import Watcher
+
+MIN_WAIT = 0.05   # never spin: a row due "now" over and over waits at least this long
+
+
+class Crawler:
+    def __init__(self, conf, sync_factory, logger, node=None, internal_client=None,
+                 watcher=None):
+        self.conf = conf
+        self.factory = sync_factory
+        self.logger = logger
+        self.internal_client = internal_client
+        self.mappings = conf.get('containers') or []
+        self.status_dir = conf['status_dir']
+        self.chunk = int(conf.get('items_chunk') or 1000)
+        self.poll_interval = float(conf.get('poll_interval', 5))
+        self.slack = float(conf.get('verification_slack') or 0) * 60
+        self.max_pending = int(conf.get('max_pending') or 2 * self.chunk)
+        self.node = node if node is not None else LocalNode(
+            conf['devices'], conf.get('swift_dir') or '/etc/swift',
+            conf.get('swift_bind_ip') or '0.0.0.0', conf.get('swift_bind_port'))
+        self.row_pool = GreenPool(int(conf.get('workers') or 10))
+        self.db_pool = GreenPool(int(conf.get('enumerator_workers') or 10))
+        self.watch = conf.get('watch', True)
+        self.watcher = watcher
+        self.clock = time.time
+        self._db_locks = collections.defaultdict(lambda: Semaphore(1))
+        self._jobs = {}       # key -> job, every DB the last full cycle crawled
+        self._next_due = {}   # key -> earliest due time of the job's pending rows
+        self._stopped = False
+
+    # -- enumeration -------------------------------------------------------
+    def _list_containers(self, account):
+        if self.internal_client is None:
+            self.logger.error('%s/*: no internal client to list the account; skipped', account)
+            return []
+        try:
+            return [c['name'] for c in self.internal_client.iter_containers(account)]
+        except Exception as exc:
+            self.logger.error('%s/*: cannot list containers: %s', account, one_line(exc))
+            return []
+
+    def _remote_shards(self, account, container):
+        """Shards of a root with no local replica (a HEAD and a listing through the cluster)."""
+        if self.internal_client is None:
+            return []
+        try:
+            return remote_shards(self.internal_client, account, container)
+        except Exception as exc:
+            self.logger.error('%s/%s: cannot look for shards: %s', account, container,
+                              one_line(exc))
+            return []
+
+    def root_jobs(self):
+        """Jobs of the mapped containers: local root replicas, and the local shards of roots
+        that have no local replica."""
+        jobs = []
+        for index, mapping in enumerate(self.mappings):
+            jobs.extend(mapping_jobs(index, mapping, self.node, self._list_containers,
+                                     self.logger, find_shards=self._remote_shards))
+        return jobs
+
+    # -- one DB ----------------------------------------------------------------
+    def crawl_db(self, job, counts, full=True):
+        """Crawl one DB replica; the shard jobs it revealed. Errors stay in this DB."""
+        try:
+            with self._db_locks[job.db_path]:
+                return self._crawl_db(job, counts, full)
+        except Exception as exc:
+            counts.errors += 1
+            self.logger.error('%s/%s: crawl of %s failed: %s', job.account, job.container,
+                              job.db_path, one_line(exc))
+            return []
+
+    def _crawl_db(self, job, counts, full):
+        broker = ContainerBroker(job.db_path, account=job.db_account,
+                                 container=job.db_container, logger=self.logger)
+        if broker.is_deleted():
+            self.logger.debug('%s/%s: database %s does not exist or is deleted; skipped',
+                              job.db_account, job.db_container, job.db_path)
+            return []
+        sync = self.factory.for_container(job.mapping, job.account, job.container)
+        status = StatusFile(self.status_dir, job.account, job.container, self.logger)
+        # While sharding, the retiring DB may still hold rows not crawled yet.
+        brokers = broker.get_brokers() if broker.get_db_state() == SHARDING else [broker]
+        work = []
+        for sub in brokers:
+            progress = status.load(sub.get_info()['id'], job.mapping, self.max_pending)
+            work.append(DbPasses(job, sub, sync, progress, self.row_pool, counts, self.logger,
+                                 self.chunk, self.slack, clock=self.clock))
+        if full and job.root:
+            self._container_info(job, sync, broker)
+        counts.dbs += 1
+        for passes in work:
+            passes.primary()
+            passes.retry_pending()
+            if full:
+                passes.verify()
+            counts.pending += len(passes.progress.pending)
+        dues = [p.progress.next_due() for p in work]
+        dues = [d for d in dues if d is not None]
+        self._next_due[job_key(job)] = min(dues) if dues else None
+        self.logger.debug('%s/%s: %s: %s', job.account, job.container, job.db_path,
+                          ', '.join('db %s row %d/%d, %d pending' % (
+                              p.progress.db_id, p.progress.last_row,
+                              p.progress.last_verified_row, len(p.progress.pending))
+                              for p in work))
+        if full and job.root:
+            shards = [(sr.account, sr.container) for sr in broker.get_shard_ranges()]
+            return shard_jobs(job, shards, self.node)
+        return []
+
+    def _container_info(self, job, sync, broker):
+        # A failure here (e.g. a lifecycle rule the remote refuses) must not stop the rows.
+        try:
+            sync.handle_container_info(broker.get_info(), broker.metadata)
+        except Exception as exc:
+            self.logger.error('%s/%s: container metadata not propagated: %s',
+                              job.account, job.container, one_line(exc))
+
+    # -- cycles ----------------------------------------------------------------
+    def _crawl_all(self, jobs, counts, full):
+        crawl = functools.partial(self.crawl_db, counts=counts, full=full)
+        found = []
+        for extra in self.db_pool.imap(crawl, jobs):
+            found.extend(extra)
+        return found
+
+    def cycle(self):
+        """One full cycle over every mapped DB; the cycle's counts."""
+        start = time.monotonic()
+        counts = CycleCounts()
+        jobs = self.root_jobs()
+        shards = self._crawl_all(jobs, counts, full=True)
+        shards = list({job_key(j): j for j in shards}.values())
+        self._crawl_all(shards, counts, full=True)
+        self._jobs = {job_key(j): j for j in jobs + shards}
+        self._next_due = {k: v for k, v in self._next_due.items() if k in self._jobs}
+        self.logger.info(counts.summary(time.monotonic() - start))
+        return counts
+
+    def quick_pass(self, jobs):
+        """Primary and due pending rows of ``jobs`` only (DBs that changed or have rows due)."""
+        start = time.monotonic()
+        counts = CycleCounts()
+        self._crawl_all(jobs, counts, full=False)
+        self.logger.debug('quick pass: %s', counts.summary(time.monotonic() - start))
+        return counts
+
+    def run_once(self):
+        return self.cycle()
+
+    # -- forever -----------------------------------------------------------------
+    def stop(self):
+        self._stopped = True
+
+    def _earliest_due(self):
+        dues = [d for d in self._next_due.values() if d is not None]
+        return min(dues) if dues else None
+
+    def _is_due(self, key, now):
+        due = self._next_due.get(key)
+        return due is not None and due <= now
+
+    def _wait(self, timeout):
+        if self.watcher is None:
+            eventlet.sleep(timeout)
+            return set()
+        return self.watcher.wait(timeout)
+
+    def run_forever(self):
+        if self.watcher is None and self.watch:
+            self.watcher = Watcher(self.logger)
+        next_full = 0.0
+        while not self._stopped:
+            if time.monotonic() >= next_full:
+                next_full = time.monotonic() + self.poll_interval
+                self._guarded(self.cycle)
+                if self.watcher is not None:
+                    self.watcher.watch_only({j.db_path for j in self._jobs.values()})
+                continue
+            timeout = next_full - time.monotonic()
+            due = self._earliest_due()
+            if due is not None:
+                timeout = min(timeout, max(MIN_WAIT, due - self.clock()))
+            changed = self._wait(timeout)
+            if self._stopped or time.monotonic() >= next_full:
+                continue
+            now = self.clock()
+            jobs = [j for k, j in self._jobs.items()
+                    if j.db_path in changed or self._is_due(k, now)]
+            if jobs:
+                self._guarded(self.quick_pass, jobs)
+
+    def _guarded(self, fn, *args):
+        try:
+            fn(*args)
+        except Exception as exc:  # keep the daemon alive; one line, the next cycle retries
+            self.logger.error('crawl cycle failed: %s', one_line(exc))
+            eventlet.sleep(MIN_WAIT)
+
+    def close(self):
+        if self.watcher is not None:
+            self.watcher.close()

@@ -1,0 +1,201 @@
+"""Per-container progress: the status files of the original, plus our pending-row list.
+
+``<status_dir>/<account>/<container>`` holds JSON keyed by container DB id (shards of a root
+share the root's file, one entry per shard DB)::
+
+    {"<db_id>": {"last_row": N, "last_verified_row": M, "aws_bucket": "...",
+                 "policy": {"copy_after": 0, "retain_local": true, "propagate_delete": true},
+                 "metadata_hash": "...",          # written by the sync side
+                 "pending": {"<rowid>": {"name", "due", "attempts", "error", "verify"}}}}
+
+Reading follows the original: a different ``aws_bucket`` or ``policy`` restarts from row 0, a
+missing ``last_verified_row`` falls back to ``last_row``, a legacy top-level ``{"last_row": N}``
+is honoured. Unlike the original, a reset also clears ``last_verified_row``, ``pending`` and
+``metadata_hash`` (so container metadata is sent to the new bucket), saving rows keeps
+``metadata_hash``, and every write is atomic (temp file, fsync, rename, fsync of the dir) so a
+``kill -9`` never leaves a torn file. A corrupt file is moved aside, never silently lost.
+
+Writes are read-modify-write of one entry with no green-thread switch in between, so several
+shard crawls of one root can share the file within the process.
+"""
+import json
+import os
+import tempfile
+
+try:
+    from s3_sync.config import mapping_policy
+except ImportError:  # pragma: no cover - config package not there yet
+    def mapping_policy(mapping):
+        return {'copy_after': mapping.get('copy_after', 0),
+                'retain_local': mapping.get('retain_local', True),
+                'propagate_delete': mapping.get('propagate_delete', True)}
+
+# Top-level keys of the pre-DB-id format; dropped when the file is rewritten.
+LEGACY_KEYS = ('last_row', 'last_verified_row', 'aws_bucket', 'policy', 'metadata_hash')
+
+
+def status_path(status_dir, account, container):
+    return os.path.join(status_dir, account, container)
+
+
+def atomic_write_json(path, data):
+    """Replace ``path`` with ``data`` so readers see the old or the new file, never a mix."""
+    dirname = os.path.dirname(path)
+    os.makedirs(dirname, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dirname, prefix='.%s.' % os.path.basename(path),
+                               suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            json.dump(data, f, ensure_ascii=False, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    dir_fd = os.open(dirname, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class StatusFile:
+    """One container's status file."""
+
+    def __init__(self, status_dir, account, container, logger):
+        self.path = status_path(status_dir, account, container)
+        self.logger = logger
+
+    def read(self):
+        """The whole file as a dict; ``{}`` when missing; moved aside when corrupt."""
+        try:
+            with open(self.path, 'rb') as f:
+                raw = f.read()
+        except FileNotFoundError:
+            return {}
+        try:
+            data = json.loads(raw.decode('utf-8'))
+            if not isinstance(data, dict):
+                raise ValueError('not a JSON object')
+            return data
+        except ValueError as exc:
+            self._move_aside(exc)
+            return {}
+
+    def _move_aside(self, exc):
+        n = 1
+        while os.path.exists('%s.corrupted.%d' % (self.path, n)):
+            n += 1
+        aside = '%s.corrupted.%d' % (self.path, n)
+        os.rename(self.path, aside)
+        self.logger.warning('status file %s is unreadable (%s); moved to %s, starting from row 0',
+                            self.path, exc, aside)
+
+    def update_entry(self, db_id, fields, replace=False):
+        """Set ``fields`` in the entry of ``db_id``; other entries and keys are kept."""
+        data = self.read()
+        for key in LEGACY_KEYS:
+            data.pop(key, None)
+        entry = data.get(db_id)
+        if replace or not isinstance(entry, dict):
+            entry = {}
+        entry.update(fields)
+        data[db_id] = entry
+        atomic_write_json(self.path, data)
+
+    def load(self, db_id, mapping, max_pending):
+        """The :class:`Progress` of DB ``db_id`` crawled for ``mapping``."""
+        data = self.read()
+        aws_bucket = mapping.get('aws_bucket')
+        policy = mapping_policy(mapping)
+        entry = data.get(db_id)
+        if entry is None and isinstance(data.get('last_row'), int):
+            entry = data  # legacy single-DB format
+        progress = Progress(self, db_id, aws_bucket, policy, max_pending)
+        if entry is None:
+            return progress
+        problem = self._stale_reason(entry, aws_bucket, policy)
+        if problem:
+            self.logger.info('%s (db %s): %s; starting from row 0', self.path, db_id, problem)
+            progress.save(replace=True)
+            return progress
+        progress.last_row = entry['last_row']
+        progress.last_verified_row = entry.get('last_verified_row', entry['last_row'])
+        progress.pending = dict(entry.get('pending') or {})
+        return progress
+
+    @staticmethod
+    def _stale_reason(entry, aws_bucket, policy):
+        if not isinstance(entry, dict) or not isinstance(entry.get('last_row'), int):
+            return 'entry is malformed'
+        if not isinstance(entry.get('last_verified_row', 0), int) or \
+                not isinstance(entry.get('pending') or {}, dict):
+            return 'entry is malformed'
+        if 'aws_bucket' in entry and entry['aws_bucket'] != aws_bucket:
+            return 'aws_bucket changed from %r to %r' % (entry['aws_bucket'], aws_bucket)
+        old_policy = entry.get('policy')
+        if old_policy is not None and any(old_policy.get(k) != v for k, v in policy.items()):
+            return 'policy changed from %r to %r' % (old_policy, policy)
+        return None
+
+
+class Progress:
+    """Checkpoints and pending rows of one container DB for one mapping."""
+
+    def __init__(self, status_file, db_id, aws_bucket, policy, max_pending):
+        self.status_file = status_file
+        self.db_id = db_id
+        self.aws_bucket = aws_bucket
+        self.policy = policy
+        self.max_pending = max_pending
+        self.last_row = 0
+        self.last_verified_row = 0
+        self.pending = {}
+
+    def save(self, replace=False):
+        self.status_file.update_entry(self.db_id, {
+            'last_row': self.last_row,
+            'last_verified_row': self.last_verified_row,
+            'aws_bucket': self.aws_bucket,
+            'policy': self.policy,
+            'pending': self.pending,
+        }, replace=replace)
+
+    def is_pending(self, rowid):
+        return str(rowid) in self.pending
+
+    def pending_full(self):
+        return len(self.pending) >= self.max_pending
+
+    def record(self, row, due, error, verify=False):
+        """Put ``row`` in (or update it in) the pending list; False when the list is full."""
+        key = str(row['ROWID'])
+        entry = self.pending.get(key)
+        if entry is None:
+            if self.pending_full():
+                return False
+            entry = {'name': row['name'], 'attempts': 0, 'verify': verify}
+            self.pending[key] = entry
+        entry['attempts'] += 1
+        entry['due'] = due
+        entry['error'] = error
+        return True
+
+    def attempts(self, rowid):
+        """How many times the row was handed to the sync side so far (0 if not pending)."""
+        entry = self.pending.get(str(rowid))
+        return entry['attempts'] if entry else 0
+
+    def done(self, rowid):
+        self.pending.pop(str(rowid), None)
+
+    def due_rows(self, now):
+        """(rowid, entry) of pending rows due at ``now``, in ROWID order."""
+        return sorted((int(k), v) for k, v in self.pending.items() if v.get('due', 0) <= now)
+
+    def next_due(self):
+        return min((v.get('due', 0) for v in self.pending.values()), default=None)

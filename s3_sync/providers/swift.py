@@ -1,0 +1,564 @@
+"""The Swift provider: one mapping's container on another Swift cluster.
+
+Naming follows the original's Swift target: the remote container is ``aws_bucket`` (or, for a
+``"/*"`` mapping, ``aws_bucket + <local container>``), object names are unchanged (no hashed
+prefix, ``custom_prefix`` ignored) and listings are annotated
+``"<aws_endpoint>;<aws_identity>;<remote container>"``.
+
+Requests go through python-swiftclient with its own retries off (``retries=0``; it still
+re-authenticates once on a 401, which is how an expired token is renewed): idempotent requests
+are retried by ``s3_sync.retry.DEFAULT_POLICY``, a PUT streams a body that cannot be rewound so
+its caller retries it by re-reading the source. Each concurrent request takes its own
+``Connection`` from a small green pool (``max_conns``); the connections share one token.
+
+Headers are Swift-style both ways and values are passed through untouched (the original
+lower-cased metadata values and content-types; we do not). Response headers are read from the
+raw response because swiftclient URL-unquotes every header value (``50%25`` would come back as
+``50%``). Every failure becomes a one-line ``RemoteError`` naming the container/object and the
+remote, never the secret.
+
+Large objects (SLO/DLO manifests and their segment containers) are not handled here yet; they
+will live beside ``put_object`` as ``put_slo``/``put_dlo``, and ``delete_objects`` will then
+delete SLOs with ``?multipart-manifest=delete``.
+"""
+import calendar
+import email.utils
+import json
+import socket
+from datetime import datetime
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import eventlet.pools
+import swiftclient
+from requests.exceptions import RequestException
+from swiftclient.exceptions import ClientException
+
+from s3_sync import retry
+from s3_sync.providers.base import Provider, RemoteError, RemoteObject, RemoteResponse
+
+META_PREFIX = 'x-object-meta-'
+SWIFT_TIME_FMT = '%Y-%m-%dT%H:%M:%S.%f'
+MAX_LIST = 10000            # Swift's default container_listing_limit
+PAGE_SIZE = 1000            # iter_objects page: matches the verification budget granularity
+CHUNK = 65536
+BULK_DELETE_MAX = 1000      # names per bulk-delete request (Swift's default cap is 10000)
+DEFAULT_MAX_CONNS = 10
+DEFAULT_TIMEOUT = 60
+REQUEST_ID_HEADERS = ('x-trans-id', 'x-openstack-request-id')
+PASSED_REQUEST_HEADERS = ('range', 'if-match', 'if-none-match', 'if-modified-since',
+                          'if-unmodified-since', 'x-trans-id-extra')
+AUTH_VERSIONS = {'swift': '1', 'keystone_v2': '2', 'keystone_v3': '3'}
+KEYSTONE_V3_OPTIONS = ('project_name', 'project_domain_name', 'user_domain_name')
+TRANSPORT_ERRORS = (OSError, socket.timeout, RequestException)
+
+
+def _one_line(text, limit=200):
+    text = ' '.join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + '...'
+
+
+def _wire_to_str(value):
+    """Undo the latin-1 reading of raw UTF-8 header bytes (Swift sends metadata that way)."""
+    try:
+        return value.encode('latin-1').decode('utf-8')
+    except UnicodeError:
+        return value
+
+
+def swift_headers(raw):
+    """Swift-style headers from a response: lower-case keys, str values, etag unquoted,
+    the remote's transaction ids renamed ``remote-<header>`` so they are not taken for ours."""
+    out = {}
+    for key, value in raw.items():
+        key = _wire_to_str(key).lower()
+        value = _wire_to_str(value) if isinstance(value, str) else str(value)
+        if key == 'etag':
+            value = value.strip('"')
+        elif key in REQUEST_ID_HEADERS:
+            key = 'remote-' + key
+        out[key] = value
+    return out
+
+
+def response_headers(conn, parsed=None):
+    """The headers of ``conn``'s last response, unparsed by swiftclient (see module doc)."""
+    try:
+        raw = conn.http_conn[1].resp.headers
+    except (AttributeError, TypeError, IndexError):
+        raw = None
+    if not hasattr(raw, 'items'):
+        raw = parsed or {}
+    return swift_headers(raw)
+
+
+def _status_of(status_line, default):
+    """The number at the start of ``"404 Not Found"``, or ``default``."""
+    head = str(status_line or '').split(' ', 1)[0]
+    return int(head) if head.isdigit() else default
+
+
+def listing_epoch(value):
+    """A listing ``last_modified`` (UTC, usually with microseconds) as float epoch seconds."""
+    fmt = SWIFT_TIME_FMT if '.' in value else SWIFT_TIME_FMT[:-3]
+    parsed = datetime.strptime(value, fmt)
+    return calendar.timegm(parsed.timetuple()) + parsed.microsecond / 1e6
+
+
+def header_epoch(headers):
+    """When the remote object was last written: X-Timestamp (precise), else Last-Modified."""
+    if headers.get('x-timestamp'):
+        return float(headers['x-timestamp'])
+    parsed = email.utils.parsedate_tz(headers.get('last-modified', ''))
+    return float(email.utils.mktime_tz(parsed)) if parsed else 0.0
+
+
+def rewrite_account(storage_url, account):
+    """``storage_url`` with its last path segment (the account) replaced by ``account``."""
+    parts = urlsplit(storage_url)
+    path = parts.path.rstrip('/').rsplit('/', 1)[0] + '/' + quote(account, safe='')
+    return urlunsplit((parts.scheme, parts.netloc, path, '', ''))
+
+
+def connection_options(mapping):
+    """swiftclient ``Connection`` keyword arguments for a mapping (auth flavour, timeout).
+
+    Missing keystone keys are a ValueError naming them; the config loader checks them too."""
+    auth_type = mapping.get('auth_type') or 'swift'
+    if auth_type not in AUTH_VERSIONS:
+        raise ValueError('auth_type %r is not one of %s' % (
+            auth_type, ', '.join(sorted(AUTH_VERSIONS))))
+    options = dict(authurl=mapping.get('aws_endpoint'), user=mapping['aws_identity'],
+                   key=mapping['aws_secret'], auth_version=AUTH_VERSIONS[auth_type],
+                   timeout=mapping.get('remote_timeout') or DEFAULT_TIMEOUT,
+                   # s3_sync.retry is the one retry policy; no backoff sleeps in swiftclient.
+                   retries=0, starting_backoff=0, retry_on_ratelimit=False)
+    needed = {'keystone_v2': ('tenant_name',), 'keystone_v3': KEYSTONE_V3_OPTIONS}.get(
+        auth_type, ())
+    missing = [key for key in needed if not mapping.get(key)]
+    if missing:
+        raise ValueError('auth_type %s needs %s' % (auth_type, ', '.join(missing)))
+    if auth_type == 'keystone_v2':
+        options['tenant_name'] = mapping['tenant_name']
+    elif auth_type == 'keystone_v3':
+        options['os_options'] = {key: mapping[key] for key in KEYSTONE_V3_OPTIONS}
+    return options
+
+
+class SharedAuth:
+    """The storage URL and token all connections of one provider use, so a pool of ten
+    connections authenticates once, and the ``remote_account`` URL rewrite in one place."""
+
+    def __init__(self, remote_account=None):
+        self.remote_account = remote_account
+        self.url = None
+        self.token = None
+
+    def learn(self, url, token):
+        if self.remote_account:
+            url = rewrite_account(url, self.remote_account)
+        self.url, self.token = url, token
+        return url, token
+
+
+class SwiftConnection(swiftclient.Connection):
+    """A swiftclient Connection that starts from the shared token and publishes new ones.
+
+    The (rewritten) storage URL is pinned in ``os_options['object_storage_url']``, which
+    swiftclient's ``get_auth`` returns on every re-authentication, so a re-auth after a token
+    expiry keeps the ``remote_account``."""
+
+    def __init__(self, shared, **options):
+        self.shared = shared
+        super().__init__(preauthurl=shared.url, preauthtoken=shared.token, **options)
+
+    def get_auth(self):
+        url, token = super().get_auth()
+        url, token = self.shared.learn(url, token)
+        self.os_options['object_storage_url'] = url
+        self.url, self.token = url, token
+        return url, token
+
+
+class SwiftProvider(Provider):
+    """See ``providers.base.Provider``; ``connection_factory`` may be injected (tests)."""
+
+    def __init__(self, mapping, container=None, logger=None, connection_factory=None):
+        super().__init__(mapping, container, logger)
+        self.per_account = mapping['container'] == '/*'
+        if self.per_account and self.container == '/*':
+            raise ValueError("mapping %s/'/*' needs the real container to build a provider"
+                             % self.account)
+        self.remote_container = mapping['aws_bucket'] + (
+            self.container if self.per_account else '')
+        self.endpoint = mapping.get('aws_endpoint') or ''
+        self.identity = mapping['aws_identity']
+        self._secret = mapping['aws_secret']
+        self._content_location = '%s;%s;%s' % (self.endpoint, self.identity,
+                                               self.remote_container)
+        self.retry = retry.DEFAULT_POLICY
+        self.page_size = PAGE_SIZE
+        self.shared = SharedAuth(mapping.get('remote_account'))
+        if connection_factory is None:
+            options = connection_options(mapping)
+            connection_factory = lambda: SwiftConnection(self.shared, **options)  # noqa: E731
+        self._pool = eventlet.pools.Pool(
+            max_size=mapping.get('max_conns') or DEFAULT_MAX_CONNS, create=connection_factory)
+        self._bulk_delete_max = None    # unknown until /info is read; 0 means unsupported
+
+    @property
+    def content_location(self):
+        return self._content_location
+
+    @property
+    def where(self):
+        """The remote as error messages name it: the storage URL once known."""
+        return self.shared.url or self.endpoint
+
+    # -- plumbing -------------------------------------------------------
+    def _target(self, name=None):
+        if name is None:
+            return "container '%s'" % self.remote_container
+        return "'%s/%s'" % (self.remote_container, name)
+
+    def _scrub(self, text):
+        return text.replace(self._secret, '***') if self._secret else text
+
+    def _error(self, exc, op, name=None):
+        """One-line RemoteError for a swiftclient or transport failure; it also carries the
+        Swift-style response ``headers`` (None when no response arrived) and ``body``."""
+        target = self._target(name)
+        if isinstance(exc, ClientException):
+            status, message, retryable = self._client_error(exc, op, target, name)
+        else:
+            status, message, retryable = 502, '%s %s: cannot reach %s: %s' % (
+                op, target, self.where, _one_line(exc)), True
+        err = RemoteError(status, self._scrub(message), retryable=retryable)
+        raw = getattr(exc, 'http_response_headers', None)
+        err.headers = swift_headers(raw) if raw is not None else None
+        err.body = getattr(exc, 'http_response_content', b'') or b''
+        return err
+
+    def _client_error(self, exc, op, target, name):
+        """(status, message, retryable) for a ClientException."""
+        status = exc.http_status
+        if status is None:
+            # Keystone failures carry no status; anything else (say keystoneclient missing)
+            # will not go away by retrying.
+            if 'Unauthorized' in exc.msg or 'Authorization Failure' in exc.msg:
+                status = 401
+            else:
+                return 502, '%s %s at %s: %s' % (op, target, self.where,
+                                                 _one_line(exc.msg)), False
+        retryable = status >= 500 or status in (408, 429, 498)
+        if status == 401:
+            return 401, 'authentication failed for %s at %s (401)' % (
+                self.identity, self.endpoint), False
+        if status == 404 and name is None:
+            return 404, "container '%s' does not exist at %s" % (
+                self.remote_container, self.where), False
+        if status == 403:
+            return 403, 'access denied to %s at %s (403)' % (target, self.where), False
+        message = '%s %s at %s failed: %s %s' % (op, target, self.where, status,
+                                                 exc.http_reason or '')
+        body = exc.http_response_content
+        if 400 <= status < 500 and status != 404 and body:
+            if isinstance(body, bytes):
+                body = body.decode('utf-8', 'replace')
+            message = message.strip() + ': ' + _one_line(body)
+        return status, message.strip(), retryable
+
+    def _with_conn(self, op, name, fn):
+        """Run ``fn(conn)`` on a pooled connection; errors translated."""
+        conn = self._pool.get()
+        try:
+            return fn(conn)
+        except (ClientException,) + TRANSPORT_ERRORS as exc:
+            raise self._error(exc, op, name) from None
+        finally:
+            self._pool.put(conn)
+
+    def _retried(self, op, name, fn):
+        return self.retry.call(self._with_conn, op, name, fn)
+
+    # -- headers we send --------------------------------------------------
+    def _expiration(self, headers, remote=None):
+        """``x-delete-at``/``x-delete-after`` for a PUT or POST (behaviour 5).
+
+        ``propagate_expiration`` copies the local X-Delete-At (plus the offset), except when
+        ``remote_delete_after`` is set and the offset is 0; otherwise ``remote_delete_after``
+        becomes X-Delete-After. ``remote`` (the remote HEAD, for a POST) keeps the remote's
+        X-Delete-At when the caller did not say what the local one is, since a Swift POST
+        without it would cancel the expiration."""
+        mapping = self.mapping
+        offset = int(mapping.get('propagate_expiration_offset') or 0)
+        delete_after = int(mapping.get('remote_delete_after') or 0)
+        if mapping.get('propagate_expiration') and not (delete_after and not offset):
+            if headers.get('x-delete-at'):
+                return {'x-delete-at': str(int(headers['x-delete-at']) + offset)}
+            if remote is not None and 'x-delete-at' not in headers \
+                    and remote.get('x-delete-at'):
+                return {'x-delete-at': remote['x-delete-at']}
+            if not delete_after:
+                return {}
+        if delete_after:
+            return {'x-delete-after': str(delete_after)}
+        return {}
+
+    @staticmethod
+    def _user_headers(headers):
+        """User metadata and content-type, names lower-cased, values exactly as given."""
+        out = {}
+        for key, value in headers.items():
+            key = key.lower()
+            if (key.startswith(META_PREFIX) and len(key) > len(META_PREFIX)) or (
+                    key == 'content-type' and value):
+                out[key] = value
+        return out
+
+    # -- reads ----------------------------------------------------------
+    def head_object(self, name):
+        def head(conn):
+            return response_headers(conn, conn.head_object(self.remote_container, name))
+        try:
+            headers = self._retried('HEAD', name, head)
+        except RemoteError as err:
+            if err.status == 404:
+                return None
+            raise
+        return RemoteObject(name, headers.get('etag'), int(headers.get('content-length', 0)),
+                            header_epoch(headers), headers)
+
+    def get_object(self, name, headers=None, head=False):
+        """Non-2xx answers below 500 are returned; 5xx and transport errors raise.
+
+        A GET keeps its connection out of the pool until the body is read or closed."""
+        wanted = {k.lower(): v for k, v in (headers or {}).items()
+                  if k.lower() in PASSED_REQUEST_HEADERS}
+        try:
+            if head:
+                return self._retried('HEAD', name, lambda conn: RemoteResponse(
+                    200, response_headers(conn, conn.head_object(
+                        self.remote_container, name, headers=wanted))))
+            return self.retry.call(self._open, name, wanted)
+        except RemoteError as err:
+            # 401 is our credentials' fault, not the client's: raise it like a 5xx.
+            if err.status >= 500 or err.status == 401 or err.headers is None:
+                raise
+            return self._error_response(err, head)
+
+    def _open(self, name, wanted):
+        conn = self._pool.get()
+        try:
+            parsed, body = conn.get_object(self.remote_container, name, headers=wanted,
+                                           resp_chunk_size=CHUNK)
+            out = response_headers(conn, parsed)
+        except (ClientException,) + TRANSPORT_ERRORS as exc:
+            self._pool.put(conn)
+            raise self._error(exc, 'GET', name) from None
+        except BaseException:
+            self._pool.put(conn)
+            raise
+        status = 206 if 'content-range' in out else 200
+        release = _Release(self._pool, conn, body)
+        return RemoteResponse(status, out, self._stream(body, release, name), close=release)
+
+    def _stream(self, body, release, name):
+        try:
+            for chunk in body:
+                yield chunk
+        except TRANSPORT_ERRORS as exc:
+            raise self._error(exc, 'GET', name) from None
+        finally:
+            release()
+
+    @staticmethod
+    def _error_response(err, head):
+        """A RemoteResponse for a 3xx/4xx, with a content-length matching its body."""
+        headers = {k: v for k, v in err.headers.items()
+                   if k not in ('content-length', 'transfer-encoding')}
+        body = b'' if head or err.status == 304 else err.body
+        if err.status != 304:
+            headers['content-length'] = str(len(body))
+        return RemoteResponse(err.status, headers, [body] if body else [])
+
+    def _list(self, marker, limit, prefix, delimiter, end_marker):
+        def page(conn):
+            return conn.get_container(self.remote_container, marker=marker or None,
+                                      limit=limit, prefix=prefix or None,
+                                      delimiter=delimiter or None,
+                                      end_marker=end_marker or None)[1]
+        return self._retried('GET', None, page)
+
+    def list_objects(self, marker='', limit=1000, prefix='', delimiter='', end_marker=''):
+        entries = self._list(marker, min(int(limit), MAX_LIST), prefix, delimiter, end_marker)
+        for entry in entries:
+            entry['content_location'] = self.content_location
+        return entries
+
+    def iter_objects(self, marker='', end_marker='', prefix=''):
+        while True:
+            entries = self._list(marker, self.page_size, prefix, '', end_marker)
+            for entry in entries:
+                yield RemoteObject(entry['name'], entry['hash'], entry['bytes'],
+                                   listing_epoch(entry['last_modified']))
+            # A short page is the last one (Swift caps listings at 10000, far above ours).
+            if len(entries) < self.page_size:
+                return
+            marker = entries[-1]['name']
+
+    def get_manifest(self, name):
+        def get(conn):
+            parsed, body = conn.get_object(self.remote_container, name,
+                                           query_string='multipart-manifest=get')
+            return response_headers(conn, parsed), body
+        try:
+            headers, body = self._retried('GET manifest of', name, get)
+        except RemoteError as err:
+            if err.status == 404:
+                return None
+            raise
+        if headers.get('x-static-large-object', '').lower() not in ('true', '1', 'yes', 'on'):
+            return None
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise RemoteError(502, 'SLO manifest %s at %s is not valid JSON' % (
+                self._target(name), self.where), retryable=False) from None
+
+    # -- writes ---------------------------------------------------------
+    def put_object(self, name, headers, body, size):
+        """One streamed PUT; the remote checks the etag (422 on mismatch). Not retried here.
+
+        Large objects (SLO/DLO) are a separate path, to come as ``put_slo``/``put_dlo``."""
+        lower = {k.lower(): v for k, v in headers.items()}
+        out = self._user_headers(lower)
+        out.update(self._expiration(lower))
+        etag = (lower.get('etag') or '').strip('"') or None
+
+        def put(conn):
+            return conn.put_object(self.remote_container, name, body, content_length=size,
+                                   etag=etag, headers=out)
+        return self._with_conn('PUT', name, put)
+
+    def update_metadata(self, name, headers, etag):
+        """HEAD (the object must be there with ``etag``) then POST the user metadata and
+        content-type; a Swift POST replaces all user metadata, which is what we want."""
+        remote = self.head_object(name)
+        if remote is None or remote.etag != (etag or '').strip('"'):
+            return False
+        lower = {k.lower(): v for k, v in headers.items()}
+        out = self._user_headers(lower)
+        out.update(self._expiration(lower, remote.headers))
+
+        def post(conn):
+            conn.post_object(self.remote_container, name, out)
+        try:
+            self._retried('POST', name, post)
+        except RemoteError as err:
+            if err.status == 404:     # deleted between the HEAD and the POST
+                return False
+            raise
+        return True
+
+    def delete_objects(self, names):
+        """One bulk delete per 1000 names when the remote has the bulk middleware (and there
+        is more than one name); otherwise one DELETE each. Missing objects are fine."""
+        names = list(names)
+        if len(names) > 1 and self._bulk_limit():
+            step = self._bulk_limit()
+            for start in range(0, len(names), step):
+                self.retry.call(self._bulk_delete, names[start:start + step])
+            return
+        for name in names:
+            self._delete_one(name)
+
+    def _delete_one(self, name):
+        try:
+            self._retried('DELETE', name, lambda conn: conn.delete_object(
+                self.remote_container, name))
+        except RemoteError as err:
+            if err.status != 404:
+                raise
+
+    def _bulk_limit(self):
+        """Names per bulk delete, 0 when unsupported; ``/info`` is read once per provider."""
+        if self._bulk_delete_max is None:
+            try:
+                info = self._retried('GET /info for', None,
+                                     lambda conn: conn.get_capabilities())
+            except RemoteError as err:
+                if err.status >= 500 or err.status == 401:
+                    raise
+                info = {}   # /info disabled (404): assume no bulk delete
+            limit = (info.get('bulk_delete') or {}).get('max_deletes_per_request', 0)
+            self._bulk_delete_max = min(int(limit or 0), BULK_DELETE_MAX)
+        return self._bulk_delete_max
+
+    def _bulk_delete(self, names):
+        body = '\n'.join(quote('/%s/%s' % (self.remote_container, name))
+                         for name in names).encode('utf-8')
+        headers = {'Content-Type': 'text/plain', 'Accept': 'application/json'}
+        op = 'bulk delete of %d object(s) in' % len(names)
+        _headers, raw = self._with_conn(op, None, lambda conn: conn.post_account(
+            headers, query_string='bulk-delete', data=body))
+        try:
+            result = json.loads(raw)
+        except ValueError:
+            raise RemoteError(502, '%s %s at %s: unreadable answer' % (
+                op, self._target(), self.where)) from None
+        # The bulk middleware answers 200 and puts the real outcome in the body; names that
+        # were not there are counted in "Number Not Found", not in "Errors".
+        errors = result.get('Errors') or []
+        status = _status_of(result.get('Response Status'), 200)
+        if errors:
+            name, error = errors[0][0], errors[0][1]
+            raise RemoteError(_status_of(error, 502),
+                              "%s %s at %s failed: %d error(s), first '%s': %s" % (
+                                  op, self._target(), self.where, len(errors), name, error))
+        if status >= 300:
+            raise RemoteError(status, '%s %s at %s failed: %s %s' % (
+                op, self._target(), self.where, result.get('Response Status'),
+                _one_line(result.get('Response Body') or '')))
+
+    # -- setup ----------------------------------------------------------
+    def check(self, create=False):
+        """HEAD the remote container; create it (with ``storage_policy``) when asked.
+
+        Per-account mappings always create: their remote containers are named after local
+        containers that come and go, as the original did before the first upload."""
+        try:
+            self._retried('HEAD', None, lambda conn: conn.head_container(self.remote_container))
+            return
+        except RemoteError as err:
+            if not ((create or self.per_account) and err.status == 404):
+                raise
+        headers = {}
+        if self.mapping.get('storage_policy'):
+            headers['X-Storage-Policy'] = self.mapping['storage_policy']
+        self._retried('create', None, lambda conn: conn.put_container(
+            self.remote_container, headers=headers))
+
+    def close(self):
+        while self._pool.free_items:
+            conn = self._pool.free_items.popleft()
+            self._pool.current_size -= 1
+            try:
+                conn.close()
+            except Exception:   # closing is best effort; nothing useful to report
+                pass
+
+
+class _Release:
+    """Closes a streamed GET body and gives its connection back to the pool, once."""
+
+    def __init__(self, pool, conn, body):
+        self.pool, self.conn, self.body = pool, conn, body
+
+    def __call__(self):
+        if self.conn is None:
+            return
+        conn, self.conn = self.conn, None
+        try:
+            self.body.close()
+        finally:
+            self.pool.put(conn)

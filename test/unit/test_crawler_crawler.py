@@ -1,0 +1,433 @@
+import json
+import os
+import time
+import unittest
+
+import eventlet.debug
+
+from swift.common.utils import ShardName, ShardRange, Timestamp
+
+from s3_sync.crawler.crawler import Crawler
+from s3_sync.crawler.ownership import owns
+from s3_sync.sync.outcome import Retry
+
+from test.unit.test_crawler_helpers import (
+    Cluster, FakeFactory, NullLogger, mapping, put)
+
+
+class CrawlerTestCase(unittest.TestCase):
+    def setUp(self):
+        self.cluster = Cluster()
+        self.logger = NullLogger()
+
+    def tearDown(self):
+        self.cluster.cleanup()
+
+    def crawler(self, n=1, mappings=None, factory=None, **conf):
+        self.factory = factory or FakeFactory()
+        self.sync = self.factory.sync
+        conf = self.cluster.conf(n, mappings or [mapping()], **conf)
+        return Crawler(conf, self.factory, self.logger, internal_client=conf.pop('ic', None))
+
+    def status(self, account='AUTH_test', container='cont'):
+        with open(os.path.join(self.cluster.status_dir, account, container)) as f:
+            return json.load(f)
+
+    def entry(self, broker, account='AUTH_test', container='cont'):
+        return self.status(account, container)[broker.get_info()['id']]
+
+    def names(self, index, count=3, owned=True, n=5, prefix='o'):
+        out, i = [], 0
+        while len(out) < n:
+            name = '%s%d' % (prefix, i)
+            if owns(name, index, count) == owned:
+                out.append(name)
+            i += 1
+        return out
+
+    def replica(self, n, account='AUTH_test', container='cont'):
+        return self.cluster.node(n).replicas(account, container)[0]
+
+
+class TestPrimaryPass(CrawlerTestCase):
+    def test_three_replicas_handle_every_row_exactly_once(self):
+        brokers = self.cluster.create('AUTH_test', 'cont')
+        names = ['obj-%d' % i for i in range(40)]
+        for name in names:
+            ts = Timestamp.now().internal
+            for b in brokers:
+                put(b, name, ts)
+        handled = []
+        for n in (1, 2, 3):
+            crawler = self.crawler(n, verification_slack=60)
+            crawler.run_once()
+            handled.extend(self.sync.rows)
+        self.assertEqual(sorted(handled), sorted(names))
+
+    def test_checkpoint_advances_over_unowned_rows(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        index = self.replica(1).index
+        for name in self.names(index, owned=False, n=25):
+            put(broker, name)
+        self.crawler(1, verification_slack=60).run_once()
+        self.assertEqual(self.sync.rows, [])
+        self.assertEqual(self.entry(broker)['last_row'], 25)
+
+    def test_backlog_drains_in_one_cycle(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        for i in range(35):
+            put(broker, 'o%d' % i)
+        crawler = self.crawler(1, verification_slack=60)
+        counts = crawler.run_once()
+        self.assertEqual(counts.scanned, 35)
+        index = self.replica(1).index
+        self.assertEqual(sorted(self.sync.rows),
+                         sorted(n for n in ('o%d' % i for i in range(35)) if owns(n, index, 3)))
+        self.assertEqual(self.entry(broker)['last_row'], 35)
+
+    def test_rows_are_handed_in_rowid_order(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        names = self.names(self.replica(1).index, n=8)
+        for name in names:
+            put(broker, name)
+        self.crawler(1, workers=1, verification_slack=60).run_once()
+        self.assertEqual(self.sync.rows, names)
+
+    def test_failing_row_goes_pending_and_checkpoint_moves_on(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        bad, good = self.names(self.replica(1).index, n=2)
+        put(broker, bad)
+        put(broker, good)
+        crawler = self.crawler(1, verification_slack=60)
+        self.sync.outcomes[bad] = RuntimeError('remote said 503\nwith details')
+        crawler.run_once()
+        entry = self.entry(broker)
+        self.assertEqual(entry['last_row'], 2)
+        self.assertEqual(entry['pending']['1']['name'], bad)
+        self.assertEqual(entry['pending']['1']['error'], 'remote said 503')
+        self.assertEqual(entry['pending']['1']['attempts'], 1)
+        self.assertEqual(self.logger.at('ERROR'),
+                         ['AUTH_test/cont/%s (row 1): remote said 503' % bad])
+        self.assertEqual(self.sync.rows, [bad, good])
+
+    def test_pending_row_is_retried_when_due_and_cleared_on_success(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        bad, = self.names(self.replica(1).index, n=1)
+        put(broker, bad)
+        crawler = self.crawler(1, verification_slack=60)
+        self.sync.outcomes[bad] = RuntimeError('boom')
+        crawler.run_once()
+        due = self.entry(broker)['pending']['1']['due']
+        crawler.clock = lambda: due - 0.001
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [bad])     # not due yet: not handed again
+        del self.sync.outcomes[bad]
+        crawler.clock = lambda: due + 0.001
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [bad, bad])
+        self.assertEqual(self.entry(broker)['pending'], {})
+
+    def test_failing_again_backs_off_and_counts_attempts(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        bad, = self.names(self.replica(1).index, n=1)
+        put(broker, bad)
+        crawler = self.crawler(1, verification_slack=60)
+        self.sync.outcomes[bad] = RuntimeError('boom')
+        crawler.run_once()
+        crawler.clock = lambda: time.time() + 3600
+        crawler.run_once()
+        pending = self.entry(broker)['pending']['1']
+        self.assertEqual(pending['attempts'], 2)
+        self.assertGreaterEqual(pending['due'], time.time() + 3600)
+
+    def test_superseded_pending_row_is_dropped(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        bad, = self.names(self.replica(1).index, n=1)
+        put(broker, bad)
+        crawler = self.crawler(1, verification_slack=60)
+        self.sync.outcomes[bad] = RuntimeError('boom')
+        crawler.run_once()
+        del self.sync.outcomes[bad]
+        put(broker, bad)     # an overwrite: row 1 is gone, row 2 replaces it
+        crawler.clock = lambda: time.time() + 3600
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [bad, bad])  # the new row once, the old one not again
+        entry = self.entry(broker)
+        self.assertEqual((entry['last_row'], entry['pending']), (2, {}))
+
+    def test_retry_outcome_does_not_block_rows_behind_it(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        young, *others = self.names(self.replica(1).index, n=4)
+        for name in [young] + others:
+            put(broker, name)
+        crawler = self.crawler(1, verification_slack=60)
+        far = time.time() + 86400
+        self.sync.outcomes[young] = Retry(far)
+        crawler.run_once()
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [young] + others)
+        entry = self.entry(broker)
+        self.assertEqual(entry['last_row'], 4)
+        self.assertEqual(entry['pending']['1']['due'], far)
+        self.assertIsNone(entry['pending']['1']['error'])
+
+    def test_full_pending_list_stops_checkpoint_before_unrecorded_row(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        names = self.names(self.replica(1).index, n=5)
+        for name in names:
+            put(broker, name)
+        crawler = self.crawler(1, verification_slack=60, max_pending=2)
+        for name in names:
+            self.sync.outcomes[name] = RuntimeError('down')
+        crawler.run_once()
+        entry = self.entry(broker)
+        self.assertEqual(sorted(entry['pending']), ['1', '2'])
+        self.assertEqual(entry['last_row'], 2)
+
+    def test_interrupted_crawl_never_passes_unhandled_rows(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        names = ['o%d' % i for i in range(25)]
+        for name in names:
+            put(broker, name)
+        crawler = self.crawler(1, verification_slack=60, items_chunk=10)
+        crawler.node.replicas = lambda a, c: [self.replica(1)._replace(index=0, count=1)]
+
+        class Killed(BaseException):
+            pass
+        self.sync.outcomes[names[14]] = Killed()
+        eventlet.debug.hub_exceptions(False)   # the green thread's traceback is expected
+        try:
+            with self.assertRaises(Killed):
+                crawler.run_once()
+        finally:
+            eventlet.debug.hub_exceptions(True)
+        self.assertEqual(self.entry(broker)['last_row'], 10)   # the chunk with row 15 not saved
+
+
+class TestVerificationPass(CrawlerTestCase):
+    def setUp(self):
+        super().setUp()
+        self.broker = self.cluster.create('AUTH_test', 'cont')[0]
+        index = self.replica(1).index
+        old = Timestamp(time.time() - 3600)
+        self.old_unowned = self.names(index, owned=False, n=3, prefix='old')
+        self.old_owned = self.names(index, owned=True, n=2, prefix='old-owned')
+        for name in self.old_unowned + self.old_owned:
+            put(self.broker, name, old.internal)
+        self.new = ['new-%d' % i for i in range(3)]
+        for name in self.new:
+            put(self.broker, name)
+
+    def test_rows_younger_than_slack_wait_and_handled_rows_are_not_verified(self):
+        self.crawler(1, verification_slack=10).run_once()
+        self.assertEqual(self.sync.verify_calls, [self.old_unowned])
+        self.assertEqual(self.entry(self.broker)['last_verified_row'], 5)
+
+    def test_rows_the_remote_lacks_are_handled(self):
+        crawler = self.crawler(1, verification_slack=10)
+        self.sync.need = {self.old_unowned[1]}
+        crawler.run_once()
+        self.assertIn(self.old_unowned[1], self.sync.rows)
+        self.assertNotIn(self.old_unowned[0], self.sync.rows)
+
+    def test_verified_rows_are_not_verified_again(self):
+        crawler = self.crawler(1, verification_slack=10)
+        crawler.run_once()
+        crawler.run_once()
+        self.assertEqual(self.sync.verify_calls, [self.old_unowned])
+
+    def test_verification_failure_is_pending_with_verify_flag(self):
+        crawler = self.crawler(1, verification_slack=10)
+        self.sync.need = {self.old_unowned[0]}
+        self.sync.outcomes[self.old_unowned[0]] = RuntimeError('nope')
+        crawler.run_once()
+        pending = self.entry(self.broker)['pending']
+        self.assertEqual([(e['name'], e['verify']) for e in pending.values()],
+                         [(self.old_unowned[0], True)])
+
+
+class TestStatusAndContainers(CrawlerTestCase):
+    def test_bucket_change_restarts_from_row_zero(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        names = self.names(self.replica(1).index, n=3)
+        for name in names:
+            put(broker, name)
+        self.crawler(1, verification_slack=60).run_once()
+        self.crawler(1, [mapping(bucket='elsewhere')], verification_slack=60).run_once()
+        self.assertEqual(self.sync.rows, names)
+        self.assertEqual(self.entry(broker)['aws_bucket'], 'elsewhere')
+
+    def test_container_info_is_passed_for_root_db(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        self.crawler(1).run_once()
+        self.assertEqual(self.sync.infos, [broker.get_info()['id']])
+
+    def test_unicode_account_container_and_object_names(self):
+        acct, cont = 'AUTH_t\u00e9st', 'c\u00f6nt \u6587'
+        broker = self.cluster.create(acct, cont)[0]
+        index = self.replica(1, acct, cont).index
+        names = self.names(index, n=3, prefix='\u00fcber/\u6587\u4ef6-')
+        for name in names:
+            put(broker, name)
+        self.crawler(1, [mapping(acct, cont)], verification_slack=60).run_once()
+        self.assertEqual(self.sync.rows, names)
+        self.assertEqual(self.entry(broker, acct, cont)['last_row'], 3)
+
+    def test_missing_db_is_skipped_quietly(self):
+        counts = self.crawler(1).run_once()
+        self.assertEqual((counts.dbs, counts.errors), (0, 0))
+        self.assertEqual(self.logger.at('ERROR'), [])
+        self.assertEqual(self.factory.calls, [])
+
+    def test_deleted_container_is_skipped(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        broker.delete_db(Timestamp.now().internal)
+        counts = self.crawler(1).run_once()
+        self.assertEqual(counts.dbs, 0)
+
+    def test_mapping_without_container_is_one_error_line(self):
+        crawler = self.crawler(1, [{'account': 'AUTH_test', 'aws_bucket': 'b'}])
+        crawler.run_once()
+        self.assertEqual(self.logger.at('ERROR'),
+                         ['containers[0]: missing "account" or "container"; skipped'])
+
+    def test_one_failing_container_does_not_stop_the_others(self):
+        bad = self.cluster.create('AUTH_test', 'bad')[0]
+        good = self.cluster.create('AUTH_test', 'good')[0]
+        put(bad, 'x')
+        names = self.names(self.replica(1, 'AUTH_test', 'good').index, n=2)
+        for name in names:
+            put(good, name)
+        factory = FakeFactory()
+        factory.fail.add('bad')
+        counts = self.crawler(1, [mapping(container='bad'), mapping(container='good')],
+                              factory=factory, verification_slack=60).run_once()
+        self.assertEqual(self.sync.rows, names)
+        self.assertEqual(counts.errors, 1)
+        errors = self.logger.at('ERROR')
+        self.assertEqual(len(errors), 1)
+        self.assertIn('cannot build provider for bad', errors[0])
+
+    def test_star_mapping_crawls_every_container_of_the_account(self):
+        for cont in ('one', 'two'):
+            put(self.cluster.create('AUTH_test', cont)[0], 'x')
+
+        class IC:
+            def iter_containers(self, account):
+                assert account == 'AUTH_test'
+                return iter([{'name': 'one'}, {'name': 'two'}, {'name': 'elsewhere'}])
+        m = mapping(container='/*')
+        self.crawler(1, [m], ic=IC()).run_once()
+        self.assertEqual(sorted(self.factory.calls), [('AUTH_test', 'one'), ('AUTH_test', 'two')])
+        self.assertTrue(os.path.exists(os.path.join(self.cluster.status_dir, 'AUTH_test', 'two')))
+
+    def test_star_mapping_without_internal_client_is_one_error_line(self):
+        self.crawler(1, [mapping(container='/*')]).run_once()
+        self.assertEqual(len(self.logger.at('ERROR')), 1)
+
+    def test_cycle_summary_is_one_info_line(self):
+        put(self.cluster.create('AUTH_test', 'cont')[0], 'x')
+        self.crawler(1).run_once()
+        info = self.logger.at('INFO')
+        self.assertEqual(len(info), 1)
+        self.assertRegex(info[0], r'^cycle done in \d+\.\d\ds: 1 DBs, 1 rows scanned, ')
+
+
+class TestShardedContainer(CrawlerTestCase):
+    def test_shard_rows_are_crawled_into_the_root_status_file(self):
+        root = self.cluster.create('AUTH_test', 'cont')[0]
+        put(root, 'root-row')
+        shard_names = ['cont-abc-%d-0' % i for i in range(2)]
+        ranges = [ShardRange('.shards_AUTH_test/%s' % shard_names[0], Timestamp.now(),
+                             lower='', upper='m', state=ShardRange.ACTIVE),
+                  ShardRange('.shards_AUTH_test/%s' % shard_names[1], Timestamp.now(),
+                             lower='m', upper='', state=ShardRange.ACTIVE)]
+        root.merge_shard_ranges(ranges)
+        shard_dbs = []
+        for sname, objs in zip(shard_names, (['apple', 'fig'], ['pear', 'zucchini'])):
+            sb = self.cluster.create('.shards_AUTH_test', sname)[0]
+            for obj in objs:
+                put(sb, obj)
+            shard_dbs.append(sb)
+        crawler = self.crawler(1, verification_slack=60)
+        crawler.node.replicas = _single_owner(crawler.node.replicas)
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), ['apple', 'fig', 'pear', 'root-row', 'zucchini'])
+        status = self.status()
+        self.assertEqual(set(status), {root.get_info()['id']} |
+                         {sb.get_info()['id'] for sb in shard_dbs})
+        self.assertEqual(self.sync.infos, [root.get_info()['id']])
+        self.assertEqual(set(self.factory.calls), {('AUTH_test', 'cont')})
+        self.assertFalse(os.path.exists(os.path.join(self.cluster.status_dir,
+                                                     '.shards_AUTH_test')))
+
+    def test_sharding_root_crawls_retiring_and_fresh_db_and_its_shards(self):
+        root = self.cluster.create('AUTH_test', 'cont')[0]
+        put(root, 'old-1')
+        put(root, 'old-2')
+        retiring_id = root.get_info()['id']
+        own = root.get_own_shard_range()
+        own.update_state(ShardRange.SHARDING, state_timestamp=Timestamp.now())
+        own.epoch = Timestamp.now()
+        root.merge_shard_ranges([own, ShardRange('.shards_AUTH_test/cont-x-1-0', Timestamp.now(),
+                                                 '', '', state=ShardRange.CREATED)])
+        self.assertTrue(root.set_sharding_state())
+        put(root, 'during-sharding')      # lands in the fresh DB
+        shard = self.cluster.create('.shards_AUTH_test', 'cont-x-1-0')[0]
+        put(shard, 'in-shard')
+        crawler = self.crawler(1, verification_slack=60)
+        crawler.node.replicas = _single_owner(crawler.node.replicas)
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows),
+                         ['during-sharding', 'in-shard', 'old-1', 'old-2'])
+        fresh_id = root.get_info()['id']
+        self.assertEqual(set(self.status()), {retiring_id, fresh_id, shard.get_info()['id']})
+        self.assertEqual(self.sync.infos, [fresh_id])
+
+    def test_shards_of_a_root_with_no_local_replica_are_found_through_the_cluster(self):
+        mine = str(ShardName.create('', 'cont', 'cont', Timestamp.now(), 0))[1:]
+        other = str(ShardName.create('', 'cont-bar', 'cont-bar', Timestamp.now(), 0))[1:]
+        for name, root in ((mine, 'cont'), (other, 'cont-bar')):
+            put(self.cluster.create('.shards_AUTH_test', name)[0], 'in-' + root)
+        requests = []
+
+        class IC:
+            def get_container_metadata(self, account, container, acceptable_statuses=()):
+                requests.append(('HEAD', account, container))
+                return {'x-backend-sharding-state': 'sharded'}
+
+            def iter_containers(self, account, prefix=''):
+                requests.append(('GET', account, prefix))
+                return iter([{'name': mine}, {'name': other}])
+        crawler = self.crawler(1, ic=IC(), verification_slack=60)
+        replicas = _single_owner(crawler.node.replicas)
+        crawler.node.replicas = lambda a, c: [] if c == 'cont' else replicas(a, c)
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, ['in-cont'])
+        self.assertEqual(requests, [('HEAD', 'AUTH_test', 'cont'),
+                                    ('GET', '.shards_AUTH_test', 'cont-')])
+        self.assertEqual(self.sync.infos, [])
+        self.assertEqual(len(self.status()), 1)
+
+    def test_unsharded_root_elsewhere_costs_one_head_and_no_listing(self):
+        class IC:
+            def get_container_metadata(self, account, container, acceptable_statuses=()):
+                return {'x-backend-sharding-state': 'unsharded'}
+
+            def iter_containers(self, account, prefix=''):
+                raise AssertionError('listed')
+        crawler = self.crawler(1, ic=IC())
+        crawler.node.replicas = lambda a, c: []
+        self.assertEqual(crawler.run_once().dbs, 0)
+        self.assertEqual(self.logger.at('ERROR'), [])
+
+
+def _single_owner(replicas):
+    """Make this node own every row (index 0 of 1) so the test does not depend on hashing."""
+    def wrapped(account, container):
+        return [r._replace(index=0, count=1) for r in replicas(account, container)]
+    return wrapped
+
+
+if __name__ == '__main__':
+    unittest.main()
