@@ -81,6 +81,33 @@ def decode_value(value):
     return ''.join(out)
 
 
+# HTTP token characters other than letters and digits (RFC 9110 tchar): what a header name may
+# hold. '%' is one, so percent-encoded UTF-8 travels as a valid header name.
+_TCHAR = "!#$%&'*+-.^_`|~"
+
+
+def encode_key(name):
+    """A metadata key as an S3 header-name suffix.
+
+    S3 header names must be ASCII tokens, and S3 lower-cases them. A key with anything else
+    (non-ASCII letters, spaces) is sent as lower-case percent-encoded UTF-8; the original sent
+    such keys raw, which botocore refuses, so nothing written before depends on this form."""
+    if all(c.isascii() and (c.isalnum() or c in _TCHAR) for c in name) and '%' not in name:
+        return name.lower()
+    return quote(name.lower(), safe=_TCHAR.replace('%', '')).lower()
+
+
+def decode_key(name):
+    """Undo :func:`encode_key`; keys that were not encoded come back unchanged."""
+    if '%' not in name:
+        return name
+    try:
+        decoded = unquote(name, errors='strict')
+    except UnicodeDecodeError:
+        return name
+    return decoded if decoded != name else name
+
+
 def _wire_to_str(value):
     """Undo http.client's latin-1 reading of raw UTF-8 header bytes (some servers send them)."""
     try:
@@ -102,7 +129,7 @@ def swift_to_s3(headers):
     content_type = DEFAULT_CONTENT_TYPE
     for key, value in _lower_items(headers):
         if key.startswith(META_PREFIX) and len(key) > len(META_PREFIX):
-            metadata[key[len(META_PREFIX):]] = encode_value(value)
+            metadata[encode_key(key[len(META_PREFIX):])] = encode_value(value)
         elif key in LARGE_OBJECT_HEADERS:
             metadata[key] = quote(value)
         elif key == 'content-type' and value:
@@ -125,7 +152,7 @@ def s3_to_swift(response_or_headers):
             if name in LARGE_OBJECT_HEADERS:
                 out[name] = unquote(value)
             else:
-                out[META_PREFIX + name] = decode_value(_wire_to_str(value))
+                out[META_PREFIX + decode_key(name)] = decode_value(_wire_to_str(value))
         elif key == 'etag':
             out['etag'] = value.strip('"')
         elif key in REQUEST_ID_HEADERS:

@@ -110,11 +110,26 @@ class DbPasses:
                 return
             self.counts.scanned += len(rows)
             owned = [r for r in rows if owns(r['name'], self.job.index, self.job.count)]
-            stuck = self.settle_all(self.hand(owned))
+            stuck = self.settle_all(self.hand(self._not_yet_propagated(owned)))
             prog.last_row = rows[-1]['ROWID'] if stuck is None else stuck - 1
             prog.save()
             if stuck is not None or len(rows) < self.chunk:
                 return
+
+    def _not_yet_propagated(self, rows):
+        """Drop old rows the remote already reflects, checked in one batched listing.
+
+        A row older than the verification slack may well have been propagated before this
+        checkpoint existed (a lost or reset status file, a new daemon over old data); fresh rows
+        are new changes and go straight on, without any remote request."""
+        cutoff = self.clock() - self.slack
+        old = [r for r in rows if meta_timestamp(r) <= cutoff]
+        if not old:
+            return rows
+        need = {r['ROWID'] for r in self.sync.verify_rows(old)}
+        self.counts.verified += len(old)
+        self.handled.update(r['ROWID'] for r in old if r['ROWID'] not in need)
+        return [r for r in rows if meta_timestamp(r) > cutoff or r['ROWID'] in need]
 
     def retry_pending(self):
         prog = self.progress

@@ -80,15 +80,47 @@ def swift_headers(raw):
     return out
 
 
-def response_headers(conn, parsed=None):
-    """The headers of ``conn``'s last response, unparsed by swiftclient (see module doc)."""
+def last_response(conn):
+    """The ``requests`` response of ``conn``'s last request, or None (not connected, mocks)."""
     try:
-        raw = conn.http_conn[1].resp.headers
+        resp = conn.http_conn[1].resp
     except (AttributeError, TypeError, IndexError):
-        raw = None
-    if not hasattr(raw, 'items'):
-        raw = parsed or {}
+        return None
+    return resp if hasattr(getattr(resp, 'headers', None), 'items') else None
+
+
+def _unparsed_headers(resp):
+    """Header lines http.client could not parse, as (name, value) pairs.
+
+    A non-ASCII header *name* (Swift stores ``X-Object-Meta-Färg`` as raw UTF-8) stops
+    http.client's header parsing and every later header (etag, content-length ...) lands in
+    the message payload instead (bpo-37093); Swift's own client recovers them the same way."""
+    try:
+        payload = resp.raw._original_response.msg.get_payload()
+    except AttributeError:
+        return []
+    if isinstance(payload, list):
+        payload = payload[0].get_payload() if len(payload) == 1 else ''
+    pairs = []
+    for line in (payload or '').splitlines():
+        if ':' in line and line[:1] not in ' \t':
+            name, value = line.split(':', 1)
+            pairs.append((name, value.strip(' \t')))
+    return pairs
+
+
+def full_headers(resp):
+    """Swift-style headers of a ``requests`` response, including unparsed ones."""
+    raw = dict(resp.headers.items())
+    raw.update(_unparsed_headers(resp))
     return swift_headers(raw)
+
+
+def response_headers(conn, parsed=None):
+    """The headers of ``conn``'s last response, read raw (see module doc); ``parsed`` (what
+    swiftclient returned) only when there is no raw response."""
+    resp = last_response(conn)
+    return full_headers(resp) if resp is not None else swift_headers(parsed or {})
 
 
 def _status_of(status_line, default):
@@ -223,9 +255,12 @@ class SwiftProvider(Provider):
     def _scrub(self, text):
         return text.replace(self._secret, '***') if self._secret else text
 
-    def _error(self, exc, op, name=None):
+    def _error(self, exc, op, name=None, conn=None):
         """One-line RemoteError for a swiftclient or transport failure; it also carries the
-        Swift-style response ``headers`` (None when no response arrived) and ``body``."""
+        Swift-style response ``headers`` (None when no response arrived) and ``body``.
+
+        ``conn`` (the connection that failed) lets the headers be read raw, when its last
+        response is the one the error came from (not, say, a failed re-authentication)."""
         target = self._target(name)
         if isinstance(exc, ClientException):
             status, message, retryable = self._client_error(exc, op, target, name)
@@ -234,7 +269,11 @@ class SwiftProvider(Provider):
                 op, target, self.where, _one_line(exc)), True
         err = RemoteError(status, self._scrub(message), retryable=retryable)
         raw = getattr(exc, 'http_response_headers', None)
-        err.headers = swift_headers(raw) if raw is not None else None
+        resp = last_response(conn)
+        if raw is not None and resp is not None and resp.headers is raw:
+            err.headers = full_headers(resp)
+        else:
+            err.headers = swift_headers(raw) if raw is not None else None
         err.body = getattr(exc, 'http_response_content', b'') or b''
         return err
 
@@ -273,7 +312,7 @@ class SwiftProvider(Provider):
         try:
             return fn(conn)
         except (ClientException,) + TRANSPORT_ERRORS as exc:
-            raise self._error(exc, op, name) from None
+            raise self._error(exc, op, name, conn) from None
         finally:
             self._pool.put(conn)
 
@@ -354,7 +393,7 @@ class SwiftProvider(Provider):
             out = response_headers(conn, parsed)
         except (ClientException,) + TRANSPORT_ERRORS as exc:
             self._pool.put(conn)
-            raise self._error(exc, 'GET', name) from None
+            raise self._error(exc, 'GET', name, conn) from None
         except BaseException:
             self._pool.put(conn)
             raise

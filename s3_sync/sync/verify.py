@@ -67,7 +67,7 @@ def reflects(row, remote, mapping, now):
         # A remote object written after the local delete is someone else's newer write.
         return remote is None or remote.last_modified > float(data_ts)
     if now < float(meta_ts) + mapping.get('copy_after', 0):
-        return True         # not eligible yet: its time will come
+        return False        # not eligible yet: the handler defers it to its due time
     if archive:
         return False        # still local and eligible: it has to be archived
     if remote is None:

@@ -149,6 +149,7 @@ class TestPrimaryPass(CrawlerTestCase):
         crawler.run_once()
         del self.sync.outcomes[bad]
         put(broker, bad)     # an overwrite: row 1 is gone, row 2 replaces it
+        self.sync.need = {bad}   # an hour later the new row is old: the remote must lack it
         crawler.clock = lambda: time.time() + 3600
         crawler.run_once()
         self.assertEqual(self.sync.rows, [bad, bad])  # the new row once, the old one not again
@@ -220,8 +221,13 @@ class TestVerificationPass(CrawlerTestCase):
 
     def test_rows_younger_than_slack_wait_and_handled_rows_are_not_verified(self):
         self.crawler(1, verification_slack=10).run_once()
-        self.assertEqual(self.sync.verify_calls, [self.old_unowned])
+        # Old owned rows are checked (batched) by the primary pass, the rest by verification.
+        self.assertEqual(self.sync.verify_calls, [self.old_owned, self.old_unowned])
         self.assertEqual(self.entry(self.broker)['last_verified_row'], 5)
+
+    def test_old_owned_rows_the_remote_already_has_are_not_uploaded_again(self):
+        self.crawler(1, verification_slack=10).run_once()
+        self.assertFalse(set(self.old_owned) & set(self.sync.rows))
 
     def test_rows_the_remote_lacks_are_handled(self):
         crawler = self.crawler(1, verification_slack=10)
@@ -234,7 +240,7 @@ class TestVerificationPass(CrawlerTestCase):
         crawler = self.crawler(1, verification_slack=10)
         crawler.run_once()
         crawler.run_once()
-        self.assertEqual(self.sync.verify_calls, [self.old_unowned])
+        self.assertEqual(self.sync.verify_calls, [self.old_owned, self.old_unowned])
 
     def test_verification_failure_is_pending_with_verify_flag(self):
         crawler = self.crawler(1, verification_slack=10)

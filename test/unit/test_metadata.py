@@ -139,3 +139,19 @@ class TestSyncHeadersAndMatching(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class TestMetadataKeys(unittest.TestCase):
+    def test_ascii_token_keys_are_sent_lower_cased_as_is(self):
+        self.assertEqual(metadata.encode_key('Color-Code_1'), 'color-code_1')
+
+    def test_non_ascii_and_space_keys_round_trip_through_percent_encoding(self):
+        for key in ('ünï', 'a b', '日本', 'per%cent'):
+            encoded = metadata.encode_key(key)
+            self.assertTrue(encoded.isascii(), encoded)
+            self.assertEqual(metadata.decode_key(encoded), key.lower())
+
+    def test_unicode_metadata_key_survives_swift_to_s3_and_back(self):
+        meta, _ = metadata.swift_to_s3({'X-Object-Meta-Ünï': 'ok'})
+        back = metadata.s3_to_swift({'x-amz-meta-' + k: v for k, v in meta.items()})
+        self.assertEqual(back['x-object-meta-ünï'], 'ok')

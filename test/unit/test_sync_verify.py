@@ -92,10 +92,10 @@ class TestRowsNeedingRepair(unittest.TestCase):
         need, _ = self.check(rows, {'slo': remote('slo', NOW - 4999, etag='abc-2', size=1000)})
         self.assertEqual(need, [])
 
-    def test_rows_not_yet_past_copy_after_are_not_repaired(self):
+    def test_rows_not_yet_past_copy_after_are_handed_back_for_deferral(self):
         mapping = dict(SYNC, copy_after=10000)
         need, _ = self.check([row('a', NOW - 5000)], {}, mapping)
-        self.assertEqual(need, [])
+        self.assertEqual(need, ['a'])
 
     def test_archive_rows_still_local_need_archiving(self):
         mapping = dict(SYNC, retain_local=False, propagate_delete=False)
