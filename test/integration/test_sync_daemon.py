@@ -218,6 +218,27 @@ class TestSyncEconomyAndRecovery(SyncTestBase):
             self.assertEqual(rc, 0, out)
         self.assertEqual(self.remote_keys(mapping), self.local_etags(container))
 
+    def test_running_daemons_pick_up_new_objects_without_waiting_for_the_poll(self):
+        container = self.new_container()
+        self.conn.put_object(container, 'first', b'1')
+        mapping = self.mapping(container)
+        daemons = NodeDaemons(self.env, [mapping], poll_interval=600)
+        self.addCleanup(daemons.stop_all)
+        for index in range(3):
+            daemons.start(index)
+        self.wait_for_remote(mapping, 'first', 60)      # the first full cycle
+        self.conn.put_object(container, 'second', b'2')
+        # A poll would come after 600 s; only change watching brings it before the deadline.
+        self.wait_for_remote(mapping, 'second', 30)
+
+    def wait_for_remote(self, mapping, name, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.remote_get(mapping, name):
+                return
+            time.sleep(0.1)
+        self.fail('%s did not reach the remote within %ds' % (name, timeout))
+
     def test_throttled_remote_recovers_and_objects_arrive(self):
         container = self.new_container()
         self.put_many(container, 5)
