@@ -22,6 +22,16 @@ SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code
              b'<Message>Please reduce your request rate.</Message></Error>')
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A client that goes away mid-request (a killed daemon) is normal here, not an error.
+        import sys
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 class RequestCounter:
     def __init__(self, target, host='127.0.0.1', port=0):
         parsed = urllib.parse.urlsplit(target)
@@ -31,8 +41,7 @@ class RequestCounter:
         self.counts = collections.Counter()
         self.lock = threading.Lock()
         self._failures = []        # statuses to answer instead of forwarding, in order
-        self._server = http.server.ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), self._handler_class())
         self.url = 'http://%s:%d' % self._server.server_address[:2]
 
     def start(self):
