@@ -23,13 +23,15 @@ delete SLOs with ``?multipart-manifest=delete``.
 """
 import calendar
 import email.utils
+import http.client
 import json
-import socket
+import logging
 from datetime import datetime
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import eventlet.pools
 import swiftclient
+import urllib3.exceptions
 from requests.exceptions import RequestException
 from swiftclient.exceptions import ClientException
 
@@ -49,7 +51,19 @@ PASSED_REQUEST_HEADERS = ('range', 'if-match', 'if-none-match', 'if-modified-sin
                           'if-unmodified-since', 'x-trans-id-extra')
 AUTH_VERSIONS = {'swift': '1', 'keystone_v2': '2', 'keystone_v3': '3'}
 KEYSTONE_V3_OPTIONS = ('project_name', 'project_domain_name', 'user_domain_name')
-TRANSPORT_ERRORS = (OSError, socket.timeout, RequestException)
+# Mid-body failures come straight from urllib3/http.client: swiftclient reads resp.raw.
+TRANSPORT_ERRORS = (OSError, RequestException, urllib3.exceptions.HTTPError,
+                    http.client.HTTPException)
+
+
+def _recovered_header_warning(record):
+    """False for urllib3's warning about headers after a non-ASCII header name: we read those
+    headers back (``_unparsed_headers``), so the warning (with a traceback) is only noise."""
+    return not (record.getMessage().startswith('Failed to parse headers')
+                and 'MissingHeaderBodySeparatorDefect' in record.getMessage())
+
+
+logging.getLogger('urllib3.connection').addFilter(_recovered_header_warning)
 
 
 def _one_line(text, limit=200):
@@ -114,6 +128,16 @@ def full_headers(resp):
     raw = dict(resp.headers.items())
     raw.update(_unparsed_headers(resp))
     return swift_headers(raw)
+
+
+def _lost_length(conn, headers):
+    """The content-length to stop reading at when http.client did not see it (it was among
+    the unparsed headers), else None; without it a keep-alive GET would only end when the
+    server times the connection out."""
+    resp = last_response(conn)
+    if resp is None or 'content-length' not in headers or 'content-length' in resp.headers:
+        return None
+    return int(headers['content-length'])
 
 
 def response_headers(conn, parsed=None):
@@ -253,7 +277,10 @@ class SwiftProvider(Provider):
         return "'%s/%s'" % (self.remote_container, name)
 
     def _scrub(self, text):
-        return text.replace(self._secret, '***') if self._secret else text
+        """Belt and braces: no message may carry the secret, whatever a library put in it."""
+        if self._secret and len(self._secret) >= 4:
+            return text.replace(self._secret, '***')
+        return text
 
     def _error(self, exc, op, name=None, conn=None):
         """One-line RemoteError for a swiftclient or transport failure; it also carries the
@@ -334,11 +361,8 @@ class SwiftProvider(Provider):
         if mapping.get('propagate_expiration') and not (delete_after and not offset):
             if headers.get('x-delete-at'):
                 return {'x-delete-at': str(int(headers['x-delete-at']) + offset)}
-            if remote is not None and 'x-delete-at' not in headers \
-                    and remote.get('x-delete-at'):
+            if remote and remote.get('x-delete-at') and 'x-delete-at' not in headers:
                 return {'x-delete-at': remote['x-delete-at']}
-            if not delete_after:
-                return {}
         if delete_after:
             return {'x-delete-after': str(delete_after)}
         return {}
@@ -378,18 +402,21 @@ class SwiftProvider(Provider):
                 return self._retried('HEAD', name, lambda conn: RemoteResponse(
                     200, response_headers(conn, conn.head_object(
                         self.remote_container, name, headers=wanted))))
-            return self.retry.call(self._open, name, wanted)
+            out, body, release = self.retry.call(self._open, name, wanted)
         except RemoteError as err:
             # 401 is our credentials' fault, not the client's: raise it like a 5xx.
             if err.status >= 500 or err.status == 401 or err.headers is None:
                 raise
             return self._error_response(err, head)
+        return RemoteResponse(206 if 'content-range' in out else 200, out, body, close=release)
 
-    def _open(self, name, wanted):
+    def _open(self, name, wanted, query_string=None):
+        """``(headers, body iterator, release)`` of a streamed GET; the connection stays out
+        of the pool until ``release()`` (called when the body is exhausted)."""
         conn = self._pool.get()
         try:
             parsed, body = conn.get_object(self.remote_container, name, headers=wanted,
-                                           resp_chunk_size=CHUNK)
+                                           resp_chunk_size=CHUNK, query_string=query_string)
             out = response_headers(conn, parsed)
         except (ClientException,) + TRANSPORT_ERRORS as exc:
             self._pool.put(conn)
@@ -397,13 +424,22 @@ class SwiftProvider(Provider):
         except BaseException:
             self._pool.put(conn)
             raise
-        status = 206 if 'content-range' in out else 200
         release = _Release(self._pool, conn, body)
-        return RemoteResponse(status, out, self._stream(body, release, name), close=release)
+        return out, self._stream(body, release, name, _lost_length(conn, out)), release
 
-    def _stream(self, body, release, name):
+    def _stream(self, body, release, name, limit=None):
+        """The body's chunks; with ``limit`` (framing lost, see ``_lost_length``) stop after
+        that many bytes instead of waiting for the server to close the connection."""
         try:
-            for chunk in body:
+            if limit is None:
+                yield from body
+                return
+            # Never ask for more than is left: the read would block until the server closes.
+            while limit > 0:
+                chunk = body.read(min(CHUNK, limit))
+                if not chunk:
+                    return
+                limit -= len(chunk)
                 yield chunk
         except TRANSPORT_ERRORS as exc:
             raise self._error(exc, 'GET', name) from None
@@ -446,12 +482,14 @@ class SwiftProvider(Provider):
             marker = entries[-1]['name']
 
     def get_manifest(self, name):
-        def get(conn):
-            parsed, body = conn.get_object(self.remote_container, name,
-                                           query_string='multipart-manifest=get')
-            return response_headers(conn, parsed), body
+        def read():
+            headers, body, release = self._open(name, {}, 'multipart-manifest=get')
+            try:
+                return headers, b''.join(body)
+            finally:
+                release()
         try:
-            headers, body = self._retried('GET manifest of', name, get)
+            headers, body = self.retry.call(read)
         except RemoteError as err:
             if err.status == 404:
                 return None
@@ -578,9 +616,8 @@ class SwiftProvider(Provider):
             self.remote_container, headers=headers))
 
     def close(self):
-        while self._pool.free_items:
-            conn = self._pool.free_items.popleft()
-            self._pool.current_size -= 1
+        """Close idle connections; a closed swiftclient Connection reconnects if used again."""
+        for conn in list(self._pool.free_items):
             try:
                 conn.close()
             except Exception:   # closing is best effort; nothing useful to report

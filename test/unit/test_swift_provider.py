@@ -35,6 +35,20 @@ def client_exception(status, reason='', body=b'', headers=None, msg='failed'):
                            http_response_headers=headers if headers is not None else {})
 
 
+class FakeBody:
+    """A streamed GET body: chunks and a close() that is recorded."""
+
+    def __init__(self, *chunks):
+        self.chunks = list(chunks)
+        self.closed = False
+
+    def __iter__(self):
+        return iter(self.chunks)
+
+    def close(self):
+        self.closed = True
+
+
 def fake_connection():
     conn = mock.Mock(name='Connection')
     conn.http_conn = None       # no raw response: headers come from swiftclient's dict
@@ -376,8 +390,7 @@ class TestReads(ProviderTest):
         self.assertIsNone(self.make().head_object('o'))
 
     def test_get_passes_range_and_conditionals_only(self):
-        body = mock.Mock()
-        body.__iter__ = mock.Mock(return_value=iter([b'el']))
+        body = FakeBody(b'el')
         self.conn_setup = {'get_object.return_value': (
             {'content-range': 'bytes 1-2/5', 'etag': MD5}, body)}
         provider = self.make()
@@ -387,7 +400,23 @@ class TestReads(ProviderTest):
         self.assertEqual(b''.join(resp.body), b'el')
         self.assertEqual(self.conn().get_object.call_args[1]['headers'],
                          {'range': 'bytes=1-2', 'if-match': MD5})
-        body.close.assert_called_once_with()
+        self.assertTrue(body.closed)
+
+    def test_body_with_lost_length_is_read_up_to_content_length_only(self):
+        data = io.BytesIO(b'hello')
+        reads = []
+
+        class Reader:
+            def read(self, size):
+                reads.append(size)
+                if data.tell() == 5:
+                    raise AssertionError('read past the content-length would block')
+                return data.read(size)
+
+        released = []
+        provider = self.make()
+        chunks = list(provider._stream(Reader(), lambda: released.append(1), 'o', limit=5))
+        self.assertEqual((b''.join(chunks), reads, released), (b'hello', [5], [1]))
 
     def test_get_errors_below_500_are_returned_with_their_body(self):
         self.conn_setup = {'get_object.side_effect': client_exception(
@@ -443,8 +472,8 @@ class TestReads(ProviderTest):
     def test_manifest_only_for_slo(self):
         manifest = [{'name': '/seg/1', 'hash': MD5, 'bytes': 5}]
         self.conn_setup = {'get_object.side_effect': [
-            ({'x-static-large-object': 'True'}, json.dumps(manifest).encode()),
-            ({}, b'plain'), client_exception(404, 'Not Found')]}
+            ({'x-static-large-object': 'True'}, FakeBody(json.dumps(manifest).encode())),
+            ({}, FakeBody(b'plain')), client_exception(404, 'Not Found')]}
         provider = self.make()
         self.assertEqual(provider.get_manifest('slo'), manifest)
         self.assertIsNone(provider.get_manifest('plain'))
