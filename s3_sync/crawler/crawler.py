@@ -203,7 +203,12 @@ class Crawler:
                 next_full = time.monotonic() + self.poll_interval
                 self._guarded(self.cycle)
                 if self.watcher is not None:
-                    self.watcher.watch_only({j.db_path for j in self._jobs.values()})
+                    fresh = self.watcher.watch_only({j.db_path for j in self._jobs.values()})
+                    # Rows written after such a DB was crawled but before its watch existed
+                    # raised no event: look once more now that it is watched.
+                    jobs = [j for j in self._jobs.values() if j.db_path in fresh]
+                    if jobs:
+                        self._guarded(self.quick_pass, jobs)
                 continue
             timeout = next_full - time.monotonic()
             due = self._earliest_due()

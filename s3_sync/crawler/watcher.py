@@ -112,7 +112,11 @@ class Watcher:
         self._dir_wd[directory] = wd
 
     def watch_only(self, db_paths):
-        """Watch exactly ``db_paths`` (the DBs the last cycle crawled)."""
+        """Watch exactly ``db_paths`` (the DBs the last cycle crawled).
+
+        Returns the paths that were not watched before: a change to them between their crawl
+        and now raised no event, so the caller must look at them once more."""
+        already = set(self._dir_wd)
         wanted = {os.path.dirname(p) for p in db_paths}
         for directory in list(self._dir_dbs):
             if directory not in wanted:
@@ -121,6 +125,7 @@ class Watcher:
             self._dir_dbs.pop(directory, None)
         for path in db_paths:
             self.watch(path)
+        return {p for p in db_paths if os.path.dirname(p) not in already}
 
     def _unwatch(self, directory):
         self._dir_dbs.pop(directory, None)

@@ -103,12 +103,17 @@ class TestParseEvents(unittest.TestCase):
 class RecordingWatcher(Watcher):
     """Runs ``after_first_watch`` once the crawler starts watching (after its first cycle)."""
     after_first_watch = None
+    before_first_watch = None
 
     def watch_only(self, db_paths):
-        super().watch_only(db_paths)
+        hook, self.before_first_watch = self.before_first_watch, None
+        if hook:
+            hook()
+        fresh = super().watch_only(db_paths)
         hook, self.after_first_watch = self.after_first_watch, None
         if hook:
             hook()
+        return fresh
 
 
 class TestRunForever(unittest.TestCase):
@@ -141,6 +146,15 @@ class TestRunForever(unittest.TestCase):
         self.factory.sync.outcomes['second'] = lambda row: self.crawler.stop()
         self.run_crawler()
         self.assertEqual(self.factory.sync.rows, ['first', 'second'])
+        self.assertEqual(len(self.logger.at('INFO')), 1)   # one full cycle only
+
+    def test_row_written_between_crawl_and_watch_is_not_missed(self):
+        put(self.broker, 'first')
+        # Written after the cycle read the DB but before the watch existed: no event comes.
+        self.crawler.watcher.before_first_watch = lambda: put(self.broker, 'between')
+        self.factory.sync.outcomes['between'] = lambda row: self.crawler.stop()
+        self.run_crawler()
+        self.assertEqual(self.factory.sync.rows, ['first', 'between'])
         self.assertEqual(len(self.logger.at('INFO')), 1)   # one full cycle only
 
     def test_pending_row_coming_due_is_retried_without_waiting_for_the_poll(self):
