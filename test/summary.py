@@ -9,9 +9,15 @@ class Summary(Plugin):
     configSection = 'summary'
     alwaysOn = True
 
+    def __init__(self):
+        self.run = 0
+
+    def startTest(self, event):
+        self.run += 1      # counted as nose2's reporter counts "Ran N tests"
+
     def afterSummaryReport(self, event):
         categories = event.reportCategories
-        run = event.stopTestEvent.result.testsRun
+        run = self.run
         failed = sum(len(categories.get(k, ())) for k in
                      ('failures', 'errors', 'unexpectedSuccesses'))
         skipped = len(categories.get('skipped', ()))
