@@ -21,218 +21,35 @@ Large objects (SLO/DLO manifests and their segment containers) are not handled h
 will live beside ``put_object`` as ``put_slo``/``put_dlo``, and ``delete_objects`` will then
 delete SLOs with ``?multipart-manifest=delete``.
 """
-import calendar
-import email.utils
-import http.client
 import json
-import logging
-from datetime import datetime
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import eventlet.pools
-import swiftclient
-import urllib3.exceptions
-from requests.exceptions import RequestException
 from swiftclient.exceptions import ClientException
 
 from s3_sync import retry
 from s3_sync.providers.base import Provider, RemoteError, RemoteObject, RemoteResponse
-
-META_PREFIX = 'x-object-meta-'
-SWIFT_TIME_FMT = '%Y-%m-%dT%H:%M:%S.%f'
-MAX_LIST = 10000            # Swift's default container_listing_limit
-PAGE_SIZE = 1000            # iter_objects page: matches the verification budget granularity
-CHUNK = 65536
-BULK_DELETE_MAX = 1000      # names per bulk-delete request (Swift's default cap is 10000)
-DEFAULT_MAX_CONNS = 10
-DEFAULT_TIMEOUT = 60
-REQUEST_ID_HEADERS = ('x-trans-id', 'x-openstack-request-id')
-PASSED_REQUEST_HEADERS = ('range', 'if-match', 'if-none-match', 'if-modified-since',
-                          'if-unmodified-since', 'x-trans-id-extra')
-AUTH_VERSIONS = {'swift': '1', 'keystone_v2': '2', 'keystone_v3': '3'}
-KEYSTONE_V3_OPTIONS = ('project_name', 'project_domain_name', 'user_domain_name')
-# Mid-body failures come straight from urllib3/http.client: swiftclient reads resp.raw.
-TRANSPORT_ERRORS = (OSError, RequestException, urllib3.exceptions.HTTPError,
-                    http.client.HTTPException)
-
-
-def _recovered_header_warning(record):
-    """False for urllib3's warning about headers after a non-ASCII header name: we read those
-    headers back (``_unparsed_headers``), so the warning (with a traceback) is only noise."""
-    return not (record.getMessage().startswith('Failed to parse headers')
-                and 'MissingHeaderBodySeparatorDefect' in record.getMessage())
-
-
-logging.getLogger('urllib3.connection').addFilter(_recovered_header_warning)
-
-
-def _one_line(text, limit=200):
-    text = ' '.join(str(text).split())
-    return text if len(text) <= limit else text[:limit] + '...'
-
-
-def _wire_to_str(value):
-    """Undo the latin-1 reading of raw UTF-8 header bytes (Swift sends metadata that way)."""
-    try:
-        return value.encode('latin-1').decode('utf-8')
-    except UnicodeError:
-        return value
-
-
-def swift_headers(raw):
-    """Swift-style headers from a response: lower-case keys, str values, etag unquoted,
-    the remote's transaction ids renamed ``remote-<header>`` so they are not taken for ours."""
-    out = {}
-    for key, value in raw.items():
-        key = _wire_to_str(key).lower()
-        value = _wire_to_str(value) if isinstance(value, str) else str(value)
-        if key == 'etag':
-            value = value.strip('"')
-        elif key in REQUEST_ID_HEADERS:
-            key = 'remote-' + key
-        out[key] = value
-    return out
-
-
-def last_response(conn):
-    """The ``requests`` response of ``conn``'s last request, or None (not connected, mocks)."""
-    try:
-        resp = conn.http_conn[1].resp
-    except (AttributeError, TypeError, IndexError):
-        return None
-    return resp if hasattr(getattr(resp, 'headers', None), 'items') else None
-
-
-def _unparsed_headers(resp):
-    """Header lines http.client could not parse, as (name, value) pairs.
-
-    A non-ASCII header *name* (Swift stores ``X-Object-Meta-Färg`` as raw UTF-8) stops
-    http.client's header parsing and every later header (etag, content-length ...) lands in
-    the message payload instead (bpo-37093); Swift's own client recovers them the same way."""
-    try:
-        payload = resp.raw._original_response.msg.get_payload()
-    except AttributeError:
-        return []
-    if isinstance(payload, list):
-        payload = payload[0].get_payload() if len(payload) == 1 else ''
-    pairs = []
-    for line in (payload or '').splitlines():
-        if ':' in line and line[:1] not in ' \t':
-            name, value = line.split(':', 1)
-            pairs.append((name, value.strip(' \t')))
-    return pairs
-
-
-def full_headers(resp):
-    """Swift-style headers of a ``requests`` response, including unparsed ones."""
-    raw = dict(resp.headers.items())
-    raw.update(_unparsed_headers(resp))
-    return swift_headers(raw)
-
-
-def _lost_length(conn, headers):
-    """The content-length to stop reading at when http.client did not see it (it was among
-    the unparsed headers), else None; without it a keep-alive GET would only end when the
-    server times the connection out."""
-    resp = last_response(conn)
-    if resp is None or 'content-length' not in headers or 'content-length' in resp.headers:
-        return None
-    return int(headers['content-length'])
-
-
-def response_headers(conn, parsed=None):
-    """The headers of ``conn``'s last response, read raw (see module doc); ``parsed`` (what
-    swiftclient returned) only when there is no raw response."""
-    resp = last_response(conn)
-    return full_headers(resp) if resp is not None else swift_headers(parsed or {})
-
-
-def _status_of(status_line, default):
-    """The number at the start of ``"404 Not Found"``, or ``default``."""
-    head = str(status_line or '').split(' ', 1)[0]
-    return int(head) if head.isdigit() else default
-
-
-def listing_epoch(value):
-    """A listing ``last_modified`` (UTC, usually with microseconds) as float epoch seconds."""
-    fmt = SWIFT_TIME_FMT if '.' in value else SWIFT_TIME_FMT[:-3]
-    parsed = datetime.strptime(value, fmt)
-    return calendar.timegm(parsed.timetuple()) + parsed.microsecond / 1e6
-
-
-def header_epoch(headers):
-    """When the remote object was last written: X-Timestamp (precise), else Last-Modified."""
-    if headers.get('x-timestamp'):
-        return float(headers['x-timestamp'])
-    parsed = email.utils.parsedate_tz(headers.get('last-modified', ''))
-    return float(email.utils.mktime_tz(parsed)) if parsed else 0.0
-
-
-def rewrite_account(storage_url, account):
-    """``storage_url`` with its last path segment (the account) replaced by ``account``."""
-    parts = urlsplit(storage_url)
-    path = parts.path.rstrip('/').rsplit('/', 1)[0] + '/' + quote(account, safe='')
-    return urlunsplit((parts.scheme, parts.netloc, path, '', ''))
-
-
-def connection_options(mapping):
-    """swiftclient ``Connection`` keyword arguments for a mapping (auth flavour, timeout).
-
-    Missing keystone keys are a ValueError naming them; the config loader checks them too."""
-    auth_type = mapping.get('auth_type') or 'swift'
-    if auth_type not in AUTH_VERSIONS:
-        raise ValueError('auth_type %r is not one of %s' % (
-            auth_type, ', '.join(sorted(AUTH_VERSIONS))))
-    options = dict(authurl=mapping.get('aws_endpoint'), user=mapping['aws_identity'],
-                   key=mapping['aws_secret'], auth_version=AUTH_VERSIONS[auth_type],
-                   timeout=mapping.get('remote_timeout') or DEFAULT_TIMEOUT,
-                   # s3_sync.retry is the one retry policy; no backoff sleeps in swiftclient.
-                   retries=0, starting_backoff=0, retry_on_ratelimit=False)
-    needed = {'keystone_v2': ('tenant_name',), 'keystone_v3': KEYSTONE_V3_OPTIONS}.get(
-        auth_type, ())
-    missing = [key for key in needed if not mapping.get(key)]
-    if missing:
-        raise ValueError('auth_type %s needs %s' % (auth_type, ', '.join(missing)))
-    if auth_type == 'keystone_v2':
-        options['tenant_name'] = mapping['tenant_name']
-    elif auth_type == 'keystone_v3':
-        options['os_options'] = {key: mapping[key] for key in KEYSTONE_V3_OPTIONS}
-    return options
-
-
-class SharedAuth:
-    """The storage URL and token all connections of one provider use, so a pool of ten
-    connections authenticates once, and the ``remote_account`` URL rewrite in one place."""
-
-    def __init__(self, remote_account=None):
-        self.remote_account = remote_account
-        self.url = None
-        self.token = None
-
-    def learn(self, url, token):
-        if self.remote_account:
-            url = rewrite_account(url, self.remote_account)
-        self.url, self.token = url, token
-        return url, token
-
-
-class SwiftConnection(swiftclient.Connection):
-    """A swiftclient Connection that starts from the shared token and publishes new ones.
-
-    The (rewritten) storage URL is pinned in ``os_options['object_storage_url']``, which
-    swiftclient's ``get_auth`` returns on every re-authentication, so a re-auth after a token
-    expiry keeps the ``remote_account``."""
-
-    def __init__(self, shared, **options):
-        self.shared = shared
-        super().__init__(preauthurl=shared.url, preauthtoken=shared.token, **options)
-
-    def get_auth(self):
-        url, token = super().get_auth()
-        url, token = self.shared.learn(url, token)
-        self.os_options['object_storage_url'] = url
-        self.url, self.token = url, token
-        return url, token
+from s3_sync.providers.swift_conn import (
+    BULK_DELETE_MAX,
+    CHUNK,
+    DEFAULT_MAX_CONNS,
+    MAX_LIST,
+    META_PREFIX,
+    PAGE_SIZE,
+    PASSED_REQUEST_HEADERS,
+    SharedAuth,
+    SwiftConnection,
+    TRANSPORT_ERRORS,
+    _lost_length,
+    _one_line,
+    _status_of,
+    connection_options,
+    full_headers,
+    header_epoch,
+    last_response,
+    listing_epoch,
+    response_headers,
+    swift_headers)
 
 
 class SwiftProvider(Provider):

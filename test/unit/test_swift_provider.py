@@ -12,8 +12,9 @@ from swiftclient.exceptions import ClientException
 
 from s3_sync.providers import create_provider
 from s3_sync.providers.base import RemoteError
-from s3_sync.providers.swift import (SharedAuth, SwiftConnection, SwiftProvider,
-                                     connection_options, listing_epoch, rewrite_account)
+from s3_sync.providers.swift import SwiftProvider
+from s3_sync.providers.swift_conn import (SharedAuth, SwiftConnection, connection_options,
+                                          listing_epoch, rewrite_account)
 from s3_sync.retry import RetryPolicy
 
 AUTH_URL = 'http://127.0.0.1:1/auth/v1.0'
