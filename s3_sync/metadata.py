@@ -105,11 +105,11 @@ def decode_key(name):
         decoded = unquote(name, errors='strict')
     except UnicodeDecodeError:
         return name
-    return decoded if decoded != name else name
+    return decoded
 
 
-def _wire_to_str(value):
-    """Undo http.client's latin-1 reading of raw UTF-8 header bytes (some servers send them)."""
+def wire_to_str(value):
+    """Undo http.client's latin-1 reading of raw UTF-8 header bytes (Swift sends metadata so)."""
     try:
         return value.encode('latin-1').decode('utf-8')
     except UnicodeError:
@@ -152,7 +152,7 @@ def s3_to_swift(response_or_headers):
             if name in LARGE_OBJECT_HEADERS:
                 out[name] = unquote(value)
             else:
-                out[META_PREFIX + decode_key(name)] = decode_value(_wire_to_str(value))
+                out[META_PREFIX + decode_key(name)] = decode_value(wire_to_str(value))
         elif key == 'etag':
             out['etag'] = value.strip('"')
         elif key in REQUEST_ID_HEADERS:

@@ -17,6 +17,8 @@ import swiftclient
 import urllib3.exceptions
 from requests.exceptions import RequestException
 
+from s3_sync.metadata import wire_to_str
+
 META_PREFIX = 'x-object-meta-'
 SWIFT_TIME_FMT = '%Y-%m-%dT%H:%M:%S.%f'
 MAX_LIST = 10000            # Swift's default container_listing_limit
@@ -50,21 +52,13 @@ def _one_line(text, limit=200):
     return text if len(text) <= limit else text[:limit] + '...'
 
 
-def _wire_to_str(value):
-    """Undo the latin-1 reading of raw UTF-8 header bytes (Swift sends metadata that way)."""
-    try:
-        return value.encode('latin-1').decode('utf-8')
-    except UnicodeError:
-        return value
-
-
 def swift_headers(raw):
     """Swift-style headers from a response: lower-case keys, str values, etag unquoted,
     the remote's transaction ids renamed ``remote-<header>`` so they are not taken for ours."""
     out = {}
     for key, value in raw.items():
-        key = _wire_to_str(key).lower()
-        value = _wire_to_str(value) if isinstance(value, str) else str(value)
+        key = wire_to_str(key).lower()
+        value = wire_to_str(value) if isinstance(value, str) else str(value)
         if key == 'etag':
             value = value.strip('"')
         elif key in REQUEST_ID_HEADERS:
