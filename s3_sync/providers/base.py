@@ -123,6 +123,38 @@ class Provider:
         uploads the data); never re-uploads the body itself."""
         raise NotImplementedError
 
+    # -- large objects ----------------------------------------------------
+    # ``source`` (built by ``s3_sync.sync.large``) describes the content of a local SLO or DLO:
+    #   size      total bytes;
+    #   pieces    [piece]: ``size``, ``md5`` (hex md5 of exactly those bytes, or None) and
+    #             ``open(offset, length)`` -> iterable of bytes (with ``close()``), reading that
+    #             range of the local object; a piece re-opens for every retry;
+    #   etag      the Swift identity of the content (SLO etag, DLO etag);
+    #   marker    the Swift-style metadata key recording ``etag`` remotely
+    #             (``x-object-meta-swift-slo-etag`` / ``x-object-meta-swift-source-dlo-etag``);
+    #   manifest  the raw SLO manifest bytes to store beside the object, or None (DLO);
+    #   still_current()  False when the local object changed: asked right before the commit.
+    def put_large(self, name, headers, source):
+        """Upload the content of a large object with ``headers`` (Swift-style) plus the marker.
+
+        Returns the remote etag, or None when ``still_current()`` said no: a multipart upload
+        is then aborted uncommitted; a single PUT (small objects) has already committed a
+        complete earlier version, which the newer row replaces. Never leaves partial uploads
+        behind; raises RemoteError on failure."""
+        raise NotImplementedError
+
+    def update_large_metadata(self, name, headers, source, remote):
+        """Replace the metadata of the large object ``remote`` (a RemoteObject whose data
+        ``large_data_matches`` the source) without uploading its data again.
+
+        True when done, False when the remote changed meanwhile (the caller uploads), None
+        when ``still_current()`` said no."""
+        raise NotImplementedError
+
+    def large_data_matches(self, remote, source):
+        """True when ``remote`` (a RemoteObject with headers) already holds ``source``'s data."""
+        raise NotImplementedError
+
     def delete_objects(self, names):
         """Delete these objects (and any SLO manifest stored beside them); missing is fine."""
         raise NotImplementedError

@@ -23,6 +23,7 @@ from botocore.exceptions import (BotoCoreError, ClientError, NoCredentialsError,
                                  ParamValidationError, SSLError)
 
 from s3_sync import layout, metadata, retry
+from s3_sync.providers import s3_multipart
 from s3_sync.providers.base import Provider, RemoteError, RemoteObject, RemoteResponse
 from s3_sync.providers.s3_client import make_client
 
@@ -334,8 +335,7 @@ class S3Provider(Provider):
     def put_object(self, name, headers, body, size):
         """One streamed PutObject; not retried here (the body cannot be rewound).
 
-        Large objects (SLO -> multipart upload, GCS single-object concatenation) are a separate
-        path the sync layer chooses; they will live beside this as ``put_slo``."""
+        Large objects (SLO/DLO content) go through :meth:`put_large` instead."""
         meta, content_type = metadata.swift_to_s3(headers)
         params = dict(Body=body, ContentLength=size, ContentType=content_type, Metadata=meta,
                       **self.sse)
@@ -362,6 +362,32 @@ class S3Provider(Provider):
                 return False
             raise
         return True
+
+    # -- large objects (see s3_multipart) ------------------------------------
+    def put_large(self, name, headers, source):
+        """Multipart upload (or one PUT when small, always one PUT on GCS) plus the manifest."""
+        meta, content_type = s3_multipart.marker_metadata(headers, source)
+        uploads = s3_multipart.MultipartUploads(self)
+        if self.google or source.size <= s3_multipart.SINGLE_PUT_LIMIT:
+            return uploads.put_single(name, meta, content_type, source)
+        return uploads.put_multipart(name, meta, content_type, source)
+
+    def update_large_metadata(self, name, headers, source, remote):
+        """Conditional CopyObject for a single-PUT remote, part copies for a multipart one."""
+        if '-' not in remote.etag:
+            meta_headers = dict(headers, **{source.marker: source.etag})
+            return self.update_metadata(name, meta_headers, remote.etag)
+        meta, content_type = s3_multipart.marker_metadata(headers, source)
+        etag = s3_multipart.MultipartUploads(self).copy_parts(name, meta, content_type,
+                                                              source, remote)
+        return etag if etag is None else bool(etag)
+
+    def large_data_matches(self, remote, source):
+        if remote.size != source.size:
+            return False
+        if (remote.headers or {}).get(source.marker) == source.etag:
+            return True
+        return remote.etag == s3_multipart.expected_etag(source)
 
     def delete_objects(self, names):
         """One DeleteObjects per 500 names covering each object and its SLO manifest key."""

@@ -18,6 +18,7 @@ from swift.common.utils import Timestamp, decode_timestamps
 from s3_sync import metadata, selection
 from s3_sync.local import LocalError
 from s3_sync.providers.base import RemoteError
+from s3_sync.sync.large import LargeObjectSync
 from s3_sync.sync.outcome import Retry
 from s3_sync.sync.verify import rows_needing_repair
 
@@ -125,8 +126,9 @@ class ContainerSync:
         if not selection.matches(headers, self.criteria):
             self.stats.increment('skipped')
             return None
-        if is_slo(headers):
-            return False
+        if is_slo(headers) or 'x-object-manifest' in headers:
+            # The remote holds the content, not the manifest: large.py compares and copies.
+            return self._large.propagate(row, headers, meta_ts)
         etag = headers.get('etag', '').strip('"')
         if not self.provider.update_metadata(row['name'], metadata.sync_headers(headers), etag):
             return False
@@ -156,11 +158,14 @@ class ContainerSync:
         return self._after_propagation(row, meta_ts, etag, obj.size)
 
     def _upload_large(self, row, obj, meta_ts):
-        """SLO/DLO propagation is not built yet: skip loudly instead of uploading a raw manifest."""
-        self.stats.increment('skipped')
-        self.logger.warning('%s/%s is a large object; not propagated by this version',
-                            self.path, row['name'])
-        return None
+        """SLO/DLO: the remote gets the concatenated segments (see ``s3_sync.sync.large``)."""
+        return self._large.propagate(row, obj.headers, meta_ts, obj.reader)
+
+    @property
+    def _large(self):
+        if self.__dict__.get('_large_sync') is None:
+            self._large_sync = LargeObjectSync(self)
+        return self._large_sync
 
     def _after_propagation(self, row, meta_ts, etag, size):
         """Archive mode drops the local copy once the remote one is verified."""
