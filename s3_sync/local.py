@@ -136,6 +136,12 @@ class LocalSwift:
         _drain(resp.app_iter)
         return resp.status_int != 409
 
+    def delete_segment(self, account, container, name):
+        """Delete one segment of an archived large object; already gone is fine."""
+        resp = self._call(self.client.make_request, 'DELETE',
+                          self.client.make_path(account, container, name), {}, (2, 404, 409))
+        _drain(resp.app_iter)
+
 
 def _drain(body):
     for _ in body:

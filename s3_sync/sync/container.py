@@ -18,6 +18,7 @@ from swift.common.utils import Timestamp, decode_timestamps
 from s3_sync import metadata, selection
 from s3_sync.local import LocalError
 from s3_sync.providers.base import RemoteError
+from s3_sync.retry import DEFAULT_POLICY
 from s3_sync.sync.large import LargeObjectSync
 from s3_sync.sync.outcome import Retry
 from s3_sync.sync.verify import rows_needing_repair
@@ -167,23 +168,45 @@ class ContainerSync:
             self._large_sync = LargeObjectSync(self)
         return self._large_sync
 
-    def _after_propagation(self, row, meta_ts, etag, size):
-        """Archive mode drops the local copy once the remote one is verified."""
+    def _after_propagation(self, row, meta_ts, etag, size, segments=()):
+        """Archive mode drops the local copy once the remote one is verified.
+
+        ``segments`` are the (container, name) of a large object's local segments."""
         if not self.archive:
             return None
-        return self._archive(row, meta_ts, etag, size)
+        return self._archive(row, meta_ts, etag, size, segments)
 
-    def _archive(self, row, meta_ts, etag, size):
+    def _archive(self, row, meta_ts, etag, size, segments):
         remote = self.provider.head_object(row['name'])
         if remote is None or remote.etag != etag or remote.size != size:
             return Retry(self.clock() + STALE_RETRY_SECONDS,
                          'remote copy not verified (%r)' % (remote,))
-        if self.local.delete_if_unchanged(self.account, self.container, row['name'], meta_ts):
-            self.logger.debug('archived %s/%s', self.path, row['name'])
-        else:
+        if not self.local.delete_if_unchanged(self.account, self.container, row['name'],
+                                              meta_ts):
             self.logger.info('kept %s/%s: a client wrote it after the archived version',
                              self.path, row['name'])
+            return None
+        self.logger.debug('archived %s/%s', self.path, row['name'])
+        if segments and not self.mapping.get('retain_local_segments', False):
+            self._drop_segments(row['name'], segments)
         return None
+
+    def _drop_segments(self, name, segments):
+        """Delete an archived large object's segments, after its manifest.
+
+        Manifest first: once the conditional delete of the manifest has succeeded no newer
+        manifest of this name exists, whereas deleting segments first could destroy those a
+        client's re-uploaded manifest reuses. A segment that cannot be deleted is logged by
+        name; nothing refers to it any more, so it is not retried by a later row."""
+        failed = []
+        for container, segment in dict.fromkeys(segments):
+            try:
+                DEFAULT_POLICY.call(self.local.delete_segment, self.account, container, segment)
+            except LocalError as exc:
+                failed.append('%s/%s (%s)' % (container, segment, exc))
+        if failed:
+            self.logger.error('%s/%s archived, but %d segment(s) could not be deleted: %s',
+                              self.path, name, len(failed), ', '.join(failed[:10]))
 
     # -- helpers ------------------------------------------------------------
     def _stale(self, headers, meta_ts):

@@ -371,14 +371,16 @@ class LargeObjectSync:
         if remote is not None and self.provider.large_data_matches(remote, source):
             if metadata.metadata_matches(headers, remote.headers or {}, ignore=MARKERS):
                 self.csync.logger.debug('%s/%s unchanged on the remote', self.csync.path, name)
-                return self.csync._after_propagation(row, meta_ts, remote.etag, remote.size)
+                return self.csync._after_propagation(row, meta_ts, remote.etag, remote.size,
+                                                     _segments(source))
             done = self.provider.update_large_metadata(name, wanted, source, remote)
             if done is None:
                 return self._superseded(source)
             if done:
                 self.csync.logger.debug('updated metadata of %s/%s (copied on the remote)',
                                         self.csync.path, name)
-                return self.csync._after_propagation(row, meta_ts, remote.etag, remote.size)
+                return self.csync._after_propagation(row, meta_ts, remote.etag, remote.size,
+                                                     _segments(source))
         etag = self.provider.put_large(name, wanted, source)
         if etag is None:
             return self._superseded(source)
@@ -386,7 +388,7 @@ class LargeObjectSync:
         self.csync.stats.increment('bytes', source.size)
         self.csync.logger.debug('uploaded %s %s/%s (%d bytes, %d pieces)', source.kind.upper(),
                                 self.csync.path, name, source.size, len(source.pieces))
-        return self.csync._after_propagation(row, meta_ts, etag, source.size)
+        return self.csync._after_propagation(row, meta_ts, etag, source.size, _segments(source))
 
     def _superseded(self, source):
         """The upload was abandoned before its commit."""
@@ -394,3 +396,8 @@ class LargeObjectSync:
             return Retry(self.csync.clock() + SEGMENT_RETRY_SECONDS,
                          'DLO segments changed during the upload')
         return None     # overwritten or deleted locally: the newer row says what to do
+
+
+def _segments(source):
+    """The local (container, object) segments a large object is made of, for archiving."""
+    return [(piece.container, piece.obj) for piece in source.pieces]

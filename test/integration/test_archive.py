@@ -1,0 +1,124 @@
+"""Archive mode end to end: objects move to the remote, verified, and the local copy goes, except
+when a client wrote a newer version meanwhile."""
+import hashlib
+import json
+import logging
+
+from s3_sync.devenv.daemons import NodeDaemons, remote_key, s3_mapping
+from s3_sync.local import LocalSwift
+from s3_sync.providers import create_provider
+from s3_sync.swift_env import make_internal_client, setup_swift
+from s3_sync.sync.container import ContainerSync
+from test.integration.env import IntegrationTest
+
+
+class NullStats:
+    def increment(self, *args):
+        pass
+
+
+class ArchiveTestBase(IntegrationTest):
+    target_name = None
+
+    def setUp(self):
+        super().setUp()
+        self.target = [t for t in self.s3_targets() if t['name'] == self.target_name][0]
+        self.s3 = self.s3_client(self.target)
+        self.bucket = self.make_bucket(self.target)
+        self.conn = self.swift_conn()
+        self.local_view = self.swift_conn(shunt=False)     # what is really stored locally
+        self.account = self.env['users']['test:tester']['account']
+
+    def archive_mapping(self, container, **extra):
+        extra.setdefault('retain_local', False)
+        extra.setdefault('propagate_delete', False)
+        return s3_mapping(self.target, self.bucket, self.account, container, **extra)
+
+    def run_daemons(self, *mappings):
+        daemons = NodeDaemons(self.env, list(mappings))
+        for rc, out in daemons.run_once():
+            self.assertEqual(rc, 0, out)
+            self.assertNotIn('Traceback', out)
+        return daemons
+
+    def remote_body(self, mapping, name):
+        key = remote_key(mapping, name)
+        return self.s3.get_object(Bucket=self.bucket, Key=key)['Body'].read()
+
+    def local_names(self, container):
+        return [o['name'] for o in self.local_view.get_container(container)[1]]
+
+
+class ArchiveBehaviour:
+    def test_archived_objects_leave_swift_and_tombstones_stay_local(self):
+        container = self.make_container(self.conn, 'arch')
+        for i in range(3):
+            self.conn.put_object(container, 'o%d' % i, b'data %d' % i)
+        mapping = self.archive_mapping(container)
+        daemons = self.run_daemons(mapping)
+        self.assertEqual(self.local_names(container), [])
+        for i in range(3):
+            self.assertEqual(self.remote_body(mapping, 'o%d' % i), b'data %d' % i)
+        for rc, out in daemons.run_once():      # the tombstones are crawled: nothing deleted
+            self.assertEqual(rc, 0, out)
+        self.assertEqual(self.remote_body(mapping, 'o0'), b'data 0')
+
+    def test_archived_slo_takes_its_segments_unless_they_are_retained(self):
+        for retain in (False, True):
+            with self.subTest(retain_local_segments=retain):
+                container = self.make_container(self.conn, 'arch-slo')
+                segments = self.make_container(self.conn, 'arch-seg')
+                parts = [b'a' * 1024, b'b' * 2048]
+                manifest = []
+                for i, part in enumerate(parts):
+                    self.conn.put_object(segments, 's%d' % i, part)
+                    manifest.append({'path': '/%s/s%d' % (segments, i),
+                                     'etag': hashlib.md5(part).hexdigest(),
+                                     'size_bytes': len(part)})
+                self.conn.put_object(container, 'big', json.dumps(manifest),
+                                     query_string='multipart-manifest=put')
+                mapping = self.archive_mapping(container, retain_local_segments=retain)
+                self.run_daemons(mapping)
+                self.assertEqual(self.remote_body(mapping, 'big'), b''.join(parts))
+                self.assertEqual(self.local_names(container), [])
+                self.assertEqual(len(self.local_names(segments)), 2 if retain else 0)
+
+    def test_client_overwrite_racing_the_archiver_keeps_the_clients_version(self):
+        container = self.make_container(self.conn, 'arch-race')
+        self.conn.put_object(container, 'doc', b'version 1')
+        timestamp = self.conn.head_object(container, 'doc')['x-timestamp']
+        row = {'ROWID': 1, 'name': 'doc', 'created_at': timestamp, 'size': 9,
+               'content_type': 'application/octet-stream', 'deleted': 0,
+               'etag': hashlib.md5(b'version 1').hexdigest(), 'storage_policy_index': 0}
+        mapping = self.archive_mapping(container)
+        provider = create_provider(mapping)
+        conn = self.conn
+
+        class RacingProvider:
+            """Uploads version 1, then lets a client write version 2 before returning."""
+
+            def __getattr__(self, name):
+                return getattr(provider, name)
+
+            def put_object(self, *args):
+                etag = provider.put_object(*args)
+                conn.put_object(container, 'doc', b'version 2')
+                return etag
+
+        setup_swift(self.env['swift_dir'])
+        local = LocalSwift(make_internal_client(
+            {'swift_dir': self.env['swift_dir'],
+             'internal_client_path': self.env['internal_client_conf_path']}))
+        sync = ContainerSync(mapping, self.account, container, RacingProvider(), local,
+                             NullStats(), logging.getLogger('test-archive'))
+        self.assertIsNone(sync.handle_row(row))
+        self.assertEqual(self.remote_body(mapping, 'doc'), b'version 1')
+        self.assertEqual(self.local_view.get_object(container, 'doc')[1], b'version 2')
+
+
+class TestArchiveToMoto(ArchiveTestBase, ArchiveBehaviour):
+    target_name = 'moto'
+
+
+class TestArchiveToS3api(ArchiveTestBase, ArchiveBehaviour):
+    target_name = 's3api'
