@@ -137,6 +137,21 @@ def swift_to_s3(headers):
     return metadata, content_type
 
 
+# Swift headers S3 stores as object fields of its own (the original dropped them).
+S3_FIELDS = {'content-encoding': 'ContentEncoding', 'content-disposition': 'ContentDisposition'}
+
+
+def s3_fields(headers):
+    """boto3 keyword arguments (Metadata, ContentType, ContentEncoding, ContentDisposition)
+    for writing an object with these Swift-style headers: PUT, copy, multipart create."""
+    meta, content_type = swift_to_s3(headers)
+    fields = {'Metadata': meta, 'ContentType': content_type}
+    for key, value in _lower_items(headers):
+        if key in S3_FIELDS and value:
+            fields[S3_FIELDS[key]] = value
+    return fields
+
+
 def s3_to_swift(response_or_headers):
     """Swift-style lower-case headers from S3 response headers (or a boto3 HEAD/GET response).
 
@@ -175,7 +190,7 @@ def sync_headers(swift_headers):
     for key, value in _lower_items(swift_headers):
         if key.startswith(META_PREFIX) and len(key) > len(META_PREFIX):
             out[key] = decode_value(value)
-        elif key in ('content-type', DLO_HEADER):
+        elif key in ('content-type', DLO_HEADER) or key in S3_FIELDS:
             out[key] = value
         elif key == SLO_HEADER and _slo_flag(value):
             out[key] = 'true'

@@ -336,9 +336,7 @@ class S3Provider(Provider):
         """One streamed PutObject; not retried here (the body cannot be rewound).
 
         Large objects (SLO/DLO content) go through :meth:`put_large` instead."""
-        meta, content_type = metadata.swift_to_s3(headers)
-        params = dict(Body=body, ContentLength=size, ContentType=content_type, Metadata=meta,
-                      **self.sse)
+        params = dict(Body=body, ContentLength=size, **metadata.s3_fields(headers), **self.sse)
         md5 = content_md5(headers.get('etag'))
         if md5:
             params['ContentMD5'] = md5
@@ -351,12 +349,11 @@ class S3Provider(Provider):
         False when the object is missing (404), has changed (412) or is archived in Glacier
         (InvalidObjectState: its metadata cannot be changed, so the caller re-uploads)."""
         key = self.key(name)
-        meta, content_type = metadata.swift_to_s3(headers)
         try:
             self._retried('copy_object', key, CopySource={'Bucket': self.bucket, 'Key': key},
                           CopySourceIfMatch='"%s"' % etag.strip('"'),
-                          MetadataDirective='REPLACE', Metadata=meta,
-                          ContentType=content_type, **self.sse)
+                          MetadataDirective='REPLACE', **metadata.s3_fields(headers),
+                          **self.sse)
         except RemoteError as err:
             if err.status in (404, 412) or err.code == 'InvalidObjectState':
                 return False
@@ -366,20 +363,19 @@ class S3Provider(Provider):
     # -- large objects (see s3_multipart) ------------------------------------
     def put_large(self, name, headers, source):
         """Multipart upload (or one PUT when small, always one PUT on GCS) plus the manifest."""
-        meta, content_type = s3_multipart.marker_metadata(headers, source)
+        fields = s3_multipart.marker_metadata(headers, source)
         uploads = s3_multipart.MultipartUploads(self)
         if self.google or source.size <= s3_multipart.SINGLE_PUT_LIMIT:
-            return uploads.put_single(name, meta, content_type, source)
-        return uploads.put_multipart(name, meta, content_type, source)
+            return uploads.put_single(name, fields, source)
+        return uploads.put_multipart(name, fields, source)
 
     def update_large_metadata(self, name, headers, source, remote):
         """Conditional CopyObject for a single-PUT remote, part copies for a multipart one."""
         if '-' not in remote.etag:
             meta_headers = dict(headers, **{source.marker: source.etag})
             return self.update_metadata(name, meta_headers, remote.etag)
-        meta, content_type = s3_multipart.marker_metadata(headers, source)
-        etag = s3_multipart.MultipartUploads(self).copy_parts(name, meta, content_type,
-                                                              source, remote)
+        fields = s3_multipart.marker_metadata(headers, source)
+        etag = s3_multipart.MultipartUploads(self).copy_parts(name, fields, source, remote)
         return etag if etag is None else bool(etag)
 
     def large_data_matches(self, remote, source):

@@ -304,7 +304,7 @@ class MultipartUploads:
                 what, self.p.bucket, key, self.p.where, got, wanted))
 
     # -- single PUT -------------------------------------------------------
-    def put_single(self, name, meta, content_type, source):
+    def put_single(self, name, fields, source):
         """One streamed PutObject of the whole source, retried by re-reading it.
 
         A PUT commits as it ends, so ``still_current()`` is asked after it: None then tells
@@ -317,8 +317,7 @@ class MultipartUploads:
 
         def attempt():
             reader = PartReader(spans)
-            params = dict(ContentLength=source.size, ContentType=content_type, Metadata=meta,
-                          **self.p.sse)
+            params = dict(ContentLength=source.size, **fields, **self.p.sse)
             if known:
                 params['ContentMD5'] = content_md5(known)
             resp = self._uploaded_with(reader, 'put_object', key, **params)
@@ -362,13 +361,13 @@ class MultipartUploads:
         if self.p.logger:
             self.p.logger.warning(msg, *args)
 
-    def put_multipart(self, name, meta, content_type, source):
+    def put_multipart(self, name, fields, source):
         """Upload ``source`` as a multipart upload; the ETag, or None when superseded."""
         key = self.p.key(name)
         parts = plan_parts(source.pieces, source.size)
         self.abort_orphans(key)
-        upload_id = self.p._retried('create_multipart_upload', key, Metadata=meta,
-                                    ContentType=content_type, **self.p.sse)['UploadId']
+        upload_id = self.p._retried('create_multipart_upload', key, **fields,
+                                    **self.p.sse)['UploadId']
         try:
             etags = self._run(lambda part: self._upload_part(key, upload_id, part), parts)
             return self._commit(name, key, upload_id, etags, source)
@@ -414,7 +413,7 @@ class MultipartUploads:
         return self.p.retry.call(attempt)
 
     # -- metadata-only change ---------------------------------------------
-    def copy_parts(self, name, meta, content_type, source, remote):
+    def copy_parts(self, name, fields, source, remote):
         """Copy the remote object's bytes into a new upload carrying new metadata.
 
         Returns the new ETag, False when the remote object changed (412/404: upload instead),
@@ -430,8 +429,8 @@ class MultipartUploads:
             if remote.size % size or not sizes:
                 sizes.append(remote.size % size)
             parts = byte_ranges(sizes)
-        upload_id = self.p._retried('create_multipart_upload', key, Metadata=meta,
-                                    ContentType=content_type, **self.p.sse)['UploadId']
+        upload_id = self.p._retried('create_multipart_upload', key, **fields,
+                                    **self.p.sse)['UploadId']
         try:
             etags = self._run(lambda part: self._copy_part(key, upload_id, part, remote),
                               parts)
@@ -466,7 +465,7 @@ class _NoManifest:
 
 
 def marker_metadata(headers, source):
-    """S3 (metadata, content type) for ``headers`` plus the source's identity marker."""
+    """boto3 object fields for ``headers`` plus the source's identity marker."""
     headers = dict(headers)
     headers[source.marker] = source.etag
-    return metadata.swift_to_s3(headers)
+    return metadata.s3_fields(headers)

@@ -106,6 +106,21 @@ class SyncBehaviour:
         self.sync(mapping)
         self.assertIsNone(self.remote_get(mapping, 'obj'))
 
+    def test_content_encoding_and_disposition_propagate_and_follow_posts(self):
+        container = self.new_container()
+        mapping = self.mapping(container)
+        self.conn.put_object(container, 'report.csv.gz', b'zipped', headers={
+            'Content-Encoding': 'gzip', 'Content-Disposition': 'attachment; filename="r.csv"'})
+        self.sync(mapping)
+        _, resp = self.remote_get(mapping, 'report.csv.gz')
+        self.assertEqual((resp['ContentEncoding'], resp['ContentDisposition']),
+                         ('gzip', 'attachment; filename="r.csv"'))
+        self.conn.post_object(container, 'report.csv.gz', headers={
+            'Content-Encoding': 'gzip', 'Content-Disposition': 'inline'})
+        self.sync(mapping)
+        _, resp = self.remote_get(mapping, 'report.csv.gz')
+        self.assertEqual(resp['ContentDisposition'], 'inline')
+
     def test_delete_is_not_propagated_without_propagate_delete(self):
         container = self.new_container()
         mapping = self.mapping(container, propagate_delete=False)

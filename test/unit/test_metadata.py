@@ -62,7 +62,19 @@ class TestSwiftToS3(unittest.TestCase):
     def test_content_type_defaults_to_octet_stream(self):
         self.assertEqual(metadata.swift_to_s3({})[1], 'application/octet-stream')
 
-    def test_other_headers_are_not_sent(self):
+    def test_content_encoding_and_disposition_become_s3_object_fields(self):
+        fields = metadata.s3_fields({'Content-Encoding': 'gzip',
+                                     'content-disposition': 'attachment; filename="a b"',
+                                     'content-type': 'text/csv', 'x-object-meta-k': 'v'})
+        self.assertEqual(fields, {'Metadata': {'k': 'v'}, 'ContentType': 'text/csv',
+                                  'ContentEncoding': 'gzip',
+                                  'ContentDisposition': 'attachment; filename="a b"'})
+
+    def test_changed_content_disposition_is_a_metadata_difference(self):
+        self.assertFalse(metadata.metadata_matches({'content-disposition': 'inline'},
+                                                   {'content-disposition': 'attachment'}))
+
+    def test_other_headers_are_not_sent_as_user_metadata(self):
         meta, _ = metadata.swift_to_s3({
             'content-encoding': 'gzip', 'content-disposition': 'inline',
             'cache-control': 'no-cache', 'x-delete-at': '1', 'etag': 'abc',

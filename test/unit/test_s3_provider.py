@@ -155,6 +155,7 @@ class TestPut(StubbedTest):
     def expected(self, **extra):
         params = {'Bucket': 'bucket', 'Key': PREFIX + 'obj', 'Body': ANY, 'ContentLength': 5,
                   'ContentType': 'text/plain', 'Metadata': {'color': '=?UTF-8?Q?bl=C3=A5?='},
+                  'ContentEncoding': 'gzip',
                   'ContentMD5': base64.b64encode(hashlib.md5(b'hello').digest()).decode()}
         params.update(extra)
         return params
