@@ -131,7 +131,10 @@ class ContainerSync:
             # The remote holds the content, not the manifest: large.py compares and copies.
             return self._large.propagate(row, headers, meta_ts)
         etag = headers.get('etag', '').strip('"')
-        if not self.provider.update_metadata(row['name'], metadata.sync_headers(headers), etag):
+        wanted = metadata.sync_headers(headers)
+        if 'x-delete-at' in headers:   # Swift targets may propagate expiry (S3 ignores it)
+            wanted['x-delete-at'] = headers['x-delete-at']
+        if not self.provider.update_metadata(row['name'], wanted, etag):
             return False
         self.logger.debug('updated metadata of %s/%s', self.path, row['name'])
         return self._after_propagation(row, meta_ts, etag, int(headers['content-length']))
