@@ -293,3 +293,41 @@ class TestSyncBadCredentials(SyncTestBase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class TestSyncToSwift(IntegrationTest):
+    """The same daemons with a Swift target: names unchanged, metadata case and values kept."""
+
+    def test_put_post_delete_reach_the_remote_swift(self):
+        conn = self.swift_conn()
+        container = self.make_container(conn, 'to-swift')
+        remote = self.remote_swift_conn()
+        remote_container = self.unique_name('from-swift')
+        remote.put_container(remote_container)
+        self.addCleanup(self._empty_remote, remote, remote_container)
+        target = self.swift_target()
+        mapping = {'account': self.env['users']['test:tester']['account'],
+                   'container': container, 'aws_bucket': remote_container,
+                   'protocol': 'swift', 'aws_endpoint': target['aws_endpoint'],
+                   'aws_identity': target['aws_identity'], 'aws_secret': target['aws_secret']}
+        conn.put_object(container, 'ünï/obj', b'data', content_type='Text/Mixed',
+                        headers={'X-Object-Meta-Color': 'Bár'})
+        conn.put_object(container, 'gone', b'x')
+        daemons = NodeDaemons(self.env, [mapping])
+        self.assertTrue(all(rc == 0 for rc, _ in daemons.run_once()))
+        headers, body = remote.get_object(remote_container, 'ünï/obj')
+        self.assertEqual((body, headers['content-type'], headers['x-object-meta-color']),
+                         (b'data', 'Text/Mixed', 'Bár'))
+        conn.post_object(container, 'ünï/obj', headers={'X-Object-Meta-Color': 'Grün'})
+        conn.delete_object(container, 'gone')
+        self.assertTrue(all(rc == 0 for rc, _ in daemons.run_once()))
+        headers = remote.head_object(remote_container, 'ünï/obj')
+        self.assertEqual(headers['x-object-meta-color'], 'Grün')
+        names = [o['name'] for o in remote.get_container(remote_container)[1]]
+        self.assertEqual(names, ['ünï/obj'])
+
+    @staticmethod
+    def _empty_remote(remote, container):
+        for obj in remote.get_container(container)[1]:
+            remote.delete_object(container, obj['name'])
+        remote.delete_container(container)
