@@ -20,7 +20,11 @@ import struct
 import time
 
 import eventlet
-from eventlet import hubs
+from eventlet import hubs, patcher
+
+# The daemon monkey-patches os; the green os.read waits for data instead of raising EAGAIN on
+# an empty non-blocking fd, which would hang draining the queue. Read the real way.
+_read = patcher.original('os').read
 
 IN_MODIFY = 0x00000002
 IN_CLOSE_WRITE = 0x00000008
@@ -140,7 +144,7 @@ class Watcher:
         changed = set()
         while True:
             try:
-                buf = os.read(self._fd, 65536)
+                buf = _read(self._fd, 65536)
             except BlockingIOError:
                 return changed
             if not buf:

@@ -174,3 +174,32 @@ class TestRunForever(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class TestWatcherInAGreenedProcess(unittest.TestCase):
+    """The daemon monkey-patches everything; the watcher must still return from wait()."""
+
+    SCRIPT = '''
+import eventlet, logging, os, sys
+eventlet.monkey_patch()
+from s3_sync.crawler.watcher import Watcher
+db = sys.argv[1]
+w = Watcher(logging.getLogger('t'))
+w.watch(db)
+with open(db + '.pending', 'a') as f:
+    f.write('x')
+first = w.wait(5)
+second = w.wait(0.2)      # nothing new: must come back empty, not hang
+print(sorted(first) == [db], second == set())
+'''
+
+    def test_wait_returns_under_monkey_patching(self):
+        import subprocess
+        import sys
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            db = os.path.join(tmp, 'x.db')
+            open(db, 'w').close()
+            out = subprocess.run([sys.executable, '-c', self.SCRIPT, db], capture_output=True,
+                                 text=True, timeout=60, cwd=os.getcwd())
+        self.assertEqual(out.stdout.strip(), 'True True', out.stderr[-2000:])
