@@ -22,25 +22,37 @@ class LocalError(Exception):
 class BodyReader:
     """A file-like view of a Swift response body iterator, read in client-chosen sizes.
 
-    Lets boto3 and swiftclient stream an object without it ever being held whole in memory."""
+    Lets boto3 and swiftclient stream an object without it ever being held whole in memory.
+    Each byte is copied at most once on its way out (a read that fits inside the current chunk
+    is one slice; a whole chunk is handed over as is)."""
 
     def __init__(self, app_iter):
         self._iter = iter(app_iter)
         self._app_iter = app_iter
-        self._buf = b''
+        self._chunk = b''
+        self._offset = 0
         self.bytes_read = 0
 
-    def read(self, size=-1):
-        while size < 0 or len(self._buf) < size:
+    def _fill(self):
+        while self._offset >= len(self._chunk):
             try:
-                chunk = next(self._iter)
+                self._chunk, self._offset = next(self._iter), 0
             except StopIteration:
-                break
-            self._buf += chunk
-        if size < 0:
-            data, self._buf = self._buf, b''
-        else:
-            data, self._buf = self._buf[:size], self._buf[size:]
+                return False
+        return True
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            size = float('inf')
+        pieces = []
+        while size > 0 and self._fill():
+            start = self._offset
+            end = min(len(self._chunk), start + size)
+            pieces.append(self._chunk if (start, end) == (0, len(self._chunk))
+                          else self._chunk[start:end])
+            self._offset = end
+            size -= end - start
+        data = pieces[0] if len(pieces) == 1 else b''.join(pieces)
         self.bytes_read += len(data)
         return data
 
