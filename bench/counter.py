@@ -1,0 +1,87 @@
+"""A request counter that also remembers when each request reached and left the S3 server.
+
+The devenv's :class:`RequestCounter` counts by method; the benchmark also needs per-request
+times (first/last PUT of a run, the arrival of each key for the lag measurement), so this
+subclass records ``(t_arrived, t_answered, method, path, status)`` for every request.
+"""
+import threading
+import time
+from urllib.parse import unquote
+
+from s3_sync.devenv.request_counter import RequestCounter
+
+
+def is_object_put(method, path, status):
+    """A successful whole-object PUT: not a bucket creation, not a multipart part."""
+    if method != 'PUT' or not status or not 200 <= status < 300:
+        return False
+    path, _, query = path.partition('?')
+    return '/' in path.strip('/') and 'uploadId=' not in query
+
+
+class TimedCounter(RequestCounter):
+    def __init__(self, target, **kwargs):
+        self.events = []
+        self._events_lock = threading.Lock()
+        super().__init__(target, **kwargs)
+
+    def reset(self):
+        super().reset()
+        with self._events_lock:
+            self.events = []
+
+    def _handler_class(self):
+        base = super()._handler_class()
+        counter = self
+
+        class Timed(base):
+            def send_response(self, code, message=None):
+                self._status = code
+                super().send_response(code, message)
+
+            def _timed(self):
+                arrived = time.time()
+                self._status = None
+                base._proxy(self)
+                event = (arrived, time.time(), self.command, unquote(self.path), self._status)
+                with counter._events_lock:
+                    counter.events.append(event)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _timed
+
+        return Timed
+
+    def snapshot(self):
+        with self._events_lock:
+            return list(self.events)
+
+    def ok_puts(self):
+        """[(t_arrived, t_answered, path)] of successful object PUTs, in answer order."""
+        puts = [(a, d, p.split('?')[0]) for a, d, m, p, s in self.snapshot()
+                if is_object_put(m, p, s)]
+        return sorted(puts, key=lambda e: e[1])
+
+    def count_ok_puts(self):
+        with self._events_lock:
+            return sum(1 for e in self.events if is_object_put(e[2], e[3], e[4]))
+
+    def by_method(self):
+        counts = {}
+        for _a, _d, method, _p, _s in self.snapshot():
+            counts[method] = counts.get(method, 0) + 1
+        return counts
+
+    def wait_for_puts(self, n, timeout, procs=()):
+        """Block until ``n`` successful PUTs were answered; the time of the n-th, or None.
+
+        Gives up early when every process in ``procs`` has exited (nothing more will come)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.count_ok_puts() >= n:
+                return self.ok_puts()[n - 1][1] if n else time.time()
+            if procs and all(p.poll() is not None for p in procs):
+                time.sleep(0.2)
+                if self.count_ok_puts() < n:
+                    return None
+            time.sleep(0.02)
+        return None

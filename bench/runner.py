@@ -1,0 +1,56 @@
+"""Runs the chosen measurements in order; one that fails is recorded as a one-line error and the
+others carry on (a benchmark that dies at minute 12 over one missing feature helps nobody)."""
+import traceback
+
+from bench import throughput
+from bench.counter import TimedCounter
+
+
+def run_all(benv, results, only, plan, workers, scratch, log):
+    counter = TimedCounter(benv.moto['aws_endpoint']).start()
+    try:
+        for name in only:
+            log('== %s' % name)
+            try:
+                results[name] = MEASURE[name](benv, counter, plan, workers, scratch, log)
+            except Exception as exc:
+                detail = traceback.format_exc().strip().splitlines()[-1]
+                log('%s failed: %s' % (name, detail))
+                results[name] = {'error': '%s: %s' % (type(exc).__name__, exc)}
+            finally:
+                try:
+                    benv.reset_moto()
+                except Exception:
+                    pass
+    finally:
+        counter.stop()
+
+
+def small(benv, counter, plan, workers, scratch, log):
+    return throughput.run_workload(benv, counter, '%d x 4 KiB' % plan['small'], plan['small'],
+                                   4096, plan['rounds'], workers, scratch, log)
+
+
+def medium(benv, counter, plan, workers, scratch, log):
+    return throughput.run_workload(benv, counter, '%d x 1 MiB' % plan['medium'],
+                                   plan['medium'], 2 ** 20, plan['rounds'], workers, scratch,
+                                   log)
+
+
+def _lazy(module, func='measure'):
+    def call(*args):
+        import importlib
+        return getattr(importlib.import_module('bench.' + module), func)(*args)
+    return call
+
+
+MEASURE = {
+    'small': small,
+    'medium': medium,
+    'large': _lazy('large'),
+    'lag': _lazy('lag'),
+    'idle': _lazy('idle'),
+    'shunt': _lazy('shunt'),
+    'container_sync': _lazy('container_sync'),
+    'profile': _lazy('profile'),
+}
