@@ -23,7 +23,7 @@ from s3_sync.crawler.counts import CycleCounts
 from s3_sync.crawler.jobs import job_key, mapping_jobs, remote_shards, shard_jobs
 from s3_sync.crawler.node import LocalNode
 from s3_sync.crawler.passes import DbPasses, one_line
-from s3_sync.crawler.progress import StatusFile
+from s3_sync.crawler.progress import StatusFile, prune_status_files
 from s3_sync.crawler.watcher import Watcher
 
 MIN_WAIT = 0.05   # never spin: a row due "now" over and over waits at least this long
@@ -162,8 +162,16 @@ class Crawler:
         self._crawl_all(shards, counts, full=True)
         self._jobs = {job_key(j): j for j in jobs + shards}
         self._next_due = {k: v for k, v in self._next_due.items() if k in self._jobs}
+        self._guarded_prune()
         self.logger.info(counts.summary(time.monotonic() - start))
         return counts
+
+    def _guarded_prune(self):
+        try:
+            prune_status_files(self.conf['status_dir'], self.conf.get('containers', []),
+                               self.logger)
+        except OSError as exc:    # pruning is housekeeping: never a reason to stop syncing
+            self.logger.warning('could not prune status files: %s', exc)
 
     def quick_pass(self, jobs):
         """Primary and due pending rows of ``jobs`` only (DBs that changed or have rows due)."""

@@ -38,6 +38,30 @@ def status_path(status_dir, account, container):
     return os.path.join(status_dir, account, container)
 
 
+def prune_status_files(status_dir, mappings, logger):
+    """Remove progress files no mapping can use any more (original behaviour, section 3.2).
+
+    An account no mapping names loses its whole directory; in an account without a ``"/*"``
+    mapping, files of containers no mapping names go. Files of a ``"/*"`` account stay: its
+    container list is only known from a listing that may have failed this cycle. Root status
+    files of sharded containers carry their shards' entries, so nothing here is shard-specific."""
+    if not os.path.isdir(status_dir):
+        return
+    wanted = {}
+    for mapping in mappings:
+        wanted.setdefault(mapping['account'], set()).add(mapping['container'])
+    for account in os.listdir(status_dir):
+        account_dir = os.path.join(status_dir, account)
+        if not os.path.isdir(account_dir) or '/*' in wanted.get(account, ()):
+            continue
+        for container in os.listdir(account_dir):
+            if container not in wanted.get(account, ()):
+                os.unlink(os.path.join(account_dir, container))
+                logger.info('removed progress of unmapped container %s/%s', account, container)
+        if not os.listdir(account_dir):
+            os.rmdir(account_dir)
+
+
 def atomic_write_json(path, data):
     """Replace ``path`` with ``data`` so readers see the old or the new file, never a mix."""
     dirname = os.path.dirname(path)

@@ -1,10 +1,11 @@
+import logging
 import json
 import os
 import shutil
 import tempfile
 import unittest
 
-from s3_sync.crawler.progress import StatusFile, atomic_write_json
+from s3_sync.crawler.progress import StatusFile, atomic_write_json, prune_status_files
 
 from test.unit.test_crawler_helpers import NullLogger, mapping
 
@@ -167,3 +168,29 @@ class TestPendingList(unittest.TestCase):
         self.assertEqual([r for r, _e in p.due_rows(10.0)], [10])
         self.assertEqual([r for r, _e in p.due_rows(60.0)], [9, 10])
         self.assertEqual(p.next_due(), 5.0)
+
+
+class TestPruneStatusFiles(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        for account, container in [('AUTH_a', 'kept'), ('AUTH_a', 'gone'), ('AUTH_b', 'x'),
+                                   ('AUTH_all', 'any'), ('AUTH_ü', 'ç')]:
+            os.makedirs(os.path.join(self.dir, account), exist_ok=True)
+            with open(os.path.join(self.dir, account, container), 'w') as f:
+                f.write('{}')
+
+    def remaining(self):
+        return sorted(os.path.join(a, c) for a in os.listdir(self.dir)
+                      for c in os.listdir(os.path.join(self.dir, a)))
+
+    def test_unmapped_containers_and_accounts_lose_their_progress_files(self):
+        mappings = [{'account': 'AUTH_a', 'container': 'kept'},
+                    {'account': 'AUTH_all', 'container': '/*'},
+                    {'account': 'AUTH_ü', 'container': 'ç'}]
+        prune_status_files(self.dir, mappings, logging.getLogger('test'))
+        self.assertEqual(self.remaining(), ['AUTH_a/kept', 'AUTH_all/any', 'AUTH_ü/ç'])
+        self.assertFalse(os.path.exists(os.path.join(self.dir, 'AUTH_b')))
+
+    def test_missing_status_dir_is_fine(self):
+        prune_status_files(os.path.join(self.dir, 'nope'), [], logging.getLogger('test'))
