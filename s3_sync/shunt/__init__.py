@@ -1,17 +1,34 @@
-"""The ``cloud-shunt`` proxy filter (``egg:swift-s3-sync#cloud-shunt``).
+"""The ``cloud-shunt`` proxy filter (``egg:swift-s3-sync#cloud-shunt``): one namespace for data
+that lives partly in Swift and partly in a remote store.
 
-Serves archived objects from the remote and splices listings. Not built yet: in this version the
-filter passes every request through unchanged, so it can already sit in a pipeline.
+The sync daemon in archive mode uploads an object, checks it, then deletes the local copy; clients
+keep using the Swift API. This filter makes that work, for the containers whose mapping archives
+(``retain_local: false``) or asks for it (``merge_namespaces: true``):
+
+* an object GET/HEAD that Swift answers 404 is answered from the remote (Range, conditionals,
+  SLOs with their Swift ETag), see ``objects``;
+* with ``restore_object`` a full GET also writes the object back into Swift as it streams
+  (``restore_expire_days`` makes that copy temporary), see ``restore``;
+* a container GET splices the local and remote listings, see ``listing``.
+
+Everything else passes through. Pipeline placement: after auth (the shunt relies on Swift having
+authorized the request) and before ``slo``/``dlo``/versioning::
+
+    [pipeline:main]
+    pipeline = catch_errors ... tempauth cloud-shunt copy slo dlo ... proxy-server
+
+    [filter:cloud-shunt]
+    use = egg:swift-s3-sync#cloud-shunt
+    # the one config of swift-s3-sync; re-read when it changes
+    conf_file = /etc/swift-s3-sync/sync.json
+    # seconds between checks of the file's mtime (default 5)
+    reload_interval = 5
+
+Clients (or operators) can skip the shunt with any non-empty ``X-Cloud-Sync-Shunt-Bypass``.
 """
+from s3_sync.shunt.middleware import CloudShunt
 
-
-class CloudShunt:
-    def __init__(self, app, conf):
-        self.app = app
-        self.conf_file = conf.get('conf_file', '/etc/swift-s3-sync/sync.json')
-
-    def __call__(self, env, start_response):
-        return self.app(env, start_response)
+__all__ = ['CloudShunt', 'filter_factory']
 
 
 def filter_factory(global_conf, **local_conf):

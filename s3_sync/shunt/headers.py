@@ -1,0 +1,101 @@
+"""Headers of a remote answer as a Swift client expects them, and of a restore PUT.
+
+Providers hand back Swift-style, lower-case, decoded (``str``) headers with the remote's request
+ids already renamed ``remote-*``. What is left to do here:
+
+* drop hop-by-hop headers (they describe the remote connection, not ours) and the remote's
+  ``date`` (our server sets its own);
+* give SLOs the ETag Swift would give them: S3 stores an SLO as a multipart upload whose ETag
+  (``<md5>-<parts>``) no Swift client would recognise, so the ETag is rebuilt from the manifest
+  stored beside the object, as Swift computes it (md5 of the segment etags), quoted as Swift
+  quotes SLO etags;
+* encode values for the py3 WSGI layer (UTF-8 bytes seen as latin-1 ``str``).
+"""
+import hashlib
+import re
+
+from swift.common.swob import str_to_wsgi
+
+HOP_BY_HOP = frozenset(('connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization',
+                        'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade'))
+DROPPED = HOP_BY_HOP | {'date'}
+SLO_HEADER = 'x-static-large-object'
+MPU_ETAG = re.compile(r'^[0-9a-f]+-\d+$')
+LOCAL_ID_HEADERS = ('x-trans-id', 'x-openstack-request-id')
+# What a restored copy keeps from the remote object (besides etag and length).
+RESTORED_HEADERS = ('content-type', 'content-encoding', 'content-disposition',
+                    'content-language', 'cache-control', 'expires')
+META_PREFIX = 'x-object-meta-'
+
+
+def is_true(value):
+    return str(value or '').strip().lower() in ('true', '1', 'yes', 'on', 't', 'y')
+
+
+def is_slo(headers):
+    return is_true(headers.get(SLO_HEADER))
+
+
+def looks_like_mpu(etag):
+    return bool(MPU_ETAG.match(etag or ''))
+
+
+def slo_etag(manifest):
+    """The ETag Swift gives an SLO built from ``manifest`` (raw ``multipart-manifest=get`` form:
+    ``name, bytes, hash[, range]``)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    for segment in manifest:
+        if segment.get('range'):
+            digest.update(('%s:%s;' % (segment['hash'], segment['range'])).encode('ascii'))
+        else:
+            digest.update(segment['hash'].encode('ascii'))
+    return digest.hexdigest()
+
+
+def client_headers(remote_headers, local_ids=(), etag=None):
+    """``[(name, value)]`` WSGI-ready headers for the client; ``etag`` overrides the remote's.
+
+    S3 ETags that look like a multipart upload's mark the object as a large object, as the
+    original did, so clients know its ETag is not an md5 of the content."""
+    out = {}
+    for key, value in remote_headers.items():
+        key = key.lower()
+        if key in DROPPED:
+            continue
+        out[key] = value
+    if etag is not None:
+        out['etag'] = etag
+    if looks_like_mpu(out.get('etag')) and SLO_HEADER not in out:
+        out[SLO_HEADER] = 'True'
+    if SLO_HEADER in out and is_true(out[SLO_HEADER]):
+        out[SLO_HEADER] = 'True'
+        if out.get('etag') and not out['etag'].startswith('"'):
+            out['etag'] = '"%s"' % out['etag']      # Swift quotes SLO etags
+    headers = [(_title(k), str_to_wsgi(str(v))) for k, v in out.items()]
+    headers.extend(local_ids)
+    return headers
+
+
+def _title(key):
+    """``x-object-meta-color`` -> ``X-Object-Meta-Color``; non-ASCII keys keep their UTF-8."""
+    return str_to_wsgi('-'.join(part[:1].upper() + part[1:] for part in key.split('-')))
+
+
+def local_id_headers(wsgi_headers):
+    """The local transaction-id headers of a (404) local response, to append to ours."""
+    return [(k, v) for k, v in wsgi_headers if k.lower() in LOCAL_ID_HEADERS]
+
+
+def restore_headers(remote_headers):
+    """Swift-style (``str``) headers for the PUT that writes a remote object back locally.
+
+    Never ``x-timestamp``: the restored copy must be newer than any local tombstone, or the
+    write would be ignored. ``x-delete-at`` from the remote is not kept either (it may already
+    be in the past); a temporary restore sets its own."""
+    out = {}
+    for key, value in remote_headers.items():
+        key = key.lower()
+        if key in RESTORED_HEADERS or (key.startswith(META_PREFIX) and len(key) > len(
+                META_PREFIX)):
+            out[key] = value
+    return out

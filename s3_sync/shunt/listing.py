@@ -1,0 +1,192 @@
+"""Container GET: the local listing and the remote one spliced into one sorted listing.
+
+The client's own request goes to Swift first (as JSON), so whatever Swift decides about it
+(authorization, a missing container, a bad ``limit``) is the answer: only a local 200 is spliced.
+Then the remote is listed over the same range and the two sorted lists are merged, capped at
+``limit``:
+
+* a name only local is shown as Swift has it, with no ``content_location``;
+* a name only remote carries ``content_location: ["<remote location>"]``;
+* a name on both sides (restored, or a subdir with objects on both sides) appears once, as the
+  remote entry with ``content_location: ["<remote location>", "swift"]``, the original's wire
+  format.
+
+``marker``, ``end_marker``, ``prefix``, ``delimiter`` and ``reverse`` mean the same on both
+sides (the original dropped ``end_marker`` and ``reverse`` on the remote side). Remote stores list
+forward only, so a ``reverse`` listing reads the remote range forward, keeping the last ``limit``
+entries; that costs one remote page per 1000 remote names in the range.
+
+Rendering: in a Swift 2.x pipeline ``listing_formats`` sits above us, forces JSON and renders the
+client's format from our JSON (``swift.format_listing`` in the environ says so); without it we
+render json/xml/plain ourselves with the same Swift functions.
+"""
+import collections
+import json
+
+from swift.common import constraints
+from swift.common.middleware.listing_formats import (container_to_xml, get_listing_content_type,
+                                                     listing_to_text)
+from swift.common.request_helpers import get_param
+from swift.common.swob import HTTPBadGateway, HTTPException, Request
+from swift.common.utils import config_true_value
+
+from s3_sync.providers.base import RemoteError
+
+REMOTE_PAGE = 1000
+SWIFT_LOCATION = 'swift'
+
+
+def entry_key(entry):
+    return entry['name'] if 'name' in entry else entry['subdir']
+
+
+def listing_params(req):
+    """``(marker, end_marker, prefix, delimiter, limit, reverse)`` as native strings."""
+    limit = get_param(req, 'limit')
+    # Swift ignores a limit that is not a plain number (and refuses one too big: local 412).
+    limit = int(limit) if limit and limit.isdigit() else constraints.CONTAINER_LISTING_LIMIT
+    return (get_param(req, 'marker', '') or '', get_param(req, 'end_marker', '') or '',
+            get_param(req, 'prefix', '') or '', get_param(req, 'delimiter', '') or '',
+            limit, config_true_value(get_param(req, 'reverse', '')))
+
+
+def _in_range(key, lower, upper):
+    return (not lower or key > lower) and (not upper or key < upper)
+
+
+def remote_range(provider, lower, upper, prefix, delimiter, want=None):
+    """Remote entries with ``lower < key < upper`` (either bound optional), ascending.
+
+    The first ``want`` of them, or all when ``want`` is None. Pages until an empty page: a short
+    page is not the end (a provider may hide keys, e.g. SLO manifests sharing a custom prefix)."""
+    entries = []
+    marker = lower
+    while want is None or len(entries) < want:
+        ask = REMOTE_PAGE if want is None else min(REMOTE_PAGE, want - len(entries) + 1)
+        page = provider.list_objects(marker=marker, limit=ask, prefix=prefix,
+                                     delimiter=delimiter, end_marker=upper)
+        if not page:
+            break
+        # Paging by a subdir, S3 servers may return that subdir (or, moto, every common
+        # prefix) again: keep only what lies past the marker.
+        entries.extend(e for e in page if _in_range(entry_key(e), marker, upper))
+        last = entry_key(page[-1])
+        if marker and last <= marker:
+            break           # no progress: never loop on a misbehaving remote
+        marker = last
+    return entries if want is None else entries[:want]
+
+
+def remote_entries(provider, marker, end_marker, prefix, delimiter, limit, reverse):
+    """Up to ``limit`` remote entries in the order the client asked for."""
+    if not reverse:
+        return remote_range(provider, marker, end_marker, prefix, delimiter, limit)
+    # reverse: names below ``marker`` and above ``end_marker``, the highest first
+    tail = collections.deque(
+        remote_range(provider, end_marker, marker, prefix, delimiter), maxlen=limit)
+    return list(reversed(tail))
+
+
+def splice(local, remote, limit, reverse=False):
+    """Merge two listings sorted the same way; see the module docstring for the annotations."""
+    out = []
+    i = j = 0
+    before = (lambda a, b: a > b) if reverse else (lambda a, b: a < b)
+    while len(out) < limit and (i < len(local) or j < len(remote)):
+        lkey = entry_key(local[i]) if i < len(local) else None
+        rkey = entry_key(remote[j]) if j < len(remote) else None
+        if rkey is None or (lkey is not None and before(lkey, rkey)):
+            out.append(local[i])
+            i += 1
+            continue
+        entry = dict(remote[j])
+        location = [entry.get('content_location')]
+        if lkey == rkey:
+            location.append(SWIFT_LOCATION)
+            i += 1
+        entry['content_location'] = location
+        out.append(entry)
+        j += 1
+    return out
+
+
+def render(listing, content_type, container):
+    """``(body, content_type)`` for json, xml or plain, as Swift's listing_formats renders."""
+    if content_type.endswith('/xml'):
+        body = container_to_xml([dict(e) for e in listing], container)
+    elif content_type == 'text/plain':
+        body = listing_to_text(listing)
+    else:
+        body = json.dumps(listing).encode('ascii')
+    return body, content_type + '; charset=utf-8'
+
+
+class ListingSplice:
+    """``__call__(env, start_response, provider, container)`` for one mapped container GET."""
+
+    def __init__(self, app, logger=None):
+        self.app = app
+        self.logger = logger
+
+    def __call__(self, env, start_response, provider, container):
+        req = Request(env)
+        if 'path' in req.params:
+            return self.app(env, start_response)    # pseudo-hierarchical ?path=: Swift's alone
+        try:
+            out_type = 'application/json' if env.get('swift.format_listing') else \
+                get_listing_content_type(req)
+            params = listing_params(req)
+        except HTTPException as err:
+            return err(env, start_response)
+        query = req.params
+        query['format'] = 'json'
+        req.params = query
+        status, headers, body = req.call_application(self.app)
+        if not self._is_json_200(status, headers):
+            start_response(status, headers)
+            return body
+        raw = _read_all(body)
+        local = _parse_listing(raw)
+        if local is None:       # not a listing after all (e.g. a staticweb page): as it came
+            start_response(status, headers)
+            return [raw]
+        try:
+            remote = remote_entries(provider, *params)
+        except RemoteError as err:
+            if self.logger:
+                self.logger.error('cloud-shunt: listing %s failed: %s',
+                                  provider.content_location.split(';')[0], err)
+            return HTTPBadGateway(request=req, body=b'The remote store did not answer.',
+                                  content_type='text/plain')(env, start_response)
+        listing = splice(local, remote, params[4], params[5])
+        out, content_type = render(listing, out_type, container)
+        if not out:
+            status = '204 No Content'
+        kept = [(k, v) for k, v in headers
+                if k.lower() not in ('content-length', 'content-type')]
+        start_response(status, kept + [('Content-Type', content_type),
+                                       ('Content-Length', str(len(out)))])
+        return [out]
+
+    @staticmethod
+    def _is_json_200(status, headers):
+        ctype = dict((k.lower(), v) for k, v in headers).get('content-type', '')
+        return status.startswith('200') and ctype.startswith('application/json')
+
+
+def _read_all(body):
+    try:
+        return b''.join(body)
+    finally:
+        if hasattr(body, 'close'):
+            body.close()
+
+
+def _parse_listing(raw):
+    try:
+        listing = json.loads(raw)
+    except ValueError:
+        return None
+    if isinstance(listing, list) and all(isinstance(e, dict) for e in listing):
+        return listing
+    return None

@@ -1,0 +1,123 @@
+"""Which containers the shunt serves, from the one ``sync.json``, kept fresh while the proxy runs.
+
+The shunt is in every request's path, so the common case (a container with no mapping) must cost
+one dict lookup. The config is therefore turned into ``{(account, container): mapping}`` once per
+change of the file, not per request, and the file is looked at (one ``stat``) at most every
+``check_interval`` seconds.
+
+A mapping is *active* (shunted) when it archives (``retain_local: false``: the local copy goes
+away, so reads must reach the remote) or when it asks for one namespace
+(``merge_namespaces: true``). Other mappings are the sync daemon's business only.
+
+A bad or missing file never takes the shunt down: the last good config stays in force (or none,
+at start-up) and one log line says why. The same bad file is not reported again every interval,
+only when it changes.
+
+Providers are made lazily, one per (mapping, real container), and reused: an S3 provider holds a
+connection pool, and re-creating it per request would cost a TLS handshake each time.
+"""
+import collections
+import os
+import time
+
+from s3_sync.config import ConfigError, load_config
+from s3_sync.providers import create_provider
+
+DEFAULT_CONF_FILE = '/etc/swift-s3-sync/sync.json'
+DEFAULT_CHECK_INTERVAL = 5.0
+MAX_PROVIDERS = 1000        # "/*" mappings can name many containers: bound the cache
+ALL_CONTAINERS = '/*'
+
+
+def is_active(mapping):
+    """Archive mappings and merged-namespace sync mappings are served by the shunt."""
+    return (not mapping.get('retain_local', True)) or bool(mapping.get('merge_namespaces'))
+
+
+def index_mappings(config):
+    """``{(account, container): mapping}`` for the active mappings; the first one wins when two
+    name the same container (the daemon syncs both, but a read can come from only one)."""
+    index = {}
+    for mapping in config.get('containers', []):
+        if is_active(mapping):
+            index.setdefault((mapping['account'], mapping['container']), mapping)
+    return index
+
+
+def _file_signature(path):
+    """What changes when the file is rewritten (in place or by rename), or None if missing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+class Profiles:
+    """The active mappings of one config file, reloaded when the file changes."""
+
+    def __init__(self, conf_file=DEFAULT_CONF_FILE, logger=None,
+                 check_interval=DEFAULT_CHECK_INTERVAL, clock=time.time,
+                 provider_factory=create_provider):
+        self.conf_file = conf_file
+        self.logger = logger
+        self.check_interval = check_interval
+        self.clock = clock
+        self.provider_factory = provider_factory
+        self.mappings = {}
+        self._signature = object()   # differs from any real signature: load on first check
+        self._next_check = 0.0
+        self._providers = collections.OrderedDict()
+        self.reload_if_changed(force=True)
+
+    # -- config -------------------------------------------------------------
+    def reload_if_changed(self, force=False):
+        now = self.clock()
+        if not force and now < self._next_check:
+            return
+        self._next_check = now + self.check_interval
+        signature = _file_signature(self.conf_file)
+        if signature == self._signature:
+            return
+        self._signature = signature
+        try:
+            config = load_config(self.conf_file, for_daemon=False)
+        except ConfigError as err:
+            # ConfigError is one line naming the file and key, never a value (no secret).
+            self._log('error', 'cloud-shunt: keeping %d previous mapping(s): %s',
+                      len(self.mappings), err)
+            return
+        self.mappings = index_mappings(config)
+        # Keys hold id(mapping): a new config makes them meaningless. Old providers are dropped,
+        # not closed: a request still streaming from one must be able to finish.
+        self._providers = collections.OrderedDict()
+        self._log('info', 'cloud-shunt: loaded %s: %d active mapping(s)',
+                  self.conf_file, len(self.mappings))
+
+    def _log(self, level, fmt, *args):
+        if self.logger:
+            getattr(self.logger, level)(fmt, *args)
+
+    def lookup(self, account, container):
+        """The mapping serving ``account/container`` (``str`` names), or None."""
+        mappings = self.mappings
+        if not mappings:
+            return None
+        mapping = mappings.get((account, container))
+        if mapping is None:
+            mapping = mappings.get((account, ALL_CONTAINERS))
+        return mapping
+
+    # -- providers ------------------------------------------------------------
+    def provider(self, mapping, container):
+        """The (cached) provider of ``mapping`` for the real container ``container``."""
+        key = (id(mapping), container)
+        provider = self._providers.get(key)
+        if provider is not None:
+            self._providers.move_to_end(key)
+            return provider
+        provider = self.provider_factory(mapping, container=container, logger=self.logger)
+        self._providers[key] = provider
+        while len(self._providers) > MAX_PROVIDERS:
+            self._providers.popitem(last=False)     # dropped, not closed (see above)
+        return provider
