@@ -3,6 +3,7 @@
 Starts the local Swift cluster and S3 servers, fills two containers, runs the three node daemons
 once (one container synced, one archived), and shows what landed where.
 """
+import json
 import sys
 import time
 
@@ -63,8 +64,26 @@ def main():
         print('== stored locally in %s: %d objects' % (container, len(listing)))
     key = layout.object_key(mappings[1], user['account'], archived, 'report-1.txt')
     body = s3.get_object(Bucket=bucket, Key=key)['Body'].read()
-    print('== archived report-1.txt read back from S3: %r' % body)
-    print('   (reading it back through the cloud-shunt proxy is the next milestone)')
+    print('== archived report-1.txt, straight from S3: %r' % body)
+
+    # The shunt in proxy A reads the same config file and serves what is archived.
+    with open(info['sync_conf'], 'w') as f:
+        json.dump({'containers': mappings}, f, indent=1)
+    shunt_url = info['proxies']['shunt']['url'] + '/v1/' + user['account']
+    deadline = time.time() + 15     # the shunt notices a changed config within seconds
+    while True:
+        try:
+            headers, body = swift.get_object(shunt_url, token, archived, 'report-1.txt')
+            break
+        except swift.ClientException:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.5)
+    print('== the same object through the Swift API (proxy with cloud-shunt): %r' % body)
+    _, listing = swift.get_container(shunt_url, token, archived)
+    print('== listing of %s through the shunt: %s' % (
+        archived, ', '.join('%s' % o['name']
+                            for o in listing)))
     print('== done; stop the environment with: .venv/bin/python -m s3_sync.devenv down')
     return 0
 
