@@ -159,6 +159,12 @@ class Provider:
         """Delete these objects (and any SLO manifest stored beside them); missing is fine."""
         raise NotImplementedError
 
+    def set_container_metadata(self, headers):
+        """Set container-level headers (``X-Container-Meta-*``, ACLs) on the remote container.
+
+        Only targets that have such a thing (Swift) implement it."""
+        raise NotImplementedError
+
     def check(self, create=False):
         """Verify the destination is reachable and writable enough to start; create the
         bucket/container when ``create``. Raises RemoteError with a clear message."""

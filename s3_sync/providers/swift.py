@@ -432,6 +432,11 @@ class SwiftProvider(Provider):
         self._retried('create', None, lambda conn: conn.put_container(
             self.remote_container, headers=headers))
 
+    def set_container_metadata(self, headers):
+        """POST container metadata/ACLs; an empty value removes a key, as in Swift."""
+        self._retried('POST', None, lambda conn: conn.post_container(
+            self.remote_container, headers=headers))
+
     def close(self):
         """Close idle connections; a closed swiftclient Connection reconnects if used again."""
         for conn in list(self._pool.free_items):

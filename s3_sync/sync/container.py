@@ -55,6 +55,7 @@ class ContainerSync:
         pattern = mapping.get('exclude_pattern')
         self._exclude = re.compile(pattern) if pattern else None
         self._remote_ok = False
+        self._pushed_metadata = None
 
     @property
     def path(self):
@@ -73,6 +74,25 @@ class ContainerSync:
         if not self._remote_ok:
             self.provider.check(create=self.mapping.get('create_bucket', False))
             self._remote_ok = True
+        if self.mapping.get('sync_container_metadata') and \
+                self.mapping.get('protocol') == 'swift':
+            self._push_container_metadata(broker_metadata)
+
+    def _push_container_metadata(self, broker_metadata):
+        """Copy X-Container-Meta-* (and, with sync_container_acl, the ACLs) to the remote.
+
+        Swift keeps a removed key as an empty value until it is reclaimed, so removals are
+        pushed too (the original never removed remote keys). Pushed again only on change."""
+        wanted = {}
+        for key, (value, _ts) in broker_metadata.items():
+            lower = key.lower()
+            if lower.startswith('x-container-meta-') or (
+                    self.mapping.get('sync_container_acl') and
+                    lower in ('x-container-read', 'x-container-write')):
+                wanted[key] = value
+        if wanted != (self._pushed_metadata or {}):
+            self.provider.set_container_metadata(wanted)
+            self._pushed_metadata = wanted
 
     def handle_row(self, row):
         name = row['name']

@@ -326,6 +326,30 @@ class TestSyncToSwift(IntegrationTest):
         names = [o['name'] for o in remote.get_container(remote_container)[1]]
         self.assertEqual(names, ['ünï/obj'])
 
+    def test_container_metadata_and_acls_follow_when_asked(self):
+        conn = self.swift_conn()
+        container = self.make_container(conn, 'meta-swift')
+        remote = self.remote_swift_conn()
+        remote_container = self.unique_name('meta-remote')
+        remote.put_container(remote_container)
+        self.addCleanup(self._empty_remote, remote, remote_container)
+        target = self.swift_target()
+        mapping = {'account': self.env['users']['test:tester']['account'],
+                   'container': container, 'aws_bucket': remote_container,
+                   'protocol': 'swift', 'aws_endpoint': target['aws_endpoint'],
+                   'aws_identity': target['aws_identity'], 'aws_secret': target['aws_secret'],
+                   'sync_container_metadata': True, 'sync_container_acl': True}
+        conn.post_container(container, {'X-Container-Meta-Owner': 'Ops Team',
+                                         'X-Container-Read': '.r:*'})
+        daemons = NodeDaemons(self.env, [mapping])
+        self.assertTrue(all(rc == 0 for rc, _ in daemons.run_once()))
+        headers = remote.head_container(remote_container)
+        self.assertEqual((headers.get('x-container-meta-owner'), headers.get('x-container-read')),
+                         ('Ops Team', '.r:*'))
+        conn.post_container(container, {'X-Container-Meta-Owner': ''})
+        self.assertTrue(all(rc == 0 for rc, _ in daemons.run_once()))
+        self.assertNotIn('x-container-meta-owner', remote.head_container(remote_container))
+
     @staticmethod
     def _empty_remote(remote, container):
         for obj in remote.get_container(container)[1]:

@@ -199,6 +199,36 @@ class TestPropagation(ContainerSyncTestCase):
         self.assertEqual(self.stats.counts, {'errors': 1})
 
 
+class TestContainerInfo(ContainerSyncTestCase):
+    def setUp(self):
+        super().setUp()
+        self.provider.check = lambda create: self.provider.calls.append(('check', create))
+        self.provider.set_container_metadata = \
+            lambda headers: self.provider.calls.append(('meta', headers))
+
+    def test_remote_is_checked_once_not_every_cycle(self):
+        sync = self.make_sync(create_bucket=True)
+        sync.handle_container_info({}, {})
+        sync.handle_container_info({}, {})
+        self.assertEqual(self.provider.calls, [('check', True)])
+
+    def test_swift_targets_get_container_metadata_and_acls_when_it_changes(self):
+        sync = self.make_sync(protocol='swift', sync_container_metadata=True,
+                              sync_container_acl=True)
+        meta = {'X-Container-Meta-Color': ('red', '1'), 'X-Container-Read': ('.r:*', '1'),
+                'X-Container-Sysmeta-X': ('no', '1'), 'X-Container-Meta-Gone': ('', '2')}
+        sync.handle_container_info({}, meta)
+        sync.handle_container_info({}, meta)
+        self.assertEqual(self.provider.calls[1:], [('meta', {
+            'X-Container-Meta-Color': 'red', 'X-Container-Read': '.r:*',
+            'X-Container-Meta-Gone': ''})])
+
+    def test_acls_stay_local_without_sync_container_acl(self):
+        sync = self.make_sync(protocol='swift', sync_container_metadata=True)
+        sync.handle_container_info({}, {'X-Container-Read': ('.r:*', '1')})
+        self.assertEqual(self.provider.calls[1:], [])   # nothing to push: no request
+
+
 class TestArchive(ContainerSyncTestCase):
     def test_archive_deletes_local_copy_after_verified_upload_with_bumped_timestamp(self):
         self.local.put('o', b'data', self.ts())
