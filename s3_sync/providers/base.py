@@ -70,6 +70,9 @@ class RemoteResponse:
 class Provider:
     """Base class; see the module docstring for conventions."""
 
+    # Whether put_large/update_large_metadata/large_data_matches are implemented.
+    supports_large_objects = False
+
     def __init__(self, mapping, container=None, logger=None):
         self.mapping = mapping
         self.account = mapping['account']

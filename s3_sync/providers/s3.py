@@ -102,6 +102,8 @@ def _request_params(headers):
 class S3Provider(Provider):
     """See ``providers.base.Provider``; ``client`` may be injected (tests)."""
 
+    supports_large_objects = True
+
     def __init__(self, mapping, container=None, logger=None, client=None):
         super().__init__(mapping, container, logger)
         self.bucket = mapping['aws_bucket']

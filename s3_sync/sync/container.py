@@ -149,6 +149,8 @@ class ContainerSync:
             return None
         if is_slo(headers) or 'x-object-manifest' in headers:
             # The remote holds the content, not the manifest: large.py compares and copies.
+            if not self.provider.supports_large_objects:
+                return self._skip_large(row)
             return self._large.propagate(row, headers, meta_ts)
         etag = headers.get('etag', '').strip('"')
         wanted = metadata.sync_headers(headers)
@@ -183,7 +185,17 @@ class ContainerSync:
 
     def _upload_large(self, row, obj, meta_ts):
         """SLO/DLO: the remote gets the concatenated segments (see ``s3_sync.sync.large``)."""
+        if not self.provider.supports_large_objects:
+            return self._skip_large(row)
         return self._large.propagate(row, obj.headers, meta_ts, obj.reader)
+
+    def _skip_large(self, row):
+        """Skip, with a warning, a large object this target cannot take yet (the row is done:
+        uploading the raw manifest would look like success and hold nothing)."""
+        self.stats.increment('skipped')
+        self.logger.warning('%s/%s is a large object; %s targets do not take them yet',
+                            self.path, row['name'], self.mapping.get('protocol', 's3'))
+        return None
 
     @property
     def _large(self):

@@ -137,6 +137,8 @@ class FakeLocal:
 class FakeProvider:
     """Stores what put_large reads; large_data_matches by the marker, as S3Provider does."""
 
+    supports_large_objects = True
+
     def __init__(self):
         self.objects = {}   # name -> (data, headers)
         self.calls = []

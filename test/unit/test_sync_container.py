@@ -9,6 +9,8 @@ from s3_sync.sync.outcome import Retry
 
 
 class FakeProvider:
+    supports_large_objects = False
+
     def __init__(self):
         self.objects = {}     # name -> (etag, headers)
         self.calls = []
@@ -182,6 +184,12 @@ class TestPropagation(ContainerSyncTestCase):
         sync = self.make_sync(selection_criteria={'x-object-meta-keep': 'YES'})
         self.assertIsNone(sync.handle_row(row('o', self.ts())))
         self.assertEqual(self.provider.calls, [])
+
+    def test_large_objects_are_skipped_by_targets_that_cannot_take_them(self):
+        self.local.put('slo', b'[]', self.ts(), **{'x-static-large-object': 'True'})
+        self.assertIsNone(self.make_sync().handle_row(row('slo', self.ts())))
+        self.assertEqual(self.provider.calls, [])
+        self.assertEqual(self.stats.counts, {'skipped': 1})
 
     def test_copy_after_defers_young_rows_until_due(self):
         self.local.put('o', b'data', self.ts(95))
