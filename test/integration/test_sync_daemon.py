@@ -143,12 +143,17 @@ class SyncBehaviour:
 
     def test_copy_after_defers_objects_until_they_are_old_enough(self):
         container = self.new_container()
-        mapping = self.mapping(container, copy_after=3)
+        # Far longer than daemons take to start even on a loaded machine, short enough to wait.
+        copy_after = 15
+        mapping = self.mapping(container, copy_after=copy_after)
         self.conn.put_object(container, 'young', b'x')
-        self.sync(mapping)
+        written = time.time()
+        daemons, _ = self.sync(mapping)
+        self.assertLess(time.time() - written, copy_after, 'too slow to prove the deferral')
         self.assertIsNone(self.remote_get(mapping, 'young'))
-        time.sleep(3.5)
-        self.sync(mapping)
+        time.sleep(max(0, written + copy_after + 0.5 - time.time()))
+        for rc, out in daemons.run_once():      # the same daemons: the row is pending, now due
+            self.assertEqual(rc, 0, out)
         self.assertEqual(self.remote_get(mapping, 'young')[0], b'x')
 
     def test_unicode_account_and_container(self):
