@@ -7,9 +7,14 @@ what changed and restart only the servers whose config changed.
 
 import os
 
+from s3_sync.devenv import sync_realms
+
+# container_sync checks X-Container-Sync-Auth and lets a valid request past
+# tempauth, so it must come before auth (Swift's sample places it here too)
 PROXY_PIPELINE = (
     'catch_errors gatekeeper healthcheck proxy-logging cache listing_formats '
-    'bulk tempurl s3api tempauth cloud-shunt copy container-quotas '
+    'container_sync bulk tempurl s3api tempauth cloud-shunt copy '
+    'container-quotas '
     'account-quotas slo dlo versioned_writes symlink proxy-logging '
     'proxy-server').split()
 
@@ -93,6 +98,9 @@ def _filter_section(name, cluster, sync_conf):
         options['location'] = 'us-east-1'
     elif name == 'tempauth':
         options = _tempauth(cluster)
+    elif name == 'container_sync':
+        # only names this cluster in /info; the realms file is in swift_dir
+        options['current'] = sync_realms.current(cluster)
     elif name == 'versioned_writes':
         # allow_object_versioning needs symlink in the pipeline
         options.update(allow_versioned_writes='true',

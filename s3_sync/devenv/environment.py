@@ -19,7 +19,7 @@ import time
 
 import s3_sync
 from s3_sync.devenv import configs, rings, servers, settings as settings_mod
-from s3_sync.devenv import topology
+from s3_sync.devenv import sync_realms, topology
 from s3_sync.devenv.errors import DevenvError
 from s3_sync.devenv.info import build_info
 from s3_sync.devenv.probes import swift_auth
@@ -120,8 +120,9 @@ class Environment:
             LOG.warning('WARNING: proxy %s runs WITHOUT cloud-shunt: %s',
                         self.settings['proxy_port'], problem)
         local, remote = self.clusters
-        changed = self._prepare(local, problem is None)
-        changed |= self._prepare(remote, False)
+        realms = sync_realms.realms_conf(local, remote)
+        changed = self._prepare(local, problem is None, realms)
+        changed |= self._prepare(remote, False, realms)
         self._restart_reconfigured(all_servers, changed)
         self._start_dead(all_servers)
         self._wait_ready(all_servers, deadline)
@@ -132,11 +133,15 @@ class Environment:
                                                    sort_keys=True) + '\n')
         return info
 
-    def _prepare(self, cluster, with_shunt):
+    def _prepare(self, cluster, with_shunt, realms):
         """Write configs, rings and device dirs; return changed paths."""
         files = configs.all_configs(cluster, self.user, self.base, with_shunt)
+        files[sync_realms.path(cluster)] = realms
         changed = {path for path, text in files.items()
                    if write_if_changed(path, text)}
+        if sync_realms.path(cluster) in changed:
+            # its readers load it at start-up only (then every 300 s)
+            changed.update(sync_realms.readers(cluster))
         rings.ensure_rings(cluster)
         for node in cluster.nodes:
             os.makedirs(os.path.join(node.devices, node.device),

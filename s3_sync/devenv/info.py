@@ -3,10 +3,13 @@
 Tests and other tools read this instead of hard-coding ports, so that an
 environment with moved ports works unchanged. Per node it carries what a
 sync daemon config needs (devices, swift_bind_ip, the container server's
-bind_port, swift_dir, internal_client_conf_path).
+bind_port, swift_dir, internal_client_conf_path), and under ``container_sync``
+the realm both clusters share for Swift's own container-sync.
 """
 
 import os
+
+from s3_sync.devenv import sync_realms
 
 REGION = 'us-east-1'
 MOTO_IDENTITY = ('s3sync-moto', 's3sync-moto-secret')  # moto checks nothing
@@ -101,4 +104,6 @@ def build_info(base, settings, local, remote, shunt_enabled):
         'storage_url': remote_url + '/v1/AUTH_remote',
         'admin_identity': 'admin:admin', 'admin_secret': 'admin',
     }
+    # Swift's own container-sync between the clusters (realm scheme)
+    info['container_sync'] = sync_realms.info(local, remote)
     return info
