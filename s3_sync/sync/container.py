@@ -175,6 +175,10 @@ class ContainerSync:
                 return None
             if is_slo(obj.headers) or 'x-object-manifest' in obj.headers:
                 return self._upload_large(row, obj, meta_ts)
+            if self.archive:
+                done = self._archive_without_upload(row, meta_ts, obj)
+                if done is not False:
+                    return done
             etag = self.provider.put_object(row['name'], obj.headers, obj.reader, obj.size)
         finally:
             obj.close()
@@ -211,8 +215,25 @@ class ContainerSync:
             return None
         return self._archive(row, meta_ts, etag, size, segments)
 
-    def _archive(self, row, meta_ts, etag, size, segments):
+    def _archive_without_upload(self, row, meta_ts, obj):
+        """Archive mode looks before it uploads: an object restored by the shunt (a new row,
+        the same bytes) is archived again without sending its data twice. The HEAD doubles
+        as the verification. False when the data has to be uploaded."""
         remote = self.provider.head_object(row['name'])
+        if remote is None or remote.etag != obj.etag or remote.size != obj.size:
+            return False
+        if not metadata.metadata_matches(obj.headers, remote.headers or {}):
+            wanted = metadata.sync_headers(obj.headers)
+            if not self.provider.update_metadata(row['name'], wanted, obj.etag):
+                return False
+            remote = None       # changed since the HEAD: verify afresh
+        self.logger.debug('%s/%s already on the remote; archiving without upload',
+                          self.path, row['name'])
+        return self._archive(row, meta_ts, obj.etag, obj.size, (), remote)
+
+    def _archive(self, row, meta_ts, etag, size, segments, remote=None):
+        if remote is None:
+            remote = self.provider.head_object(row['name'])
         if remote is None or remote.etag != etag or remote.size != size:
             return Retry(self.clock() + STALE_RETRY_SECONDS,
                          'remote copy not verified (%r)' % (remote,))

@@ -3,13 +3,18 @@ when a client wrote a newer version meanwhile."""
 import hashlib
 import json
 import logging
+import time
+
+import swiftclient
 
 from s3_sync.devenv.daemons import NodeDaemons, remote_key, s3_mapping
+from s3_sync.devenv.request_counter import RequestCounter
 from s3_sync.local import LocalSwift
 from s3_sync.providers import create_provider
 from s3_sync.swift_env import make_internal_client, setup_swift
 from s3_sync.sync.container import ContainerSync
 from test.integration.env import IntegrationTest
+from test.integration.test_shunt import write_sync_conf
 
 
 class NullStats:
@@ -114,6 +119,35 @@ class ArchiveBehaviour:
         self.assertIsNone(sync.handle_row(row))
         self.assertEqual(self.remote_body(mapping, 'doc'), b'version 1')
         self.assertEqual(self.local_view.get_object(container, 'doc')[1], b'version 2')
+
+
+    def test_restored_object_is_archived_again_without_sending_its_data(self):
+        counter = RequestCounter(self.target['aws_endpoint']).start()
+        self.addCleanup(counter.stop)
+        self.target = dict(self.target, aws_endpoint=counter.url)
+        container = self.make_container(self.conn, 'arch-restore')
+        self.conn.put_object(container, 'doc', b'cold data')
+        mapping = self.archive_mapping(container, merge_namespaces=True, restore_object=True)
+        daemons = self.run_daemons(mapping)
+        self.assertEqual(self.local_names(container), [])
+        write_sync_conf(self.env['sync_conf'], [mapping])
+        self.addCleanup(write_sync_conf, self.env['sync_conf'], [])
+        deadline = time.time() + 30
+        while True:     # the shunt picks the new config up within seconds
+            try:
+                body = self.conn.get_object(container, 'doc')[1]
+                break
+            except swiftclient.ClientException as err:
+                if err.http_status != 404 or time.time() > deadline:
+                    raise
+                time.sleep(0.3)
+        self.assertEqual(body, b'cold data')
+        self.assertEqual(self.local_view.get_object(container, 'doc')[1], b'cold data')
+        counter.reset()
+        for rc, out in daemons.run_once():
+            self.assertEqual(rc, 0, out)
+        self.assertEqual(counter.counts['PUT'], 0, counter.counts)
+        self.assertEqual(self.local_names(container), [])
 
 
 class TestArchiveToMoto(ArchiveTestBase, ArchiveBehaviour):

@@ -32,7 +32,9 @@ class FakeProvider:
         self._record('update', name)
         if name not in self.objects or self.objects[name][0] != etag:
             return False
-        self.objects[name] = (etag, dict(headers))
+        kept = {k: v for k, v in self.objects[name][1].items()    # the data stays
+                if not k.startswith('x-object-meta-')}
+        self.objects[name] = (etag, dict(kept, **headers))
         return True
 
     def delete_objects(self, names):
@@ -54,6 +56,7 @@ class FakeObject:
         import io
         self.reader = io.BytesIO(body)
         self.size = len(body)
+        self.etag = headers['etag']
         self.closed = False
 
     def close(self):
@@ -242,10 +245,31 @@ class TestArchive(ContainerSyncTestCase):
         self.local.put('o', b'data', self.ts())
         sync = self.make_sync(retain_local=False, propagate_delete=False)
         self.assertIsNone(sync.handle_row(row('o', self.ts())))
-        self.assertEqual([c[0] for c in self.provider.calls], ['put', 'head'])
+        # Look first (nothing there), upload, verify.
+        self.assertEqual([c[0] for c in self.provider.calls], ['head', 'put', 'head'])
         self.assertNotIn('o', self.local.objects)
         (name, meta_ts), = self.local.deletes
         self.assertEqual(meta_ts, self.ts())
+
+    def test_restored_unchanged_object_is_archived_again_without_upload(self):
+        self.local.put('o', b'data', self.ts())
+        sync = self.make_sync(retain_local=False, propagate_delete=False)
+        sync.handle_row(row('o', self.ts()))
+        self.local.put('o', b'data', self.ts(10))     # the shunt restored it: a new row
+        self.provider.calls.clear()
+        self.assertIsNone(sync.handle_row(row('o', self.ts(10))))
+        self.assertEqual(self.provider.calls, [('head', 'o')])
+        self.assertNotIn('o', self.local.objects)
+
+    def test_restored_object_with_new_metadata_is_copied_not_uploaded(self):
+        self.local.put('o', b'data', self.ts())
+        sync = self.make_sync(retain_local=False, propagate_delete=False)
+        sync.handle_row(row('o', self.ts()))
+        self.local.put('o', b'data', self.ts(10), **{'x-object-meta-tag': 'new'})
+        self.provider.calls.clear()
+        self.assertIsNone(sync.handle_row(row('o', self.ts(10))))
+        self.assertEqual([c[0] for c in self.provider.calls], ['head', 'update', 'head'])
+        self.assertNotIn('o', self.local.objects)
 
     def test_archive_keeps_local_copy_when_remote_copy_does_not_verify(self):
         self.local.put('o', b'data', self.ts())
