@@ -155,3 +155,17 @@ class IntegrationTest(unittest.TestCase):
         return swiftclient.Connection(
             target['aws_endpoint'], target['aws_identity'],
             target['aws_secret'], retries=0)
+
+
+class S3TargetTest(IntegrationTest):
+    """A test against one S3 implementation of the environment (``target_name``: 'moto' or
+    's3api'): a fresh bucket, a Swift connection through the shunt proxy, the test account."""
+    target_name = None
+
+    def setUp(self):
+        super().setUp()
+        self.target = [t for t in self.s3_targets() if t['name'] == self.target_name][0]
+        self.s3 = self.s3_client(self.target)
+        self.bucket = self.make_bucket(self.target)
+        self.conn = self.swift_conn()
+        self.account = self.env['users']['test:tester']['account']

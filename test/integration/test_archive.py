@@ -13,7 +13,7 @@ from s3_sync.local import LocalSwift
 from s3_sync.providers import create_provider
 from s3_sync.swift_env import make_internal_client, setup_swift
 from s3_sync.sync.container import ContainerSync
-from test.integration.env import IntegrationTest
+from test.integration.env import S3TargetTest
 from test.integration.test_shunt import write_sync_conf
 
 
@@ -22,17 +22,10 @@ class NullStats:
         pass
 
 
-class ArchiveTestBase(IntegrationTest):
-    target_name = None
-
+class ArchiveTestBase(S3TargetTest):
     def setUp(self):
         super().setUp()
-        self.target = [t for t in self.s3_targets() if t['name'] == self.target_name][0]
-        self.s3 = self.s3_client(self.target)
-        self.bucket = self.make_bucket(self.target)
-        self.conn = self.swift_conn()
         self.local_view = self.swift_conn(shunt=False)     # what is really stored locally
-        self.account = self.env['users']['test:tester']['account']
 
     def archive_mapping(self, container, **extra):
         extra.setdefault('retain_local', False)

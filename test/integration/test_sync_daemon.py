@@ -11,20 +11,10 @@ from urllib.parse import quote
 
 from s3_sync.devenv.request_counter import RequestCounter
 from s3_sync.devenv.daemons import NodeDaemons, remote_key, s3_mapping
-from test.integration.env import IntegrationTest
+from test.integration.env import IntegrationTest, S3TargetTest
 
 
-class SyncTestBase(IntegrationTest):
-    target_name = None
-
-    def setUp(self):
-        super().setUp()
-        self.target = [t for t in self.s3_targets() if t['name'] == self.target_name][0]
-        self.s3 = self.s3_client(self.target)
-        self.bucket = self.make_bucket(self.target)
-        self.conn = self.swift_conn()
-        self.account = self.env['users']['test:tester']['account']
-
+class SyncTestBase(S3TargetTest):
     def new_container(self, prefix='sync'):
         return self.make_container(self.conn, prefix)
 
@@ -296,18 +286,15 @@ class TestSyncBadCredentials(SyncTestBase):
         self.assertNotIn('wrong-secret-value', logs)
 
 
-if __name__ == '__main__':
-    unittest.main()
-
-
 class TestSyncToSwift(IntegrationTest):
     """The same daemons with a Swift target: names unchanged, metadata case and values kept."""
 
-    def test_put_post_delete_reach_the_remote_swift(self):
+    def swift_pair(self, prefix, **extra):
+        """A local container, an empty remote one, and the mapping between them."""
         conn = self.swift_conn()
-        container = self.make_container(conn, 'to-swift')
+        container = self.make_container(conn, prefix)
         remote = self.remote_swift_conn()
-        remote_container = self.unique_name('from-swift')
+        remote_container = self.unique_name(prefix + '-remote')
         remote.put_container(remote_container)
         self.addCleanup(self._empty_remote, remote, remote_container)
         target = self.swift_target()
@@ -315,6 +302,11 @@ class TestSyncToSwift(IntegrationTest):
                    'container': container, 'aws_bucket': remote_container,
                    'protocol': 'swift', 'aws_endpoint': target['aws_endpoint'],
                    'aws_identity': target['aws_identity'], 'aws_secret': target['aws_secret']}
+        mapping.update(extra)
+        return conn, container, remote, remote_container, mapping
+
+    def test_put_post_delete_reach_the_remote_swift(self):
+        conn, container, remote, remote_container, mapping = self.swift_pair('to-swift')
         conn.put_object(container, 'ünï/obj', b'data', content_type='Text/Mixed',
                         headers={'X-Object-Meta-Color': 'Bár'})
         conn.put_object(container, 'gone', b'x')
@@ -332,18 +324,8 @@ class TestSyncToSwift(IntegrationTest):
         self.assertEqual(names, ['ünï/obj'])
 
     def test_container_metadata_and_acls_follow_when_asked(self):
-        conn = self.swift_conn()
-        container = self.make_container(conn, 'meta-swift')
-        remote = self.remote_swift_conn()
-        remote_container = self.unique_name('meta-remote')
-        remote.put_container(remote_container)
-        self.addCleanup(self._empty_remote, remote, remote_container)
-        target = self.swift_target()
-        mapping = {'account': self.env['users']['test:tester']['account'],
-                   'container': container, 'aws_bucket': remote_container,
-                   'protocol': 'swift', 'aws_endpoint': target['aws_endpoint'],
-                   'aws_identity': target['aws_identity'], 'aws_secret': target['aws_secret'],
-                   'sync_container_metadata': True, 'sync_container_acl': True}
+        conn, container, remote, remote_container, mapping = self.swift_pair(
+            'meta-swift', sync_container_metadata=True, sync_container_acl=True)
         conn.post_container(container, {'X-Container-Meta-Owner': 'Ops Team',
                                          'X-Container-Read': '.r:*'})
         daemons = NodeDaemons(self.env, [mapping])
@@ -360,3 +342,7 @@ class TestSyncToSwift(IntegrationTest):
         for obj in remote.get_container(container)[1]:
             remote.delete_object(container, obj['name'])
         remote.delete_container(container)
+
+
+if __name__ == '__main__':
+    unittest.main()
