@@ -5,10 +5,12 @@ status dir), exactly as an operator would deploy one daemon per container node.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import weakref
 
 from s3_sync import layout
 
@@ -31,6 +33,8 @@ class NodeDaemons:
     def __init__(self, env, mappings, **overrides):
         self.env = env
         self.dir = tempfile.mkdtemp(prefix='s3sync-daemons-')
+        # Configs, status dirs and logs go when this object does (or at exit).
+        weakref.finalize(self, shutil.rmtree, self.dir, True)
         self.configs = []
         for node in env['nodes']:
             conf = {
