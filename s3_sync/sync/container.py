@@ -74,6 +74,10 @@ class ContainerSync:
         if not self._remote_ok:
             self.provider.check(create=self.mapping.get('create_bucket', False))
             self._remote_ok = True
+            if self.mapping.get('remote_delete_after') and \
+                    self.mapping.get('protocol', 's3') == 's3':
+                self.logger.warning('%s: remote_delete_after is not applied to S3 targets by '
+                                    'this version (no lifecycle rule is written)', self.path)
         if self.mapping.get('sync_container_metadata') and \
                 self.mapping.get('protocol') == 'swift':
             self._push_container_metadata(broker_metadata)

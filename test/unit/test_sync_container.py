@@ -223,6 +223,16 @@ class TestContainerInfo(ContainerSyncTestCase):
         sync.handle_container_info({}, {})
         self.assertEqual(self.provider.calls, [('check', True)])
 
+    def test_unapplied_s3_remote_delete_after_is_said_once(self):
+        warnings = []
+        sync = self.make_sync(remote_delete_after=86400)
+        sync.logger = type('L', (), {'warning': lambda s, *a: warnings.append(a[0] % a[1:]),
+                                     'debug': lambda s, *a: None})()
+        sync.handle_container_info({}, {})
+        sync.handle_container_info({}, {})
+        self.assertEqual(len(warnings), 1)
+        self.assertIn('remote_delete_after', warnings[0])
+
     def test_swift_targets_get_container_metadata_and_acls_when_it_changes(self):
         sync = self.make_sync(protocol='swift', sync_container_metadata=True,
                               sync_container_acl=True)
