@@ -17,6 +17,7 @@ from s3_sync.providers.base import RemoteObject
 from s3_sync.sync import large
 from s3_sync.sync.container import ContainerSync
 from s3_sync.sync.outcome import Retry
+from test.unit.fakes import FakeStats, NullLogger
 
 ACCOUNT = 'AUTH_a'
 
@@ -172,19 +173,6 @@ class FakeProvider:
             data = self.objects[name][0]
             self.objects[name] = (data, dict(headers, **{source.marker: source.etag}))
         return self.copy_result
-
-
-class FakeStats:
-    def __init__(self):
-        self.counts = {}
-
-    def increment(self, metric, n=1):
-        self.counts[metric] = self.counts.get(metric, 0) + n
-
-
-class NullLogger:
-    def __getattr__(self, name):
-        return lambda *a, **k: None
 
 
 TS = Timestamp(1700000000.0)

@@ -6,6 +6,7 @@ from swift.common.utils import Timestamp, encode_timestamps
 from s3_sync.providers.base import RemoteError, RemoteObject
 from s3_sync.sync.container import ContainerSync
 from s3_sync.sync.outcome import Retry
+from test.unit.fakes import FakeStats, NullLogger
 
 
 class FakeProvider:
@@ -93,19 +94,6 @@ class FakeLocal:
             return False
         self.objects.pop(name, None)
         return True
-
-
-class FakeStats:
-    def __init__(self):
-        self.counts = {}
-
-    def increment(self, metric, n=1):
-        self.counts[metric] = self.counts.get(metric, 0) + n
-
-
-class NullLogger:
-    def __getattr__(self, name):
-        return lambda *a, **k: None
 
 
 def row(name, data_ts, meta_ts=None, deleted=0, etag='e', size=1, rowid=1):
