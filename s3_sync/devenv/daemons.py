@@ -83,6 +83,15 @@ class NodeDaemons:
                                              stderr=subprocess.STDOUT, env=self._env())
         return self.procs[index]
 
+    def start_all(self):
+        """Every node's daemon in the background, as on a real cluster."""
+        for index in range(len(self.configs)):
+            self.start(index)
+
+    def kill_all(self, sig=signal.SIGKILL):
+        for index in list(self.procs):
+            self.kill(index, sig)
+
     def kill(self, index, sig=signal.SIGKILL):
         proc = self.procs.pop(index)
         proc.send_signal(sig)
@@ -100,5 +109,4 @@ class NodeDaemons:
                     yield os.path.join(root, name)
 
     def stop_all(self):
-        for index in list(self.procs):
-            self.kill(index, signal.SIGTERM)
+        self.kill_all(signal.SIGTERM)

@@ -213,13 +213,11 @@ class TestSyncEconomyAndRecovery(SyncTestBase):
         self.put_many(container, 300)
         mapping = self.mapping(container)
         daemons = NodeDaemons(self.env, [mapping])
-        for index in range(3):
-            daemons.start(index)
+        daemons.start_all()
         deadline = time.time() + 60
         while self.counter.counts['PUT'] < 60 and time.time() < deadline:
             time.sleep(0.05)
-        for index in range(3):
-            daemons.kill(index)
+        daemons.kill_all()
         self.assertLess(self.counter.counts['PUT'], 300, 'killed too late to prove anything')
         for path in daemons.status_files():
             with open(path) as f:
@@ -234,8 +232,7 @@ class TestSyncEconomyAndRecovery(SyncTestBase):
         mapping = self.mapping(container)
         daemons = NodeDaemons(self.env, [mapping], poll_interval=600)
         self.addCleanup(daemons.stop_all)
-        for index in range(3):
-            daemons.start(index)
+        daemons.start_all()
         self.wait_for_remote(mapping, 'first', 60)      # the first full cycle
         self.conn.put_object(container, 'second', b'2')
         # A poll would come after 600 s; only change watching brings it before the deadline.

@@ -245,13 +245,11 @@ class LargeBehaviour:
         self.put_slo('killed', [{'path': self.seg_path(n)} for n, _ in segs])
         daemons = NodeDaemons(self.env, [self.mapping])
         self.counter.reset()
-        for index in range(3):
-            daemons.start(index)
+        daemons.start_all()
         deadline = time.time() + 60
         while self.counter.counts['PUT'] < 2 and time.time() < deadline:
             time.sleep(0.01)
-        for index in range(3):
-            daemons.kill(index)
+        daemons.kill_all()
         if self.counter.counts['POST'] >= 2:
             self.skipTest('the upload completed before the kill: nothing proven')
         self.assertEqual(len(self.open_uploads()), 1, 'no upload was in flight')
