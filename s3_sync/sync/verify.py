@@ -22,17 +22,23 @@ LIST_BUDGET_FLAT = 1000
 
 
 def rows_needing_repair(rows, provider, mapping, clock=time.time):
-    """The rows (in the order given) whose remote state does not reflect them."""
+    """The rows (in the order given) whose remote state does not reflect them.
+
+    Only rows whose verdict depends on the remote are looked up there: archive mappings,
+    unpropagated deletes and rows not yet past ``copy_after`` are decided from the row alone,
+    so they cost no listing."""
     if not rows:
         return []
-    listed, covered_until = _list_range(rows, provider)
-    need = []
-    for row in rows:
-        name = row['name']
-        remote = listed.get(name) if name <= covered_until else provider.head_object(name)
-        if not reflects(row, remote, mapping, clock()):
-            need.append(row)
-    return need
+    now = clock()
+    verdicts = {id(row): local_verdict(row, mapping, now) for row in rows}
+    ask = [row for row in rows if verdicts[id(row)] is None]
+    if ask:
+        listed, covered_until = _list_range(ask, provider)
+        for row in ask:
+            name = row['name']
+            remote = listed.get(name) if name <= covered_until else provider.head_object(name)
+            verdicts[id(row)] = remote_reflects(row, remote)
+    return [row for row in rows if not verdicts[id(row)]]
 
 
 def _list_range(rows, provider):
@@ -57,19 +63,27 @@ def _floor_ms(ts):
     return math.floor(float(ts) * 1000) / 1000.0
 
 
-def reflects(row, remote, mapping, now):
-    """True when ``remote`` (a RemoteObject or None) is what propagating ``row`` would leave."""
-    data_ts, _ctype_ts, meta_ts = decode_timestamps(row['created_at'])
-    archive = not mapping.get('retain_local', True)
+def local_verdict(row, mapping, now):
+    """Whether the remote reflects ``row`` when the row alone decides it; None otherwise."""
     if row['deleted']:
+        archive = not mapping.get('retain_local', True)
         if archive or not mapping.get('propagate_delete', True):
-            return True
-        # A remote object written after the local delete is someone else's newer write.
-        return remote is None or remote.last_modified > float(data_ts)
+            return True     # nothing was to be propagated
+        return None
+    _data_ts, _ctype_ts, meta_ts = decode_timestamps(row['created_at'])
     if now < float(meta_ts) + mapping.get('copy_after', 0):
         return False        # not eligible yet: the handler defers it to its due time
-    if archive:
+    if not mapping.get('retain_local', True):
         return False        # still local and eligible: it has to be archived
+    return None
+
+
+def remote_reflects(row, remote):
+    """True when ``remote`` (a RemoteObject or None) is what propagating ``row`` would leave."""
+    data_ts, _ctype_ts, meta_ts = decode_timestamps(row['created_at'])
+    if row['deleted']:
+        # A remote object written after the local delete is someone else's newer write.
+        return remote is None or remote.last_modified > float(data_ts)
     if remote is None:
         return False
     if remote.last_modified < _floor_ms(meta_ts):
@@ -78,3 +92,4 @@ def reflects(row, remote, mapping, now):
         total = int(row['content_type'].rsplit(';swift_bytes=', 1)[1])
         return remote.size == total
     return remote.etag == row['etag'] and remote.size == row['size']
+

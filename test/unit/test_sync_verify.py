@@ -102,6 +102,15 @@ class TestRowsNeedingRepair(unittest.TestCase):
         need, _ = self.check([row('a', NOW - 5000)], {'a': remote('a', NOW - 4999)}, mapping)
         self.assertEqual(need, ['a'])
 
+    def test_rows_the_row_alone_decides_cost_no_remote_request(self):
+        archive = dict(SYNC, retain_local=False, propagate_delete=False)
+        rows = [row('live', NOW - 5000), row('gone', NOW - 5000, deleted=1)]
+        need, provider = self.check(rows, {}, archive)
+        self.assertEqual(need, ['live'])
+        self.assertEqual((provider.list_calls, provider.heads), (0, []))
+        need, provider = self.check([row('young', NOW - 10)], {}, dict(SYNC, copy_after=60))
+        self.assertEqual((need, provider.list_calls), (['young'], 0))
+
     def test_sparse_rows_in_a_big_listing_fall_back_to_heads(self):
         objects = {'k%06d' % i: remote('k%06d' % i, NOW - 4999) for i in range(5000)}
         rows = [row('k000000', NOW - 5000), row('k004999', NOW - 5000)]
