@@ -25,6 +25,7 @@ from s3_sync.crawler.node import LocalNode
 from s3_sync.crawler.passes import DbPasses, one_line
 from s3_sync.crawler.progress import StatusFile, prune_status_files
 from s3_sync.crawler.watcher import Watcher
+from s3_sync.sync.outcome import DestinationUnavailable
 
 MIN_WAIT = 0.05   # never spin: a row due "now" over and over waits at least this long
 
@@ -106,6 +107,14 @@ class Crawler:
                               job.db_account, job.db_container, job.db_path)
             return []
         sync = self.factory.for_container(job.mapping, job.account, job.container)
+        try:
+            sync.ready()
+        except DestinationUnavailable as exc:
+            if exc.fresh:
+                counts.errors += 1
+                self.logger.error('%s/%s: destination unusable, rows wait: %s',
+                                  job.account, job.container, one_line(exc))
+            return []
         status = StatusFile(self.status_dir, job.account, job.container, self.logger)
         # While sharding, the retiring DB may still hold rows not crawled yet.
         brokers = broker.get_brokers() if broker.get_db_state() == SHARDING else [broker]
@@ -137,7 +146,7 @@ class Crawler:
         return []
 
     def _container_info(self, job, sync, broker):
-        # A failure here (e.g. a lifecycle rule the remote refuses) must not stop the rows.
+        # A failure here (e.g. metadata the remote refuses) must not stop the rows.
         try:
             sync.handle_container_info(broker.get_info(), broker.metadata)
         except Exception as exc:

@@ -20,9 +20,11 @@ from s3_sync.local import LocalError
 from s3_sync.providers.base import RemoteError
 from s3_sync.retry import DEFAULT_POLICY
 from s3_sync.sync.large import LargeObjectSync
-from s3_sync.sync.outcome import Retry
+from s3_sync.sync.outcome import DestinationUnavailable, Retry
 from s3_sync.sync.verify import rows_needing_repair
 
+# How long an unusable destination (missing bucket, bad credentials) waits to be checked again.
+RECHECK_SECONDS = 30.0
 # How long a stale local read (an object server behind the container row) waits to be re-read.
 STALE_RETRY_SECONDS = 1.0
 
@@ -55,6 +57,8 @@ class ContainerSync:
         pattern = mapping.get('exclude_pattern')
         self._exclude = re.compile(pattern) if pattern else None
         self._remote_ok = False
+        self._check_error = None
+        self._next_check = 0.0
         self._pushed_metadata = None
 
     @property
@@ -65,19 +69,31 @@ class ContainerSync:
         return bool(self._exclude and self._exclude.match(name))
 
     # -- crawler contract -------------------------------------------------
-    def handle_container_info(self, broker_info, broker_metadata):
-        """Make sure the destination is usable before any row is tried.
+    def ready(self):
+        """Make sure the destination is usable before any row of this container is tried.
 
-        A missing bucket or bad credentials raise here, once per container and cycle, so the
-        crawler logs one clear line and skips this container's rows instead of failing each
-        row; other mappings carry on. Once the remote answered, it is not checked again."""
-        if not self._remote_ok:
+        A missing bucket, bad credentials or an unreachable remote raise
+        DestinationUnavailable: the crawler then leaves the rows alone and logs one line,
+        instead of failing (and logging) every row; other mappings carry on. A failed check is
+        repeated at most every RECHECK_SECONDS; once the remote answered, never again."""
+        if self._remote_ok:
+            return
+        if self._check_error is not None and self.clock() < self._next_check:
+            raise DestinationUnavailable(self._check_error, fresh=False)
+        try:
             self.provider.check(create=self.mapping.get('create_bucket', False))
-            self._remote_ok = True
-            if self.mapping.get('remote_delete_after') and \
-                    self.mapping.get('protocol', 's3') == 's3':
-                self.logger.warning('%s: remote_delete_after is not applied to S3 targets by '
-                                    'this version (no lifecycle rule is written)', self.path)
+        except RemoteError as exc:
+            self._check_error = str(exc)
+            self._next_check = self.clock() + RECHECK_SECONDS
+            raise DestinationUnavailable(self._check_error) from None
+        self._remote_ok = True
+        if self.mapping.get('remote_delete_after') and \
+                self.mapping.get('protocol', 's3') == 's3':
+            self.logger.warning('%s: remote_delete_after is not applied to S3 targets by '
+                                'this version (no lifecycle rule is written)', self.path)
+
+    def handle_container_info(self, broker_info, broker_metadata):
+        """Container-level settings: metadata and ACLs for Swift targets that ask for them."""
         if self.mapping.get('sync_container_metadata') and \
                 self.mapping.get('protocol') == 'swift':
             self._push_container_metadata(broker_metadata)

@@ -15,3 +15,15 @@ class Retry:
 
     def __repr__(self):
         return 'Retry(due=%r, error=%r)' % (self.due, self.error)
+
+
+class DestinationUnavailable(Exception):
+    """The remote cannot take anything for this container now (missing bucket, bad
+    credentials, unreachable): the crawler leaves all of its rows for later, untouched.
+
+    ``fresh`` is True when this came from a new check, so the crawler logs it once per check
+    rather than once per pass."""
+
+    def __init__(self, message, fresh=True):
+        super().__init__(message)
+        self.fresh = fresh

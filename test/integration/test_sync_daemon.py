@@ -265,8 +265,11 @@ class TestSyncEconomyAndRecovery(SyncTestBase):
         missing = s3_mapping(self.target, 'no-such-bucket-%d' % int(time.time()),
                              self.account, bad)
         _, outputs = self.sync(self.mapping(good), missing)
-        logs = '\n'.join(out for _, out in outputs)
-        self.assertIn("no-such-bucket", logs)
+        for _, out in outputs:     # each node's daemon: one line for the mapping, none per row
+            lines = [line for line in out.splitlines()
+                     if '[ERROR]' in line and 'no-such-bucket' in line]
+            self.assertEqual(len(lines), 1, out)
+            self.assertIn('destination unusable', lines[0])
         self.assertEqual(self.remote_get(self.mapping(good), 'g')[0], b'g')
 
 

@@ -9,7 +9,7 @@ from swift.common.utils import ShardName, ShardRange, Timestamp
 
 from s3_sync.crawler.crawler import Crawler
 from s3_sync.crawler.ownership import owns
-from s3_sync.sync.outcome import Retry
+from s3_sync.sync.outcome import DestinationUnavailable, Retry
 
 from test.unit.test_crawler_helpers import (
     Cluster, FakeFactory, NullLogger, mapping, put)
@@ -203,6 +203,24 @@ class TestPrimaryPass(CrawlerTestCase):
         finally:
             eventlet.debug.hub_exceptions(True)
         self.assertEqual(self.entry(broker)['last_row'], 10)   # the chunk with row 15 not saved
+
+
+class TestUnusableDestination(CrawlerTestCase):
+    def test_rows_wait_untouched_and_one_line_is_logged(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        for name in self.names(self.replica(1).index, n=5):
+            put(broker, name)
+        crawler = self.crawler(1, verification_slack=60)
+        self.sync.unavailable = DestinationUnavailable("bucket 'b' does not exist")
+        crawler.run_once()
+        self.sync.unavailable = DestinationUnavailable("bucket 'b' does not exist", fresh=False)
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [])
+        errors = [m for m in self.logger.at('ERROR') if 'destination unusable' in m]
+        self.assertEqual(len(errors), 1, self.logger.at('ERROR'))
+        self.sync.unavailable = None        # the bucket appears: every row goes
+        crawler.run_once()
+        self.assertEqual(len(self.sync.rows), 5)
 
 
 class TestVerificationPass(CrawlerTestCase):

@@ -124,6 +124,12 @@ class FakeSync:
         self.outcomes = {}
         self.need = set()
 
+    unavailable = None     # a DestinationUnavailable to raise from ready()
+
+    def ready(self):
+        if self.unavailable is not None:
+            raise self.unavailable
+
     def handle_container_info(self, info, metadata):
         self.infos.append(info['id'])
 

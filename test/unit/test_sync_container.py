@@ -5,7 +5,7 @@ from swift.common.utils import Timestamp, encode_timestamps
 
 from s3_sync.providers.base import RemoteError, RemoteObject
 from s3_sync.sync.container import ContainerSync
-from s3_sync.sync.outcome import Retry
+from s3_sync.sync.outcome import DestinationUnavailable, Retry
 from test.unit.fakes import FakeStats, NullLogger
 
 
@@ -207,17 +207,34 @@ class TestContainerInfo(ContainerSyncTestCase):
 
     def test_remote_is_checked_once_not_every_cycle(self):
         sync = self.make_sync(create_bucket=True)
-        sync.handle_container_info({}, {})
-        sync.handle_container_info({}, {})
+        sync.ready()
+        sync.ready()
         self.assertEqual(self.provider.calls, [('check', True)])
+
+    def test_unusable_destination_is_checked_again_only_after_a_while(self):
+        def refuse(create):
+            self.provider.calls.append(('check', create))
+            raise RemoteError(404, "bucket 'b' does not exist")
+        self.provider.check = refuse
+        sync = self.make_sync()
+        with self.assertRaises(DestinationUnavailable) as first:
+            sync.ready()
+        with self.assertRaises(DestinationUnavailable) as second:
+            sync.ready()
+        self.assertEqual((first.exception.fresh, second.exception.fresh), (True, False))
+        self.assertIn("bucket 'b'", str(second.exception))
+        self.now += 31
+        with self.assertRaises(DestinationUnavailable):
+            sync.ready()
+        self.assertEqual(len(self.provider.calls), 2)
 
     def test_unapplied_s3_remote_delete_after_is_said_once(self):
         warnings = []
         sync = self.make_sync(remote_delete_after=86400)
         sync.logger = type('L', (), {'warning': lambda s, *a: warnings.append(a[0] % a[1:]),
                                      'debug': lambda s, *a: None})()
-        sync.handle_container_info({}, {})
-        sync.handle_container_info({}, {})
+        sync.ready()
+        sync.ready()
         self.assertEqual(len(warnings), 1)
         self.assertIn('remote_delete_after', warnings[0])
 
@@ -228,14 +245,14 @@ class TestContainerInfo(ContainerSyncTestCase):
                 'X-Container-Sysmeta-X': ('no', '1'), 'X-Container-Meta-Gone': ('', '2')}
         sync.handle_container_info({}, meta)
         sync.handle_container_info({}, meta)
-        self.assertEqual(self.provider.calls[1:], [('meta', {
+        self.assertEqual(self.provider.calls, [('meta', {
             'X-Container-Meta-Color': 'red', 'X-Container-Read': '.r:*',
             'X-Container-Meta-Gone': ''})])
 
     def test_acls_stay_local_without_sync_container_acl(self):
         sync = self.make_sync(protocol='swift', sync_container_metadata=True)
         sync.handle_container_info({}, {'X-Container-Read': ('.r:*', '1')})
-        self.assertEqual(self.provider.calls[1:], [])   # nothing to push: no request
+        self.assertEqual(self.provider.calls, [])   # nothing to push: no request
 
 
 class TestArchive(ContainerSyncTestCase):
