@@ -24,7 +24,8 @@ def worker(job, index):
     from s3_sync.providers.s3_client import make_client
 
     names = job['names'][index::job['processes']]
-    mapping = dict(job['mapping'], max_conns=job['threads'])
+    from s3_sync.config import mapping_from_dict
+    mapping = mapping_from_dict(dict(job['mapping'], max_conns=job['threads']))
     s3 = make_client(mapping)
     local = threading.local()
 
@@ -37,8 +38,8 @@ def worker(job, index):
         md5 = content_md5(headers.get('etag'))
         if md5:
             params['ContentMD5'] = md5
-        key = layout.object_key(mapping, mapping['account'], mapping['container'], name)
-        s3.put_object(Bucket=mapping['aws_bucket'], Key=key, Body=body, **params)
+        key = layout.object_key(mapping, mapping.account, mapping.container, name)
+        s3.put_object(Bucket=mapping.aws_bucket, Key=key, Body=body, **params)
 
     with ThreadPoolExecutor(job['threads']) as pool:
         list(pool.map(copy, names))

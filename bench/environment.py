@@ -16,6 +16,7 @@ import swiftclient
 
 from s3_sync.devenv import Environment
 from s3_sync.providers.s3_client import make_client
+from s3_sync.config import mapping_from_dict
 
 DEFAULT_BASE = '/tmp/s3sync-bench'
 DEFAULT_PORT_OFFSET = 20000   # far above the small offsets others use (memcached 11211+N)
@@ -76,10 +77,11 @@ class BenchEnv:
 
     def s3_client(self, endpoint=None):
         target = self.moto
-        return make_client({'aws_endpoint': endpoint or target['aws_endpoint'],
-                            'aws_identity': target['aws_identity'],
-                            'aws_secret': target['aws_secret'], 'aws_bucket': 'x',
-                            'max_conns': 32})
+        return make_client(mapping_from_dict({
+            'account': 'x', 'container': 'x', 'aws_bucket': 'x',
+            'aws_endpoint': endpoint or target['aws_endpoint'],
+            'aws_identity': target['aws_identity'], 'aws_secret': target['aws_secret'],
+            'max_conns': 32}))
 
     def reset_moto(self):
         """Drop every bucket (moto keeps objects in RAM: runs would pile up otherwise)."""
@@ -185,3 +187,9 @@ def stop_procs(procs, timeout=15):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def layout_mapping(bucket):
+    """A mapping that only the key layout reads (hashed prefix, no custom prefix)."""
+    return mapping_from_dict({'account': 'x', 'container': 'x', 'aws_bucket': bucket,
+                              'aws_identity': 'x', 'aws_secret': 'x'})

@@ -12,7 +12,7 @@ import time
 from s3_sync import layout
 
 from bench import ours
-from bench.environment import PeakWatcher, stop_procs
+from bench.environment import PeakWatcher, layout_mapping, stop_procs
 from bench.stats import percentile
 
 RATE = 20
@@ -53,7 +53,7 @@ def measure(benv, counter, plan, workers, scratch, log):
     container = benv.new_container('lag')
     bucket = benv.new_bucket('lag')
     daemons = ours.daemons_for(benv, counter, container, bucket, workers)
-    prefix = layout.key_prefix({'aws_bucket': bucket}, benv.account, container)
+    prefix = layout.key_prefix(layout_mapping(bucket), benv.account, container)
     counter.reset()
     procs = ours.start_daemons(daemons)
     watcher = PeakWatcher(procs)

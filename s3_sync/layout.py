@@ -31,7 +31,7 @@ def hash_prefix(account, container):
 
 def _custom_prefix(mapping):
     """The stripped custom prefix, or None when the mapping uses the hashed layout."""
-    custom = mapping.get('custom_prefix')
+    custom = mapping.custom_prefix
     if custom is None:
         return None
     return custom.strip('/')
@@ -103,9 +103,9 @@ def content_location(mapping, account=None, container=None):
 
     ``account``/``container`` default to the mapping's; pass the real container for ``"/*"``
     mappings, since the hashed prefix depends on it."""
-    account = mapping['account'] if account is None else account
-    container = mapping['container'] if container is None else container
-    parts = [location_name(mapping.get('aws_endpoint')), mapping['aws_bucket']]
+    account = mapping.account if account is None else account
+    container = mapping.container if container is None else container
+    parts = [location_name(mapping.aws_endpoint), mapping.aws_bucket]
     prefix = key_prefix(mapping, account, container)
     if prefix:
         parts.append(prefix)

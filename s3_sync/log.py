@@ -38,11 +38,11 @@ def redact(text, secrets):
 def config_secrets(conf):
     """Every secret in the config's ``containers`` and ``migrations`` mappings."""
     found = []
-    for section in ('containers', 'migrations'):
-        for mapping in conf.get(section) or ():
-            if isinstance(mapping, dict):
-                found.extend(mapping[k] for k in SECRET_KEYS
-                             if isinstance(mapping.get(k), str) and mapping[k])
+    for mapping in conf.containers:
+        found.extend(getattr(mapping, k) for k in SECRET_KEYS if getattr(mapping, k))
+    for migration in conf.migrations:
+        found.extend(migration[k] for k in SECRET_KEYS
+                     if isinstance(migration.get(k), str) and migration[k])
     return found
 
 
@@ -85,7 +85,7 @@ def parse_level(level, config_path=None):
 
 
 def file_handler(conf, config_path=None):
-    path = conf.get('log_file')
+    path = conf.log_file
     if not path:
         raise ConfigError('log_file', 'required unless running with --console', config_path)
     try:
@@ -97,11 +97,8 @@ def file_handler(conf, config_path=None):
 
 
 def syslog_handler(syslog, config_path=None):
-    host = syslog.get('host', 'localhost')
-    port = syslog.get('port', 514)
-    proto = syslog.get('proto', 'udp')
-    if proto not in ('udp', 'tcp'):
-        raise ConfigError('syslog.proto', 'must be udp or tcp, not "%s"' % proto, config_path)
+    """``syslog`` is the checked ``syslog`` section (host, port and proto filled in)."""
+    host, port, proto = syslog['host'], syslog['port'], syslog['proto']
     socktype = socket.SOCK_STREAM if proto == 'tcp' else socket.SOCK_DGRAM
     try:
         return logging.handlers.SysLogHandler(address=(host, port), socktype=socktype)
@@ -113,8 +110,8 @@ def syslog_handler(syslog, config_path=None):
 def build_handlers(conf, console, config_path=None):
     handlers = [logging.StreamHandler(sys.stderr) if console
                 else file_handler(conf, config_path)]
-    if conf.get('syslog'):
-        handlers.append(syslog_handler(conf['syslog'], config_path))
+    if conf.syslog:
+        handlers.append(syslog_handler(conf.syslog, config_path))
     formatter = logging.Formatter(LOG_FORMAT)
     redactor = RedactFilter(config_secrets(conf))
     for handler in handlers:
@@ -141,7 +138,7 @@ def setup_logging(conf, console=False, level=None, name='s3-sync', config_path=N
 
     ``level`` (e.g. from ``--log-level``) overrides ``conf['log_level']``. Without ``console``,
     ``log_file`` is required. Errors are one-line :class:`ConfigError`s."""
-    numeric = parse_level(level or conf.get('log_level') or 'info', config_path)
+    numeric = parse_level(level or conf.log_level, config_path)
     handlers = build_handlers(conf, console, config_path)
     for logger_name in dict.fromkeys((name, 's3_sync', 'boto3', 'botocore')):
         _install(logging.getLogger(logger_name), handlers, numeric)

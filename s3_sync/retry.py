@@ -44,6 +44,9 @@ class RetryPolicy:
                 self._sleep(backoff_delay(attempt, self.base, self.cap))
 
 
+# The daemon's: nobody waits on a row, so a remote gets time to recover.
 DEFAULT_POLICY = RetryPolicy()
+# The shunt's and proxymc's: a client is waiting for the answer, so one quick second try.
+CLIENT_POLICY = RetryPolicy(attempts=2, base=0.1, cap=0.5)
 
 

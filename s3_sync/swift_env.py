@@ -42,12 +42,10 @@ def setup_swift(swift_dir='/etc/swift'):
 
 def internal_client_conf(conf):
     """The InternalClient config path: the configured one, the cluster's, or a built-in one."""
-    swift_dir = conf.get('swift_dir', '/etc/swift')
-    path = conf.get('internal_client_path') or os.path.join(swift_dir, 'internal-client.conf')
-    if os.path.exists(path):
-        return path
+    if os.path.exists(conf.internal_client_path):
+        return conf.internal_client_path
     from swift.common.wsgi import ConfigString
-    return ConfigString(_DEFAULT_PIPELINE % {'swift_dir': swift_dir})
+    return ConfigString(_DEFAULT_PIPELINE % {'swift_dir': conf.swift_dir})
 
 
 def make_internal_client(conf, request_tries=1):
@@ -56,8 +54,10 @@ def make_internal_client(conf, request_tries=1):
     One try per request: retries are the crawler's business (the row goes to the pending list
     with the project's backoff), so a sick cluster is not hammered twice over."""
     from swift.common.internal_client import InternalClient
+    # log_name names the client's own log lines (internal_client_logname, as the original).
     client = InternalClient(internal_client_conf(conf), USER_AGENT, request_tries,
-                            use_replication_network=False)
+                            use_replication_network=False,
+                            global_conf={'log_name': conf.internal_client_logname})
     client.app = RecentInfo(client.app)
     return client
 

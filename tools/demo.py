@@ -12,6 +12,7 @@ from botocore.config import Config
 from swiftclient import client as swift
 
 from s3_sync import layout
+from s3_sync.config import mapping_from_dict
 from s3_sync.devenv import Environment
 from s3_sync.devenv.daemons import NodeDaemons, s3_mapping
 
@@ -62,7 +63,8 @@ def main():
         _, listing = swift.get_container(info['proxies']['noshunt']['url'] + '/v1/' +
                                          user['account'], token, container)
         print('== stored locally in %s: %d objects' % (container, len(listing)))
-    key = layout.object_key(mappings[1], user['account'], archived, 'report-1.txt')
+    key = layout.object_key(mapping_from_dict(mappings[1]), user['account'], archived,
+                            'report-1.txt')
     body = s3.get_object(Bucket=bucket, Key=key)['Body'].read()
     print('== archived report-1.txt, straight from S3: %r' % body)
 

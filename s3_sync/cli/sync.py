@@ -6,6 +6,10 @@ Run one per container node (systemd or cron with ``--once``). The node is identi
 config's ``devices``, ``swift_bind_ip`` and ``swift_bind_port``, so several nodes on one host each
 run their own daemon over their own DB replicas. Exit status: 0 on a clean stop, 2 on an invalid
 config (one line on stderr says which file and key), 1 when the daemon could not start.
+
+SIGTERM (and SIGINT) is a clean stop: the rows in flight finish, no new chunk is started, the
+status files are saved, and the process exits 0. Nothing is interrupted half-way, so a remote
+object is never left half-written by a stop (a kill -9 is covered by the checkpoints instead).
 """
 import argparse
 import signal
@@ -26,11 +30,12 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    """The program: green the process, then run."""
+    """The program: green the process the way every Swift daemon does, then run."""
     # Green sockets for boto3/urllib3 before anything imports them: rows are handled by
-    # eventlet green threads, and one blocking socket would stall them all.
-    import eventlet
-    eventlet.monkey_patch()
+    # eventlet green threads, and one blocking socket would stall them all. Swift's patch
+    # (sockets, select, threads, and its logging lock) leaves os and time alone.
+    from swift.common.utils import monkey_patch
+    monkey_patch()
     return run(argv)
 
 
@@ -51,7 +56,9 @@ def run(argv=None):
     except ConfigError as exc:
         print('swift-s3-sync: %s' % exc, file=sys.stderr)
         return 2
-    if not conf.get('containers'):
+    for warning in conf.warnings:
+        logger.warning('%s: %s', args.config, warning)
+    if not conf.containers:
         logger.info('no containers mapped in %s; nothing to do', args.config)
         return 0
     try:
@@ -59,16 +66,23 @@ def run(argv=None):
     except Exception as exc:   # a bad ring, unreadable devices dir...: say it in one line
         logger.error('cannot start: %s', exc)
         return 1
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+    def stop(signum, _frame):
+        # Only a flag: the crawl notices it between chunks, so no green thread is unwound
+        # mid-request and every status file is saved.
+        logger.info('%s: stopping after the rows in flight', signal.Signals(signum).name)
+        crawler.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         if args.once:
             crawler.run_once()
         else:
             crawler.run_forever()
-    except (KeyboardInterrupt, SystemExit):
-        logger.info('stopping')
     finally:
         crawler.close()
+    logger.info('stopped')
     return 0
 
 
@@ -77,7 +91,7 @@ def build_crawler(conf, logger):
     from s3_sync.swift_env import make_internal_client, setup_swift
     from s3_sync.sync.factory import SyncFactory
 
-    setup_swift(conf['swift_dir'])
+    setup_swift(conf.swift_dir)
     internal_client = make_internal_client(conf)
     factory = SyncFactory(conf, internal_client, logger)
     return Crawler(conf, factory, logger, internal_client=internal_client)

@@ -66,7 +66,11 @@ def build_mapping(args):
                 'project_domain_name': args.project_domain_name,
                 'user_domain_name': args.user_domain_name}
     mapping.update({k: v for k, v in optional.items() if v is not None})
-    return mapping
+    from s3_sync.config import ConfigError, mapping_from_dict
+    try:
+        return mapping_from_dict(mapping)
+    except ConfigError as exc:
+        raise VerifyError('Invalid argument: %s' % exc) from None
 
 
 def _step(what, fn, *args):
@@ -78,7 +82,7 @@ def _step(what, fn, *args):
 
 
 def check_read_write(provider):
-    _step('checking the bucket', provider.check, provider.mapping['container'] == '/*')
+    _step('checking the bucket', provider.check, provider.mapping.per_account)
     etag = hashlib.md5(TEST_BODY).hexdigest()
     headers = {'etag': etag, 'content-type': 'text/plain'}
     _step('PUT', provider.put_object, TEST_OBJECT, headers, io.BytesIO(TEST_BODY),
@@ -113,7 +117,7 @@ def main(argv=None):
     from s3_sync.providers import create_provider
     try:
         mapping = build_mapping(args)
-        container = TEST_CONTAINER if mapping['container'] == '/*' else None
+        container = TEST_CONTAINER if mapping.per_account else None
         provider = create_provider(mapping, container)
         try:
             (check_read_only if args.read_only else check_read_write)(provider)

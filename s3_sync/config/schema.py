@@ -4,9 +4,13 @@ Kept as data, apart from the checking code in ``validate.py``, so the whole conf
 can be read in one place. Key names and defaults are those of the original product's
 ``sync.json`` (existing files load unchanged); the keys marked "ours" are new.
 
-A key whose default is ``ABSENT`` is optional and is NOT filled in: its absence means something
-(no ``custom_prefix`` = hashed layout, no ``aws_endpoint`` = AWS, no ``exclude_pattern`` = exclude
-nothing, no ``selection_criteria`` = select everything). ``REQUIRED`` keys must be present.
+A key whose default is ``ABSENT`` is optional and has no value when missing (``None`` on the
+typed objects): its absence means something (no ``custom_prefix`` = hashed layout, no
+``aws_endpoint`` = AWS, no ``exclude_pattern`` = exclude nothing). ``REQUIRED`` keys must be
+present. A ``DERIVED`` default is computed from other keys by the rule in ``DERIVED_DEFAULTS``.
+
+``NOT_APPLIED`` lists the keys this version accepts (the original's files use them) but does not
+act on yet; the loader announces each one that asks for something, so nobody relies on it.
 """
 import collections
 import math
@@ -22,6 +26,7 @@ class _Marker:
 
 ABSENT = _Marker('ABSENT')
 REQUIRED = _Marker('REQUIRED')
+DERIVED = _Marker('DERIVED')
 
 
 class Kind(collections.namedtuple('Kind', 'name accepts')):
@@ -45,11 +50,14 @@ LIST = Kind('a list', lambda v: isinstance(v, list))
 DICT = Kind('an object', lambda v: isinstance(v, dict))
 
 
-class Key(collections.namedtuple('Key', 'kind default minimum choices')):
-    """One key: ``minimum`` is inclusive; ``choices`` is the set of allowed values."""
+class Key(collections.namedtuple('Key', 'kind default minimum maximum choices')):
+    """One key: ``minimum`` and ``maximum`` are inclusive; ``choices`` the allowed values.
 
-    def __new__(cls, kind, default=ABSENT, minimum=None, choices=None):
-        return super().__new__(cls, kind, default, minimum, choices)
+    Every number has a maximum: a value past it (``remote_timeout: 1e300``, ``max_conns: 1e9``)
+    is a mistake that would otherwise crash or hang the daemon long after it started."""
+
+    def __new__(cls, kind, default=ABSENT, minimum=None, maximum=None, choices=None):
+        return super().__new__(cls, kind, default, minimum, maximum, choices)
 
 
 # Keys only the sync daemon (crawler) needs; the shunt and proxymc load the same file without
@@ -58,30 +66,36 @@ DAEMON_ONLY_KEYS = ('devices', 'status_dir', 'items_chunk')
 
 LOG_LEVELS = ('debug', 'info', 'warning', 'error', 'critical')
 
+DAY = 86400
+YEAR = 366 * DAY
+MAX_PORT = 65535
+
 GLOBAL_KEYS = {
     'containers': Key(LIST, default=[]),
     'migrations': Key(LIST, default=[]),
     'migrator_settings': Key(DICT),
     'devices': Key(STR, default=REQUIRED),
     'status_dir': Key(STR, default=REQUIRED),
-    'items_chunk': Key(INT, default=REQUIRED, minimum=1),
-    'poll_interval': Key(NUMBER, default=5, minimum=0),
-    'workers': Key(INT, default=10, minimum=1),
-    'enumerator_workers': Key(INT, default=10, minimum=1),
-    'verification_slack': Key(NUMBER, default=60, minimum=0),   # minutes
+    'items_chunk': Key(INT, default=REQUIRED, minimum=1, maximum=100000),
+    'poll_interval': Key(NUMBER, default=5, minimum=0, maximum=DAY),
+    'workers': Key(INT, default=10, minimum=1, maximum=1000),
+    'enumerator_workers': Key(INT, default=10, minimum=1, maximum=1000),
+    'verification_slack': Key(NUMBER, default=60, minimum=0, maximum=YEAR // 60),  # minutes
+    # ours: rows a DB may have waiting for a retry (failed or deferred) before its checkpoint
+    # stops moving; default 2 * items_chunk
+    'max_pending': Key(INT, default=DERIVED, minimum=1, maximum=10000000),
     'bulk_process': Key(BOOL, default=False),
     'swift_bind_ip': Key(STR, default='0.0.0.0'),
-    'swift_bind_port': Key(INT, minimum=1),                     # ours
+    'swift_bind_port': Key(INT, minimum=1, maximum=MAX_PORT),      # ours
     'swift_dir': Key(STR, default='/etc/swift'),
-    # Default computed from swift_dir, see validate.fill_globals.
-    'internal_client_path': Key(STR),
+    'internal_client_path': Key(STR, default=DERIVED),             # <swift_dir>/internal-client.conf
     'internal_client_logname': Key(STR, default='ContainerCrawler'),
-    'watch': Key(BOOL, default=True),                           # ours: inotify watching
+    'watch': Key(BOOL, default=True),                              # ours: inotify watching
     'log_file': Key(STR),
     'log_level': Key(STR, default='info', choices=LOG_LEVELS),
     'syslog': Key(DICT),
     'statsd_host': Key(STR),
-    'statsd_port': Key(INT, default=8125, minimum=1),
+    'statsd_port': Key(INT, default=8125, minimum=1, maximum=MAX_PORT),
     'statsd_prefix': Key(STR),
     'http_proxy': Key(STR),
     'https_proxy': Key(STR),
@@ -89,7 +103,7 @@ GLOBAL_KEYS = {
 
 SYSLOG_KEYS = {
     'host': Key(STR, default='localhost'),
-    'port': Key(INT, default=514, minimum=1),
+    'port': Key(INT, default=514, minimum=1, maximum=MAX_PORT),
     'proto': Key(STR, default='udp', choices=('udp', 'tcp')),
 }
 
@@ -111,28 +125,30 @@ MAPPING_KEYS = {
     'aws_identity': Key(STR, default=REQUIRED),
     'aws_secret': Key(STR, default=REQUIRED),
     'aws_session_token': Key(STR),
+    'aws_region': Key(STR, default='us-east-1'),                    # ours
     'protocol': Key(STR, default='s3', choices=PROTOCOLS),
-    'copy_after': Key(NUMBER, default=0, minimum=0),
+    'copy_after': Key(NUMBER, default=0, minimum=0, maximum=10 * YEAR),
     'retain_local': Key(BOOL, default=True),
     'retain_local_segments': Key(BOOL, default=False),
-    'propagate_delete': Key(BOOL, default=True),
+    # true, except for archive mappings: see DERIVED_DEFAULTS
+    'propagate_delete': Key(BOOL, default=DERIVED),
     'merge_namespaces': Key(BOOL, default=False),
     'restore_object': Key(BOOL, default=False),
     'exclude_pattern': Key(STR),
     'selection_criteria': Key(DICT),
     'custom_prefix': Key(STR),
     'encryption': Key(BOOL, default=True),
-    'remote_delete_after': Key(NUMBER, default=0, minimum=0),
-    'remote_delete_after_addition': Key(NUMBER, default=86400, minimum=0),
+    'remote_delete_after': Key(NUMBER, default=0, minimum=0, maximum=100 * YEAR),
+    'remote_delete_after_addition': Key(NUMBER, default=DAY, minimum=0, maximum=100 * YEAR),
     'propagate_expiration': Key(BOOL, default=False),
-    'propagate_expiration_offset': Key(INT, default=0),
+    'propagate_expiration_offset': Key(INT, default=0, minimum=-100 * YEAR, maximum=100 * YEAR),
     'convert_dlo': Key(BOOL, default=False),
-    'min_segment_size': Key(INT, default=0, minimum=0),
+    'min_segment_size': Key(INT, default=0, minimum=0, maximum=5 * 2 ** 30),
     'sync_container_metadata': Key(BOOL, default=False),
     'sync_container_acl': Key(BOOL, default=False),
     'storage_policy': Key(STR),
-    # Default 'swift' is filled only for protocol swift, see validate.fill_mapping.
-    'auth_type': Key(STR, choices=AUTH_TYPES),
+    # 'swift' for protocol swift, see DERIVED_DEFAULTS
+    'auth_type': Key(STR, default=DERIVED, choices=AUTH_TYPES),
     'tenant_name': Key(STR),
     'project_name': Key(STR),
     'project_domain_name': Key(STR),
@@ -141,14 +157,44 @@ MAPPING_KEYS = {
     # ours
     'create_bucket': Key(BOOL, default=False),
     'signature_version': Key(STR, default='s3v4', choices=('s3v4', 's3')),
-    'remote_timeout': Key(NUMBER, default=60, minimum=1),
-    'max_conns': Key(INT, default=10, minimum=1),
-    'restore_expire_days': Key(INT, default=0, minimum=0),
+    'remote_timeout': Key(NUMBER, default=60, minimum=1, maximum=3600),
+    'max_conns': Key(INT, default=10, minimum=1, maximum=1000),
+    'restore_expire_days': Key(INT, default=0, minimum=0, maximum=36500),
 }
 
-# The defaults a mapping gets when a key is absent (auth_type 'swift' applies to swift only).
+# Defaults computed from the rest of their section (already checked and filled).
+DERIVED_DEFAULTS = {
+    'max_pending': lambda conf: 2 * (conf['items_chunk'] or 1000),
+    'internal_client_path': lambda conf: conf['swift_dir'].rstrip('/') + '/internal-client.conf',
+    # The original's archive configs leave it unset; propagating an archive's own local
+    # deletes would destroy the archive, so unset means false there (an explicit true is
+    # refused).
+    'propagate_delete': lambda mapping: mapping['retain_local'],
+    'auth_type': lambda mapping: 'swift' if mapping['protocol'] == 'swift' else None,
+}
+
+# Keys accepted (existing files use them) but not acted on by this version, with why. Each one
+# that asks for something is announced at load in one line; none of them loses data when
+# ignored (they add behaviour: expiry, segment handling, the migrator).
+NOT_APPLIED = {
+    'convert_dlo': 'large objects are not sent to Swift targets yet',
+    'min_segment_size': 'large objects are not sent to Swift targets yet',
+    'remote_delete_after_addition': 'large objects are not sent to Swift targets yet',
+    'bulk_process': 'rows are always handled by the green-thread pool',
+    'migrations': 'the migrator is not built yet',
+    'migrator_settings': 'the migrator is not built yet',
+}
+# Applied only on some targets: {key: (protocols where applied, why not elsewhere)}.
+APPLIED_ON = {
+    'remote_delete_after': (('swift',), 'no S3 lifecycle rule is written yet'),
+    'propagate_expiration': (('swift',), 'S3 objects have no expiry time to set'),
+    'sync_container_metadata': (('swift',), 'S3 buckets have no container metadata'),
+    'sync_container_acl': (('swift',), 'S3 buckets have no container ACLs'),
+}
+
+# The plain defaults a mapping gets when a key is absent.
 MAPPING_DEFAULTS = {name: key.default for name, key in MAPPING_KEYS.items()
-                    if key.default not in (ABSENT, REQUIRED)}
+                    if key.default not in (ABSENT, REQUIRED, DERIVED)}
 
 # Migrations are the migrator's business; we check only what the shunt relies on.
 MIGRATION_KEYS = {
@@ -161,7 +207,7 @@ MIGRATION_KEYS = {
     'protocol': Key(STR, choices=PROTOCOLS),
     'auth_type': Key(STR, choices=AUTH_TYPES),
     'prefix': Key(STR),
-    'older_than': Key(NUMBER, minimum=0),
+    'older_than': Key(NUMBER, minimum=0, maximum=100 * YEAR),
     'propagate_account_metadata': Key(BOOL),
     'restore_object': Key(BOOL),
     'storage_policy': Key(STR),

@@ -4,15 +4,19 @@ Everything is refused here, at start-up, with a one-line error rather than later
 from deep inside a crawl: a wrong type (JSON ``"false"`` is not ``false``), a regex that does not
 compile, a selection criterion that does not parse, and the combinations that lose data (an
 archive mapping that would propagate its own local deletes to the remote).
+
+What is not refused but deserves a word (an unknown key, likely a typo; a key this version does
+not apply) becomes a one-line warning in ``Warnings``, which the caller logs once.
 """
 import copy
+import difflib
 import math
-import os
 import re
+from urllib.parse import urlsplit
 
 from s3_sync.config import schema
 from s3_sync.config.errors import ConfigError
-from s3_sync.config.schema import ABSENT, REQUIRED
+from s3_sync.config.schema import ABSENT, DERIVED, REQUIRED
 
 
 def _json_type(value):
@@ -29,6 +33,11 @@ def _json_type(value):
     return 'null' if value is None else type(value).__name__
 
 
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + '...'
+
+
 def _join(where, key):
     return '%s.%s' % (where, key) if where else key
 
@@ -39,15 +48,33 @@ def check_value(where, value, spec):
     if not spec.kind.accepts(value):
         raise ConfigError(where, 'must be %s, not %s' % (spec.kind.name, _json_type(value)))
     if spec.minimum is not None and value < spec.minimum:
-        raise ConfigError(where, 'must be >= %s, not %s' % (spec.minimum, value))
+        raise ConfigError(where, 'must be >= %s, not %s' % (spec.minimum, _short(value)))
+    if spec.maximum is not None and value > spec.maximum:
+        raise ConfigError(where, 'must be <= %s, not %s' % (spec.maximum, _short(value)))
     if spec.choices is not None and value not in spec.choices:
         raise ConfigError(where, 'must be one of %s, not "%s"' % (
             ', '.join(spec.choices), value))
 
 
-def check_section(where, section, table, skip_required=()):
-    """Check every known key of ``section`` and fill defaults in place. Unknown keys are
-    kept untouched, so files written for newer versions still load."""
+class Warnings(list):
+    """One-line remarks about a config that loads: ``(key path, message)`` pairs."""
+
+    def add(self, where, message):
+        self.append('%s: %s' % (where, message))
+
+
+def check_section(where, section, table, warnings, skip_required=()):
+    """Check every known key of ``section`` and fill defaults in place (ABSENT keys become
+    None, DERIVED ones are computed once the rest is filled). Unknown keys are dropped with a
+    warning naming the closest known key: a typo such as ``retain_locall`` must not pass
+    silently, yet a file written for a newer version still loads."""
+    for name in list(section):
+        if name not in table:
+            close = difflib.get_close_matches(name, table, n=1, cutoff=0.75)
+            hint = ' (did you mean "%s"?)' % close[0] if close else ''
+            warnings.add(_join(where, name), 'unknown key, ignored%s' % hint)
+            del section[name]
+    derived = []
     for name, spec in table.items():
         path = _join(where, name)
         if name in section:
@@ -55,8 +82,45 @@ def check_section(where, section, table, skip_required=()):
         elif spec.default is REQUIRED:
             if name not in skip_required:
                 raise ConfigError(path, 'missing required key')
-        elif spec.default is not ABSENT:
-            section[name] = copy.deepcopy(spec.default)
+            section[name] = None
+        elif spec.default is DERIVED:
+            derived.append(name)
+        else:
+            section[name] = None if spec.default is ABSENT else copy.deepcopy(spec.default)
+    for name in derived:
+        section[name] = schema.DERIVED_DEFAULTS[name](section)
+
+
+def check_url(where, url):
+    """An endpoint must be an http(s) URL with a host: anything else fails only at the first
+    request, long after start-up."""
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ('http', 'https') and bool(parts.hostname)
+        parts.port      # raises on a port that is not a number or out of range
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(where, 'must be an http:// or https:// URL with a host')
+
+
+def announce_not_applied(where, section, explicit, warnings, protocol=None):
+    """A warning for each key that asks for something this version does not do."""
+    for name, why in schema.NOT_APPLIED.items():
+        if name in explicit and section.get(name) and \
+                section[name] != schema_default(name):
+            warnings.add(_join(where, name), 'not applied by this version (%s)' % why)
+    for name, (protocols, why) in schema.APPLIED_ON.items():
+        if name in explicit and section.get(name) and protocol not in protocols:
+            warnings.add(_join(where, name), 'not applied to %s targets by this version (%s)'
+                         % (protocol, why))
+
+
+def schema_default(name):
+    for table in (schema.GLOBAL_KEYS, schema.MAPPING_KEYS):
+        if name in table:
+            return table[name].default
+    return None
 
 
 def check_regex(where, pattern):
@@ -98,10 +162,12 @@ def check_mapping_rules(where, mapping):
     if '/' in container and container != '/*':
         raise ConfigError(_join(where, 'container'),
                           'must be a container name or "/*", not "%s"' % container)
-    if 'exclude_pattern' in mapping:
+    if mapping['exclude_pattern'] is not None:
         check_regex(_join(where, 'exclude_pattern'), mapping['exclude_pattern'])
-    if 'selection_criteria' in mapping:
+    if mapping['selection_criteria'] is not None:
         check_criteria(_join(where, 'selection_criteria'), mapping['selection_criteria'])
+    if mapping['aws_endpoint'] is not None:
+        check_url(_join(where, 'aws_endpoint'), mapping['aws_endpoint'])
     if not mapping['retain_local'] and mapping['propagate_delete']:
         # Archiving deletes the local copy; propagating that delete would destroy the archive.
         raise ConfigError(_join(where, 'propagate_delete'),
@@ -117,24 +183,29 @@ def check_mapping_rules(where, mapping):
 def check_auth(where, mapping):
     if mapping['protocol'] != 'swift':
         return
-    auth_type = mapping.setdefault('auth_type', 'swift')
+    auth_type = mapping['auth_type']
     for name in schema.AUTH_REQUIRED_KEYS[auth_type]:
         if not mapping.get(name):
             raise ConfigError(_join(where, name),
                               'missing required key for auth_type %s' % auth_type)
 
 
-def check_mapping(where, mapping):
+def check_mapping(where, mapping, warnings):
+    """A checked copy of one ``containers[]`` entry, every key filled."""
     if not isinstance(mapping, dict):
         raise ConfigError(where, 'must be an object, not %s' % _json_type(mapping))
-    check_section(where, mapping, schema.MAPPING_KEYS)
+    explicit = set(mapping)
+    mapping = copy.deepcopy(mapping)
+    check_section(where, mapping, schema.MAPPING_KEYS, warnings)
     check_mapping_rules(where, mapping)
+    announce_not_applied(where, mapping, explicit, warnings, mapping['protocol'])
+    return mapping
 
 
 def check_duplicates(mappings):
     seen = {}
     for i, mapping in enumerate(mappings):
-        identity = tuple(mapping.get(k, ABSENT) for k in schema.MAPPING_IDENTITY)
+        identity = tuple(mapping[k] for k in schema.MAPPING_IDENTITY)
         if identity in seen:
             raise ConfigError('containers[%d]' % i, 'duplicate of containers[%d] (same %s)' % (
                 seen[identity], ', '.join(schema.MAPPING_IDENTITY)))
@@ -152,32 +223,32 @@ def check_migration(where, migration):
             raise ConfigError(_join(where, name), 'missing required key')
 
 
-def fill_globals(conf, for_daemon):
+def fill_globals(conf, for_daemon, warnings):
     if isinstance(conf.get('log_level'), str):
         conf['log_level'] = conf['log_level'].lower()
+    explicit = set(conf)
     skip = () if for_daemon else schema.DAEMON_ONLY_KEYS
-    check_section(None, conf, schema.GLOBAL_KEYS, skip_required=skip)
-    conf.setdefault('internal_client_path',
-                    os.path.join(conf['swift_dir'], 'internal-client.conf'))
-    if 'syslog' in conf:
-        check_section('syslog', conf['syslog'], schema.SYSLOG_KEYS)
+    check_section(None, conf, schema.GLOBAL_KEYS, warnings, skip_required=skip)
+    if conf['syslog'] is not None:
+        check_section('syslog', conf['syslog'], schema.SYSLOG_KEYS, warnings)
+    for name in ('http_proxy', 'https_proxy'):
+        if conf[name] is not None:
+            check_url(name, conf[name])
+    announce_not_applied(None, conf, explicit, warnings)
 
 
-def validate_config(conf, path=None, for_daemon=True):
-    """Return a checked copy of the parsed ``conf`` with every default filled in.
-
-    ``for_daemon=False`` (shunt, proxymc) makes the crawler-only keys optional."""
-    try:
-        if not isinstance(conf, dict):
-            raise ConfigError(None, 'top level must be a JSON object, not %s' % _json_type(conf))
-        conf = copy.deepcopy(conf)
-        fill_globals(conf, for_daemon)
-        for i, mapping in enumerate(conf['containers']):
-            check_mapping('containers[%d]' % i, mapping)
-        check_duplicates(conf['containers'])
-        for i, migration in enumerate(conf['migrations']):
-            check_migration('migrations[%d]' % i, migration)
-    except ConfigError as exc:
-        exc.path = exc.path or path
-        raise
-    return conf
+def check_config(conf, for_daemon=True):
+    """``(globals, mappings, warnings)``: checked copies of the parsed file's parts, every
+    default filled in. ``for_daemon=False`` (shunt, proxymc) makes the crawler-only keys
+    optional."""
+    if not isinstance(conf, dict):
+        raise ConfigError(None, 'top level must be a JSON object, not %s' % _json_type(conf))
+    warnings = Warnings()
+    conf = copy.deepcopy(conf)
+    fill_globals(conf, for_daemon, warnings)
+    mappings = [check_mapping('containers[%d]' % i, mapping, warnings)
+                for i, mapping in enumerate(conf['containers'])]
+    check_duplicates(mappings)
+    for i, migration in enumerate(conf['migrations']):
+        check_migration('migrations[%d]' % i, migration)
+    return conf, mappings, warnings

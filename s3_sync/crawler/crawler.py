@@ -28,6 +28,7 @@ from s3_sync.crawler.watcher import Watcher
 from s3_sync.sync.outcome import DestinationUnavailable
 
 MIN_WAIT = 0.05   # never spin: a row due "now" over and over waits at least this long
+MAX_WAIT = 1.0    # a stop request is noticed within this long of an idle wait
 
 
 class Crawler:
@@ -37,18 +38,17 @@ class Crawler:
         self.factory = sync_factory
         self.logger = logger
         self.internal_client = internal_client
-        self.mappings = conf.get('containers') or []
-        self.status_dir = conf['status_dir']
-        self.chunk = int(conf.get('items_chunk') or 1000)
-        self.poll_interval = float(conf.get('poll_interval', 5))
-        self.slack = float(conf.get('verification_slack') or 0) * 60
-        self.max_pending = int(conf.get('max_pending') or 2 * self.chunk)
+        self.mappings = conf.containers
+        self.status_dir = conf.status_dir
+        self.chunk = conf.items_chunk
+        self.poll_interval = conf.poll_interval
+        self.slack = conf.verification_slack * 60
+        self.max_pending = conf.max_pending
         self.node = node if node is not None else LocalNode(
-            conf['devices'], conf.get('swift_dir') or '/etc/swift',
-            conf.get('swift_bind_ip') or '0.0.0.0', conf.get('swift_bind_port'))
-        self.row_pool = GreenPool(int(conf.get('workers') or 10))
-        self.db_pool = GreenPool(int(conf.get('enumerator_workers') or 10))
-        self.watch = conf.get('watch', True)
+            conf.devices, conf.swift_dir, conf.swift_bind_ip, conf.swift_bind_port)
+        self.row_pool = GreenPool(conf.workers)
+        self.db_pool = GreenPool(conf.enumerator_workers)
+        self.watch = conf.watch
         self.watcher = watcher
         self.clock = time.time
         self._db_locks = collections.defaultdict(lambda: Semaphore(1))
@@ -90,6 +90,8 @@ class Crawler:
     # -- one DB ----------------------------------------------------------------
     def crawl_db(self, job, counts, full=True):
         """Crawl one DB replica; the shard jobs it revealed. Errors stay in this DB."""
+        if self._stopped:
+            return []
         try:
             with self._db_locks[job.db_path]:
                 return self._crawl_db(job, counts, full)
@@ -122,7 +124,8 @@ class Crawler:
         for sub in brokers:
             progress = status.load(sub.get_info()['id'], job.mapping, self.max_pending)
             work.append(DbPasses(job, sub, sync, progress, self.row_pool, counts, self.logger,
-                                 self.chunk, self.slack, clock=self.clock))
+                                 self.chunk, self.slack, clock=self.clock,
+                                 stopping=self.stopping))
         if full and job.root:
             self._container_info(job, sync, broker)
         counts.dbs += 1
@@ -171,14 +174,17 @@ class Crawler:
         self._crawl_all(shards, counts, full=True)
         self._jobs = {job_key(j): j for j in jobs + shards}
         self._next_due = {k: v for k, v in self._next_due.items() if k in self._jobs}
+        # No crawl runs between cycles and quick passes, so unused locks can go.
+        crawled = {j.db_path for j in self._jobs.values()}
+        for path in [p for p in self._db_locks if p not in crawled]:
+            del self._db_locks[path]
         self._guarded_prune()
         self.logger.info(counts.summary(time.monotonic() - start))
         return counts
 
     def _guarded_prune(self):
         try:
-            prune_status_files(self.conf['status_dir'], self.conf.get('containers', []),
-                               self.logger)
+            prune_status_files(self.status_dir, self.mappings, self.logger)
         except OSError as exc:    # pruning is housekeeping: never a reason to stop syncing
             self.logger.warning('could not prune status files: %s', exc)
 
@@ -195,7 +201,11 @@ class Crawler:
 
     # -- forever -----------------------------------------------------------------
     def stop(self):
+        """Finish the rows in flight, start nothing new (safe from a signal handler)."""
         self._stopped = True
+
+    def stopping(self):
+        return self._stopped
 
     def _earliest_due(self):
         dues = [d for d in self._next_due.values() if d is not None]
@@ -227,7 +237,7 @@ class Crawler:
                     if jobs:
                         self._guarded(self.quick_pass, jobs)
                 continue
-            timeout = next_full - time.monotonic()
+            timeout = min(MAX_WAIT, next_full - time.monotonic())
             due = self._earliest_due()
             if due is not None:
                 timeout = min(timeout, max(MIN_WAIT, due - self.clock()))

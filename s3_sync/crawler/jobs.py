@@ -38,12 +38,8 @@ def mapping_jobs(mapping_index, mapping, node, list_containers, logger, find_sha
 
     ``find_shards(account, container)`` lists the (account, container) of the shards of a root
     that has no local replica."""
-    account = mapping.get('account')
-    container = mapping.get('container')
-    if not account or not container:
-        logger.error('containers[%d]: missing "account" or "container"; skipped', mapping_index)
-        return []
-    if container == '/*':
+    account, container = mapping.account, mapping.container
+    if mapping.per_account:
         names = list_containers(account)
     else:
         names = [container]

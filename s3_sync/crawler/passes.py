@@ -46,7 +46,7 @@ class DbPasses:
     """The passes over one DB (one sub-DB of a sharding root) for one mapping, one cycle."""
 
     def __init__(self, job, broker, sync, progress, pool, counts, logger, chunk, slack,
-                 clock=time.time):
+                 clock=time.time, stopping=lambda: False):
         self.job = job
         self.broker = broker
         self.sync = sync
@@ -57,6 +57,7 @@ class DbPasses:
         self.chunk = chunk
         self.slack = slack          # seconds
         self.clock = clock
+        self.stopping = stopping    # True once the daemon was asked to stop: no new chunk
         self.handled = set()        # ROWIDs handled this cycle: not verified again
 
     # -- handing rows to the sync side ------------------------------------
@@ -113,7 +114,7 @@ class DbPasses:
             stuck = self.settle_all(self.hand(self._not_yet_propagated(owned)))
             prog.last_row = rows[-1]['ROWID'] if stuck is None else stuck - 1
             prog.save()
-            if stuck is not None or len(rows) < self.chunk:
+            if stuck is not None or len(rows) < self.chunk or self.stopping():
                 return
 
     def _not_yet_propagated(self, rows):
@@ -134,7 +135,7 @@ class DbPasses:
     def retry_pending(self):
         prog = self.progress
         due = prog.due_rows(self.clock())
-        if not due:
+        if not due or self.stopping():
             return
         rows = []
         for rowid, entry in due:
@@ -153,7 +154,7 @@ class DbPasses:
 
     def verify(self):
         prog = self.progress
-        while True:
+        while not self.stopping():
             cutoff = self.clock() - self.slack
             rows = self.broker.get_items_since(prog.last_verified_row, self.chunk)
             kept = []
@@ -171,5 +172,5 @@ class DbPasses:
             stuck = self.settle_all(self.hand(need), verify=True)
             prog.last_verified_row = kept[-1]['ROWID'] if stuck is None else stuck - 1
             prog.save()
-            if stuck is not None or len(kept) < self.chunk:
+            if stuck is not None or len(kept) < self.chunk or self.stopping():
                 return

@@ -22,14 +22,6 @@ import json
 import os
 import tempfile
 
-try:
-    from s3_sync.config import mapping_policy
-except ImportError:  # pragma: no cover - config package not there yet
-    def mapping_policy(mapping):
-        return {'copy_after': mapping.get('copy_after', 0),
-                'retain_local': mapping.get('retain_local', True),
-                'propagate_delete': mapping.get('propagate_delete', True)}
-
 # Top-level keys of the pre-DB-id format; dropped when the file is rewritten.
 LEGACY_KEYS = ('last_row', 'last_verified_row', 'aws_bucket', 'policy', 'metadata_hash')
 
@@ -49,7 +41,7 @@ def prune_status_files(status_dir, mappings, logger):
         return
     wanted = {}
     for mapping in mappings:
-        wanted.setdefault(mapping['account'], set()).add(mapping['container'])
+        wanted.setdefault(mapping.account, set()).add(mapping.container)
     for account in os.listdir(status_dir):
         account_dir = os.path.join(status_dir, account)
         if not os.path.isdir(account_dir) or '/*' in wanted.get(account, ()):
@@ -134,8 +126,8 @@ class StatusFile:
     def load(self, db_id, mapping, max_pending):
         """The :class:`Progress` of DB ``db_id`` crawled for ``mapping``."""
         data = self.read()
-        aws_bucket = mapping.get('aws_bucket')
-        policy = mapping_policy(mapping)
+        aws_bucket = mapping.aws_bucket
+        policy = mapping.policy
         entry = data.get(db_id)
         if entry is None and isinstance(data.get('last_row'), int):
             entry = data  # legacy single-DB format

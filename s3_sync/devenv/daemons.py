@@ -13,6 +13,7 @@ import tempfile
 import weakref
 
 from s3_sync import layout
+from s3_sync.config import mapping_from_dict
 
 
 def s3_mapping(target, bucket, account, container, **extra):
@@ -24,7 +25,8 @@ def s3_mapping(target, bucket, account, container, **extra):
 
 
 def remote_key(mapping, name):
-    return layout.object_key(mapping, mapping['account'], mapping['container'], name)
+    checked = mapping_from_dict(mapping)
+    return layout.object_key(checked, checked.account, checked.container, name)
 
 
 class NodeDaemons:

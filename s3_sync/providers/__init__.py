@@ -5,14 +5,15 @@ swiftclient, and the other way round.
 """
 
 
-def create_provider(mapping, container=None, logger=None):
+def create_provider(mapping, container=None, logger=None, retry_policy=None):
     """The provider for one ``containers[]`` mapping (``container``: the real container of a
-    ``"/*"`` mapping). ValueError names an unknown ``protocol``."""
-    protocol = mapping.get('protocol') or 's3'
+    ``"/*"`` mapping; ``retry_policy``: the daemon's by default). ValueError names an unknown
+    ``protocol``."""
+    protocol = mapping.protocol
     if protocol == 's3':
         from s3_sync.providers.s3 import S3Provider
-        return S3Provider(mapping, container=container, logger=logger)
+        return S3Provider(mapping, container, logger, retry_policy)
     if protocol == 'swift':
         from s3_sync.providers.swift import SwiftProvider
-        return SwiftProvider(mapping, container=container, logger=logger)
+        return SwiftProvider(mapping, container, logger, retry_policy)
     raise ValueError('protocol %r is not one of "s3" or "swift"' % (protocol,))

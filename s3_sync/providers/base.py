@@ -13,6 +13,9 @@ Conventions shared by all providers:
   hex), ``content-length``, ``last-modified``; S3 metadata encoding is the provider's business;
 * a remote failure raises :class:`RemoteError`; "not there" is a return value, not an error.
 """
+import collections
+
+from s3_sync import retry
 
 
 class RemoteError(Exception):
@@ -30,6 +33,20 @@ class RemoteError(Exception):
         if retryable is None:
             retryable = status >= 500 or status in (408, 429)
         self.retryable = retryable
+
+
+class Features(collections.namedtuple('Features', [
+        'large_objects',       # put_large / update_large_metadata / large_data_matches work
+        'container_metadata',  # set_container_metadata works (container metadata and ACLs)
+        'expiry',              # objects can carry an expiry time (x-delete-at/-after)
+        'bulk_delete',         # delete_objects removes many objects in one request
+        'conditional_copy',    # update_metadata is one server-side copy conditional on the etag
+])):
+    """What a remote store can do, declared by its provider (as rclone's backends declare
+    their ``Features``), so callers ask about capabilities instead of testing protocol names."""
+
+    def __new__(cls, **flags):
+        return super().__new__(cls, **{name: flags.get(name, False) for name in cls._fields})
 
 
 class RemoteObject:
@@ -70,14 +87,16 @@ class RemoteResponse:
 class Provider:
     """Base class; see the module docstring for conventions."""
 
-    # Whether put_large/update_large_metadata/large_data_matches are implemented.
-    supports_large_objects = False
+    name = 'remote'             # the kind of store, for log lines only
+    features = Features()
 
-    def __init__(self, mapping, container=None, logger=None):
+    def __init__(self, mapping, container=None, logger=None, retry_policy=None):
         self.mapping = mapping
-        self.account = mapping['account']
-        self.container = container or mapping['container']
+        self.account = mapping.account
+        self.container = container or mapping.container
         self.logger = logger
+        # Every request of this provider is retried by this one policy (s3_sync.retry).
+        self.retry = retry_policy or retry.DEFAULT_POLICY
 
     # -- naming ---------------------------------------------------------
     @property

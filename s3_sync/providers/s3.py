@@ -22,9 +22,10 @@ import urllib3.exceptions
 from botocore.exceptions import (BotoCoreError, ClientError, NoCredentialsError,
                                  ParamValidationError, SSLError)
 
-from s3_sync import layout, metadata, retry
+from s3_sync import layout, metadata
 from s3_sync.providers import s3_multipart
-from s3_sync.providers.base import Provider, RemoteError, RemoteObject, RemoteResponse
+from s3_sync.providers.base import (
+    Features, Provider, RemoteError, RemoteObject, RemoteResponse)
 from s3_sync.providers.s3_client import make_client
 
 MAX_LIST = 1000
@@ -108,23 +109,24 @@ def _request_params(headers):
 class S3Provider(Provider):
     """See ``providers.base.Provider``; ``client`` may be injected (tests)."""
 
-    supports_large_objects = True
+    name = 's3'
+    features = Features(large_objects=True, bulk_delete=True, conditional_copy=True)
 
-    def __init__(self, mapping, container=None, logger=None, client=None):
-        super().__init__(mapping, container, logger)
-        self.bucket = mapping['aws_bucket']
-        self.endpoint = mapping.get('aws_endpoint') or None
+    def __init__(self, mapping, container=None, logger=None, retry_policy=None, client=None):
+        super().__init__(mapping, container, logger, retry_policy)
+        self.bucket = mapping.aws_bucket
+        self.endpoint = mapping.aws_endpoint or None
         self.where = self.endpoint or layout.AWS_LOCATION
-        self.prefix = layout.key_prefix(mapping, self.account, self.container)
+        self.prefix = mapping.key_prefix(self.container)
         # A custom prefix puts ".manifests/" inside the object namespace: hide those keys.
-        self.hide_manifests = mapping.get('custom_prefix') is not None
+        self.hide_manifests = mapping.custom_prefix is not None
         self.google = layout.is_google(self.endpoint)
         self.sse = ({'ServerSideEncryption': 'AES256'}
-                    if layout.is_aws(self.endpoint) and mapping.get('encryption', True) else {})
+                    if layout.is_aws(self.endpoint) and mapping.encryption else {})
         self.page_size = MAX_LIST
-        self.retry = retry.DEFAULT_POLICY
         self._client = client
-        self._bulk_delete = not self.google   # the GCS XML API has no DeleteObjects
+        if self.google:     # the GCS XML API has no DeleteObjects
+            self.features = self.features._replace(bulk_delete=False)
         self._content_location = layout.content_location(mapping, self.account,
                                                          self.container)
 
@@ -416,14 +418,15 @@ class S3Provider(Provider):
             keys = []
             for name in names[start:start + DELETE_BATCH]:
                 keys += [self.key(name), self.manifest_key(name)]
-            if self._bulk_delete:
+            if self.features.bulk_delete:
                 try:
                     self.retry.call(self._delete_batch, keys)
                     continue
                 except RemoteError as err:
                     if err.status != 501 and err.code not in NOT_IMPLEMENTED:
                         raise
-                    self._bulk_delete = False  # this target lacks DeleteObjects
+                    # this target lacks DeleteObjects
+                    self.features = self.features._replace(bulk_delete=False)
             for key in keys:
                 self._delete_one(key)
 
@@ -458,8 +461,8 @@ class S3Provider(Provider):
             if not (create and err.code == 'NoSuchBucket'):
                 raise
         params = {}
-        region = self.mapping.get('aws_region')
-        if layout.is_aws(self.endpoint) and region and region != 'us-east-1':
+        region = self.mapping.aws_region
+        if layout.is_aws(self.endpoint) and region != 'us-east-1':
             params['CreateBucketConfiguration'] = {'LocationConstraint': region}
         try:
             self._retried('create_bucket', **params)

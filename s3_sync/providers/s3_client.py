@@ -29,9 +29,6 @@ from botocore.handlers import set_list_objects_encoding_type_url
 
 from s3_sync import layout
 
-DEFAULT_REGION = 'us-east-1'
-DEFAULT_TIMEOUT = 60
-DEFAULT_MAX_CONNS = 10
 GOOGLE_UA_PREFIX = 'CloudSync/5.0 (GPN:SwiftStack)'
 SIGNATURE_VERSIONS = {'s3': 's3', 'v2': 's3', 's3v4': 's3v4', 'v4': 's3v4'}
 
@@ -50,9 +47,9 @@ def _shared_session():
 
 def signature_version(mapping):
     """``'s3v4'`` or ``'s3'`` (SigV2) for this mapping; ValueError names a bad setting."""
-    if layout.is_google(mapping.get('aws_endpoint')):
+    if layout.is_google(mapping.aws_endpoint):
         return 's3'
-    wanted = mapping.get('signature_version') or 's3v4'
+    wanted = mapping.signature_version
     try:
         return SIGNATURE_VERSIONS[str(wanted).lower()]
     except KeyError:
@@ -87,18 +84,19 @@ def add_multi_delete_md5(request, **kwargs):
 
 
 def _client_config(mapping, sig_version):
-    endpoint = mapping.get('aws_endpoint')
+    endpoint = mapping.aws_endpoint
     aws = layout.is_aws(endpoint)
-    timeout = mapping.get('remote_timeout') or DEFAULT_TIMEOUT
+    timeout = mapping.remote_timeout
     s3_options = {'payload_signing_enabled': False}
     if not aws or layout.is_google(endpoint):
         s3_options['addressing_style'] = 'path'
     options = dict(
         signature_version=sig_version,
-        region_name=mapping.get('aws_region') or DEFAULT_REGION,
+        region_name=mapping.aws_region,
         connect_timeout=timeout,
         read_timeout=timeout,
-        max_pool_connections=int(mapping.get('max_conns') or DEFAULT_MAX_CONNS),
+        max_pool_connections=mapping.max_conns,
+        proxies=mapping.proxies or None,
         retries={'total_max_attempts': 1},
         s3=s3_options,
     )
@@ -116,17 +114,17 @@ def make_client(mapping):
     with _session_lock:
         client = _shared_session().client(
             's3',
-            endpoint_url=mapping.get('aws_endpoint') or None,
-            aws_access_key_id=mapping.get('aws_identity'),
-            aws_secret_access_key=mapping.get('aws_secret'),
-            aws_session_token=mapping.get('aws_session_token') or None,
+            endpoint_url=mapping.aws_endpoint or None,
+            aws_access_key_id=mapping.aws_identity,
+            aws_secret_access_key=mapping.aws_secret,
+            aws_session_token=mapping.aws_session_token or None,
             region_name=config.region_name,
             config=config)
     if sig_version == 's3':
         client.meta.events.register('before-sign.s3', fix_v2_auth_path)
-    if not layout.is_aws(mapping.get('aws_endpoint')):
+    if not layout.is_aws(mapping.aws_endpoint):
         client.meta.events.register('before-sign.s3.DeleteObjects', add_multi_delete_md5)
-    if layout.is_google(mapping.get('aws_endpoint')):
+    if layout.is_google(mapping.aws_endpoint):
         client.meta.events.register('before-sign.s3', add_google_user_agent)
         # GCS rejects the encoding-type listing parameter botocore adds by default.
         client.meta.events.unregister('before-parameter-build.s3.ListObjects',

@@ -22,17 +22,16 @@ will live beside ``put_object`` as ``put_slo``/``put_dlo``, and ``delete_objects
 delete SLOs with ``?multipart-manifest=delete``.
 """
 import json
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import eventlet.pools
 from swiftclient.exceptions import ClientException
 
-from s3_sync import retry
-from s3_sync.providers.base import Provider, RemoteError, RemoteObject, RemoteResponse
+from s3_sync.providers.base import (
+    Features, Provider, RemoteError, RemoteObject, RemoteResponse)
 from s3_sync.providers.swift_conn import (
     BULK_DELETE_MAX,
     CHUNK,
-    DEFAULT_MAX_CONNS,
     MAX_LIST,
     META_PREFIX,
     PAGE_SIZE,
@@ -55,27 +54,31 @@ from s3_sync.providers.swift_conn import (
 class SwiftProvider(Provider):
     """See ``providers.base.Provider``; ``connection_factory`` may be injected (tests)."""
 
-    def __init__(self, mapping, container=None, logger=None, connection_factory=None):
-        super().__init__(mapping, container, logger)
-        self.per_account = mapping['container'] == '/*'
+    name = 'swift'
+    features = Features(container_metadata=True, expiry=True, bulk_delete=True)
+
+    def __init__(self, mapping, container=None, logger=None, retry_policy=None,
+                 connection_factory=None):
+        super().__init__(mapping, container, logger, retry_policy)
+        self.per_account = mapping.per_account
         if self.per_account and self.container == '/*':
             raise ValueError("mapping %s/'/*' needs the real container to build a provider"
                              % self.account)
-        self.remote_container = mapping['aws_bucket'] + (
+        self.remote_container = mapping.aws_bucket + (
             self.container if self.per_account else '')
-        self.endpoint = mapping.get('aws_endpoint') or ''
-        self.identity = mapping['aws_identity']
-        self._secret = mapping['aws_secret']
+        self.endpoint = mapping.aws_endpoint or ''
+        self.identity = mapping.aws_identity
+        self._secret = mapping.aws_secret
         self._content_location = '%s;%s;%s' % (self.endpoint, self.identity,
                                                self.remote_container)
-        self.retry = retry.DEFAULT_POLICY
         self.page_size = PAGE_SIZE
-        self.shared = SharedAuth(mapping.get('remote_account'))
+        self.shared = SharedAuth(mapping.remote_account)
         if connection_factory is None:
             options = connection_options(mapping)
-            connection_factory = lambda: SwiftConnection(self.shared, **options)  # noqa: E731
-        self._pool = eventlet.pools.Pool(
-            max_size=mapping.get('max_conns') or DEFAULT_MAX_CONNS, create=connection_factory)
+            proxy = mapping.proxies.get(urlsplit(self.endpoint).scheme or 'http')
+            connection_factory = lambda: SwiftConnection(  # noqa: E731
+                self.shared, proxy=proxy, **options)
+        self._pool = eventlet.pools.Pool(max_size=mapping.max_conns, create=connection_factory)
         self._bulk_delete_max = None    # unknown until /info is read; 0 means unsupported
 
     @property
@@ -173,9 +176,9 @@ class SwiftProvider(Provider):
         X-Delete-At when the caller did not say what the local one is, since a Swift POST
         without it would cancel the expiration."""
         mapping = self.mapping
-        offset = int(mapping.get('propagate_expiration_offset') or 0)
-        delete_after = int(mapping.get('remote_delete_after') or 0)
-        if mapping.get('propagate_expiration') and not (delete_after and not offset):
+        offset = mapping.propagate_expiration_offset
+        delete_after = int(mapping.remote_delete_after)
+        if mapping.propagate_expiration and not (delete_after and not offset):
             if headers.get('x-delete-at'):
                 return {'x-delete-at': str(int(headers['x-delete-at']) + offset)}
             if remote and remote.get('x-delete-at') and 'x-delete-at' not in headers:
@@ -427,8 +430,8 @@ class SwiftProvider(Provider):
             if not ((create or self.per_account) and err.status == 404):
                 raise
         headers = {}
-        if self.mapping.get('storage_policy'):
-            headers['X-Storage-Policy'] = self.mapping['storage_policy']
+        if self.mapping.storage_policy:
+            headers['X-Storage-Policy'] = self.mapping.storage_policy
         self._retried('create', None, lambda conn: conn.put_container(
             self.remote_container, headers=headers))
 

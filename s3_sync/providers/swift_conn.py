@@ -25,8 +25,6 @@ MAX_LIST = 10000            # Swift's default container_listing_limit
 PAGE_SIZE = 1000            # iter_objects page: matches the verification budget granularity
 CHUNK = 65536
 BULK_DELETE_MAX = 1000      # names per bulk-delete request (Swift's default cap is 10000)
-DEFAULT_MAX_CONNS = 10
-DEFAULT_TIMEOUT = 60
 REQUEST_ID_HEADERS = ('x-trans-id', 'x-openstack-request-id')
 PASSED_REQUEST_HEADERS = ('range', 'if-match', 'if-none-match', 'if-modified-since',
                           'if-unmodified-since', 'x-trans-id-extra')
@@ -152,24 +150,16 @@ def connection_options(mapping):
     """swiftclient ``Connection`` keyword arguments for a mapping (auth flavour, timeout).
 
     Missing keystone keys are a ValueError naming them; the config loader checks them too."""
-    auth_type = mapping.get('auth_type') or 'swift'
-    if auth_type not in AUTH_VERSIONS:
-        raise ValueError('auth_type %r is not one of %s' % (
-            auth_type, ', '.join(sorted(AUTH_VERSIONS))))
-    options = dict(authurl=mapping.get('aws_endpoint'), user=mapping['aws_identity'],
-                   key=mapping['aws_secret'], auth_version=AUTH_VERSIONS[auth_type],
-                   timeout=mapping.get('remote_timeout') or DEFAULT_TIMEOUT,
+    auth_type = mapping.auth_type
+    options = dict(authurl=mapping.aws_endpoint, user=mapping.aws_identity,
+                   key=mapping.aws_secret, auth_version=AUTH_VERSIONS[auth_type],
+                   timeout=mapping.remote_timeout,
                    # s3_sync.retry is the one retry policy; no backoff sleeps in swiftclient.
                    retries=0, starting_backoff=0, retry_on_ratelimit=False)
-    needed = {'keystone_v2': ('tenant_name',), 'keystone_v3': KEYSTONE_V3_OPTIONS}.get(
-        auth_type, ())
-    missing = [key for key in needed if not mapping.get(key)]
-    if missing:
-        raise ValueError('auth_type %s needs %s' % (auth_type, ', '.join(missing)))
     if auth_type == 'keystone_v2':
-        options['tenant_name'] = mapping['tenant_name']
+        options['tenant_name'] = mapping.tenant_name
     elif auth_type == 'keystone_v3':
-        options['os_options'] = {key: mapping[key] for key in KEYSTONE_V3_OPTIONS}
+        options['os_options'] = {key: getattr(mapping, key) for key in KEYSTONE_V3_OPTIONS}
     return options
 
 
@@ -196,9 +186,18 @@ class SwiftConnection(swiftclient.Connection):
     swiftclient's ``get_auth`` returns on every re-authentication, so a re-auth after a token
     expiry keeps the ``remote_account``."""
 
-    def __init__(self, shared, **options):
+    def __init__(self, shared, proxy=None, **options):
         self.shared = shared
+        self.proxy = proxy
         super().__init__(preauthurl=shared.url, preauthtoken=shared.token, **options)
+
+    def http_connection(self, url=None):
+        # Storage requests go through the configured proxy (http_proxy/https_proxy); auth
+        # requests follow swiftclient, which takes the proxy from the environment.
+        return swiftclient.client.http_connection(
+            url or self.url, proxy=self.proxy, cacert=self.cacert, insecure=self.insecure,
+            cert=self.cert, cert_key=self.cert_key, ssl_compression=self.ssl_compression,
+            timeout=self.timeout)
 
     def get_auth(self):
         url, token = super().get_auth()

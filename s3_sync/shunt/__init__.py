@@ -23,9 +23,15 @@ authorized the request) and before ``slo``/``dlo``/versioning::
     conf_file = /etc/swift-s3-sync/sync.json
     # seconds between checks of the file's mtime (default 5)
     reload_interval = 5
+    # seconds a remote request may take to connect or to send data before the client gets a
+    # 502 (default 10; a mapping's smaller remote_timeout wins)
+    remote_timeout = 10
 
 Clients (or operators) can skip the shunt with any non-empty ``X-Cloud-Sync-Shunt-Bypass``.
 """
+from swift.common.registry import register_swift_info
+
+from s3_sync import __version__
 from s3_sync.shunt.middleware import CloudShunt
 
 __all__ = ['CloudShunt', 'filter_factory']
@@ -33,6 +39,7 @@ __all__ = ['CloudShunt', 'filter_factory']
 
 def filter_factory(global_conf, **local_conf):
     conf = dict(global_conf, **local_conf)
+    register_swift_info('cloud_shunt', version=__version__)
 
     def factory(app):
         return CloudShunt(app, conf)

@@ -12,13 +12,14 @@ and never reaches the remote.
 """
 from swift.common.constraints import valid_api_version
 from swift.common.swob import Request, wsgi_to_str
-from swift.common.utils import close_if_possible, get_logger, split_path
+from swift.common.utils import close_if_possible, config_true_value, get_logger, split_path
 from swift.common.wsgi import WSGIContext
 
 from s3_sync.shunt.headers import local_id_headers
 from s3_sync.shunt.listing import ListingSplice
 from s3_sync.shunt.objects import ObjectFallback
-from s3_sync.shunt.profiles import DEFAULT_CHECK_INTERVAL, DEFAULT_CONF_FILE, Profiles
+from s3_sync.config import DEFAULT_PATH
+from s3_sync.shunt.profiles import DEFAULT_CHECK_INTERVAL, DEFAULT_READ_TIMEOUT, Profiles
 
 BYPASS_ENV = 'HTTP_X_CLOUD_SYNC_SHUNT_BYPASS'
 # Requests for one specific version of an object: a local 404 there says nothing about the
@@ -31,8 +32,12 @@ class CloudShunt:
         self.app = app
         self.logger = logger or get_logger(conf, log_route='cloud-shunt')
         self.profiles = Profiles(
-            conf.get('conf_file') or DEFAULT_CONF_FILE, self.logger,
-            check_interval=float(conf.get('reload_interval', DEFAULT_CHECK_INTERVAL)))
+            conf.get('conf_file') or DEFAULT_PATH, self.logger,
+            check_interval=float(conf.get('reload_interval', DEFAULT_CHECK_INTERVAL)),
+            read_timeout=float(conf.get('remote_timeout', DEFAULT_READ_TIMEOUT)))
+        if config_true_value(conf.get('handle_proxyfs', 'false')):
+            self.logger.warning('cloud-shunt: handle_proxyfs is not applied by this version '
+                                '(ProxyFS accounts are not supported)')
         self.objects = ObjectFallback(app, self.logger)
         self.listing = ListingSplice(app, self.logger)
 

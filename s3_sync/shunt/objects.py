@@ -84,7 +84,7 @@ class ObjectFallback:
         ranges = req.range
         multi = bool(ranges and len(ranges.ranges) > 1)
         head = req.method == 'HEAD' or multi
-        restore = bool(mapping.get('restore_object')) and req.method == 'GET' and \
+        restore = mapping.restore_object and req.method == 'GET' and \
             'Range' not in req.headers
         try:
             remote = provider.get_object(name, remote_request_headers(req, multi), head=head)
@@ -127,7 +127,7 @@ class ObjectFallback:
     def _restoring_body(self, req, mapping, remote, manifest, target):
         headers = hdrs.restore_headers(remote.headers)
         length = int(remote.headers.get('content-length', -1))
-        days = mapping.get('restore_expire_days') or 0
+        days = mapping.restore_expire_days
         restorer = None
         if hdrs.is_slo(remote.headers):
             usable = restorable_manifest(manifest, length)

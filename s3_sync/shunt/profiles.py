@@ -16,31 +16,29 @@ only when it changes.
 Providers are made lazily, one per (mapping, real container), and reused: an S3 provider holds a
 connection pool, and re-creating it per request would cost a TLS handshake each time.
 """
-import collections
+import dataclasses
 import os
 import time
 
-from s3_sync.config import ConfigError, load_config
+from s3_sync.config import ALL_CONTAINERS, DEFAULT_PATH, ConfigError, load_config
+from s3_sync.lru import LRU
+from s3_sync.retry import CLIENT_POLICY
 from s3_sync.providers import create_provider
 
-DEFAULT_CONF_FILE = '/etc/swift-s3-sync/sync.json'
 DEFAULT_CHECK_INTERVAL = 5.0
+# A client waits on every remote request the shunt makes: connect and read give up sooner than
+# the daemon's remote_timeout (a mapping's smaller value still wins).
+DEFAULT_READ_TIMEOUT = 10.0
 MAX_PROVIDERS = 1000        # "/*" mappings can name many containers: bound the cache
-ALL_CONTAINERS = '/*'
-
-
-def is_active(mapping):
-    """Archive mappings and merged-namespace sync mappings are served by the shunt."""
-    return (not mapping.get('retain_local', True)) or bool(mapping.get('merge_namespaces'))
 
 
 def index_mappings(config):
     """``{(account, container): mapping}`` for the active mappings; the first one wins when two
     name the same container (the daemon syncs both, but a read can come from only one)."""
     index = {}
-    for mapping in config.get('containers', []):
-        if is_active(mapping):
-            index.setdefault((mapping['account'], mapping['container']), mapping)
+    for mapping in config.containers:
+        if mapping.shunted:
+            index.setdefault((mapping.account, mapping.container), mapping)
     return index
 
 
@@ -56,10 +54,11 @@ def _file_signature(path):
 class Profiles:
     """The active mappings of one config file, reloaded when the file changes."""
 
-    def __init__(self, conf_file=DEFAULT_CONF_FILE, logger=None,
+    def __init__(self, conf_file=DEFAULT_PATH, logger=None,
                  check_interval=DEFAULT_CHECK_INTERVAL, clock=time.time,
-                 provider_factory=create_provider):
+                 provider_factory=create_provider, read_timeout=DEFAULT_READ_TIMEOUT):
         self.conf_file = conf_file
+        self.read_timeout = read_timeout
         self.logger = logger
         self.check_interval = check_interval
         self.clock = clock
@@ -67,7 +66,7 @@ class Profiles:
         self.mappings = {}
         self._signature = object()   # differs from any real signature: load on first check
         self._next_check = 0.0
-        self._providers = collections.OrderedDict()
+        self._providers = LRU(MAX_PROVIDERS)
         self.reload_if_changed(force=True)
 
     # -- config -------------------------------------------------------------
@@ -87,10 +86,12 @@ class Profiles:
             self._log('error', 'cloud-shunt: keeping %d previous mapping(s): %s',
                       len(self.mappings), err)
             return
+        for warning in config.warnings:
+            self._log('warning', 'cloud-shunt: %s: %s', self.conf_file, warning)
         self.mappings = index_mappings(config)
-        # Keys hold id(mapping): a new config makes them meaningless. Old providers are dropped,
-        # not closed: a request still streaming from one must be able to finish.
-        self._providers = collections.OrderedDict()
+        # Old providers are dropped, not closed: a request still streaming from one must be
+        # able to finish.
+        self._providers = LRU(MAX_PROVIDERS)
         self._log('info', 'cloud-shunt: loaded %s: %d active mapping(s)',
                   self.conf_file, len(self.mappings))
 
@@ -111,13 +112,12 @@ class Profiles:
     # -- providers ------------------------------------------------------------
     def provider(self, mapping, container):
         """The (cached) provider of ``mapping`` for the real container ``container``."""
-        key = (id(mapping), container)
-        provider = self._providers.get(key)
-        if provider is not None:
-            self._providers.move_to_end(key)
-            return provider
-        provider = self.provider_factory(mapping, container=container, logger=self.logger)
-        self._providers[key] = provider
-        while len(self._providers) > MAX_PROVIDERS:
-            self._providers.popitem(last=False)     # dropped, not closed (see above)
-        return provider
+        # Evicted providers are dropped, not closed (see reload_if_changed).
+        return self._providers.get_or_create(
+            (mapping, container), lambda: self._new_provider(mapping, container))
+
+    def _new_provider(self, mapping, container):
+        quick = dataclasses.replace(
+            mapping, remote_timeout=min(mapping.remote_timeout, self.read_timeout))
+        return self.provider_factory(quick, container=container, logger=self.logger,
+                                     retry_policy=CLIENT_POLICY)

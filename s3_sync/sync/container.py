@@ -51,10 +51,10 @@ class ContainerSync:
         self.stats = stats
         self.logger = logger
         self.clock = clock
-        self.archive = not mapping.get('retain_local', True)
-        self.copy_after = mapping.get('copy_after', 0)
-        self.criteria = mapping.get('selection_criteria') or {}
-        pattern = mapping.get('exclude_pattern')
+        self.archive = mapping.archive
+        self.copy_after = mapping.copy_after
+        self.criteria = mapping.selection_criteria or {}
+        pattern = mapping.exclude_pattern
         self._exclude = re.compile(pattern) if pattern else None
         self._remote_ok = False
         self._check_error = None
@@ -81,21 +81,16 @@ class ContainerSync:
         if self._check_error is not None and self.clock() < self._next_check:
             raise DestinationUnavailable(self._check_error, fresh=False)
         try:
-            self.provider.check(create=self.mapping.get('create_bucket', False))
+            self.provider.check(create=self.mapping.create_bucket)
         except RemoteError as exc:
             self._check_error = str(exc)
             self._next_check = self.clock() + RECHECK_SECONDS
             raise DestinationUnavailable(self._check_error) from None
         self._remote_ok = True
-        if self.mapping.get('remote_delete_after') and \
-                self.mapping.get('protocol', 's3') == 's3':
-            self.logger.warning('%s: remote_delete_after is not applied to S3 targets by '
-                                'this version (no lifecycle rule is written)', self.path)
 
     def handle_container_info(self, broker_info, broker_metadata):
         """Container-level settings: metadata and ACLs for Swift targets that ask for them."""
-        if self.mapping.get('sync_container_metadata') and \
-                self.mapping.get('protocol') == 'swift':
+        if self.mapping.sync_container_metadata and self.provider.features.container_metadata:
             self._push_container_metadata(broker_metadata)
 
     def _push_container_metadata(self, broker_metadata):
@@ -107,7 +102,7 @@ class ContainerSync:
         for key, (value, _ts) in broker_metadata.items():
             lower = key.lower()
             if lower.startswith('x-container-meta-') or (
-                    self.mapping.get('sync_container_acl') and
+                    self.mapping.sync_container_acl and
                     lower in ('x-container-read', 'x-container-write')):
                 wanted[key] = value
         if wanted != (self._pushed_metadata or {}):
@@ -135,7 +130,7 @@ class ContainerSync:
 
     # -- rows ---------------------------------------------------------------
     def _handle_delete(self, row):
-        if not self.mapping.get('propagate_delete', True) or self.archive:
+        if not self.mapping.propagate_delete or self.archive:
             return None
         self.provider.delete_objects([row['name']])
         self.stats.increment('deleted_objects')
@@ -169,7 +164,7 @@ class ContainerSync:
             return None
         if is_slo(headers) or 'x-object-manifest' in headers:
             # The remote holds the content, not the manifest: large.py compares and copies.
-            if not self.provider.supports_large_objects:
+            if not self.provider.features.large_objects:
                 return self._skip_large(row)
             return self._large.propagate(row, headers, meta_ts)
         etag = headers.get('etag', '').strip('"')
@@ -209,7 +204,7 @@ class ContainerSync:
 
     def _upload_large(self, row, obj, meta_ts):
         """SLO/DLO: the remote gets the concatenated segments (see ``s3_sync.sync.large``)."""
-        if not self.provider.supports_large_objects:
+        if not self.provider.features.large_objects:
             return self._skip_large(row)
         return self._large.propagate(row, obj.headers, meta_ts, obj.reader)
 
@@ -218,7 +213,7 @@ class ContainerSync:
         uploading the raw manifest would look like success and hold nothing)."""
         self.stats.increment('skipped')
         self.logger.warning('%s/%s is a large object; %s targets do not take them yet',
-                            self.path, row['name'], self.mapping.get('protocol', 's3'))
+                            self.path, row['name'], self.provider.name)
         return None
 
     @property
@@ -263,7 +258,7 @@ class ContainerSync:
                              self.path, row['name'])
             return None
         self.logger.debug('archived %s/%s', self.path, row['name'])
-        if segments and not self.mapping.get('retain_local_segments', False):
+        if segments and not self.mapping.retain_local_segments:
             self._drop_segments(row['name'], segments)
         return None
 

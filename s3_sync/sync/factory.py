@@ -1,41 +1,43 @@
 """Builds and caches one ContainerSync per (mapping, container).
 
 The cache is what keeps one provider, and so one remote connection pool, alive across crawl
-cycles (the original built a new one for every container on every cycle).
+cycles (the original built a new one for every container on every cycle). It is bounded: a
+``"/*"`` mapping can name any number of containers, and the least recently crawled one is closed
+when the cache is full.
 """
-import json
+import functools
 
 from s3_sync.local import LocalSwift
+from s3_sync.lru import LRU
 from s3_sync.providers import create_provider
 from s3_sync.stats import StatsReporter
 from s3_sync.sync.container import ContainerSync
 
+MAX_CACHED = 1000
 
-def mapping_key(mapping):
-    return json.dumps(mapping, sort_keys=True, default=str)
+
+def _close(sync):
+    sync.provider.close()
 
 
 class SyncFactory:
-    def __init__(self, conf, internal_client, logger):
+    def __init__(self, conf, internal_client, logger, max_cached=MAX_CACHED):
         self.conf = conf
         self.local = LocalSwift(internal_client)
         self.logger = logger
-        self._syncs = {}
+        self._syncs = LRU(max_cached, on_evict=_close)
 
     def for_container(self, mapping, account, container):
-        key = (mapping_key(mapping), account, container)
-        sync = self._syncs.get(key)
-        if sync is None:
-            per_account = mapping['container'] == '/*'
-            provider = create_provider(mapping, container if per_account else None,
-                                       logger=self.logger)
-            stats = StatsReporter(self.conf, mapping, container)
-            sync = ContainerSync(mapping, account, container, provider, self.local, stats,
-                                 self.logger)
-            self._syncs[key] = sync
-        return sync
+        return self._syncs.get_or_create(
+            (mapping, account, container),
+            functools.partial(self._build, mapping, account, container))
+
+    def _build(self, mapping, account, container):
+        provider = create_provider(mapping, container if mapping.per_account else None,
+                                   logger=self.logger)
+        stats = StatsReporter(self.conf, mapping, container)
+        return ContainerSync(mapping, account, container, provider, self.local, stats,
+                             self.logger)
 
     def close(self):
-        for sync in self._syncs.values():
-            sync.provider.close()
         self._syncs.clear()

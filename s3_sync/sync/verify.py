@@ -66,14 +66,13 @@ def _floor_ms(ts):
 def local_verdict(row, mapping, now):
     """Whether the remote reflects ``row`` when the row alone decides it; None otherwise."""
     if row['deleted']:
-        archive = not mapping.get('retain_local', True)
-        if archive or not mapping.get('propagate_delete', True):
+        if mapping.archive or not mapping.propagate_delete:
             return True     # nothing was to be propagated
         return None
     _data_ts, _ctype_ts, meta_ts = decode_timestamps(row['created_at'])
-    if now < float(meta_ts) + mapping.get('copy_after', 0):
+    if now < float(meta_ts) + mapping.copy_after:
         return False        # not eligible yet: the handler defers it to its due time
-    if not mapping.get('retain_local', True):
+    if mapping.archive:
         return False        # still local and eligible: it has to be archived
     return None
 

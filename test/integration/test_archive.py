@@ -15,6 +15,7 @@ from s3_sync.swift_env import make_internal_client, setup_swift
 from s3_sync.sync.container import ContainerSync
 from test.integration.env import S3TargetTest
 from test.integration.test_shunt import write_sync_conf
+from s3_sync.config import mapping_from_dict
 
 
 class NullStats:
@@ -89,7 +90,7 @@ class ArchiveBehaviour:
                'content_type': 'application/octet-stream', 'deleted': 0,
                'etag': hashlib.md5(b'version 1').hexdigest(), 'storage_policy_index': 0}
         mapping = self.archive_mapping(container)
-        provider = create_provider(mapping)
+        provider = create_provider(mapping_from_dict(mapping))
         conn = self.conn
 
         class RacingProvider:

@@ -22,6 +22,7 @@ from s3_sync.providers import create_provider
 from s3_sync.providers.base import RemoteError
 from s3_sync.retry import RetryPolicy
 from test.integration.env import IntegrationTest, bypass_http_proxies, s3_client_for
+from s3_sync.config import mapping_from_dict
 
 MOTO_HOST, MOTO_PORT = '127.0.0.1', 5155
 MOTO_TARGET = {'name': 'own-moto', 'aws_endpoint': 'http://%s:%d' % (MOTO_HOST, MOTO_PORT),
@@ -121,7 +122,7 @@ class ProviderContract:
         return mapping
 
     def make_provider(self, **kw):
-        provider = create_provider(self.mapping(**kw))
+        provider = create_provider(mapping_from_dict(self.mapping(**kw)))
         self.addCleanup(provider.close)
         return provider
 

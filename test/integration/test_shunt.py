@@ -24,6 +24,7 @@ from xml.etree import ElementTree
 import swiftclient
 
 from s3_sync import layout, metadata
+from s3_sync.config import mapping_from_dict
 from s3_sync.devenv.daemons import NodeDaemons, s3_mapping
 from test.integration.env import EnvLayer, IntegrationTest, s3_client_for, \
     empty_and_delete_bucket
@@ -112,7 +113,8 @@ class ShuntTestBase(IntegrationTest):
 
     @classmethod
     def key(cls, container, name):
-        return layout.object_key(cls.mapping_for(container), cls.account, container, name)
+        return layout.object_key(mapping_from_dict(cls.mapping_for(container)), cls.account,
+                                 container, name)
 
     @classmethod
     def put_remote_raw(cls, container, name, body, headers=None):
@@ -144,7 +146,8 @@ class ShuntTestBase(IntegrationTest):
         self.s3.complete_multipart_upload(
             Bucket=self.bucket, Key=key, UploadId=upload['UploadId'],
             MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': part['ETag']}]})
-        mkey = layout.manifest_key(self.mapping_for(container), self.account, container, name)
+        mkey = layout.manifest_key(mapping_from_dict(self.mapping_for(container)), self.account,
+                                   container, name)
         self.s3.put_object(Bucket=self.bucket, Key=mkey, Body=json.dumps(manifest).encode())
         return manifest, body
 

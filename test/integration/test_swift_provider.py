@@ -11,6 +11,7 @@ from s3_sync.providers.base import RemoteError
 from s3_sync.providers.swift import SwiftProvider
 from s3_sync.retry import RetryPolicy
 from test.integration.env import IntegrationTest, empty_and_delete_container
+from s3_sync.config import mapping_from_dict
 
 UNICODE_NAME = 'ünïcødé/日本語 name.txt'
 
@@ -36,8 +37,9 @@ class SwiftProviderTest(IntegrationTest):
         """A provider on a fresh remote container (created unless ``create=False``)."""
         create = kw.pop('create', True)
         mapping = self.mapping(**kw)
-        provider = SwiftProvider(mapping, container=real_container)
-        provider.retry = RetryPolicy(attempts=1)    # a failure shows at once
+        # one try: a failure shows at once
+        provider = SwiftProvider(mapping_from_dict(mapping), container=real_container,
+                                 retry_policy=RetryPolicy(attempts=1))
         self.addCleanup(provider.close)
         self.addCleanup(empty_and_delete_container, self.remote, provider.remote_container)
         if create:

@@ -14,6 +14,7 @@ from s3_sync.devenv.daemons import NodeDaemons, remote_key, s3_mapping
 from s3_sync.devenv.request_counter import RequestCounter
 from s3_sync.providers.s3_multipart import multipart_etag
 from test.integration.env import IntegrationTest
+from s3_sync.config import mapping_from_dict
 
 MiB = 1024 * 1024
 
@@ -105,7 +106,8 @@ class LargeSyncBase(IntegrationTest):
         return resp['Body'].read(), resp
 
     def remote_manifest(self, name):
-        key = layout.manifest_key(self.mapping, self.account, self.container, name)
+        key = layout.manifest_key(mapping_from_dict(self.mapping), self.account, self.container,
+                                  name)
         try:
             return self.s3.get_object(Bucket=self.bucket, Key=key)['Body'].read()
         except self.s3.exceptions.NoSuchKey:

@@ -8,7 +8,7 @@ import unittest
 from unittest import mock
 
 from s3_sync.config import (
-    ConfigError, MAPPING_DEFAULTS, load_config, mapping_policy, validate_config)
+    ConfigError, MAPPING_DEFAULTS, load_config, mapping_from_dict, validate_config)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -93,7 +93,7 @@ class TestReadingTheFile(ConfigFileCase):
     def test_valid_file_loads(self):
         self.write(base_conf())
         conf = load_config(self.path)
-        self.assertEqual(conf['containers'][0]['aws_bucket'], 'bucket')
+        self.assertEqual(conf.containers[0].aws_bucket, 'bucket')
 
 
 class TestGlobalDefaults(unittest.TestCase):
@@ -102,22 +102,23 @@ class TestGlobalDefaults(unittest.TestCase):
         expected = {
             'poll_interval': 5, 'workers': 10, 'enumerator_workers': 10,
             'verification_slack': 60, 'swift_bind_ip': '0.0.0.0', 'swift_dir': '/etc/swift',
-            'log_level': 'info', 'statsd_port': 8125, 'watch': True, 'migrations': [],
+            'log_level': 'info', 'statsd_port': 8125, 'watch': True, 'migrations': (),
             'internal_client_path': '/etc/swift/internal-client.conf', 'bulk_process': False,
+            'max_pending': 2 * conf.items_chunk, 'internal_client_logname': 'ContainerCrawler',
         }
         for key, value in expected.items():
-            self.assertEqual(conf[key], value, key)
+            self.assertEqual(getattr(conf, key), value, key)
         for key in ('swift_bind_port', 'statsd_host', 'log_file', 'syslog'):
-            self.assertNotIn(key, conf)
+            self.assertIsNone(getattr(conf, key), key)
 
     def test_internal_client_path_follows_swift_dir(self):
         conf = validate_config(dict(base_conf(), swift_dir='/tmp/sw'))
-        self.assertEqual(conf['internal_client_path'], '/tmp/sw/internal-client.conf')
+        self.assertEqual(conf.internal_client_path, '/tmp/sw/internal-client.conf')
 
     def test_containers_default_to_empty_list(self):
         conf = base_conf()
         del conf['containers']
-        self.assertEqual(validate_config(conf)['containers'], [])
+        self.assertEqual(validate_config(conf).containers, ())
 
     def test_input_is_not_modified(self):
         conf = base_conf()
@@ -125,13 +126,15 @@ class TestGlobalDefaults(unittest.TestCase):
         validate_config(conf)
         self.assertEqual(conf, before)
 
-    def test_unknown_keys_are_kept(self):
-        conf = validate_config(dict(base_conf(s3_mapping(future_key=1)), other='x'))
-        self.assertEqual(conf['other'], 'x')
-        self.assertEqual(conf['containers'][0]['future_key'], 1)
+    def test_unknown_keys_load_with_a_warning_naming_the_closest_key(self):
+        conf = validate_config(dict(base_conf(s3_mapping(retain_locall=False)), other='x'))
+        self.assertIs(conf.containers[0].retain_local, True)
+        self.assertIn('containers[0].retain_locall: unknown key, ignored '
+                      '(did you mean "retain_local"?)', conf.warnings)
+        self.assertIn('other: unknown key, ignored', conf.warnings)
 
     def test_log_level_is_case_insensitive(self):
-        self.assertEqual(validate_config(dict(base_conf(), log_level='DEBUG'))['log_level'],
+        self.assertEqual(validate_config(dict(base_conf(), log_level='DEBUG')).log_level,
                          'debug')
 
     def test_unknown_log_level_is_refused(self):
@@ -141,7 +144,7 @@ class TestGlobalDefaults(unittest.TestCase):
 
     def test_syslog_defaults_are_filled(self):
         conf = validate_config(dict(base_conf(), syslog={'host': '127.0.0.1'}))
-        self.assertEqual(conf['syslog'], {'host': '127.0.0.1', 'port': 514, 'proto': 'udp'})
+        self.assertEqual(conf.syslog, {'host': '127.0.0.1', 'port': 514, 'proto': 'udp'})
 
     def test_syslog_proto_must_be_udp_or_tcp(self):
         with self.assertRaises(ConfigError) as ctx:
@@ -169,8 +172,8 @@ class TestDaemonOnlyKeys(ConfigFileCase):
         conf = {'containers': [s3_mapping()]}
         self.write(conf)
         loaded = load_config(self.path, for_daemon=False)
-        self.assertNotIn('devices', loaded)
-        self.assertEqual(loaded['containers'][0]['retain_local'], True)
+        self.assertIsNone(loaded.devices)
+        self.assertEqual(loaded.containers[0].retain_local, True)
 
     def test_daemon_keys_are_still_type_checked_for_shunt(self):
         message = self.refusal({'items_chunk': 'many'}, for_daemon=False)
@@ -197,7 +200,7 @@ class TestTypes(ConfigFileCase):
 
     def test_number_keys_accept_floats(self):
         conf = validate_config(dict(base_conf(), poll_interval=0.5, verification_slack=1.5))
-        self.assertEqual(conf['poll_interval'], 0.5)
+        self.assertEqual(conf.poll_interval, 0.5)
 
     def test_string_is_not_a_number(self):
         message = self.refusal(base_conf(s3_mapping(copy_after='3600')))
@@ -254,44 +257,45 @@ class TestMappingRequiredKeys(ConfigFileCase):
 
 class TestMappingDefaults(unittest.TestCase):
     def test_mapping_defaults_are_filled(self):
-        mapping = validate_config(base_conf())['containers'][0]
+        mapping = validate_config(base_conf()).containers[0]
         for key, value in MAPPING_DEFAULTS.items():
-            self.assertEqual(mapping[key], value, key)
-        self.assertEqual(mapping['protocol'], 's3')
-        self.assertIs(mapping['propagate_delete'], True)
-        self.assertIs(mapping['retain_local_segments'], False)
-        self.assertEqual(mapping['signature_version'], 's3v4')
-        self.assertEqual(mapping['remote_delete_after_addition'], 86400)
-        self.assertEqual(mapping['restore_expire_days'], 0)
+            self.assertEqual(getattr(mapping, key), value, key)
+        self.assertEqual(mapping.protocol, 's3')
+        self.assertIs(mapping.propagate_delete, True)
+        self.assertIs(mapping.retain_local_segments, False)
+        self.assertEqual(mapping.signature_version, 's3v4')
+        self.assertEqual(mapping.remote_delete_after_addition, 86400)
+        self.assertEqual(mapping.restore_expire_days, 0)
 
     def test_absence_meaningful_keys_get_no_default(self):
-        mapping = validate_config(base_conf())['containers'][0]
+        mapping = validate_config(base_conf()).containers[0]
         for key in ('custom_prefix', 'aws_endpoint', 'exclude_pattern', 'selection_criteria',
                     'auth_type'):
-            self.assertNotIn(key, mapping)
+            self.assertIsNone(getattr(mapping, key), key)
+            self.assertNotIn(key, mapping.wire())
 
     def test_empty_custom_prefix_is_kept(self):
-        mapping = validate_config(base_conf(s3_mapping(custom_prefix='')))['containers'][0]
-        self.assertEqual(mapping['custom_prefix'], '')
+        mapping = validate_config(base_conf(s3_mapping(custom_prefix=''))).containers[0]
+        self.assertEqual(mapping.custom_prefix, '')
 
     def test_swift_mapping_gets_swift_auth_type(self):
-        mapping = validate_config(base_conf(swift_mapping()))['containers'][0]
-        self.assertEqual(mapping['auth_type'], 'swift')
+        mapping = validate_config(base_conf(swift_mapping())).containers[0]
+        self.assertEqual(mapping.auth_type, 'swift')
 
     def test_given_values_win_over_defaults(self):
-        mapping = validate_config(base_conf(s3_mapping(copy_after=60, encryption=False)))[
-            'containers'][0]
-        self.assertEqual(mapping['copy_after'], 60)
-        self.assertIs(mapping['encryption'], False)
+        mapping = validate_config(base_conf(s3_mapping(copy_after=60, encryption=False))).containers[0]
+        self.assertEqual(mapping.copy_after, 60)
+        self.assertIs(mapping.encryption, False)
 
     def test_mapping_policy_holds_the_three_progress_keys(self):
-        mapping = validate_config(base_conf(s3_mapping(copy_after=30)))['containers'][0]
-        self.assertEqual(mapping_policy(mapping),
+        mapping = validate_config(base_conf(s3_mapping(copy_after=30))).containers[0]
+        self.assertEqual(mapping.policy,
                          {'copy_after': 30, 'retain_local': True, 'propagate_delete': True})
 
-    def test_mapping_policy_fills_defaults_for_raw_mapping(self):
-        self.assertEqual(mapping_policy({'retain_local': False}),
-                         {'copy_after': 0, 'retain_local': False, 'propagate_delete': True})
+    def test_archive_policy_has_propagate_delete_false(self):
+        mapping = mapping_from_dict(s3_mapping(retain_local=False))
+        self.assertEqual(mapping.policy,
+                         {'copy_after': 0, 'retain_local': False, 'propagate_delete': False})
 
 
 class TestMappingRules(ConfigFileCase):
@@ -306,20 +310,25 @@ class TestMappingRules(ConfigFileCase):
             'at position 0' % self.path)
 
     def test_valid_exclude_pattern_is_kept(self):
-        mapping = validate_config(base_conf(s3_mapping(exclude_pattern='^tmp/')))[
-            'containers'][0]
-        self.assertEqual(mapping['exclude_pattern'], '^tmp/')
+        mapping = validate_config(base_conf(s3_mapping(exclude_pattern='^tmp/'))).containers[0]
+        self.assertEqual(mapping.exclude_pattern, '^tmp/')
 
-    def test_archive_with_default_propagate_delete_is_refused(self):
+    def test_original_archive_config_without_propagate_delete_loads(self):
+        # The original's archive mappings leave propagate_delete unset: unset means false.
+        mapping = validate_config(base_conf(s3_mapping(retain_local=False))).containers[0]
+        self.assertTrue(mapping.archive)
+        self.assertIs(mapping.propagate_delete, False)
+
+    def test_archive_with_explicit_propagate_delete_true_is_refused(self):
         self.assertEqual(
-            self.refusal(base_conf(s3_mapping(retain_local=False))),
+            self.refusal(base_conf(s3_mapping(retain_local=False, propagate_delete=True))),
             '%s: containers[0].propagate_delete: must be false when retain_local is false '
             '(archive mode)' % self.path)
 
     def test_archive_with_explicit_propagate_delete_false_loads(self):
         mapping = validate_config(base_conf(s3_mapping(
-            retain_local=False, propagate_delete=False)))['containers'][0]
-        self.assertIs(mapping['retain_local'], False)
+            retain_local=False, propagate_delete=False))).containers[0]
+        self.assertIs(mapping.retain_local, False)
 
     def test_duplicate_mapping_is_refused(self):
         self.assertIn(': containers[1]: duplicate of containers[0]',
@@ -327,20 +336,19 @@ class TestMappingRules(ConfigFileCase):
 
     def test_mappings_differing_in_custom_prefix_are_not_duplicates(self):
         conf = validate_config(base_conf(s3_mapping(), s3_mapping(custom_prefix='')))
-        self.assertEqual(len(conf['containers']), 2)
+        self.assertEqual(len(conf.containers), 2)
 
     def test_mappings_differing_in_bucket_are_not_duplicates(self):
         conf = validate_config(base_conf(s3_mapping(), s3_mapping(aws_bucket='other')))
-        self.assertEqual(len(conf['containers']), 2)
+        self.assertEqual(len(conf.containers), 2)
 
     def test_slash_in_container_is_refused(self):
         self.assertIn('containers[0].container: must be a container name or "/*", not "a/b"',
                       self.refusal(base_conf(s3_mapping(container='a/b'))))
 
     def test_slash_star_container_is_allowed_with_custom_prefix(self):
-        mapping = validate_config(base_conf(s3_mapping(container='/*', custom_prefix='p')))[
-            'containers'][0]
-        self.assertEqual(mapping['container'], '/*')
+        mapping = validate_config(base_conf(s3_mapping(container='/*', custom_prefix='p'))).containers[0]
+        self.assertEqual(mapping.container, '/*')
 
     def test_negative_copy_after_is_refused(self):
         self.assertIn('containers[0].copy_after: must be >= 0, not -1',
@@ -395,9 +403,8 @@ class TestMappingRules(ConfigFileCase):
                       self.refusal(base_conf(s3_mapping(signature_version='v2'))))
 
     def test_sigv2_opt_in_loads(self):
-        mapping = validate_config(base_conf(s3_mapping(signature_version='s3')))[
-            'containers'][0]
-        self.assertEqual(mapping['signature_version'], 's3')
+        mapping = validate_config(base_conf(s3_mapping(signature_version='s3'))).containers[0]
+        self.assertEqual(mapping.signature_version, 's3')
 
     def test_negative_restore_expire_days_is_refused(self):
         self.assertIn('containers[0].restore_expire_days: must be >= 0',
@@ -455,7 +462,7 @@ class TestMigrations(ConfigFileCase):
         migration = {'account': 'AUTH_m', 'aws_bucket': 'src', 'protocol': 'swift',
                      'custom': 1}
         conf = validate_config(dict(base_conf(), migrations=[migration]))
-        self.assertEqual(conf['migrations'], [migration])
+        self.assertEqual(conf.migrations, (migration,))
 
     def test_migration_without_bucket_is_refused(self):
         self.assertIn(': migrations[0].aws_bucket: missing required key',
@@ -470,15 +477,16 @@ class TestMigrations(ConfigFileCase):
 class TestSample(unittest.TestCase):
     def test_sample_config_loads_cleanly(self):
         conf = load_config(os.path.join(REPO_ROOT, 'sync.json-sample'))
-        mappings = conf['containers']
+        mappings = conf.containers
         self.assertEqual(len(mappings), 4)
-        archive = [m for m in mappings if not m['retain_local']]
+        archive = [m for m in mappings if not m.retain_local]
         self.assertEqual(len(archive), 1)
-        self.assertIs(archive[0]['merge_namespaces'], True)
-        self.assertIn('swift', [m['protocol'] for m in mappings])
-        self.assertIn('/*', [m['container'] for m in mappings])
-        self.assertIn('statsd_host', conf)
-        self.assertIn('log_file', conf)
+        self.assertIs(archive[0].merge_namespaces, True)
+        self.assertIn('swift', [m.protocol for m in mappings])
+        self.assertIn('/*', [m.container for m in mappings])
+        self.assertIsNotNone(conf.statsd_host)
+        self.assertIsNotNone(conf.log_file)
+        self.assertEqual(conf.warnings, (), 'the sample shows only keys that work')
 
 
 if __name__ == '__main__':

@@ -26,8 +26,9 @@ class CrawlerTestCase(unittest.TestCase):
     def crawler(self, n=1, mappings=None, factory=None, **conf):
         self.factory = factory or FakeFactory()
         self.sync = self.factory.sync
+        ic = conf.pop('ic', None)
         conf = self.cluster.conf(n, mappings or [mapping()], **conf)
-        return Crawler(conf, self.factory, self.logger, internal_client=conf.pop('ic', None))
+        return Crawler(conf, self.factory, self.logger, internal_client=ic)
 
     def status(self, account='AUTH_test', container='cont'):
         with open(os.path.join(self.cluster.status_dir, account, container)) as f:
@@ -308,12 +309,6 @@ class TestStatusAndContainers(CrawlerTestCase):
         broker.delete_db(Timestamp.now().internal)
         counts = self.crawler(1).run_once()
         self.assertEqual(counts.dbs, 0)
-
-    def test_mapping_without_container_is_one_error_line(self):
-        crawler = self.crawler(1, [{'account': 'AUTH_test', 'aws_bucket': 'b'}])
-        crawler.run_once()
-        self.assertEqual(self.logger.at('ERROR'),
-                         ['containers[0]: missing "account" or "container"; skipped'])
 
     def test_one_failing_container_does_not_stop_the_others(self):
         bad = self.cluster.create('AUTH_test', 'bad')[0]

@@ -13,6 +13,8 @@ from swift.common.utils import Timestamp
 from swift.container.backend import ContainerBroker
 
 from s3_sync.crawler.node import LocalNode
+from test.unit.fakes import make_mapping
+from s3_sync.config import validate_config
 
 _SWIFT_DIR = None
 
@@ -92,13 +94,15 @@ class Cluster:
         return brokers
 
     def conf(self, n, mappings, **kw):
+        """A checked Config for node ``n``."""
+        mappings = [m.wire() if hasattr(m, 'wire') else m for m in mappings]
         conf = {'containers': mappings, 'devices': self.devices[n - 1],
                 'status_dir': self.status_dir, 'items_chunk': 10, 'poll_interval': 60,
                 'workers': 4, 'enumerator_workers': 2, 'verification_slack': 0,
                 'swift_bind_ip': '127.0.0.%d' % n, 'swift_dir': self.swift_dir,
                 'watch': False}
         conf.update(kw)
-        return conf
+        return validate_config(conf)
 
     def cleanup(self):
         shutil.rmtree(self.base, ignore_errors=True)
@@ -164,4 +168,4 @@ def mapping(account='AUTH_test', container='cont', bucket='bucket', **kw):
     m = {'account': account, 'container': container, 'aws_bucket': bucket,
          'protocol': 's3'}
     m.update(kw)
-    return m
+    return make_mapping(**m)

@@ -8,6 +8,7 @@ import unittest
 from s3_sync.crawler.progress import StatusFile, atomic_write_json, prune_status_files
 
 from test.unit.test_crawler_helpers import NullLogger, mapping
+from test.unit.fakes import make_mapping
 
 POLICY = {'copy_after': 0, 'retain_local': True, 'propagate_delete': True}
 
@@ -185,9 +186,9 @@ class TestPruneStatusFiles(unittest.TestCase):
                       for c in os.listdir(os.path.join(self.dir, a)))
 
     def test_unmapped_containers_and_accounts_lose_their_progress_files(self):
-        mappings = [{'account': 'AUTH_a', 'container': 'kept'},
-                    {'account': 'AUTH_all', 'container': '/*'},
-                    {'account': 'AUTH_ü', 'container': 'ç'}]
+        mappings = [make_mapping(account='AUTH_a', container='kept'),
+                    make_mapping(account='AUTH_all', container='/*'),
+                    make_mapping(account='AUTH_ü', container='ç')]
         prune_status_files(self.dir, mappings, logging.getLogger('test'))
         self.assertEqual(self.remaining(), ['AUTH_a/kept', 'AUTH_all/any', 'AUTH_ü/ç'])
         self.assertFalse(os.path.exists(os.path.join(self.dir, 'AUTH_b')))

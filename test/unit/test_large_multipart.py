@@ -12,6 +12,7 @@ from s3_sync.providers import s3_multipart as mp
 from s3_sync.providers.base import RemoteError, RemoteObject
 from s3_sync.providers.s3 import S3Provider
 from s3_sync.retry import RetryPolicy
+from test.unit.fakes import make_mapping
 
 MiB = mp.MiB
 
@@ -168,13 +169,13 @@ class FakeS3:
 def make_provider(client):
     mapping = {'account': 'AUTH_test', 'container': 'cont', 'aws_bucket': 'bucket',
                'aws_endpoint': 'http://127.0.0.1:1', 'aws_identity': 'a', 'aws_secret': 's'}
-    provider = S3Provider(mapping, client=client)
+    provider = S3Provider(make_mapping(**mapping), client=client)
     provider.retry = RetryPolicy(attempts=3, sleep=lambda seconds: None)
     return provider
 
 
-KEY = layout.object_key({}, 'AUTH_test', 'cont', 'big')
-MANIFEST_KEY = layout.manifest_key({}, 'AUTH_test', 'cont', 'big')
+KEY = layout.object_key(make_mapping(), 'AUTH_test', 'cont', 'big')
+MANIFEST_KEY = layout.manifest_key(make_mapping(), 'AUTH_test', 'cont', 'big')
 
 
 class TestPlans(unittest.TestCase):

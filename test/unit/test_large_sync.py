@@ -13,11 +13,11 @@ from swift.common.internal_client import UnexpectedResponse
 from swift.common.swob import Response
 from swift.common.utils import Timestamp, encode_timestamps
 
-from s3_sync.providers.base import RemoteObject
+from s3_sync.providers.base import Features, RemoteObject
 from s3_sync.sync import large
 from s3_sync.sync.container import ContainerSync
 from s3_sync.sync.outcome import Retry
-from test.unit.fakes import FakeStats, NullLogger
+from test.unit.fakes import FakeStats, NullLogger, make_mapping
 
 ACCOUNT = 'AUTH_a'
 
@@ -138,7 +138,7 @@ class FakeLocal:
 class FakeProvider:
     """Stores what put_large reads; large_data_matches by the marker, as S3Provider does."""
 
-    supports_large_objects = True
+    features = Features(large_objects=True)
 
     def __init__(self):
         self.objects = {}   # name -> (data, headers)
@@ -190,7 +190,7 @@ class LargeTestCase(unittest.TestCase):
         self.local = FakeLocal(self.client)
         self.provider = FakeProvider()
         self.stats = FakeStats()
-        self.sync = ContainerSync({'account': ACCOUNT, 'container': 'c', 'aws_bucket': 'b'},
+        self.sync = ContainerSync(make_mapping(account=ACCOUNT, container='c', aws_bucket='b'),
                                   ACCOUNT, 'c', self.provider, self.local, self.stats,
                                   NullLogger(), clock=lambda: 1700000100.0)
 

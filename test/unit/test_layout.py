@@ -3,6 +3,7 @@ import hashlib
 import unittest
 
 from s3_sync import layout
+from test.unit.fakes import make_mapping
 
 # Literal values checked with coreutils: printf '%s' 'AUTH_test/cont' | md5sum -> ...8b51ca9d
 LITERALS = [('AUTH_test', 'cont', '51ca9d'),
@@ -23,7 +24,7 @@ def sha(name):
 def mapping(**kw):
     base = {'account': 'AUTH_test', 'container': 'cont', 'aws_bucket': 'bucket'}
     base.update(kw)
-    return base
+    return make_mapping(**base)
 
 
 class TestHashPrefix(unittest.TestCase):

@@ -11,9 +11,15 @@ from unittest import mock
 
 from s3_sync import log
 from s3_sync.config import ConfigError
+from s3_sync.config import validate_config
 
 SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
 TOUCHED = ('s3-sync', 's3_sync', 'boto3', 'botocore', 'test-logger') + log.QUIET_BOTOCORE
+
+
+def cfg(conf):
+    """The checked Config of a parsed file."""
+    return validate_config(conf, for_daemon=False)
 
 
 def conf_with_secret(**extra):
@@ -42,7 +48,7 @@ class LoggingCase(unittest.TestCase):
     def console(self, conf=None, **kwargs):
         stream = io.StringIO()
         with mock.patch('sys.stderr', stream):
-            logger = log.setup_logging(conf or {}, console=True, **kwargs)
+            logger = log.setup_logging(cfg(conf or {}), console=True, **kwargs)
         return logger, stream
 
 
@@ -55,13 +61,13 @@ class TestTargets(LoggingCase):
 
     def test_missing_log_file_is_one_line_error(self):
         with self.assertRaises(ConfigError) as ctx:
-            log.setup_logging({}, config_path='/etc/sync.json')
+            log.setup_logging(cfg({}), config_path='/etc/sync.json')
         self.assertEqual(str(ctx.exception),
                          '/etc/sync.json: log_file: required unless running with --console')
 
     def test_log_file_receives_lines(self):
         path = os.path.join(self.tmp, 'sync.log')
-        logger = log.setup_logging({'log_file': path})
+        logger = log.setup_logging(cfg({'log_file': path}))
         logger.warning('disk %d', 3)
         for handler in logger.handlers:
             handler.flush()
@@ -69,7 +75,7 @@ class TestTargets(LoggingCase):
             self.assertIn('s3-sync [WARNING]: disk 3', f.read())
 
     def test_log_file_rotates_at_100_mib_keeping_5(self):
-        logger = log.setup_logging({'log_file': os.path.join(self.tmp, 'sync.log')})
+        logger = log.setup_logging(cfg({'log_file': os.path.join(self.tmp, 'sync.log')}))
         handler, = logger.handlers
         self.assertIsInstance(handler, logging.handlers.RotatingFileHandler)
         self.assertEqual(handler.maxBytes, 100 * 1024 * 1024)
@@ -78,7 +84,7 @@ class TestTargets(LoggingCase):
     def test_unopenable_log_file_is_one_line_error(self):
         path = os.path.join(self.tmp, 'no-such-dir', 'sync.log')
         with self.assertRaises(ConfigError) as ctx:
-            log.setup_logging({'log_file': path})
+            log.setup_logging(cfg({'log_file': path}))
         self.assertEqual(str(ctx.exception),
                          'log_file: cannot open %s: No such file or directory' % path)
 

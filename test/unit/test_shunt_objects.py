@@ -10,14 +10,20 @@ from swift.common.swob import Request, str_to_wsgi
 from s3_sync.shunt import filter_factory
 from s3_sync.shunt.headers import slo_etag
 from test.unit.test_shunt_fakes import FakeProvider, FakeSwift, md5, remote_error
+from test.unit.fakes import make_mapping
 
 
-def archive_mapping(**extra):
+def archive_entry(**extra):
+    """A ``containers[]`` entry as a file holds it."""
     mapping = {'account': 'a', 'container': 'c', 'aws_bucket': 'bucket',
                'aws_endpoint': 'http://remote.example', 'aws_identity': 'id',
                'aws_secret': 'SECRET-KEY', 'retain_local': False, 'propagate_delete': False}
     mapping.update(extra)
     return mapping
+
+
+def archive_mapping(**extra):
+    return make_mapping(**archive_entry(**extra))
 
 
 class ShuntTestCase(unittest.TestCase):
@@ -35,7 +41,7 @@ class ShuntTestCase(unittest.TestCase):
 
     def write_config(self, containers):
         with open(self.conf, 'w') as f:
-            json.dump({'containers': containers}, f)
+            json.dump({'containers': [m.wire() for m in containers]}, f)
 
     def request(self, path, method='GET', headers=None, **kw):
         req = Request.blank(path, method=method, headers=headers or {}, **kw)
@@ -96,7 +102,7 @@ class TestDispatch(ShuntTestCase):
         self.write_config([archive_mapping(container='/*')])
         self.shunt.profiles.reload_if_changed(force=True)
         made = []
-        self.shunt.profiles.provider_factory = lambda m, container, logger: (
+        self.shunt.profiles.provider_factory = lambda m, container, logger, retry_policy: (
             made.append(container) or self.remote)
         self.remote.add('o', b'remote')
         self.assertEqual(self.request('/v1/a/any/o').body, b'remote')

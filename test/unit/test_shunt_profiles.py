@@ -5,8 +5,10 @@ import shutil
 import tempfile
 import unittest
 
-from s3_sync.shunt.profiles import Profiles, index_mappings, is_active
-from test.unit.test_shunt_objects import archive_mapping
+import types
+
+from s3_sync.shunt.profiles import Profiles, index_mappings
+from test.unit.test_shunt_objects import archive_entry, archive_mapping
 
 
 class RecordingLogger:
@@ -30,14 +32,17 @@ class Clock:
 
 class TestActiveMappings(unittest.TestCase):
     def test_archive_and_merged_namespace_mappings_are_active(self):
-        self.assertTrue(is_active({'retain_local': False}))
-        self.assertTrue(is_active({'retain_local': True, 'merge_namespaces': True}))
-        self.assertFalse(is_active({'retain_local': True, 'merge_namespaces': False}))
+        self.assertTrue(archive_mapping(retain_local=False).shunted)
+        self.assertTrue(archive_mapping(retain_local=True, propagate_delete=True,
+                                        merge_namespaces=True).shunted)
+        self.assertFalse(archive_mapping(retain_local=True, propagate_delete=True,
+                                         merge_namespaces=False).shunted)
 
     def test_index_keys_by_account_and_container(self):
         first = archive_mapping()
-        config = {'containers': [first, archive_mapping(aws_bucket='other'),
-                                 archive_mapping(container='plain', retain_local=True)]}
+        config = types.SimpleNamespace(containers=[
+            first, archive_mapping(aws_bucket='other'),
+            archive_mapping(container='plain', retain_local=True, propagate_delete=True)])
         self.assertEqual(index_mappings(config), {('a', 'c'): first})
 
 
@@ -51,22 +56,23 @@ class TestProfiles(unittest.TestCase):
 
     def write(self, containers, raw=None):
         with open(self.path, 'w') as f:
-            f.write(raw if raw is not None else json.dumps({'containers': containers}))
+            f.write(raw if raw is not None else json.dumps({'containers': [
+                m.wire() if hasattr(m, 'wire') else m for m in containers]}))
         # each rewrite gets its own mtime, however fast the test runs
         self.mtime = getattr(self, 'mtime', 1000) + 10
         os.utime(self.path, (self.mtime, self.mtime))
 
     def profiles(self):
         return Profiles(self.path, self.logger, check_interval=5, clock=self.clock,
-                        provider_factory=lambda m, container, logger: (m['aws_bucket'],
+                        provider_factory=lambda m, container, logger, retry_policy: (m.aws_bucket,
                                                                         container))
 
     def test_lookup_falls_back_to_the_per_account_mapping(self):
         exact, per_account = archive_mapping(), archive_mapping(container='/*')
         self.write([exact, per_account])
         profiles = self.profiles()
-        self.assertEqual(profiles.lookup('a', 'c')['container'], 'c')
-        self.assertEqual(profiles.lookup('a', 'x')['container'], '/*')
+        self.assertEqual(profiles.lookup('a', 'c').container, 'c')
+        self.assertEqual(profiles.lookup('a', 'x').container, '/*')
         self.assertIsNone(profiles.lookup('b', 'c'))
 
     def test_missing_file_means_no_mappings_and_one_log_line(self):
@@ -99,14 +105,14 @@ class TestProfiles(unittest.TestCase):
         errors = [line for level, line in self.logger.lines if level == 'error']
         self.assertEqual(len(errors), 1)
         self.assertIn('invalid JSON', errors[0])
-        self.write([dict(archive_mapping(), aws_secret=None)])
+        self.write([dict(archive_entry(), aws_secret=None)])
         self.clock.now += 5
         profiles.reload_if_changed()
         self.assertIn(('a', 'c'), profiles.mappings)
         self.assertEqual(len([1 for level, _ in self.logger.lines if level == 'error']), 2)
 
     def test_secrets_never_reach_the_log(self):
-        self.write([archive_mapping(aws_secret='TOPSECRET', propagate_delete=True)])
+        self.write([archive_entry(aws_secret='TOPSECRET', propagate_delete=True)])
         self.profiles()
         self.assertTrue(self.logger.lines)
         for _level, line in self.logger.lines:
@@ -117,8 +123,8 @@ class TestProfiles(unittest.TestCase):
         profiles = self.profiles()
         mapping = profiles.lookup('a', 'x')
         made = []
-        profiles.provider_factory = lambda m, container, logger: made.append(container) or \
-            object()
+        profiles.provider_factory = \
+            lambda m, container, logger, retry_policy: made.append(container) or object()
         first = profiles.provider(mapping, 'x')
         self.assertIs(profiles.provider(mapping, 'x'), first)
         profiles.provider(mapping, 'y')

@@ -3,14 +3,15 @@ import unittest
 
 from swift.common.utils import Timestamp, encode_timestamps
 
-from s3_sync.providers.base import RemoteError, RemoteObject
+from s3_sync.providers.base import Features, RemoteError, RemoteObject
 from s3_sync.sync.container import ContainerSync
 from s3_sync.sync.outcome import DestinationUnavailable, Retry
-from test.unit.fakes import FakeStats, NullLogger
+from test.unit.fakes import FakeStats, NullLogger, make_mapping
 
 
 class FakeProvider:
-    supports_large_objects = False
+    features = Features()
+    name = "fake"
 
     def __init__(self):
         self.objects = {}     # name -> (etag, headers)
@@ -112,7 +113,7 @@ class ContainerSyncTestCase(unittest.TestCase):
     def make_sync(self, **mapping):
         base = {'account': 'AUTH_a', 'container': 'c', 'aws_bucket': 'b'}
         base.update(mapping)
-        return ContainerSync(base, 'AUTH_a', 'c', self.provider, self.local, self.stats,
+        return ContainerSync(make_mapping(**base), 'AUTH_a', 'c', self.provider, self.local, self.stats,
                              NullLogger(), clock=lambda: self.now)
 
     def ts(self, delta=0):
@@ -228,17 +229,8 @@ class TestContainerInfo(ContainerSyncTestCase):
             sync.ready()
         self.assertEqual(len(self.provider.calls), 2)
 
-    def test_unapplied_s3_remote_delete_after_is_said_once(self):
-        warnings = []
-        sync = self.make_sync(remote_delete_after=86400)
-        sync.logger = type('L', (), {'warning': lambda s, *a: warnings.append(a[0] % a[1:]),
-                                     'debug': lambda s, *a: None})()
-        sync.ready()
-        sync.ready()
-        self.assertEqual(len(warnings), 1)
-        self.assertIn('remote_delete_after', warnings[0])
-
-    def test_swift_targets_get_container_metadata_and_acls_when_it_changes(self):
+    def test_targets_with_container_metadata_get_it_and_acls_when_it_changes(self):
+        self.provider.features = Features(container_metadata=True)
         sync = self.make_sync(protocol='swift', sync_container_metadata=True,
                               sync_container_acl=True)
         meta = {'X-Container-Meta-Color': ('red', '1'), 'X-Container-Read': ('.r:*', '1'),

@@ -10,10 +10,11 @@ from s3_sync.providers.base import RemoteError
 from s3_sync.providers.s3 import SMALL_BODY, S3Provider
 from s3_sync.providers.s3_client import make_client
 from s3_sync.swift_env import RecentInfo
+from test.unit.fakes import make_mapping
 
-MAPPING = {'account': 'AUTH_test', 'container': 'cont', 'aws_bucket': 'bucket',
-           'aws_endpoint': 'http://127.0.0.1:1', 'aws_identity': 'AKID',
-           'aws_secret': 'SECRET-KEY'}
+MAPPING = make_mapping(account='AUTH_test', container='cont', aws_bucket='bucket',
+                       aws_endpoint='http://127.0.0.1:1', aws_identity='AKID',
+                       aws_secret='SECRET-KEY')
 
 
 class DribblingReader(io.RawIOBase):

@@ -5,6 +5,7 @@ from swift.common.utils import Timestamp, encode_timestamps
 
 from s3_sync.providers.base import RemoteObject
 from s3_sync.sync import verify
+from test.unit.fakes import make_mapping
 
 
 class ListingProvider:
@@ -41,8 +42,13 @@ def remote(name, lm, etag='e1', size=3):
 SYNC = {'account': 'a', 'container': 'c'}
 
 
+def m(**keys):
+    return make_mapping(**keys)
+
+
 class TestRowsNeedingRepair(unittest.TestCase):
-    def check(self, rows, objects, mapping=SYNC):
+    def check(self, rows, objects, mapping=None):
+        mapping = mapping or m(**SYNC)
         provider = ListingProvider(objects)
         need = verify.rows_needing_repair(rows, provider, mapping, clock=lambda: NOW)
         return [r['name'] for r in need], provider
@@ -82,7 +88,7 @@ class TestRowsNeedingRepair(unittest.TestCase):
         self.assertEqual(need, [])
 
     def test_deletes_are_not_checked_without_propagate_delete(self):
-        mapping = dict(SYNC, propagate_delete=False)
+        mapping = m(**dict(SYNC, propagate_delete=False))
         need, _ = self.check([row('a', NOW - 5000, deleted=1)], {'a': remote('a', 0)}, mapping)
         self.assertEqual(need, [])
 
@@ -93,22 +99,22 @@ class TestRowsNeedingRepair(unittest.TestCase):
         self.assertEqual(need, [])
 
     def test_rows_not_yet_past_copy_after_are_handed_back_for_deferral(self):
-        mapping = dict(SYNC, copy_after=10000)
+        mapping = m(**dict(SYNC, copy_after=10000))
         need, _ = self.check([row('a', NOW - 5000)], {}, mapping)
         self.assertEqual(need, ['a'])
 
     def test_archive_rows_still_local_need_archiving(self):
-        mapping = dict(SYNC, retain_local=False, propagate_delete=False)
+        mapping = m(**dict(SYNC, retain_local=False, propagate_delete=False))
         need, _ = self.check([row('a', NOW - 5000)], {'a': remote('a', NOW - 4999)}, mapping)
         self.assertEqual(need, ['a'])
 
     def test_rows_the_row_alone_decides_cost_no_remote_request(self):
-        archive = dict(SYNC, retain_local=False, propagate_delete=False)
+        archive = m(**dict(SYNC, retain_local=False, propagate_delete=False))
         rows = [row('live', NOW - 5000), row('gone', NOW - 5000, deleted=1)]
         need, provider = self.check(rows, {}, archive)
         self.assertEqual(need, ['live'])
         self.assertEqual((provider.list_calls, provider.heads), (0, []))
-        need, provider = self.check([row('young', NOW - 10)], {}, dict(SYNC, copy_after=60))
+        need, provider = self.check([row('young', NOW - 10)], {}, m(**dict(SYNC, copy_after=60)))
         self.assertEqual((need, provider.list_calls), (['young'], 0))
 
     def test_sparse_rows_in_a_big_listing_fall_back_to_heads(self):
