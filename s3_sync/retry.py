@@ -17,6 +17,22 @@ def backoff_delay(attempt, base=0.5, cap=300.0):
     return random.uniform(0, min(cap, base * (2 ** min(attempt, 30))))
 
 
+# Statuses that say "not now" rather than "no": request timeout, too many requests, and
+# Swift's 498 rate limit; with every 5xx but 501 (not implemented will not become implemented).
+RETRYABLE_STATUSES = (408, 429, 498)
+# S3 error codes that mean the same, whatever status a clone sends them with.
+RETRYABLE_CODES = frozenset(('SlowDown', 'Throttling', 'ThrottlingException', 'RequestTimeout',
+                             'InternalError', 'ServiceUnavailable'))
+NOT_IMPLEMENTED_CODES = frozenset(('NotImplemented', 'MethodNotAllowed'))
+
+
+def retryable_status(status, code=None):
+    """The one rule for remote answers: may the same request succeed later?"""
+    if status == 501 or code in NOT_IMPLEMENTED_CODES:
+        return False
+    return status >= 500 or status in RETRYABLE_STATUSES or code in RETRYABLE_CODES
+
+
 def is_retryable(exc):
     """True for failures that may go away: 5xx/429/408, throttling, resets and timeouts."""
     retryable = getattr(exc, 'retryable', None)

@@ -23,15 +23,20 @@ class RemoteError(Exception):
 
     ``status`` is the HTTP status (502 when no response arrived), ``message`` one line that names
     what failed without any secret; ``retryable`` says whether the same request may succeed later
-    (5xx, 429/503 SlowDown, connection resets, timeouts).
+    (by default ``retry.retryable_status``: 5xx, throttling, timeouts); ``code`` the store's
+    error code (S3's ``NoSuchUpload``...) or None; ``headers`` the Swift-style response headers
+    (None when no response arrived); ``body`` the error body a client may be shown.
     """
 
-    def __init__(self, status, message, retryable=None):
+    def __init__(self, status, message, retryable=None, code=None, headers=None, body=b''):
         super().__init__('%s %s' % (status, message))
         self.status = status
         self.message = message
+        self.code = code
+        self.headers = headers
+        self.body = body
         if retryable is None:
-            retryable = status >= 500 or status in (408, 429)
+            retryable = retry.retryable_status(status, code)
         self.retryable = retryable
 
 

@@ -27,16 +27,14 @@ from s3_sync.providers import s3_multipart
 from s3_sync.providers.base import (
     Features, Provider, RemoteError, RemoteObject, RemoteResponse)
 from s3_sync.providers.s3_client import make_client
+from s3_sync.retry import NOT_IMPLEMENTED_CODES
 
 MAX_LIST = 1000
 DELETE_BATCH = 500          # names per DeleteObjects: 2 keys each, S3 takes <= 1000 keys
 CHUNK = 65536
 SWIFT_TIME_FMT = '%Y-%m-%dT%H:%M:%S.%f'
-RETRYABLE_CODES = {'SlowDown', 'Throttling', 'ThrottlingException', 'RequestTimeout',
-                   'InternalError', 'ServiceUnavailable'}
 CODE_STATUS = {'AccessDenied': 403, 'InternalError': 500, 'SlowDown': 503,
                'ServiceUnavailable': 503, 'NoSuchBucket': 404}
-NOT_IMPLEMENTED = {'NotImplemented', 'MethodNotAllowed'}
 CONDITIONALS = {'range': 'Range', 'if-match': 'IfMatch', 'if-none-match': 'IfNoneMatch',
                 'if-modified-since': 'IfModifiedSince',
                 'if-unmodified-since': 'IfUnmodifiedSince'}
@@ -52,13 +50,6 @@ SMALL_BODY = 65536
 def _one_line(text):
     return ' '.join(str(text).split())
 
-
-def remote_error(status, message, retryable, code, headers=None, s3_message=''):
-    """A RemoteError that also carries the S3 ``code``, the Swift-style response ``headers``
-    (None when no response arrived) and the S3 error ``s3_message``."""
-    err = RemoteError(status, message, retryable=retryable)
-    err.code, err.headers, err.s3_message = code, headers, s3_message
-    return err
 
 
 def _status_phrase(status):
@@ -156,11 +147,11 @@ class S3Provider(Provider):
             return self._client_error(exc, op, target)
         code = type(exc).__name__
         if isinstance(exc, (NoCredentialsError, ParamValidationError)):
-            return remote_error(400, '%s %s: %s' % (op, target, _one_line(exc)), False, code)
+            return RemoteError(400, '%s %s: %s' % (op, target, _one_line(exc)), False, code)
         if isinstance(exc, SSLError):
-            return remote_error(502, '%s %s at %s: %s' % (
+            return RemoteError(502, '%s %s at %s: %s' % (
                 op, target, self.where, _one_line(exc)), False, code)
-        return remote_error(502, '%s %s: cannot reach %s: %s' % (
+        return RemoteError(502, '%s %s: cannot reach %s: %s' % (
             op, target, self.where, _one_line(exc)), True, code)
 
     def _client_error(self, exc, op, target):
@@ -179,10 +170,9 @@ class S3Provider(Provider):
             message = '%s %s at %s failed: %s' % (op, target, self.where, code)
             if error.get('Message'):
                 message += ': ' + _one_line(error['Message'])
-        retryable = (status >= 500 or status in (408, 429) or code in RETRYABLE_CODES) and \
-            status != 501 and code not in NOT_IMPLEMENTED
-        return remote_error(status, message, retryable, code,
-                            metadata.s3_to_swift(exc.response), error.get('Message') or '')
+        return RemoteError(status, message, code=code,
+                           headers=metadata.s3_to_swift(exc.response),
+                           body=(error.get('Message') or code).encode('utf-8'))
 
     def _call(self, op, key=None, **params):
         """One request, errors translated; ``key`` (an S3 key) also goes into the params."""
@@ -243,7 +233,7 @@ class S3Provider(Provider):
                    if k not in ('content-length', 'content-type', 'transfer-encoding')}
         if err.status == 304:
             return RemoteResponse(304, headers)
-        body = b'' if head else (err.s3_message or err.code).encode('utf-8')
+        body = b'' if head else err.body
         headers['content-length'] = str(len(body))
         if body:
             headers['content-type'] = 'text/plain; charset=utf-8'
@@ -338,7 +328,7 @@ class S3Provider(Provider):
         try:
             return json.loads(raw)
         except ValueError:
-            raise remote_error(502, "SLO manifest '%s/%s' at %s is not valid JSON" % (
+            raise RemoteError(502, "SLO manifest '%s/%s' at %s is not valid JSON" % (
                 self.bucket, key, self.where), False, 'InvalidManifest') from None
 
     # -- writes ---------------------------------------------------------
@@ -365,7 +355,7 @@ class S3Provider(Provider):
                 break
             data += more
         if len(data) != size:
-            raise remote_error(502, "PutObject '%s/%s': the local object gave %d of %d bytes" % (
+            raise RemoteError(502, "PutObject '%s/%s': the local object gave %d of %d bytes" % (
                 self.bucket, self.key(name), len(data), size), True, 'IncompleteBody')
         return data
 
@@ -423,7 +413,7 @@ class S3Provider(Provider):
                     self.retry.call(self._delete_batch, keys)
                     continue
                 except RemoteError as err:
-                    if err.status != 501 and err.code not in NOT_IMPLEMENTED:
+                    if err.status != 501 and err.code not in NOT_IMPLEMENTED_CODES:
                         raise
                     # this target lacks DeleteObjects
                     self.features = self.features._replace(bulk_delete=False)
@@ -438,10 +428,9 @@ class S3Provider(Provider):
             first = errors[0]
             code = first.get('Code') or 'UnknownError'
             status = CODE_STATUS.get(code, 502)
-            raise remote_error(status, "delete of %d key(s) in bucket '%s' at %s failed, "
-                               "first '%s': %s" % (len(errors), self.bucket, self.where,
-                                                   first.get('Key'), code),
-                               status >= 500 or code in RETRYABLE_CODES, code)
+            raise RemoteError(status, "delete of %d key(s) in bucket '%s' at %s failed, "
+                              "first '%s': %s" % (len(errors), self.bucket, self.where,
+                                                  first.get('Key'), code), code=code)
 
     def _delete_one(self, key):
         try:

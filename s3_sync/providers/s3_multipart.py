@@ -445,7 +445,11 @@ class MultipartUploads:
             raise
 
     def _copy_part(self, key, upload_id, part, remote):
-        resp = self.p._retried(
+        """One part copied, and checked: a wrong ETag is retried like a failed request."""
+        return self.p.retry.call(self._copy_part_once, key, upload_id, part, remote)
+
+    def _copy_part_once(self, key, upload_id, part, remote):
+        resp = self.p._call(
             'upload_part_copy', key, UploadId=upload_id, PartNumber=part.number,
             CopySource={'Bucket': self.p.bucket, 'Key': key},
             CopySourceRange='bytes=%d-%d' % (part.offset, part.offset + part.size - 1),

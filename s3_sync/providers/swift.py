@@ -27,6 +27,7 @@ from urllib.parse import quote, urlsplit
 import eventlet.pools
 from swiftclient.exceptions import ClientException
 
+from s3_sync.retry import retryable_status
 from s3_sync.providers.base import (
     Features, Provider, RemoteError, RemoteObject, RemoteResponse)
 from s3_sync.providers.swift_conn import (
@@ -114,15 +115,14 @@ class SwiftProvider(Provider):
         else:
             status, message, retryable = 502, '%s %s: cannot reach %s: %s' % (
                 op, target, self.where, _one_line(exc)), True
-        err = RemoteError(status, self._scrub(message), retryable=retryable)
         raw = getattr(exc, 'http_response_headers', None)
         resp = last_response(conn)
         if raw is not None and resp is not None and resp.headers is raw:
-            err.headers = full_headers(resp)
+            headers = full_headers(resp)
         else:
-            err.headers = swift_headers(raw) if raw is not None else None
-        err.body = getattr(exc, 'http_response_content', b'') or b''
-        return err
+            headers = swift_headers(raw) if raw is not None else None
+        return RemoteError(status, self._scrub(message), retryable, headers=headers,
+                           body=getattr(exc, 'http_response_content', b'') or b'')
 
     def _client_error(self, exc, op, target, name):
         """(status, message, retryable) for a ClientException."""
@@ -135,7 +135,7 @@ class SwiftProvider(Provider):
             else:
                 return 502, '%s %s at %s: %s' % (op, target, self.where,
                                                  _one_line(exc.msg)), False
-        retryable = status >= 500 or status in (408, 429, 498)
+        retryable = retryable_status(status)
         if status == 401:
             return 401, 'authentication failed for %s at %s (401)' % (
                 self.identity, self.endpoint), False

@@ -489,5 +489,72 @@ class TestSample(unittest.TestCase):
         self.assertEqual(conf.warnings, (), 'the sample shows only keys that work')
 
 
+class TestAnnouncements(unittest.TestCase):
+    """Keys that load but are not acted on are said, one line each, naming the key."""
+
+    def warnings(self, conf):
+        return validate_config(conf).warnings
+
+    def test_keys_this_version_does_not_apply_are_announced(self):
+        warnings = self.warnings(dict(
+            base_conf(swift_mapping(convert_dlo=True, min_segment_size=1024)),
+            bulk_process=True, migrations=[{'account': 'AUTH_m', 'aws_bucket': 'b'}]))
+        for key in ('containers[0].convert_dlo', 'containers[0].min_segment_size',
+                    'bulk_process', 'migrations'):
+            self.assertTrue(any(w.startswith(key + ': not applied') for w in warnings),
+                            (key, warnings))
+        self.assertTrue(all('\n' not in w for w in warnings))
+
+    def test_s3_remote_delete_after_is_announced_swift_is_not(self):
+        s3 = self.warnings(base_conf(s3_mapping(remote_delete_after=86400)))
+        self.assertEqual(s3, ('containers[0].remote_delete_after: not applied to s3 targets '
+                              'by this version (no S3 lifecycle rule is written yet)',))
+        self.assertEqual(self.warnings(base_conf(swift_mapping(remote_delete_after=86400))), ())
+
+    def test_keys_at_their_default_say_nothing(self):
+        self.assertEqual(self.warnings(base_conf(s3_mapping(convert_dlo=False,
+                                                            remote_delete_after=0))), ())
+
+    def test_proxies_reach_the_mappings(self):
+        conf = validate_config(dict(base_conf(s3_mapping()),
+                                    https_proxy='http://127.0.0.1:3128'))
+        self.assertEqual(conf.containers[0].proxies, {'https': 'http://127.0.0.1:3128'})
+
+    def test_proxy_must_be_a_url(self):
+        with self.assertRaises(ConfigError) as ctx:
+            validate_config(dict(base_conf(), http_proxy='proxy:3128'))
+        self.assertIn('http_proxy: must be an http:// or https:// URL', str(ctx.exception))
+
+
+class TestBounds(ConfigFileCase):
+    def test_numbers_past_their_maximum_are_refused(self):
+        for conf, key in ((base_conf(s3_mapping(remote_timeout=1e300)), 'remote_timeout'),
+                          (base_conf(s3_mapping(max_conns=10 ** 9)), 'max_conns'),
+                          (dict(base_conf(), items_chunk=10 ** 30), 'items_chunk'),
+                          (dict(base_conf(), swift_bind_port=70000), 'swift_bind_port')):
+            message = self.refusal(conf)
+            self.assertIn('%s: must be <=' % key, message)
+            self.assertLess(len(message), 200)
+
+    def test_endpoint_must_be_a_url(self):
+        self.assertIn('containers[0].aws_endpoint: must be an http:// or https:// URL',
+                      self.refusal(base_conf(s3_mapping(aws_endpoint='not a url'))))
+
+    def test_deeply_nested_json_is_one_line(self):
+        with open(self.path, 'w') as f:
+            f.write('[' * 100000 + ']' * 100000)
+        with self.assertRaises(ConfigError) as ctx:
+            load_config(self.path)
+        self.assertIn('nested too deeply', str(ctx.exception))
+
+    def test_huge_integer_is_one_line(self):
+        with open(self.path, 'w') as f:
+            f.write('{"items_chunk": %s}' % ('9' * 5000))
+        with self.assertRaises(ConfigError) as ctx:
+            load_config(self.path)
+        self.assertIn('invalid JSON', str(ctx.exception))
+        self.assertNotIn('\n', str(ctx.exception))
+
+
 if __name__ == '__main__':
     unittest.main()

@@ -86,6 +86,26 @@ class TestPrimaryPass(CrawlerTestCase):
                          sorted(n for n in ('o%d' % i for i in range(35)) if owns(n, index, 3)))
         self.assertEqual(self.entry(broker)['last_row'], 35)
 
+    def test_stop_mid_pass_finishes_rows_in_flight_saves_status_and_starts_no_new_chunk(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        for i in range(35):
+            put(broker, 'o%d' % i)
+        crawler = self.crawler(1, verification_slack=60)
+        first = min(n for n in ('o%d' % i for i in range(10))
+                    if owns(n, self.replica(1).index, 3))
+        finished = []
+
+        def upload_while_asked_to_stop(row):
+            crawler.stop()               # what the SIGTERM handler does
+            eventlet.sleep(0.05)         # the remote request still in flight
+            finished.append(row['name'])
+        self.sync.outcomes[first] = upload_while_asked_to_stop
+        crawler.run_forever()            # returns: it was asked to stop
+        self.assertEqual(finished, [first])
+        self.assertEqual(self.entry(broker)['last_row'], 10)    # the chunk is saved...
+        self.assertTrue(all(int(n[1:]) < 10 for n in self.sync.rows))  # ...no new one began
+        self.assertEqual(self.entry(broker)['pending'], {})
+
     def test_rows_are_handed_in_rowid_order(self):
         broker = self.cluster.create('AUTH_test', 'cont')[0]
         names = self.names(self.replica(1).index, n=8)

@@ -73,6 +73,7 @@ class FakeS3:
         self.uploads = {}       # upload id -> {key, parts: {n: (data, etag)}, meta}
         self.calls = []
         self.fail = {}
+        self.bad_copy_etags = {}    # part number -> how many copies answer a wrong ETag
         self.in_flight = 0
         self.max_in_flight = 0
         self._ids = 0
@@ -123,6 +124,9 @@ class FakeS3:
         first, last = (int(v) for v in CopySourceRange[len('bytes='):].split('-'))
         part = data[first:last + 1]
         self.uploads[UploadId]['parts'][PartNumber] = (part, md5(part))
+        if self.bad_copy_etags.get(PartNumber):
+            self.bad_copy_etags[PartNumber] -= 1
+            return {'CopyPartResult': {'ETag': '"%s"' % md5(b'not the part')}}
         return {'CopyPartResult': {'ETag': '"%s"' % md5(part)}}
 
     def complete_multipart_upload(self, Bucket, Key, UploadId, MultipartUpload):
@@ -385,6 +389,15 @@ class TestLargeMetadataAndMatching(ProviderTest):
         self.assertFalse(self.provider.update_large_metadata('big', {}, source, remote))
         self.assertIn('abort', self.ops())
         self.assertEqual(self.s3.uploads, {})
+
+    def test_copied_part_with_a_wrong_etag_is_copied_again(self):
+        source, remote = self.upload([FakePiece(b'a' * (5 * MiB)), FakePiece(b'b' * (5 * MiB))])
+        self.s3.bad_copy_etags[1] = 1
+        done = self.provider.update_large_metadata('big', {'x-object-meta-v': '2'}, source,
+                                                   remote)
+        self.assertTrue(done)
+        self.assertEqual(self.ops(), ['create', 'copy', 'copy', 'copy', 'complete'])
+        self.assertEqual(self.s3.objects[KEY][:2], (source.data, remote.etag))
 
     def test_single_put_remote_is_copied_onto_itself(self):
         source, remote = self.upload([FakePiece(b'a' * 100)])
