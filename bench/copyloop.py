@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from s3_sync import layout
-from s3_sync.providers.s3 import content_md5
+from s3_sync.metadata import content_md5
 
 from bench.environment import PeakWatcher, stop_procs
 from bench.ours import figures

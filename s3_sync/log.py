@@ -27,6 +27,22 @@ SECRET_KEYS = ('aws_secret', 'aws_session_token')
 _OURS = '_s3_sync_handler'
 
 
+ONE_LINE_LIMIT = 300
+
+
+def one_line(value, limit=ONE_LINE_LIMIT, first_line=False):
+    """``value`` (a message or an exception) as one bounded line for a log or an error:
+    whitespace runs, newlines included, become one space (or, with ``first_line``, only the
+    first non-empty line is kept); an empty exception gives its type name."""
+    text = str(value).strip()
+    if first_line and text:
+        text = text.splitlines()[0]
+    text = ' '.join(text.split())
+    if not text and isinstance(value, BaseException):
+        text = type(value).__name__
+    return text if len(text) <= limit else text[:limit] + '...'
+
+
 def redact(text, secrets):
     """``text`` with every non-empty secret replaced by ``<redacted>``. Longest first, so a
     secret that contains another is not left half-shown."""

@@ -17,7 +17,10 @@ import email.charset
 import re
 from urllib.parse import quote, unquote
 
+from swift.common.utils import config_true_value
+
 META_PREFIX = 'x-object-meta-'
+SWIFT_TIME_FMT = '%Y-%m-%dT%H:%M:%S.%f'      # listings' last_modified
 AMZ_META_PREFIX = 'x-amz-meta-'
 DLO_HEADER = 'x-object-manifest'
 SLO_HEADER = 'x-static-large-object'
@@ -177,8 +180,20 @@ def s3_to_swift(response_or_headers):
     return out
 
 
-def _slo_flag(value):
-    return value.strip().lower() in ('true', '1', 'yes', 'on', 't', 'y')
+def is_slo(headers):
+    """Whether Swift-style ``headers`` describe an SLO manifest (Swift's own truth rule)."""
+    return config_true_value(headers.get(SLO_HEADER, ''))
+
+
+def content_md5(etag):
+    """Base64 of the binary md5 behind a Swift etag (Content-MD5), or None when it is not
+    a plain md5."""
+    etag = (etag or '').strip('"')
+    try:
+        raw = binascii.unhexlify(etag)
+    except (binascii.Error, ValueError):
+        return None
+    return base64.b64encode(raw).decode('ascii') if len(raw) == 16 else None
 
 
 def sync_headers(swift_headers):
@@ -192,7 +207,7 @@ def sync_headers(swift_headers):
             out[key] = decode_value(value)
         elif key in ('content-type', DLO_HEADER) or key in S3_FIELDS:
             out[key] = value
-        elif key == SLO_HEADER and _slo_flag(value):
+        elif key == SLO_HEADER and config_true_value(value):
             out[key] = 'true'
     return out
 

@@ -88,7 +88,8 @@ GLOBAL_KEYS = {
     'swift_bind_ip': Key(STR, default='0.0.0.0'),
     'swift_bind_port': Key(INT, minimum=1, maximum=MAX_PORT),      # ours
     'swift_dir': Key(STR, default='/etc/swift'),
-    'internal_client_path': Key(STR, default=DERIVED),             # <swift_dir>/internal-client.conf
+    # <swift_dir>/internal-client.conf
+    'internal_client_path': Key(STR, default=DERIVED),
     'internal_client_logname': Key(STR, default='ContainerCrawler'),
     'watch': Key(BOOL, default=True),                              # ours: inotify watching
     'log_file': Key(STR),

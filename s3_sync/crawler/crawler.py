@@ -22,7 +22,8 @@ from swift.container.backend import SHARDING, ContainerBroker
 from s3_sync.crawler.counts import CycleCounts
 from s3_sync.crawler.jobs import job_key, mapping_jobs, remote_shards, shard_jobs
 from s3_sync.crawler.node import LocalNode
-from s3_sync.crawler.passes import DbPasses, one_line
+from s3_sync.crawler.passes import DbPasses
+from s3_sync.log import one_line
 from s3_sync.crawler.progress import StatusFile, prune_status_files
 from s3_sync.crawler.watcher import Watcher
 from s3_sync.sync.outcome import DestinationUnavailable
@@ -64,7 +65,8 @@ class Crawler:
         try:
             return [c['name'] for c in self.internal_client.iter_containers(account)]
         except Exception as exc:
-            self.logger.error('%s/*: cannot list containers: %s', account, one_line(exc))
+            self.logger.error('%s/*: cannot list containers: %s', account,
+                              one_line(exc, first_line=True))
             return []
 
     def _remote_shards(self, account, container):
@@ -75,7 +77,7 @@ class Crawler:
             return remote_shards(self.internal_client, account, container)
         except Exception as exc:
             self.logger.error('%s/%s: cannot look for shards: %s', account, container,
-                              one_line(exc))
+                              one_line(exc, first_line=True))
             return []
 
     def root_jobs(self):
@@ -98,7 +100,7 @@ class Crawler:
         except Exception as exc:
             counts.errors += 1
             self.logger.error('%s/%s: crawl of %s failed: %s', job.account, job.container,
-                              job.db_path, one_line(exc))
+                              job.db_path, one_line(exc, first_line=True))
             return []
 
     def _crawl_db(self, job, counts, full):
@@ -115,7 +117,7 @@ class Crawler:
             if exc.fresh:
                 counts.errors += 1
                 self.logger.error('%s/%s: destination unusable, rows wait: %s',
-                                  job.account, job.container, one_line(exc))
+                                  job.account, job.container, one_line(exc, first_line=True))
             return []
         status = StatusFile(self.status_dir, job.account, job.container, self.logger)
         # While sharding, the retiring DB may still hold rows not crawled yet.
@@ -154,7 +156,7 @@ class Crawler:
             sync.handle_container_info(broker.get_info(), broker.metadata)
         except Exception as exc:
             self.logger.error('%s/%s: container metadata not propagated: %s',
-                              job.account, job.container, one_line(exc))
+                              job.account, job.container, one_line(exc, first_line=True))
 
     # -- cycles ----------------------------------------------------------------
     def _crawl_all(self, jobs, counts, full):
@@ -254,7 +256,7 @@ class Crawler:
         try:
             fn(*args)
         except Exception as exc:  # keep the daemon alive; one line, the next cycle retries
-            self.logger.error('crawl cycle failed: %s', one_line(exc))
+            self.logger.error('crawl cycle failed: %s', one_line(exc, first_line=True))
             eventlet.sleep(MIN_WAIT)
 
     def close(self):

@@ -16,9 +16,10 @@ not reflect; only those are handled again.
 import time
 
 import eventlet
-from swift.common.utils import decode_timestamps
 
 from s3_sync.crawler.ownership import owns
+from s3_sync.log import one_line
+from s3_sync.rows import meta_timestamp
 from s3_sync.retry import backoff_delay
 from s3_sync.sync.outcome import Retry
 
@@ -29,17 +30,6 @@ class Failed:
 
     def __init__(self, error):
         self.error = error
-
-
-def one_line(exc):
-    text = str(exc).strip()
-    text = text.splitlines()[0] if text else ''
-    return text or type(exc).__name__
-
-
-def meta_timestamp(row):
-    """When the row's newest part (data, content-type or metadata) was written, epoch secs."""
-    return float(decode_timestamps(row['created_at'])[2])
 
 
 class DbPasses:
@@ -66,9 +56,9 @@ class DbPasses:
             return self.sync.handle_row(row)
         except (Exception, eventlet.Timeout) as exc:
             self.logger.error('%s/%s/%s (row %d): %s', self.job.account, self.job.container,
-                              row['name'], row['ROWID'], one_line(exc))
+                              row['name'], row['ROWID'], one_line(exc, first_line=True))
             self.counts.errors += 1
-            return Failed(one_line(exc))
+            return Failed(one_line(exc, first_line=True))
 
     def hand(self, rows):
         """[(row, outcome)] for ``rows``, handled on the shared pool (blocks while it is full)."""

@@ -9,8 +9,6 @@ Every botocore failure becomes a ``RemoteError`` with a one-line message naming 
 and the S3 error code, never a credential. The error also carries ``code`` (the S3 error code)
 and ``headers`` (Swift-style response headers, ``None`` when no response arrived).
 """
-import base64
-import binascii
 import calendar
 import email.utils
 import json
@@ -23,6 +21,7 @@ from botocore.exceptions import (BotoCoreError, ClientError, NoCredentialsError,
                                  ParamValidationError, SSLError)
 
 from s3_sync import layout, metadata
+from s3_sync.log import one_line
 from s3_sync.providers import s3_multipart
 from s3_sync.providers.base import (
     Features, Provider, RemoteError, RemoteObject, RemoteResponse)
@@ -32,7 +31,6 @@ from s3_sync.retry import NOT_IMPLEMENTED_CODES
 MAX_LIST = 1000
 DELETE_BATCH = 500          # names per DeleteObjects: 2 keys each, S3 takes <= 1000 keys
 CHUNK = 65536
-SWIFT_TIME_FMT = '%Y-%m-%dT%H:%M:%S.%f'
 CODE_STATUS = {'AccessDenied': 403, 'InternalError': 500, 'SlowDown': 503,
                'ServiceUnavailable': 503, 'NoSuchBucket': 404}
 CONDITIONALS = {'range': 'Range', 'if-match': 'IfMatch', 'if-none-match': 'IfNoneMatch',
@@ -46,9 +44,6 @@ DATE_CONDITIONALS = ('IfModifiedSince', 'IfUnmodifiedSince')
 # At most workers x 64 KiB in memory; larger bodies stream as before.
 SMALL_BODY = 65536
 
-
-def _one_line(text):
-    return ' '.join(str(text).split())
 
 
 
@@ -66,17 +61,9 @@ def epoch(dt):
 
 def swift_time(dt):
     """A boto3 datetime in Swift's listing format (UTC, microseconds)."""
-    return dt.astimezone(timezone.utc).strftime(SWIFT_TIME_FMT)
+    return dt.astimezone(timezone.utc).strftime(metadata.SWIFT_TIME_FMT)
 
 
-def content_md5(etag):
-    """Base64 of the binary md5 behind a Swift etag, or None when it is not a plain md5."""
-    etag = (etag or '').strip('"')
-    try:
-        raw = binascii.unhexlify(etag)
-    except (binascii.Error, ValueError):
-        return None
-    return base64.b64encode(raw).decode('ascii') if len(raw) == 16 else None
 
 
 def _request_params(headers):
@@ -147,12 +134,12 @@ class S3Provider(Provider):
             return self._client_error(exc, op, target)
         code = type(exc).__name__
         if isinstance(exc, (NoCredentialsError, ParamValidationError)):
-            return RemoteError(400, '%s %s: %s' % (op, target, _one_line(exc)), False, code)
+            return RemoteError(400, '%s %s: %s' % (op, target, one_line(exc)), False, code)
         if isinstance(exc, SSLError):
             return RemoteError(502, '%s %s at %s: %s' % (
-                op, target, self.where, _one_line(exc)), False, code)
+                op, target, self.where, one_line(exc)), False, code)
         return RemoteError(502, '%s %s: cannot reach %s: %s' % (
-            op, target, self.where, _one_line(exc)), True, code)
+            op, target, self.where, one_line(exc)), True, code)
 
     def _client_error(self, exc, op, target):
         error = exc.response.get('Error', {})
@@ -169,7 +156,7 @@ class S3Provider(Provider):
         else:
             message = '%s %s at %s failed: %s' % (op, target, self.where, code)
             if error.get('Message'):
-                message += ': ' + _one_line(error['Message'])
+                message += ': ' + one_line(error['Message'])
         return RemoteError(status, message, code=code,
                            headers=metadata.s3_to_swift(exc.response),
                            body=(error.get('Message') or code).encode('utf-8'))
@@ -339,7 +326,7 @@ class S3Provider(Provider):
         if size <= SMALL_BODY:
             body = self._read_small_body(name, body, size)
         params = dict(Body=body, ContentLength=size, **metadata.s3_fields(headers), **self.sse)
-        md5 = content_md5(headers.get('etag'))
+        md5 = metadata.content_md5(headers.get('etag'))
         if md5:
             params['ContentMD5'] = md5
         resp = self._call('put_object', self.key(name), **params)

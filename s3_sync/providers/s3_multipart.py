@@ -31,7 +31,6 @@ Choices, and why:
   conditional on its ETag) into a new upload with the new metadata: CopyObject would turn a
   ``-N`` ETag into a plain one and cannot copy more than 5 GiB.
 """
-import base64
 import binascii
 import hashlib
 import math
@@ -160,10 +159,6 @@ def byte_ranges(sizes):
         parts.append(Part(number, offset, size, []))
         offset += size
     return parts
-
-
-def content_md5(hex_md5):
-    return base64.b64encode(binascii.unhexlify(hex_md5)).decode('ascii')
 
 
 class PartReader:
@@ -319,7 +314,7 @@ class MultipartUploads:
             reader = PartReader(spans)
             params = dict(ContentLength=source.size, **fields, **self.p.sse)
             if known:
-                params['ContentMD5'] = content_md5(known)
+                params['ContentMD5'] = metadata.content_md5(known)
             resp = self._uploaded_with(reader, 'put_object', key, **params)
             self._check_etag(key, 'PUT', resp.get('ETag'), reader.hexdigest())
             return resp['ETag'].strip('"')
@@ -336,7 +331,7 @@ class MultipartUploads:
         md5 = hashlib.md5(body).hexdigest()
         self.p._retried('put_object', self.p.manifest_key(name), Body=body,
                         ContentLength=len(body), ContentType=MANIFEST_CONTENT_TYPE,
-                        ContentMD5=content_md5(md5), **self.p.sse)
+                        ContentMD5=metadata.content_md5(md5), **self.p.sse)
 
     # -- multipart upload -------------------------------------------------
     def abort_orphans(self, key):
@@ -380,7 +375,7 @@ class MultipartUploads:
             reader = PartReader(part.spans)
             params = dict(UploadId=upload_id, PartNumber=part.number, ContentLength=part.size)
             if part.md5:
-                params['ContentMD5'] = content_md5(part.md5)
+                params['ContentMD5'] = metadata.content_md5(part.md5)
             resp = self._uploaded_with(reader, 'upload_part', key, **params)
             self._check_etag(key, 'part %d' % part.number, resp.get('ETag'), reader.hexdigest())
             return resp['ETag'].strip('"')

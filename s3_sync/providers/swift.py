@@ -27,6 +27,8 @@ from urllib.parse import quote, urlsplit
 import eventlet.pools
 from swiftclient.exceptions import ClientException
 
+from s3_sync.log import one_line
+from s3_sync.metadata import META_PREFIX
 from s3_sync.retry import retryable_status
 from s3_sync.providers.base import (
     Features, Provider, RemoteError, RemoteObject, RemoteResponse)
@@ -34,14 +36,12 @@ from s3_sync.providers.swift_conn import (
     BULK_DELETE_MAX,
     CHUNK,
     MAX_LIST,
-    META_PREFIX,
     PAGE_SIZE,
     PASSED_REQUEST_HEADERS,
     SharedAuth,
     SwiftConnection,
     TRANSPORT_ERRORS,
     _lost_length,
-    _one_line,
     _status_of,
     connection_options,
     full_headers,
@@ -114,7 +114,7 @@ class SwiftProvider(Provider):
             status, message, retryable = self._client_error(exc, op, target, name)
         else:
             status, message, retryable = 502, '%s %s: cannot reach %s: %s' % (
-                op, target, self.where, _one_line(exc)), True
+                op, target, self.where, one_line(exc)), True
         raw = getattr(exc, 'http_response_headers', None)
         resp = last_response(conn)
         if raw is not None and resp is not None and resp.headers is raw:
@@ -134,7 +134,7 @@ class SwiftProvider(Provider):
                 status = 401
             else:
                 return 502, '%s %s at %s: %s' % (op, target, self.where,
-                                                 _one_line(exc.msg)), False
+                                                 one_line(exc.msg)), False
         retryable = retryable_status(status)
         if status == 401:
             return 401, 'authentication failed for %s at %s (401)' % (
@@ -150,7 +150,7 @@ class SwiftProvider(Provider):
         if 400 <= status < 500 and status != 404 and body:
             if isinstance(body, bytes):
                 body = body.decode('utf-8', 'replace')
-            message = message.strip() + ': ' + _one_line(body)
+            message = message.strip() + ': ' + one_line(body)
         return status, message.strip(), retryable
 
     def _with_conn(self, op, name, fn):
@@ -415,7 +415,7 @@ class SwiftProvider(Provider):
         if status >= 300:
             raise RemoteError(status, '%s %s at %s failed: %s %s' % (
                 op, self._target(), self.where, result.get('Response Status'),
-                _one_line(result.get('Response Body') or '')))
+                one_line(result.get('Response Body') or '')))
 
     # -- setup ----------------------------------------------------------
     def check(self, create=False):

@@ -17,10 +17,8 @@ import swiftclient
 import urllib3.exceptions
 from requests.exceptions import RequestException
 
-from s3_sync.metadata import wire_to_str
+from s3_sync.metadata import SWIFT_TIME_FMT, wire_to_str
 
-META_PREFIX = 'x-object-meta-'
-SWIFT_TIME_FMT = '%Y-%m-%dT%H:%M:%S.%f'
 MAX_LIST = 10000            # Swift's default container_listing_limit
 PAGE_SIZE = 1000            # iter_objects page: matches the verification budget granularity
 CHUNK = 65536
@@ -43,11 +41,6 @@ def _recovered_header_warning(record):
 
 
 logging.getLogger('urllib3.connection').addFilter(_recovered_header_warning)
-
-
-def _one_line(text, limit=200):
-    text = ' '.join(str(text).split())
-    return text if len(text) <= limit else text[:limit] + '...'
 
 
 def swift_headers(raw):

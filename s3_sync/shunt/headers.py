@@ -16,24 +16,16 @@ import re
 
 from swift.common.swob import str_to_wsgi
 
+from s3_sync.metadata import META_PREFIX, SLO_HEADER, is_slo
+
 HOP_BY_HOP = frozenset(('connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization',
                         'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade'))
 DROPPED = HOP_BY_HOP | {'date'}
-SLO_HEADER = 'x-static-large-object'
 MPU_ETAG = re.compile(r'^[0-9a-f]+-\d+$')
 LOCAL_ID_HEADERS = ('x-trans-id', 'x-openstack-request-id')
 # What a restored copy keeps from the remote object (besides etag and length).
 RESTORED_HEADERS = ('content-type', 'content-encoding', 'content-disposition',
                     'content-language', 'cache-control', 'expires')
-META_PREFIX = 'x-object-meta-'
-
-
-def is_true(value):
-    return str(value or '').strip().lower() in ('true', '1', 'yes', 'on', 't', 'y')
-
-
-def is_slo(headers):
-    return is_true(headers.get(SLO_HEADER))
 
 
 def looks_like_mpu(etag):
@@ -67,7 +59,7 @@ def client_headers(remote_headers, local_ids=(), etag=None):
         out['etag'] = etag
     if looks_like_mpu(out.get('etag')) and SLO_HEADER not in out:
         out[SLO_HEADER] = 'True'
-    if SLO_HEADER in out and is_true(out[SLO_HEADER]):
+    if is_slo(out):
         out[SLO_HEADER] = 'True'
         if out.get('etag') and not out['etag'].startswith('"'):
             out['etag'] = '"%s"' % out['etag']      # Swift quotes SLO etags

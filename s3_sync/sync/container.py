@@ -13,13 +13,14 @@ be looked at again later (``copy_after`` not reached, a stale local read, a remo
 import re
 import time
 
-from swift.common.utils import Timestamp, decode_timestamps
+from swift.common.utils import Timestamp
 
 from s3_sync import metadata, selection
 from s3_sync.local import LocalError
 from s3_sync.providers.base import RemoteError
 from s3_sync.retry import DEFAULT_POLICY
-from s3_sync.sync.large import LargeObjectSync
+from s3_sync.rows import row_timestamps
+from s3_sync.sync.large import LargeObjectSync, is_large
 from s3_sync.sync.outcome import DestinationUnavailable, Retry
 from s3_sync.sync.verify import rows_needing_repair
 
@@ -27,15 +28,6 @@ from s3_sync.sync.verify import rows_needing_repair
 RECHECK_SECONDS = 30.0
 # How long a stale local read (an object server behind the container row) waits to be re-read.
 STALE_RETRY_SECONDS = 1.0
-
-
-def row_timestamps(row):
-    """(data, content-type, metadata) Timestamps of a row; metadata is the newest of the three."""
-    return decode_timestamps(row['created_at'])
-
-
-def is_slo(headers):
-    return headers.get('x-static-large-object', '').lower() in ('true', '1', 'yes', 'on')
 
 
 class ContainerSync:
@@ -162,7 +154,7 @@ class ContainerSync:
         if not selection.matches(headers, self.criteria):
             self.stats.increment('skipped')
             return None
-        if is_slo(headers) or 'x-object-manifest' in headers:
+        if is_large(headers):
             # The remote holds the content, not the manifest: large.py compares and copies.
             if not self.provider.features.large_objects:
                 return self._skip_large(row)
@@ -188,7 +180,7 @@ class ContainerSync:
             if not selection.matches(obj.headers, self.criteria):
                 self.stats.increment('skipped')
                 return None
-            if is_slo(obj.headers) or 'x-object-manifest' in obj.headers:
+            if is_large(obj.headers):
                 return self._upload_large(row, obj, meta_ts)
             if self.archive:
                 done = self._archive_without_upload(row, meta_ts, obj)

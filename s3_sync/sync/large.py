@@ -54,12 +54,8 @@ class BadManifest(LocalError):
     retryable = False
 
 
-def is_slo(headers):
-    return metadata.sync_headers(headers).get(metadata.SLO_HEADER) == 'true'
-
-
 def is_large(headers):
-    return is_slo(headers) or metadata.DLO_HEADER in headers
+    return metadata.is_slo(headers) or metadata.DLO_HEADER in headers
 
 
 def _data_version(headers):
@@ -274,7 +270,7 @@ class LargeObjectSync:
 
         ``headers`` are the local object's (from a raw GET whose manifest ``body`` is given, or
         from a HEAD, in which case an SLO manifest is read here)."""
-        kind = 'slo' if is_slo(headers) else 'dlo'
+        kind = 'slo' if metadata.is_slo(headers) else 'dlo'
         try:
             if kind == 'slo' and body is None:
                 found = self._open_manifest(row, meta_ts)
@@ -302,7 +298,7 @@ class LargeObjectSync:
             stale = self.csync._stale(obj.headers, meta_ts)
             if stale:
                 return stale
-            if not is_slo(obj.headers):
+            if not metadata.is_slo(obj.headers):
                 raise SegmentChanged('no longer an SLO')
             return obj.headers, obj.reader.read()
         finally:

@@ -14,7 +14,8 @@ clocks Swift itself relies on for last-write-wins.
 import math
 import time
 
-from swift.common.utils import decode_timestamps
+from s3_sync.rows import row_timestamps
+
 
 # Listing entries read per row to verify before falling back to HEADs (plus a flat allowance).
 LIST_BUDGET_PER_ROW = 3
@@ -69,7 +70,7 @@ def local_verdict(row, mapping, now):
         if mapping.archive or not mapping.propagate_delete:
             return True     # nothing was to be propagated
         return None
-    _data_ts, _ctype_ts, meta_ts = decode_timestamps(row['created_at'])
+    _data_ts, _ctype_ts, meta_ts = row_timestamps(row)
     if now < float(meta_ts) + mapping.copy_after:
         return False        # not eligible yet: the handler defers it to its due time
     if mapping.archive:
@@ -79,7 +80,7 @@ def local_verdict(row, mapping, now):
 
 def remote_reflects(row, remote):
     """True when ``remote`` (a RemoteObject or None) is what propagating ``row`` would leave."""
-    data_ts, _ctype_ts, meta_ts = decode_timestamps(row['created_at'])
+    data_ts, _ctype_ts, meta_ts = row_timestamps(row)
     if row['deleted']:
         # A remote object written after the local delete is someone else's newer write.
         return remote is None or remote.last_modified > float(data_ts)
