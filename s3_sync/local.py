@@ -4,7 +4,6 @@ Every read names the storage policy the container row was recorded under, so an 
 from the policy its row describes. The InternalClient pipeline has no SLO/DLO middleware, so a
 manifest comes back raw, which is what propagation needs.
 """
-import json
 
 from swift.common.internal_client import UnexpectedResponse
 from swift.common.swob import wsgi_to_str
@@ -17,6 +16,13 @@ class LocalError(Exception):
     """The local cluster did not answer as it should (5xx, timeouts)."""
 
     retryable = True
+
+
+class SegmentChanged(LocalError):
+    """A segment is missing or is not the version the manifest (or listing) names.
+
+    Not retryable within one upload: reading it again gives the same answer."""
+    retryable = False
 
 
 class BodyReader:
@@ -124,15 +130,55 @@ class LocalSwift:
             return None
         return _lower(resp.headers)
 
-    def read_manifest(self, account, container, name, policy_index):
-        """The raw SLO manifest (list of segment dicts) and the manifest's headers, or None."""
-        obj = self.open(account, container, name, policy_index)
-        if obj is None:
-            return None
+    # -- large objects' parts ------------------------------------------------
+    def read_range(self, account, container, name, start, length, etag=None, what=None):
+        """An iterable of ``length`` bytes at ``start`` of a (segment) object, with ``close()``.
+
+        ``etag``: the version the caller expects; another one, or a missing object, raises
+        SegmentChanged (``what`` names the object in that message)."""
+        if length <= 0:
+            return []
+        what = what or 'segment /%s/%s' % (container, name)
+        headers = {'Range': 'bytes=%d-%d' % (start, start + length - 1)}
         try:
-            return json.loads(obj.reader.read()), obj.headers
+            _status, resp_headers, body = self.client.get_object(
+                account, container, name, headers=headers)
+        except UnexpectedResponse as exc:
+            status = exc.resp.status_int
+            if status in (404, 416):
+                raise SegmentChanged('%s: local %s' % (what, exc.resp.status)) from None
+            raise LocalError('%s: local %s' % (what, exc.resp.status)) from None
+        found = _lower(resp_headers).get('etag', '').strip().strip('"')
+        if etag and found != etag:
+            _close(body)
+            raise SegmentChanged('%s: etag %s is not the expected %s' % (what, found, etag))
+        return body
+
+    def raw_manifest(self, account, container, name):
+        """(raw manifest bytes, lower-case headers) of a (nested) SLO; SegmentChanged when it
+        is gone."""
+        try:
+            _status, headers, body = self.client.get_object(
+                account, container, name, params={'multipart-manifest': 'get'})
+        except UnexpectedResponse as exc:
+            if exc.resp.status_int == 404:
+                raise SegmentChanged('nested SLO /%s/%s: local 404' % (container, name)) \
+                    from None
+            raise LocalError('nested SLO /%s/%s: local %s' % (
+                container, name, exc.resp.status)) from None
+        try:
+            return b''.join(body), _lower(headers)
         finally:
-            obj.close()
+            _close(body)
+
+    def listing(self, account, container, prefix):
+        """[(name, etag, size)] of the objects under ``prefix`` (a DLO's segments)."""
+        try:
+            return [(o['name'], o['hash'].strip().strip('"'), int(o['bytes']))
+                    for o in self.client.iter_objects(account, container, prefix=prefix)]
+        except UnexpectedResponse as exc:
+            raise LocalError('DLO segments /%s/%s: local %s' % (
+                container, prefix, exc.resp.status)) from None
 
     def delete_if_unchanged(self, account, container, name, meta_ts):
         """Delete the object unless a client wrote or POSTed it after ``meta_ts``.
@@ -155,9 +201,13 @@ class LocalSwift:
         _drain(resp.app_iter)
 
 
-def _drain(body):
-    for _ in body:
-        pass
+def _close(body):
     close = getattr(body, 'close', None)
     if close:
         close()
+
+
+def _drain(body):
+    for _ in body:
+        pass
+    _close(body)

@@ -54,6 +54,17 @@ class Features(collections.namedtuple('Features', [
         return super().__new__(cls, **{name: flags.get(name, False) for name in cls._fields})
 
 
+class LocalDataError(Exception):
+    """The local bytes are not what the source promised (a segment changed or came up short).
+
+    ``retryable`` is False when the same read would fail again (md5 mismatch), True for a
+    short read (a dropped local connection)."""
+
+    def __init__(self, message, retryable=False):
+        super().__init__(message)
+        self.retryable = retryable
+
+
 class RemoteObject:
     """What a HEAD or a listing says about one remote object."""
 

@@ -38,7 +38,7 @@ import math
 import eventlet
 
 from s3_sync import metadata
-from s3_sync.providers.base import RemoteError
+from s3_sync.providers.base import LocalDataError, RemoteError
 
 MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB
@@ -48,17 +48,6 @@ SINGLE_PUT_LIMIT = 8 * MiB
 COALESCED_PART_SIZE = 8 * MiB
 PART_CONCURRENCY = 4
 MANIFEST_CONTENT_TYPE = 'application/json'
-
-
-class LocalDataError(Exception):
-    """The local bytes are not what the source promised (a segment changed or came up short).
-
-    ``retryable`` is False when the same read would fail again (md5 mismatch), True for a
-    short read (a dropped local connection)."""
-
-    def __init__(self, message, retryable=False):
-        super().__init__(message)
-        self.retryable = retryable
 
 
 class Span:

@@ -10,10 +10,10 @@ write.
 Outcomes follow :mod:`s3_sync.sync.outcome`: ``None`` when the row is done, ``Retry`` when it must
 be looked at again later (``copy_after`` not reached, a stale local read, a remote failure).
 """
+import functools
 import re
 import time
 
-from swift.common.utils import Timestamp
 
 from s3_sync import metadata, selection
 from s3_sync.local import LocalError
@@ -21,13 +21,12 @@ from s3_sync.providers.base import RemoteError
 from s3_sync.retry import DEFAULT_POLICY
 from s3_sync.rows import row_timestamps
 from s3_sync.sync.large import LargeObjectSync, is_large
-from s3_sync.sync.outcome import DestinationUnavailable, Retry
+from s3_sync.sync.outcome import (
+    STALE_RETRY_SECONDS, DestinationUnavailable, Propagated, Retry, stale_read)
 from s3_sync.sync.verify import rows_needing_repair
 
 # How long an unusable destination (missing bucket, bad credentials) waits to be checked again.
 RECHECK_SECONDS = 30.0
-# How long a stale local read (an object server behind the container row) waits to be re-read.
-STALE_RETRY_SECONDS = 1.0
 
 
 class ContainerSync:
@@ -148,7 +147,7 @@ class ContainerSync:
                                   row['storage_policy_index'])
         if headers is None:
             return None     # deleted or overwritten since; its own row will say so
-        stale = self._stale(headers, meta_ts)
+        stale = stale_read(headers, meta_ts, self.clock())
         if stale:
             return stale
         if not selection.matches(headers, self.criteria):
@@ -156,9 +155,7 @@ class ContainerSync:
             return None
         if is_large(headers):
             # The remote holds the content, not the manifest: large.py compares and copies.
-            if not self.provider.features.large_objects:
-                return self._skip_large(row)
-            return self._large.propagate(row, headers, meta_ts)
+            return self._propagate_large(row, headers, meta_ts)
         etag = headers.get('etag', '').strip('"')
         wanted = metadata.sync_headers(headers)
         if 'x-delete-at' in headers:   # Swift targets may propagate expiry (S3 ignores it)
@@ -174,14 +171,14 @@ class ContainerSync:
         if obj is None:
             return None     # gone since the row was written; a newer row describes it
         try:
-            stale = self._stale(obj.headers, meta_ts)
+            stale = stale_read(obj.headers, meta_ts, self.clock())
             if stale:
                 return stale
             if not selection.matches(obj.headers, self.criteria):
                 self.stats.increment('skipped')
                 return None
             if is_large(obj.headers):
-                return self._upload_large(row, obj, meta_ts)
+                return self._propagate_large(row, obj.headers, meta_ts, obj.reader)
             if self.archive:
                 done = self._archive_without_upload(row, meta_ts, obj)
                 if done is not False:
@@ -194,11 +191,15 @@ class ContainerSync:
         self.logger.debug('uploaded %s/%s (%d bytes)', self.path, row['name'], obj.size)
         return self._after_propagation(row, meta_ts, etag, obj.size)
 
-    def _upload_large(self, row, obj, meta_ts):
-        """SLO/DLO: the remote gets the concatenated segments (see ``s3_sync.sync.large``)."""
+    def _propagate_large(self, row, headers, meta_ts, manifest=None):
+        """SLO/DLO: the remote gets the concatenated segments (see ``s3_sync.sync.large``);
+        ``manifest`` is the raw SLO manifest's reader when the object was already opened."""
         if not self.provider.features.large_objects:
             return self._skip_large(row)
-        return self._large.propagate(row, obj.headers, meta_ts, obj.reader)
+        done = self._large.propagate(row, headers, meta_ts, manifest)
+        if isinstance(done, Propagated):
+            return self._after_propagation(row, meta_ts, done.etag, done.size, done.segments)
+        return done
 
     def _skip_large(self, row):
         """Skip, with a warning, a large object this target cannot take yet (the row is done:
@@ -208,11 +209,10 @@ class ContainerSync:
                             self.path, row['name'], self.provider.name)
         return None
 
-    @property
+    @functools.cached_property
     def _large(self):
-        if self.__dict__.get('_large_sync') is None:
-            self._large_sync = LargeObjectSync(self)
-        return self._large_sync
+        return LargeObjectSync(self.provider, self.local, self.account, self.container,
+                               self.stats, self.logger, self.clock)
 
     def _after_propagation(self, row, meta_ts, etag, size, segments=()):
         """Archive mode drops the local copy once the remote one is verified.
@@ -271,12 +271,3 @@ class ContainerSync:
             self.logger.error('%s/%s archived, but %d segment(s) could not be deleted: %s',
                               self.path, name, len(failed), ', '.join(failed[:10]))
 
-    # -- helpers ------------------------------------------------------------
-    def _stale(self, headers, meta_ts):
-        """A Retry when the object server answered with an older version than the row's."""
-        # X-Timestamp carries no offset; compare at the precision both sides share.
-        local_ts = Timestamp(headers.get('x-timestamp', 0))
-        if local_ts < Timestamp(meta_ts.normal):
-            return Retry(self.clock() + STALE_RETRY_SECONDS,
-                         'stale local read (%s < %s)' % (local_ts.internal, meta_ts.internal))
-        return None

@@ -28,25 +28,16 @@ import hashlib
 import json
 from urllib.parse import unquote
 
-from swift.common.internal_client import UnexpectedResponse
-
 from s3_sync import metadata
-from s3_sync.local import LocalError
-from s3_sync.providers.s3_multipart import LocalDataError
-from s3_sync.sync.outcome import Retry
+from s3_sync.local import LocalError, SegmentChanged
+from s3_sync.providers.base import LocalDataError
+from s3_sync.sync.outcome import Propagated, Retry, stale_read
 
 SLO_ETAG_MARKER = 'x-object-meta-swift-slo-etag'
 DLO_ETAG_MARKER = 'x-object-meta-swift-source-dlo-etag'
 MARKERS = (SLO_ETAG_MARKER, DLO_ETAG_MARKER)
 MAX_NESTING = 10
 SEGMENT_RETRY_SECONDS = 1.0
-
-
-class SegmentChanged(LocalError):
-    """A segment is missing or is not the version the manifest (or listing) names.
-
-    Not retryable within one upload: reading it again gives the same answer."""
-    retryable = False
 
 
 class BadManifest(LocalError):
@@ -69,26 +60,27 @@ def _etag(value):
 
 class Piece:
     """``size`` bytes at ``start`` of local object ``/account/container/obj`` (or inline
-    ``data``); ``etag`` is the object version every read must find, ``md5`` the md5 of exactly
-    these bytes when known (a whole segment)."""
+    ``data``), read through ``local`` (a ``LocalSwift``); ``etag`` is the object version every
+    read must find, ``md5`` the md5 of exactly these bytes when known (a whole segment)."""
 
-    __slots__ = ('reader', 'account', 'container', 'obj', 'etag', 'start', 'size', 'md5',
+    __slots__ = ('local', 'account', 'container', 'obj', 'etag', 'start', 'size', 'md5',
                  'data')
 
-    def __init__(self, reader, account, container, obj, etag, start, size, md5=None,
+    def __init__(self, local, account, container, obj, etag, start, size, md5=None,
                  data=None):
-        self.reader, self.account, self.container, self.obj = reader, account, container, obj
+        self.local, self.account, self.container, self.obj = local, account, container, obj
         self.etag, self.start, self.size, self.md5, self.data = etag, start, size, md5, data
 
     def open(self, offset, length):
         if self.data is not None:
             return [self.data[offset:offset + length]]
-        return self.reader.read_range(self, self.start + offset, length)
+        return self.local.read_range(self.account, self.container, self.obj,
+                                     self.start + offset, length, self.etag, str(self))
 
     def slice(self, offset, length):
         whole = offset == 0 and length == self.size
         data = None if self.data is None else self.data[offset:offset + length]
-        return Piece(self.reader, self.account, self.container, self.obj, self.etag,
+        return Piece(self.local, self.account, self.container, self.obj, self.etag,
                      self.start + offset, length, self.md5 if whole else None, data)
 
     def __str__(self):
@@ -125,54 +117,6 @@ class LargeSource:
         return self._check(self) if self._check else True
 
 
-class SegmentReader:
-    """Reads ranges of local objects (segments) of one account through InternalClient."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def read_range(self, piece, start, length):
-        if length <= 0:
-            return []
-        headers = {'Range': 'bytes=%d-%d' % (start, start + length - 1)}
-        try:
-            _status, resp_headers, body = self.client.get_object(
-                piece.account, piece.container, piece.obj, headers=headers)
-        except UnexpectedResponse as exc:
-            status = exc.resp.status_int
-            if status in (404, 416):
-                raise SegmentChanged('%s: local %s' % (piece, exc.resp.status)) from None
-            raise LocalError('%s: local %s' % (piece, exc.resp.status)) from None
-        found = _etag(dict((k.lower(), v) for k, v in resp_headers.items()).get('etag'))
-        if piece.etag and found != piece.etag:
-            close = getattr(body, 'close', None)
-            if close:
-                close()
-            raise SegmentChanged('%s: etag %s is not the expected %s' % (
-                piece, found, piece.etag))
-        return body
-
-    def raw_manifest(self, account, container, obj):
-        """(parsed raw manifest, lower-case headers) of a (nested) SLO segment."""
-        try:
-            _status, headers, body = self.client.get_object(
-                account, container, obj, params={'multipart-manifest': 'get'})
-        except UnexpectedResponse as exc:
-            if exc.resp.status_int == 404:
-                raise SegmentChanged('nested SLO /%s/%s: local 404' % (container, obj)) \
-                    from None
-            raise LocalError('nested SLO /%s/%s: local %s' % (
-                container, obj, exc.resp.status)) from None
-        try:
-            raw = b''.join(body)
-        finally:
-            close = getattr(body, 'close', None)
-            if close:
-                close()
-        headers = dict((k.lower(), v) for k, v in headers.items())
-        return parse_manifest(raw, '/%s/%s' % (container, obj)), headers
-
-
 def parse_manifest(raw, where):
     try:
         entries = json.loads(raw)
@@ -205,8 +149,8 @@ def parse_range(value, where):
 class ManifestExpander:
     """SLO manifest entries -> pieces, reading nested SLO manifests as needed."""
 
-    def __init__(self, reader, account):
-        self.reader = reader
+    def __init__(self, local, account):
+        self.local = local
         self.account = account
 
     def expand(self, entries, where, depth=0):
@@ -231,7 +175,7 @@ class ManifestExpander:
         if entry.get('sub_slo'):
             inner = self._nested(container, obj, etag, depth)
         else:
-            inner = [Piece(self.reader, self.account, container, obj, etag, 0, size, etag)]
+            inner = [Piece(self.local, self.account, container, obj, etag, 0, size, etag)]
         if 'range' in entry:
             start, length = parse_range(entry['range'], where)
             total = sum(p.size for p in inner)
@@ -245,7 +189,8 @@ class ManifestExpander:
         if depth + 1 >= MAX_NESTING:
             raise BadManifest('/%s/%s: SLOs nested more than %d deep' % (
                 container, obj, MAX_NESTING))
-        entries, headers = self.reader.raw_manifest(self.account, container, obj)
+        raw, headers = self.local.raw_manifest(self.account, container, obj)
+        entries = parse_manifest(raw, '/%s/%s' % (container, obj))
         found = _etag(headers.get('x-object-sysmeta-slo-etag'))
         if found != etag:
             raise SegmentChanged('nested SLO /%s/%s: etag %s is not the expected %s' % (
@@ -254,19 +199,24 @@ class ManifestExpander:
 
 
 class LargeObjectSync:
-    """Large-object propagation for one ContainerSync (its provider, local cluster, stats)."""
+    """Large-object propagation for one local container and one provider.
 
-    def __init__(self, csync):
-        self.csync = csync
-        self.reader = SegmentReader(csync.local.client)
+    ``propagate`` answers with a :class:`Propagated` (the remote holds the object: the caller
+    archives it if it should) or an outcome for the crawler (``None``, ``Retry``)."""
 
-    @property
-    def provider(self):
-        return self.csync.provider
+    def __init__(self, provider, local, account, container, stats, logger, clock):
+        self.provider = provider
+        self.local = local
+        self.account = account
+        self.container = container
+        self.path = '%s/%s' % (account, container)
+        self.stats = stats
+        self.logger = logger
+        self.clock = clock
 
     # -- entry point -----------------------------------------------------------
     def propagate(self, row, headers, meta_ts, body=None):
-        """Make the remote hold this large object; an outcome for the crawler.
+        """Make the remote hold this large object.
 
         ``headers`` are the local object's (from a raw GET whose manifest ``body`` is given, or
         from a HEAD, in which case an SLO manifest is read here)."""
@@ -281,21 +231,20 @@ class LargeObjectSync:
                 raw = body.read() if kind == 'slo' else None
             source = (self.slo_source(row, headers, raw) if kind == 'slo'
                       else self.dlo_source(row, headers))
-            return self._sync(row, meta_ts, headers, source)
+            return self._sync(row, headers, source)
         except (SegmentChanged, LocalDataError) as exc:
             if kind == 'dlo':
                 # The segments moved under us; no new row of ours will say so: look again soon.
-                return Retry(self.csync.clock() + SEGMENT_RETRY_SECONDS, str(exc))
-            raise SegmentChanged('%s/%s: %s' % (self.csync.path, row['name'], exc)) from None
+                return Retry(self.clock() + SEGMENT_RETRY_SECONDS, str(exc))
+            raise SegmentChanged('%s/%s: %s' % (self.path, row['name'], exc)) from None
 
     def _open_manifest(self, row, meta_ts):
-        local = self.csync.local
-        obj = local.open(self.csync.account, self.csync.container, row['name'],
-                         row['storage_policy_index'])
+        obj = self.local.open(self.account, self.container, row['name'],
+                              row['storage_policy_index'])
         if obj is None:
             return None
         try:
-            stale = self.csync._stale(obj.headers, meta_ts)
+            stale = stale_read(obj.headers, meta_ts, self.clock())
             if stale:
                 return stale
             if not metadata.is_slo(obj.headers):
@@ -306,9 +255,9 @@ class LargeObjectSync:
 
     # -- sources ---------------------------------------------------------------
     def slo_source(self, row, headers, raw):
-        where = '%s/%s' % (self.csync.path, row['name'])
+        where = '%s/%s' % (self.path, row['name'])
         entries = parse_manifest(raw, where)
-        pieces = ManifestExpander(self.reader, self.csync.account).expand(entries, where)
+        pieces = ManifestExpander(self.local, self.account).expand(entries, where)
         etag = _etag(headers.get('x-object-sysmeta-slo-etag'))
         if not etag:    # manifests written before Swift recorded the SLO etag
             etag = hashlib.md5(''.join(_etag(e.get('hash')) for e in entries).encode()
@@ -322,74 +271,63 @@ class LargeObjectSync:
         return source
 
     def dlo_source(self, row, headers):
-        where = '%s/%s' % (self.csync.path, row['name'])
+        where = '%s/%s' % (self.path, row['name'])
         value = unquote(headers[metadata.DLO_HEADER])
         if '/' not in value or not value.split('/', 1)[0]:
             raise BadManifest('%s: x-object-manifest %r is not container/prefix' % (
                 where, value))
         container, prefix = value.split('/', 1)
-        listing = self._dlo_listing(container, prefix)
-        pieces = [Piece(self.reader, self.csync.account, container, name, etag, 0, size, etag)
+        listing = self.local.listing(self.account, container, prefix)
+        pieces = [Piece(self.local, self.account, container, name, etag, 0, size, etag)
                   for name, etag, size in listing]
         etag = hashlib.md5(''.join(e for _n, e, _s in listing).encode()).hexdigest()
         return LargeSource('dlo', pieces, etag, DLO_ETAG_MARKER, None,
                            self._checker(row, headers, (container, prefix, listing)))
-
-    def _dlo_listing(self, container, prefix):
-        try:
-            return [(o['name'], _etag(o['hash']), int(o['bytes']))
-                    for o in self.reader.client.iter_objects(self.csync.account, container,
-                                                             prefix=prefix)]
-        except UnexpectedResponse as exc:
-            raise LocalError('DLO segments /%s/%s: local %s' % (
-                container, prefix, exc.resp.status)) from None
 
     def _checker(self, row, headers, dlo=None):
         """still_current(): same data version locally and, for a DLO, the same segments."""
         version = _data_version(headers)
 
         def check(source):
-            now = self.csync.local.head(self.csync.account, self.csync.container, row['name'],
-                                        row['storage_policy_index'])
+            now = self.local.head(self.account, self.container, row['name'],
+                                  row['storage_policy_index'])
             if now is None or _data_version(now) != version:
                 return False
-            if dlo is not None and self._dlo_listing(dlo[0], dlo[1]) != dlo[2]:
+            if dlo is not None and self.local.listing(self.account, dlo[0], dlo[1]) != dlo[2]:
                 source.segments_changed = True
                 return False
             return True
         return check
 
     # -- deciding --------------------------------------------------------------
-    def _sync(self, row, meta_ts, headers, source):
+    def _sync(self, row, headers, source):
         name = row['name']
         wanted = metadata.sync_headers(headers)
         remote = self.provider.head_object(name)
         if remote is not None and self.provider.large_data_matches(remote, source):
             if metadata.metadata_matches(headers, remote.headers or {}, ignore=MARKERS):
-                self.csync.logger.debug('%s/%s unchanged on the remote', self.csync.path, name)
-                return self.csync._after_propagation(row, meta_ts, remote.etag, remote.size,
-                                                     _segments(source))
+                self.logger.debug('%s/%s unchanged on the remote', self.path, name)
+                return Propagated(remote.etag, remote.size, _segments(source))
             done = self.provider.update_large_metadata(name, wanted, source, remote)
             if done is None:
                 return self._superseded(source)
             if done:
-                self.csync.logger.debug('updated metadata of %s/%s (copied on the remote)',
-                                        self.csync.path, name)
-                return self.csync._after_propagation(row, meta_ts, remote.etag, remote.size,
-                                                     _segments(source))
+                self.logger.debug('updated metadata of %s/%s (copied on the remote)',
+                                  self.path, name)
+                return Propagated(remote.etag, remote.size, _segments(source))
         etag = self.provider.put_large(name, wanted, source)
         if etag is None:
             return self._superseded(source)
-        self.csync.stats.increment('copied_objects')
-        self.csync.stats.increment('bytes', source.size)
-        self.csync.logger.debug('uploaded %s %s/%s (%d bytes, %d pieces)', source.kind.upper(),
-                                self.csync.path, name, source.size, len(source.pieces))
-        return self.csync._after_propagation(row, meta_ts, etag, source.size, _segments(source))
+        self.stats.increment('copied_objects')
+        self.stats.increment('bytes', source.size)
+        self.logger.debug('uploaded %s %s/%s (%d bytes, %d pieces)', source.kind.upper(),
+                          self.path, name, source.size, len(source.pieces))
+        return Propagated(etag, source.size, _segments(source))
 
     def _superseded(self, source):
         """The upload was abandoned before its commit."""
         if source.segments_changed:
-            return Retry(self.csync.clock() + SEGMENT_RETRY_SECONDS,
+            return Retry(self.clock() + SEGMENT_RETRY_SECONDS,
                          'DLO segments changed during the upload')
         return None     # overwritten or deleted locally: the newer row says what to do
 

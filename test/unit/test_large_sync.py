@@ -13,6 +13,7 @@ from swift.common.internal_client import UnexpectedResponse
 from swift.common.swob import Response
 from swift.common.utils import Timestamp, encode_timestamps
 
+from s3_sync.local import LocalSwift
 from s3_sync.providers.base import Features, RemoteObject
 from s3_sync.sync import large
 from s3_sync.sync.container import ContainerSync
@@ -112,11 +113,11 @@ class FakeObject:
         pass
 
 
-class FakeLocal:
-    """LocalSwift over the fake client, for container 'c'."""
+class FakeLocal(LocalSwift):
+    """LocalSwift over the fake client; open and head of container 'c' short-cut."""
 
     def __init__(self, client):
-        self.client = client
+        super().__init__(client)
         self.heads = 0
 
     def _lower(self, name):
@@ -227,7 +228,7 @@ class TestSloContent(LargeTestCase):
         self.client.put_slo('c', 'slo', [{'path': p} for p, _ in segs])
         found = self.client.objects[('c', 'slo')]
         headers = {k.lower(): v for k, v in found[0].items()}
-        source = large.LargeObjectSync(self.sync).slo_source(row('slo'), headers, found[1])
+        source = self.sync._large.slo_source(row('slo'), headers, found[1])
         self.assertEqual([p.md5 for p in source.pieces], [md5(d) for _, d in segs])
         self.assertEqual(source.etag, headers['x-object-sysmeta-slo-etag'])
 
@@ -252,14 +253,14 @@ class TestSloContent(LargeTestCase):
             self.sync.handle_row(row('slo'))
 
     def test_range_beyond_a_segment_is_a_clear_error(self):
-        pieces = large.ManifestExpander(large.SegmentReader(self.client), ACCOUNT)
+        pieces = large.ManifestExpander(LocalSwift(self.client), ACCOUNT)
         self.segments(10)
         entries = [{'name': '/segs ü/ség/00', 'bytes': 10, 'hash': 'x', 'range': '5-20'}]
         with self.assertRaisesRegex(large.BadManifest, 'beyond the 10 bytes'):
             pieces.expand(entries, 'c/slo')
 
     def test_slice_pieces_cuts_across_piece_boundaries(self):
-        reader = large.SegmentReader(self.client)
+        reader = LocalSwift(self.client)
         pieces = [large.Piece(reader, ACCOUNT, 'c', n, 'e', 0, 10, 'm') for n in 'abc']
         cut = large.slice_pieces(pieces, 8, 14)
         self.assertEqual([(p.obj, p.start, p.size, p.md5) for p in cut],

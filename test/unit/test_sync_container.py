@@ -113,8 +113,8 @@ class ContainerSyncTestCase(unittest.TestCase):
     def make_sync(self, **mapping):
         base = {'account': 'AUTH_a', 'container': 'c', 'aws_bucket': 'b'}
         base.update(mapping)
-        return ContainerSync(make_mapping(**base), 'AUTH_a', 'c', self.provider, self.local, self.stats,
-                             NullLogger(), clock=lambda: self.now)
+        return ContainerSync(make_mapping(**base), 'AUTH_a', 'c', self.provider, self.local,
+                             self.stats, NullLogger(), clock=lambda: self.now)
 
     def ts(self, delta=0):
         return Timestamp(self.now - 100 + delta)
