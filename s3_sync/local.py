@@ -4,12 +4,39 @@ Every read names the storage policy the container row was recorded under, so an 
 from the policy its row describes. The InternalClient pipeline has no SLO/DLO middleware, so a
 manifest comes back raw, which is what propagation needs.
 """
+import random
 
 from swift.common.internal_client import UnexpectedResponse
 from swift.common.swob import wsgi_to_str
 from swift.common.utils import Timestamp
 
 POLICY_HEADER = 'X-Backend-Storage-Policy-Index'
+# What a POST replaces besides user metadata (the object server's default allowed_headers,
+# less X-Delete-At, which the fence sets).
+POST_REPLACED = ('content-disposition', 'content-encoding', 'x-object-manifest',
+                 'cache-control', 'content-language', 'expires', 'x-robots-tag')
+# What an archive delete found (see LocalSwift.delete_if_unchanged).
+DELETED, KEPT, CLIENT_DELETED = 'deleted', 'kept', 'client-deleted'
+# Fence X-Delete-At values: far beyond any real expiry, unique per archive delete, and below
+# the 10-digit ceiling of Swift timestamps.
+FENCE_BASE = 9000000000            # year 2255
+FENCE_SPREAD = 10 ** 8
+
+
+def new_fence():
+    return str(FENCE_BASE + random.randrange(FENCE_SPREAD))
+
+
+def is_fence(delete_at):
+    """True for an X-Delete-At set by the archiver's fence (never to be propagated)."""
+    try:
+        return int(delete_at) >= FENCE_BASE
+    except (TypeError, ValueError):
+        return False
+
+
+def is_post_metadata(key):
+    return key.startswith('x-object-meta-') or key in POST_REPLACED
 
 
 class LocalError(Exception):
@@ -181,18 +208,66 @@ class LocalSwift:
                 container, prefix, exc.resp.status)) from None
 
     def delete_if_unchanged(self, account, container, name, meta_ts):
-        """Delete the object unless a client wrote or POSTed it after ``meta_ts``.
+        """Delete the object unless a client wrote (PUT, POST or DELETE) it after ``meta_ts``.
 
-        The DELETE carries X-Timestamp = meta_ts plus one offset unit, so the object server, not
-        us, settles any race: a newer client write makes it answer 409 and the write survives.
-        Returns True when the object is gone (deleted now, or already), False on 409."""
-        ts = Timestamp(meta_ts, offset=Timestamp(meta_ts).offset + 1)
-        resp = self._call(
-            self.client.make_request, 'DELETE',
-            self.client.make_path(account, container, name),
-            {'X-Timestamp': ts.internal}, (2, 404, 409))
+        The object server settles the races, not us, but its DELETE compares only the *data*
+        timestamp: a client POST newer than ``meta_ts`` would not stop it and its metadata
+        would be lost. So the delete is fenced, in two steps just after ``meta_ts`` (offsets
+        +1, +2, older than any later client write):
+
+        1. a POST that re-states the object's metadata with a unique fence ``X-Delete-At``:
+           the object server refuses it (409) once a client wrote after ``meta_ts``;
+        2. a DELETE with ``X-If-Delete-At: <fence>``: a client POST landing between 1 and 2
+           replaced the fence (412), a client PUT is newer data (409).
+
+        Returns DELETED (gone now, or already by us), KEPT (a client's newer write keeps it) or
+        CLIENT_DELETED (a client deleted it after ``meta_ts``: its archived copy must go too).
+        """
+        meta_ts = Timestamp(meta_ts)
+        resp = self._head(account, container, name)
+        if resp.status_int == 404:
+            return self._gone(resp, meta_ts)
+        if Timestamp(resp.headers['x-timestamp']) > Timestamp(meta_ts.normal):
+            return KEPT
+        fence = new_fence()
+        post = {k: v for k, v in _lower(resp.headers).items() if is_post_metadata(k)}
+        post.update({'X-Delete-At': fence,
+                     'X-Timestamp': Timestamp(meta_ts, offset=meta_ts.offset + 1).internal})
+        status = self._request('POST', account, container, name, post)
+        if status == 404:
+            return self._gone(self._head(account, container, name), meta_ts)
+        if status in (409, 412):
+            return KEPT
+        status = self._request('DELETE', account, container, name, {
+            'X-Timestamp': Timestamp(meta_ts, offset=meta_ts.offset + 2).internal,
+            'X-If-Delete-At': fence})
+        return KEPT if status in (409, 412) else DELETED
+
+    @staticmethod
+    def _gone(resp, meta_ts):
+        """Who deleted it: a tombstone without offset and newer than ``meta_ts`` is a
+        client's (the archiver's own carry offsets)."""
+        if resp.status_int != 404:
+            return KEPT         # back already: a client wrote it again
+        found = resp.headers.get('X-Backend-Timestamp')
+        tombstone = Timestamp(found) if found else None
+        if tombstone is not None and tombstone.offset == 0 and tombstone > meta_ts:
+            return CLIENT_DELETED
+        return DELETED
+
+    def _head(self, account, container, name):
+        resp = self._call(self.client.make_request, 'HEAD',
+                          self.client.make_path(account, container, name), {}, (2, 404),
+                          params={'multipart-manifest': 'get'})
         _drain(resp.app_iter)
-        return resp.status_int != 409
+        return resp
+
+    def _request(self, method, account, container, name, headers):
+        resp = self._call(self.client.make_request, method,
+                          self.client.make_path(account, container, name), headers,
+                          (2, 404, 409, 412))
+        _drain(resp.app_iter)
+        return resp.status_int
 
     def delete_segment(self, account, container, name):
         """Delete one segment of an archived large object; already gone is fine."""

@@ -16,10 +16,10 @@ import time
 
 
 from s3_sync import metadata, selection
-from s3_sync.local import LocalError
+from s3_sync.local import CLIENT_DELETED, KEPT, LocalError, is_fence
 from s3_sync.providers.base import RemoteError
 from s3_sync.retry import DEFAULT_POLICY
-from s3_sync.rows import row_timestamps
+from s3_sync.rows import is_archiver_tombstone, row_timestamps
 from s3_sync.sync.large import LargeObjectSync, is_large
 from s3_sync.sync.outcome import (
     STALE_RETRY_SECONDS, DestinationUnavailable, Propagated, Retry, stale_read)
@@ -121,11 +121,28 @@ class ContainerSync:
 
     # -- rows ---------------------------------------------------------------
     def _handle_delete(self, row):
-        if not self.mapping.propagate_delete or self.archive:
+        if self.archive:
+            return self._delete_archived(row)
+        if not self.mapping.propagate_delete:
             return None
         self.provider.delete_objects([row['name']])
         self.stats.increment('deleted_objects')
         self.logger.debug('deleted %s/%s remotely', self.path, row['name'])
+        return None
+
+    def _delete_archived(self, row):
+        """A DELETE deletes, as with every archive tier: a client's delete of an object of an
+        archive mapping removes its remote copy too, unless that copy was written after the
+        delete (a newer version, archived since). The archiver's own deletes keep it."""
+        if is_archiver_tombstone(row):
+            return None
+        deleted_at = float(row_timestamps(row)[0])
+        remote = self.provider.head_object(row['name'])
+        if remote is None or remote.last_modified > deleted_at:
+            return None
+        self.provider.delete_objects([row['name']])
+        self.stats.increment('deleted_objects')
+        self.logger.debug('deleted the archived copy of %s/%s', self.path, row['name'])
         return None
 
     def _handle_object(self, row):
@@ -158,7 +175,8 @@ class ContainerSync:
             return self._propagate_large(row, headers, meta_ts)
         etag = headers.get('etag', '').strip('"')
         wanted = metadata.sync_headers(headers)
-        if 'x-delete-at' in headers:   # Swift targets may propagate expiry (S3 ignores it)
+        # Swift targets may propagate expiry (S3 ignores it); an archiver's fence is no expiry.
+        if 'x-delete-at' in headers and not is_fence(headers['x-delete-at']):
             wanted['x-delete-at'] = headers['x-delete-at']
         if not self.provider.update_metadata(row['name'], wanted, etag):
             return False
@@ -244,10 +262,18 @@ class ContainerSync:
         if remote is None or remote.etag != etag or remote.size != size:
             return Retry(self.clock() + STALE_RETRY_SECONDS,
                          'remote copy not verified (%r)' % (remote,))
-        if not self.local.delete_if_unchanged(self.account, self.container, row['name'],
-                                              meta_ts):
+        found = self.local.delete_if_unchanged(self.account, self.container, row['name'],
+                                               meta_ts)
+        if found == KEPT:
             self.logger.info('kept %s/%s: a client wrote it after the archived version',
                              self.path, row['name'])
+            return None
+        if found == CLIENT_DELETED:
+            # A client deleted it while it was being archived: the copy just made must not
+            # bring it back through the shunt.
+            self.provider.delete_objects([row['name']])
+            self.logger.info('%s/%s was deleted by a client while being archived; its remote '
+                             'copy is deleted too', self.path, row['name'])
             return None
         self.logger.debug('archived %s/%s', self.path, row['name'])
         if segments and not self.mapping.retain_local_segments:

@@ -14,7 +14,7 @@ clocks Swift itself relies on for last-write-wins.
 import math
 import time
 
-from s3_sync.rows import row_timestamps
+from s3_sync.rows import is_archiver_tombstone, row_timestamps
 
 
 # Listing entries read per row to verify before falling back to HEADs (plus a flat allowance).
@@ -67,9 +67,10 @@ def _floor_ms(ts):
 def local_verdict(row, mapping, now):
     """Whether the remote reflects ``row`` when the row alone decides it; None otherwise."""
     if row['deleted']:
-        if mapping.archive or not mapping.propagate_delete:
-            return True     # nothing was to be propagated
-        return None
+        if mapping.archive:
+            # the archiver's own delete keeps the remote copy; a client's removes it
+            return True if is_archiver_tombstone(row) else None
+        return None if mapping.propagate_delete else True
     _data_ts, _ctype_ts, meta_ts = row_timestamps(row)
     if now < float(meta_ts) + mapping.copy_after:
         return False        # not eligible yet: the handler defers it to its due time

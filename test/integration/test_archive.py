@@ -7,6 +7,7 @@ import time
 
 import swiftclient
 
+from s3_sync.config import mapping_from_dict, validate_config
 from s3_sync.devenv.daemons import NodeDaemons, remote_key, s3_mapping
 from s3_sync.devenv.request_counter import RequestCounter
 from s3_sync.local import LocalSwift
@@ -15,7 +16,6 @@ from s3_sync.swift_env import make_internal_client, setup_swift
 from s3_sync.sync.container import ContainerSync
 from test.integration.env import S3TargetTest
 from test.integration.test_shunt import write_sync_conf
-from s3_sync.config import mapping_from_dict
 
 
 class NullStats:
@@ -82,38 +82,61 @@ class ArchiveBehaviour:
                 self.assertEqual(self.local_names(container), [])
                 self.assertEqual(len(self.local_names(segments)), 2 if retain else 0)
 
-    def test_client_overwrite_racing_the_archiver_keeps_the_clients_version(self):
-        container = self.make_container(self.conn, 'arch-race')
-        self.conn.put_object(container, 'doc', b'version 1')
-        timestamp = self.conn.head_object(container, 'doc')['x-timestamp']
-        row = {'ROWID': 1, 'name': 'doc', 'created_at': timestamp, 'size': 9,
+    def racing_sync(self, container, name, client_write):
+        """A ContainerSync for ``container`` whose provider runs ``client_write()`` right after
+        uploading (between the archiver's upload and its local delete), and the row of the
+        object as it was before."""
+        timestamp = self.conn.head_object(container, name)['x-timestamp']
+        body = self.local_view.get_object(container, name)[1]
+        row = {'ROWID': 1, 'name': name, 'created_at': timestamp, 'size': len(body),
                'content_type': 'application/octet-stream', 'deleted': 0,
-               'etag': hashlib.md5(b'version 1').hexdigest(), 'storage_policy_index': 0}
-        mapping = self.archive_mapping(container)
-        provider = create_provider(mapping_from_dict(mapping))
-        conn = self.conn
+               'etag': hashlib.md5(body).hexdigest(), 'storage_policy_index': 0}
+        mapping = mapping_from_dict(self.archive_mapping(container))
+        provider = create_provider(mapping)
 
         class RacingProvider:
-            """Uploads version 1, then lets a client write version 2 before returning."""
-
-            def __getattr__(self, name):
-                return getattr(provider, name)
+            def __getattr__(self, attr):
+                return getattr(provider, attr)
 
             def put_object(self, *args):
                 etag = provider.put_object(*args)
-                conn.put_object(container, 'doc', b'version 2')
+                client_write()
                 return etag
 
         setup_swift(self.env['swift_dir'])
-        local = LocalSwift(make_internal_client(
-            {'swift_dir': self.env['swift_dir'],
-             'internal_client_path': self.env['internal_client_conf_path']}))
+        conf = validate_config({'swift_dir': self.env['swift_dir'],
+                                'internal_client_path': self.env['internal_client_conf_path']},
+                               for_daemon=False)
+        local = LocalSwift(make_internal_client(conf))
         sync = ContainerSync(mapping, self.account, container, RacingProvider(), local,
                              NullStats(), logging.getLogger('test-archive'))
+        return sync, row, mapping
+
+    def test_client_overwrite_racing_the_archiver_keeps_the_clients_version(self):
+        container = self.make_container(self.conn, 'arch-race')
+        self.conn.put_object(container, 'doc', b'version 1')
+        sync, row, mapping = self.racing_sync(
+            container, 'doc', lambda: self.conn.put_object(container, 'doc', b'version 2'))
         self.assertIsNone(sync.handle_row(row))
-        self.assertEqual(self.remote_body(mapping, 'doc'), b'version 1')
+        self.assertEqual(self.remote_body(mapping.wire(), 'doc'), b'version 1')
         self.assertEqual(self.local_view.get_object(container, 'doc')[1], b'version 2')
 
+    def test_client_post_racing_the_archiver_keeps_the_clients_metadata(self):
+        container = self.make_container(self.conn, 'arch-post')
+        self.conn.put_object(container, 'doc', b'version 1',
+                             headers={'X-Object-Meta-Color': 'red'})
+        time.sleep(0.02)    # the POST must carry a later timestamp than the PUT
+
+        def client_post():
+            self.conn.post_object(container, 'doc', {'X-Object-Meta-Color': 'blue'})
+        sync, row, mapping = self.racing_sync(container, 'doc', client_post)
+        self.assertIsNone(sync.handle_row(row))
+        # The newest client operation wins: the local object stays, with the client's metadata,
+        # for its own (newer) row to propagate.
+        headers = self.local_view.head_object(container, 'doc')
+        self.assertEqual(headers.get('x-object-meta-color'), 'blue')
+        self.assertNotIn('x-delete-at', headers)
+        self.assertEqual(self.local_view.get_object(container, 'doc')[1], b'version 1')
 
     def test_restored_object_is_archived_again_without_sending_its_data(self):
         counter = RequestCounter(self.target['aws_endpoint']).start()

@@ -1,7 +1,11 @@
-"""Reading local objects: the streaming body reader hands bytes on in whatever sizes asked."""
+"""Local objects: the streaming body reader hands bytes on in whatever sizes asked; the
+archiver's delete is fenced so that no newer client write is lost."""
 import unittest
 
-from s3_sync.local import BodyReader
+from swift.common.swob import Response
+from swift.common.utils import Timestamp
+
+from s3_sync.local import CLIENT_DELETED, DELETED, KEPT, BodyReader, LocalSwift, is_fence
 
 DATA = bytes(range(256)) * 1000
 CHUNKS = [DATA[i:i + 65536] for i in range(0, len(DATA), 65536)]
@@ -41,6 +45,87 @@ class TestBodyReader(unittest.TestCase):
         body = Closing(CHUNKS)
         BodyReader(body).close()
         self.assertTrue(body.closed)
+
+def answer(status, headers=None):
+    resp = Response(status=status, headers=headers)
+    resp.app_iter = [b'']     # as InternalClient hands it: an iterable to drain
+    return resp
+
+
+class ScriptedClient:
+    """An InternalClient stand-in answering each request with the next scripted status."""
+
+    def __init__(self, head_headers, statuses):
+        self.head_headers = head_headers
+        self.statuses = list(statuses)
+        self.requests = []
+
+    def make_path(self, account, container, obj):
+        return '/v1/%s/%s/%s' % (account, container, obj)
+
+    def make_request(self, method, path, headers, acceptable, params=None):
+        self.requests.append((method, dict(headers)))
+        if method == 'HEAD':
+            if self.head_headers is None or 'X-Backend-Timestamp' in self.head_headers:
+                return answer(404, self.head_headers)
+            return answer(200, self.head_headers)
+        return answer(self.statuses.pop(0))
+
+
+class TestFencedArchiveDelete(unittest.TestCase):
+    META_TS = Timestamp(1700000000.5)
+
+    def delete(self, head_headers, statuses):
+        client = ScriptedClient(head_headers, statuses)
+        gone = LocalSwift(client).delete_if_unchanged('a', 'c', 'o', self.META_TS)
+        return gone, client.requests
+
+    def headers(self, ts=None, **extra):
+        headers = {'X-Timestamp': (ts or self.META_TS).normal, 'Content-Length': '1',
+                   'X-Object-Meta-Color': 'red', 'Content-Encoding': 'gzip',
+                   'X-Object-Sysmeta-Slo-Etag': 'x'}
+        headers.update(extra)
+        return headers
+
+    def test_fence_post_restates_metadata_then_delete_checks_the_fence(self):
+        found, requests = self.delete(self.headers(), [202, 204])
+        self.assertEqual(found, DELETED)
+        (_, _), (post, post_headers), (delete, delete_headers) = requests
+        self.assertEqual((post, delete), ('POST', 'DELETE'))
+        self.assertEqual(post_headers['x-object-meta-color'], 'red')
+        self.assertEqual(post_headers['content-encoding'], 'gzip')
+        self.assertNotIn('x-object-sysmeta-slo-etag', post_headers)
+        self.assertEqual(delete_headers['X-If-Delete-At'], post_headers['X-Delete-At'])
+        self.assertTrue(is_fence(post_headers['X-Delete-At']))
+        self.assertLess(Timestamp(post_headers['X-Timestamp']),
+                        Timestamp(delete_headers['X-Timestamp']))
+        self.assertLess(Timestamp(delete_headers['X-Timestamp']), Timestamp(1700000000.50001))
+
+    def test_client_write_seen_by_the_head_keeps_the_object_without_a_post(self):
+        found, requests = self.delete(self.headers(ts=Timestamp(1700000001)), [])
+        self.assertEqual(found, KEPT)
+        self.assertEqual([m for m, _ in requests], ['HEAD'])
+
+    def test_client_post_before_the_fence_keeps_the_object(self):
+        found, requests = self.delete(self.headers(), [409])
+        self.assertEqual(found, KEPT)
+        self.assertEqual([m for m, _ in requests], ['HEAD', 'POST'])
+
+    def test_client_post_between_fence_and_delete_keeps_the_object(self):
+        self.assertEqual(self.delete(self.headers(), [202, 412])[0], KEPT)
+
+    def test_client_put_between_fence_and_delete_keeps_the_object(self):
+        self.assertEqual(self.delete(self.headers(), [202, 409])[0], KEPT)
+
+    def test_gone_by_the_archivers_own_delete_is_deleted(self):
+        ours = Timestamp(self.META_TS, offset=2).internal
+        self.assertEqual(self.delete({'X-Backend-Timestamp': ours}, [])[0], DELETED)
+        self.assertEqual(self.delete(None, [])[0], DELETED)
+
+    def test_gone_by_a_newer_client_delete_is_said(self):
+        client = Timestamp(1700000002).internal
+        self.assertEqual(self.delete({'X-Backend-Timestamp': client}, [])[0], CLIENT_DELETED)
+
 
 
 if __name__ == '__main__':

@@ -3,6 +3,7 @@ import unittest
 
 from swift.common.utils import Timestamp, encode_timestamps
 
+from s3_sync.local import CLIENT_DELETED, DELETED, KEPT
 from s3_sync.providers.base import Features, RemoteError, RemoteObject
 from s3_sync.sync.container import ContainerSync
 from s3_sync.sync.outcome import DestinationUnavailable, Retry
@@ -11,10 +12,11 @@ from test.unit.fakes import FakeStats, NullLogger, make_mapping
 
 class FakeProvider:
     features = Features()
-    name = "fake"
+    name = 'fake'
 
     def __init__(self):
         self.objects = {}     # name -> (etag, headers)
+        self.last_modified = 0.0
         self.calls = []
         self.fail = None
 
@@ -49,7 +51,8 @@ class FakeProvider:
         if name not in self.objects:
             return None
         etag, headers = self.objects[name]
-        return RemoteObject(name, etag, int(headers.get('content-length', 0)), 0, headers)
+        return RemoteObject(name, etag, int(headers.get('content-length', 0)),
+                            self.last_modified, headers)
 
 
 class FakeObject:
@@ -70,6 +73,7 @@ class FakeLocal:
         self.objects = {}     # name -> (headers, body)
         self.deletes = []
         self.newer_client_write = set()
+        self.deleted_by_client = set()
 
     def put(self, name, body, ts, **meta):
         import hashlib
@@ -92,9 +96,11 @@ class FakeLocal:
     def delete_if_unchanged(self, account, container, name, meta_ts):
         self.deletes.append((name, meta_ts))
         if name in self.newer_client_write:
-            return False
+            return KEPT
+        if name in self.deleted_by_client:
+            return CLIENT_DELETED
         self.objects.pop(name, None)
-        return True
+        return DELETED
 
 
 def row(name, data_ts, meta_ts=None, deleted=0, etag='e', size=1, rowid=1):
@@ -287,10 +293,34 @@ class TestArchive(ContainerSyncTestCase):
         self.assertIn('o', self.local.objects)
         self.assertEqual(self.local.deletes, [])
 
-    def test_archive_tombstones_are_never_propagated(self):
+    def test_the_archivers_own_tombstones_are_never_propagated(self):
         sync = self.make_sync(retain_local=False, propagate_delete=False)
-        sync.handle_row(row('o', self.ts(), deleted=1))
+        self.provider.objects['o'] = ('e', {'content-length': '1'})
+        ours = Timestamp(self.ts(), offset=2)
+        sync.handle_row(row('o', ours, deleted=1))
         self.assertEqual(self.provider.calls, [])
+
+    def test_a_client_delete_removes_the_archived_copy(self):
+        sync = self.make_sync(retain_local=False, propagate_delete=False)
+        self.provider.objects['o'] = ('e', {'content-length': '1'})  # last_modified 0
+        sync.handle_row(row('o', self.ts(), deleted=1))
+        self.assertEqual(self.provider.calls, [('head', 'o'), ('delete', ('o',))])
+        self.assertEqual(self.stats.counts, {'deleted_objects': 1})
+
+    def test_a_client_delete_keeps_a_remote_copy_written_after_it(self):
+        sync = self.make_sync(retain_local=False, propagate_delete=False)
+        self.provider.objects['o'] = ('e', {'content-length': '1'})
+        self.provider.last_modified = float(self.ts(5))
+        sync.handle_row(row('o', self.ts(), deleted=1))
+        self.assertEqual(self.provider.calls, [('head', 'o')])
+
+    def test_a_client_delete_during_the_archive_removes_the_copy_just_made(self):
+        self.local.put('o', b'data', self.ts())
+        self.local.deleted_by_client.add('o')
+        sync = self.make_sync(retain_local=False, propagate_delete=False)
+        self.assertIsNone(sync.handle_row(row('o', self.ts())))
+        self.assertEqual(self.provider.calls[-1], ('delete', ('o',)))
+        self.assertNotIn('o', self.provider.objects)
 
 
 if __name__ == '__main__':

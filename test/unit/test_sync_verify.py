@@ -28,11 +28,12 @@ class ListingProvider:
 NOW = 1_800_000_000.0
 
 
-def row(name, ts, deleted=0, etag='e1', size=3, meta_ts=None, content_type='text/plain'):
+def row(name, ts, deleted=0, etag='e1', size=3, meta_ts=None, content_type='text/plain',
+        offset=0):
+    data_ts = Timestamp(ts, offset=offset)
     return {'ROWID': 1, 'name': name, 'deleted': deleted, 'etag': etag, 'size': size,
             'content_type': content_type, 'storage_policy_index': 0,
-            'created_at': encode_timestamps(Timestamp(ts), Timestamp(ts),
-                                            Timestamp(meta_ts or ts))}
+            'created_at': encode_timestamps(data_ts, data_ts, Timestamp(meta_ts or data_ts))}
 
 
 def remote(name, lm, etag='e1', size=3):
@@ -110,12 +111,20 @@ class TestRowsNeedingRepair(unittest.TestCase):
 
     def test_rows_the_row_alone_decides_cost_no_remote_request(self):
         archive = m(**dict(SYNC, retain_local=False, propagate_delete=False))
-        rows = [row('live', NOW - 5000), row('gone', NOW - 5000, deleted=1)]
+        rows = [row('live', NOW - 5000), row('gone', NOW - 5000, deleted=1, offset=2)]
         need, provider = self.check(rows, {}, archive)
         self.assertEqual(need, ['live'])
         self.assertEqual((provider.list_calls, provider.heads), (0, []))
         need, provider = self.check([row('young', NOW - 10)], {}, m(**dict(SYNC, copy_after=60)))
         self.assertEqual((need, provider.list_calls), (['young'], 0))
+
+    def test_client_delete_in_an_archive_mapping_needs_its_remote_copy_gone(self):
+        archive = m(**dict(SYNC, retain_local=False, propagate_delete=False))
+        rows = [row('gone', NOW - 5000, deleted=1)]
+        need, _ = self.check(rows, {'gone': remote('gone', NOW - 6000)}, archive)
+        self.assertEqual(need, ['gone'])
+        need, _ = self.check(rows, {}, archive)
+        self.assertEqual(need, [])
 
     def test_sparse_rows_in_a_big_listing_fall_back_to_heads(self):
         objects = {'k%06d' % i: remote('k%06d' % i, NOW - 4999) for i in range(5000)}
