@@ -9,7 +9,7 @@ the realm both clusters share for Swift's own container-sync.
 
 import os
 
-from s3_sync.devenv import sync_realms
+from devenv import sync_realms
 
 REGION = 'us-east-1'
 MOTO_IDENTITY = ('s3sync-moto', 's3sync-moto-secret')  # moto checks nothing

@@ -7,7 +7,7 @@ what changed and restart only the servers whose config changed.
 
 import os
 
-from s3_sync.devenv import sync_realms
+from devenv import sync_realms
 
 # container_sync checks X-Container-Sync-Auth and lets a valid request past
 # tempauth, so it must come before auth (Swift's sample places it here too)

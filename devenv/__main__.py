@@ -1,4 +1,4 @@
-"""Command line: ``python -m s3_sync.devenv up|down|status [--base DIR]``.
+"""Command line: ``python -m devenv up|down|status [--base DIR]``.
 
 Ports move with environment variables (S3SYNC_PROXY_PORT, ...; see
 ``settings.KNOBS``) or all at once with ``--port-offset``.
@@ -9,15 +9,15 @@ import logging
 import sys
 import time
 
-from s3_sync.devenv.environment import Environment
-from s3_sync.devenv.errors import DevenvError
-from s3_sync.devenv.settings import KNOBS, OFFSET_VAR, default_base
+from devenv.environment import Environment
+from devenv.errors import DevenvError
+from devenv.settings import KNOBS, OFFSET_VAR, default_base
 
 
 def parse_args(argv):
     knobs = ', '.join(var for var, _default in KNOBS.values())
     parser = argparse.ArgumentParser(
-        prog='python -m s3_sync.devenv',
+        prog='python -m devenv',
         description='Local Swift clusters + S3 servers on loopback.',
         epilog='Environment variables: S3SYNC_DEVENV_BASE, %s, %s.'
         % (OFFSET_VAR, knobs))

@@ -1,10 +1,10 @@
 """The local all-in-one environment: real Swift clusters and S3 servers.
 
-    python -m s3_sync.devenv up|down|status [--base DIR]
+    python -m devenv up|down|status [--base DIR]
 
 or from Python::
 
-    from s3_sync.devenv import Environment
+    from devenv import Environment
     env = Environment(base)
     env.up(); env.info; env.down()
 
@@ -13,5 +13,5 @@ Everything binds to loopback and lives under one base dir (default
 runs where and ``info`` for what ``BASE/env.json`` holds.
 """
 
-from s3_sync.devenv.environment import Environment  # noqa: F401
-from s3_sync.devenv.errors import DevenvError  # noqa: F401
+from devenv.environment import Environment  # noqa: F401
+from devenv.errors import DevenvError  # noqa: F401

@@ -17,17 +17,15 @@ import pwd
 import shutil
 import time
 
-import s3_sync
-from s3_sync.devenv import configs, rings, servers, settings as settings_mod
-from s3_sync.devenv import sync_realms, topology
-from s3_sync.devenv.errors import DevenvError
-from s3_sync.devenv.info import build_info
-from s3_sync.devenv.probes import swift_auth
-from s3_sync.devenv.processes import ProcessTable, port_in_use
+from devenv import configs, rings, servers, settings as settings_mod
+from devenv import sync_realms, topology
+from devenv.errors import DevenvError
+from devenv.info import build_info
+from devenv.launch import child_env
+from devenv.probes import swift_auth
+from devenv.processes import ProcessTable, port_in_use
 
-LOG = logging.getLogger('s3_sync.devenv')
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(
-    s3_sync.__file__)))
+LOG = logging.getLogger('devenv')
 
 
 def shunt_problem():
@@ -173,10 +171,8 @@ class Environment:
     def _start_dead(self, all_servers):
         dead = [s for s in all_servers if not self.procs.running_pid(s.name)]
         loopback = '127.0.0.1,localhost'
-        env = dict(os.environ, PYTHONUNBUFFERED='1', NO_PROXY=loopback,
-                   no_proxy=loopback)
-        env['PYTHONPATH'] = os.pathsep.join(
-            [REPO_ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p])
+        env = child_env(dict(os.environ, PYTHONUNBUFFERED='1',
+                             NO_PROXY=loopback, no_proxy=loopback))
         for server in dead:
             self.procs.start(server, env)
         if dead:
