@@ -37,9 +37,7 @@ def describe(info):
     """Endpoints and credentials, one per line."""
     proxies = info['proxies']
     lines = ['base: %s' % info['base'],
-             'swift proxy A (cloud-shunt %s): %s' % (
-                 'on' if proxies['shunt'].get('shunt_enabled') else 'OFF',
-                 proxies['shunt']['auth_url']),
+             'swift proxy A (cloud-shunt): %s' % proxies['shunt']['auth_url'],
              'swift proxy B (no shunt): %s' % proxies['noshunt']['auth_url']]
     for user, data in sorted(info['users'].items()):
         lines.append('  user %s key %s (%s)' % (
