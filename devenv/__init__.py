@@ -8,6 +8,9 @@ or from Python::
     env = Environment(base)
     env.up(); env.info; env.down()
 
+It belongs to the checkout, not to the installed product: run it from the
+repo root, or with the root on PYTHONPATH.
+
 Everything binds to loopback and lives under one base dir (default
 ``$S3SYNC_DEVENV_BASE`` or /tmp/s3sync-devenv). See ``topology`` for what
 runs where and ``info`` for what ``BASE/env.json`` holds.
