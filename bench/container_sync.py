@@ -31,12 +31,13 @@ from bench import ours
 from bench.counter import TimedCounter
 from bench.environment import PeakWatcher, stop_procs
 from bench.ours import figures
-from s3_sync.devenv import sync_realms
+from devenv import sync_realms
+from devenv.launch import child_env
 
 SYNC_KEY = 'bench-sync-key'
 CONTAINER_TIME = 60     # Swift's defaults for [container-sync], which the devenv keeps
 INTERVAL = 300
-LAUNCH = ('import sys; from s3_sync.devenv.launch import prepare_swift; '
+LAUNCH = ('import sys; from devenv.launch import prepare_swift; '
           'prepare_swift(sys.argv[1]); sys.argv = ["swift-container-sync", sys.argv[2], '
           '"--once", "-v"]; from swift.container.sync import main; main()')
 
@@ -59,7 +60,7 @@ def run_ours(benv, counter, container, count, workers, timeout):
     mapping = {'account': benv.account, 'container': container, 'aws_bucket': dest,
                'aws_endpoint': counter.url + '/auth/v1.0', 'protocol': 'swift',
                'aws_identity': target['aws_identity'], 'aws_secret': target['aws_secret']}
-    from s3_sync.devenv.daemons import NodeDaemons
+    from devenv.daemons import NodeDaemons
     daemons = NodeDaemons(benv.info, [mapping], log_level='info', poll_interval=5,
                           workers=workers)
     counter.reset()
@@ -116,7 +117,8 @@ def sync_confs(benv, swift_dir, scratch, timeout):
 
 def start_passes(benv, confs, log):
     return [subprocess.Popen([sys.executable, '-c', LAUNCH, benv.info['swift_dir'], conf],
-                             stdout=log, stderr=subprocess.STDOUT) for conf in confs]
+                             stdout=log, stderr=subprocess.STDOUT, env=child_env())
+            for conf in confs]
 
 
 def first_pass(benv, counter, confs, count, timeout, log):

@@ -8,7 +8,7 @@ import threading
 import time
 from urllib.parse import unquote
 
-from s3_sync.devenv.request_counter import RequestCounter
+from devenv.request_counter import RequestCounter
 
 
 def is_object_put(method, path, status):

@@ -14,7 +14,7 @@ import uuid
 
 import swiftclient
 
-from s3_sync.devenv import Environment
+from devenv import Environment
 from s3_sync.providers.s3_client import make_client
 from s3_sync.config import mapping_from_dict
 

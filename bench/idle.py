@@ -15,7 +15,7 @@ from swift.common.ring import Ring
 from swift.common.utils import Timestamp, hash_path, storage_directory
 from swift.container.backend import DATADIR, ContainerBroker
 
-from s3_sync.devenv.daemons import NodeDaemons, s3_mapping
+from devenv.daemons import NodeDaemons, s3_mapping
 from s3_sync.swift_env import setup_swift
 
 BATCH = 10000

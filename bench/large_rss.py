@@ -2,7 +2,7 @@
 
 A one-off measurement, not a test: the daemon streams large objects part by part, so its peak
 RSS must not grow with the object size. Needs a running dev environment
-(``python -m s3_sync.devenv up``; ``S3SYNC_DEVENV_BASE`` picks which one).
+(``python -m devenv up``; ``S3SYNC_DEVENV_BASE`` picks which one).
 
     python bench/large_rss.py [--target s3api|moto] [--segments 100] [--segment-mib 10]
 
@@ -21,8 +21,8 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
-from s3_sync.devenv.daemons import NodeDaemons, remote_key, s3_mapping  # noqa: E402
-from s3_sync.devenv.settings import default_base  # noqa: E402
+from devenv.daemons import NodeDaemons, remote_key, s3_mapping  # noqa: E402
+from devenv.settings import default_base  # noqa: E402
 from test.integration.env import (bypass_http_proxies, empty_and_delete_bucket,  # noqa: E402
                                   empty_and_delete_container, s3_client_for)
 

@@ -10,9 +10,8 @@ import subprocess
 import sys
 import time
 
-from s3_sync.devenv.daemons import NodeDaemons, s3_mapping
-
 from bench.environment import PeakWatcher, stop_procs
+from devenv.daemons import NodeDaemons, s3_mapping
 
 SETTLE = 1.0
 

@@ -111,8 +111,6 @@ def shunt_table(data):
         item = data.get(key) or {}
         lines.append('| %s | %s | | |' % (label, item.get('na') and 'n/a: ' + item['na']
                                           or item.get('text', 'n/a')))
-    lines.append('')
-    lines.append('Shunt enabled in proxy A: %s.' % data.get('shunt_enabled'))
     return lines + ['']
 
 

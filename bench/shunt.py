@@ -43,7 +43,6 @@ def measure(benv, counter, plan, workers, scratch, log):
     na = 'cloud-shunt passes every request through in this version (s3_sync/shunt)'
     passthrough = shunt_is_pass_through()
     return {
-        'shunt_enabled': benv.info['proxies']['shunt'].get('shunt_enabled'),
         'local_get': {'a_median_ms': ma, 'b_median_ms': mb,
                       'a_p99_ms': percentile(times_a, 99), 'b_p99_ms': percentile(times_b, 99),
                       'overhead_pct': (ma / mb - 1) * 100 if ma and mb else None,

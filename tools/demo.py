@@ -4,6 +4,7 @@ Starts the local Swift cluster and S3 servers, fills two containers, runs the th
 once (one container synced, one archived), and shows what landed where.
 """
 import json
+import os
 import sys
 import time
 
@@ -11,10 +12,13 @@ import boto3
 from botocore.config import Config
 from swiftclient import client as swift
 
-from s3_sync import layout
-from s3_sync.config import mapping_from_dict
-from s3_sync.devenv import Environment
-from s3_sync.devenv.daemons import NodeDaemons, s3_mapping
+# devenv is not installed: it is imported from the checkout this script is in
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from devenv import Environment  # noqa: E402
+from devenv.daemons import NodeDaemons, s3_mapping  # noqa: E402
+from s3_sync import layout  # noqa: E402
+from s3_sync.config import mapping_from_dict  # noqa: E402
 
 
 def main():
@@ -86,7 +90,7 @@ def main():
     print('== listing of %s through the shunt: %s' % (
         archived, ', '.join('%s' % o['name']
                             for o in listing)))
-    print('== done; stop the environment with: .venv/bin/python -m s3_sync.devenv down')
+    print('== done; stop the environment with: .venv/bin/python -m devenv down')
     return 0
 
 

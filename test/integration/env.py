@@ -19,7 +19,7 @@ import swiftclient
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from s3_sync.devenv import Environment
+from devenv import Environment
 
 LOOPBACK = '127.0.0.1,localhost'
 TARGET_KEYS = ('name', 'aws_endpoint', 'aws_identity', 'aws_secret', 'region')

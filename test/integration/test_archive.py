@@ -7,9 +7,9 @@ import time
 
 import swiftclient
 
+from devenv.daemons import NodeDaemons, remote_key, s3_mapping
+from devenv.request_counter import RequestCounter
 from s3_sync.config import mapping_from_dict, validate_config
-from s3_sync.devenv.daemons import NodeDaemons, remote_key, s3_mapping
-from s3_sync.devenv.request_counter import RequestCounter
 from s3_sync.local import LocalSwift
 from s3_sync.providers import create_provider
 from s3_sync.swift_env import make_internal_client, setup_swift

@@ -6,32 +6,30 @@ container-sync work: a ``container-sync-realms.conf`` in both swift_dirs and the
 fresh remote one by running ``swift.container.sync`` with ``--once`` on every local node
 (each node sends its share of the rows), then reads the remote cluster.
 """
-import os
 import subprocess
 import sys
 
 import swiftclient
 
-from s3_sync.devenv.sync_realms import sync_to
+from devenv.launch import child_env
+from devenv.sync_realms import sync_to
 from test.integration.env import IntegrationTest, empty_and_delete_container
 
 SYNC_KEY = 'test-sync-key'
 # run_daemon as swift-container-sync does, after pointing Swift at the cluster's swift_dir
 # (prepare_swift also keeps Swift from logging to a syslog socket)
 RUN_ONCE = ('import sys\n'
-            'from s3_sync.devenv.launch import prepare_swift\n'
+            'from devenv.launch import prepare_swift\n'
             'prepare_swift(sys.argv[1])\n'
             'from swift.common.daemon import run_daemon\n'
             'from swift.container.sync import ContainerSync\n'
             'run_daemon(ContainerSync, sys.argv[2], once=True, verbose=True)\n')
 PASS_TIMEOUT = 120
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def run_container_sync_once(info):
     """One container-sync pass on every local node, all at once; their output."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [REPO_ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
+    env = child_env()
     procs = [subprocess.Popen([sys.executable, '-c', RUN_ONCE, node['swift_dir'],
                                node['container_server_conf']],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)

@@ -12,7 +12,7 @@ import os
 import swiftclient
 from botocore.exceptions import ClientError
 
-from s3_sync.devenv import Environment
+from devenv import Environment
 from s3_sync.swift_env import setup_swift
 from test.integration.env import IntegrationTest
 

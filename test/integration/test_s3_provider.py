@@ -16,8 +16,8 @@ import unittest
 import urllib.request
 import uuid
 
+from devenv.request_counter import RequestCounter
 from s3_sync import metadata
-from s3_sync.devenv.request_counter import RequestCounter
 from s3_sync.providers import create_provider
 from s3_sync.providers.base import RemoteError
 from s3_sync.retry import RetryPolicy

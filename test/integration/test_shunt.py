@@ -23,9 +23,9 @@ from xml.etree import ElementTree
 
 import swiftclient
 
+from devenv.daemons import NodeDaemons, s3_mapping
 from s3_sync import layout, metadata
 from s3_sync.config import mapping_from_dict
-from s3_sync.devenv.daemons import NodeDaemons, s3_mapping
 from test.integration.env import EnvLayer, IntegrationTest, s3_client_for, \
     empty_and_delete_bucket
 

@@ -9,8 +9,8 @@ import time
 import unittest
 from urllib.parse import quote
 
-from s3_sync.devenv.request_counter import RequestCounter
-from s3_sync.devenv.daemons import NodeDaemons, remote_key, s3_mapping
+from devenv.daemons import NodeDaemons, remote_key, s3_mapping
+from devenv.request_counter import RequestCounter
 from test.integration.env import IntegrationTest, S3TargetTest
 
 

@@ -9,9 +9,9 @@ import os
 import time
 import unittest
 
+from devenv.daemons import NodeDaemons, remote_key, s3_mapping
+from devenv.request_counter import RequestCounter
 from s3_sync import layout
-from s3_sync.devenv.daemons import NodeDaemons, remote_key, s3_mapping
-from s3_sync.devenv.request_counter import RequestCounter
 from s3_sync.providers.s3_multipart import multipart_etag
 from test.integration.env import IntegrationTest
 from s3_sync.config import mapping_from_dict

@@ -9,7 +9,6 @@ because the readiness probe would then talk to the wrong server.
 
 import contextlib
 import fcntl
-import importlib
 import json
 import logging
 import os
@@ -17,29 +16,15 @@ import pwd
 import shutil
 import time
 
-import s3_sync
-from s3_sync.devenv import configs, rings, servers, settings as settings_mod
-from s3_sync.devenv import sync_realms, topology
-from s3_sync.devenv.errors import DevenvError
-from s3_sync.devenv.info import build_info
-from s3_sync.devenv.probes import swift_auth
-from s3_sync.devenv.processes import ProcessTable, port_in_use
+from devenv import configs, rings, servers, settings as settings_mod
+from devenv import sync_realms, topology
+from devenv.errors import DevenvError
+from devenv.info import build_info
+from devenv.launch import child_env
+from devenv.probes import swift_auth
+from devenv.processes import ProcessTable, port_in_use
 
-LOG = logging.getLogger('s3_sync.devenv')
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(
-    s3_sync.__file__)))
-
-
-def shunt_problem():
-    """None if proxy A can load the cloud-shunt filter, else why not."""
-    try:
-        module = importlib.import_module('s3_sync.shunt')
-    except Exception as err:  # any import-time failure means "not usable"
-        return 'cannot import s3_sync.shunt (%s: %s)' % (
-            type(err).__name__, err)
-    if not callable(getattr(module, 'filter_factory', None)):
-        return 's3_sync.shunt has no filter_factory'
-    return None
+LOG = logging.getLogger('devenv')
 
 
 def write_if_changed(path, text):
@@ -90,8 +75,7 @@ class Environment:
             with open(self.env_json) as fp:
                 return json.load(fp)
         except (FileNotFoundError, ValueError):
-            return build_info(self.base, self.settings, *self.clusters,
-                              shunt_enabled=False)
+            return build_info(self.base, self.settings, *self.clusters)
 
     @contextlib.contextmanager
     def _locked(self):
@@ -115,27 +99,22 @@ class Environment:
         # pin its ports in settings.json
         self._check_ports(all_servers)
         settings_mod.save(self.base, self.settings)
-        problem = shunt_problem()
-        if problem:
-            LOG.warning('WARNING: proxy %s runs WITHOUT cloud-shunt: %s',
-                        self.settings['proxy_port'], problem)
         local, remote = self.clusters
         realms = sync_realms.realms_conf(local, remote)
-        changed = self._prepare(local, problem is None, realms)
-        changed |= self._prepare(remote, False, realms)
+        changed = self._prepare(local, realms)
+        changed |= self._prepare(remote, realms)
         self._restart_reconfigured(all_servers, changed)
         self._start_dead(all_servers)
         self._wait_ready(all_servers, deadline)
         self._check_auth(local, remote, deadline)
-        info = build_info(self.base, self.settings, local, remote,
-                          shunt_enabled=problem is None)
+        info = build_info(self.base, self.settings, local, remote)
         write_if_changed(self.env_json, json.dumps(info, indent=2,
                                                    sort_keys=True) + '\n')
         return info
 
-    def _prepare(self, cluster, with_shunt, realms):
+    def _prepare(self, cluster, realms):
         """Write configs, rings and device dirs; return changed paths."""
-        files = configs.all_configs(cluster, self.user, self.base, with_shunt)
+        files = configs.all_configs(cluster, self.user, self.base)
         files[sync_realms.path(cluster)] = realms
         changed = {path for path, text in files.items()
                    if write_if_changed(path, text)}
@@ -173,10 +152,8 @@ class Environment:
     def _start_dead(self, all_servers):
         dead = [s for s in all_servers if not self.procs.running_pid(s.name)]
         loopback = '127.0.0.1,localhost'
-        env = dict(os.environ, PYTHONUNBUFFERED='1', NO_PROXY=loopback,
-                   no_proxy=loopback)
-        env['PYTHONPATH'] = os.pathsep.join(
-            [REPO_ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p])
+        env = child_env(dict(os.environ, PYTHONUNBUFFERED='1',
+                             NO_PROXY=loopback, no_proxy=loopback))
         for server in dead:
             self.procs.start(server, env)
         if dead:

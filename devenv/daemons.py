@@ -12,6 +12,7 @@ import sys
 import tempfile
 import weakref
 
+from devenv.launch import child_env
 from s3_sync import layout
 from s3_sync.config import mapping_from_dict
 
@@ -64,8 +65,8 @@ class NodeDaemons:
         return cmd + ['--once'] if once else cmd
 
     def _env(self):
-        env = dict(os.environ, NO_PROXY='127.0.0.1,localhost', no_proxy='127.0.0.1,localhost')
-        return env
+        return child_env(dict(os.environ, NO_PROXY='127.0.0.1,localhost',
+                              no_proxy='127.0.0.1,localhost'))
 
     def run_once(self, nodes=None, timeout=300):
         """Run the given nodes' daemons (all by default) at the same time, --once; their logs."""

@@ -50,7 +50,7 @@ def realms_conf(local, remote, urls=None):
     clusters = cluster_urls(local, remote)
     clusters.update(urls or {})
     lines = ['# container-sync realms of the dev environment '
-             '(s3_sync.devenv.sync_realms)', '', '[%s]' % REALM, 'key = %s' % REALM_KEY]
+             '(devenv.sync_realms)', '', '[%s]' % REALM, 'key = %s' % REALM_KEY]
     lines += ['cluster_%s = %s' % item for item in sorted(clusters.items())]
     return '\n'.join(lines) + '\n'
 

@@ -1,6 +1,6 @@
 """The list of servers of an environment and how each is started.
 
-Swift servers run through ``s3_sync.devenv.launch`` (see there why);
+Swift servers run through ``devenv.launch`` (see there why);
 memcached runs as itself (tempauth keeps tokens in it: mandatory); moto runs
 in server mode as the everyday S3 target.
 """
@@ -9,9 +9,9 @@ import os
 import shutil
 import sys
 
-from s3_sync.devenv import probes
-from s3_sync.devenv.errors import DevenvError
-from s3_sync.devenv.processes import Server
+from devenv import probes
+from devenv.errors import DevenvError
+from devenv.processes import Server
 
 ENTRY_POINTS = {
     'account': 'swift.account.server:main',
@@ -19,7 +19,7 @@ ENTRY_POINTS = {
     'object': 'swift.obj.server:main',
     'proxy': 'swift.proxy.server:main',
 }
-LAUNCH = [sys.executable, '-m', 's3_sync.devenv.launch']
+LAUNCH = [sys.executable, '-m', 'devenv.launch']
 
 
 def memcached_binary():

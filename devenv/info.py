@@ -9,7 +9,7 @@ the realm both clusters share for Swift's own container-sync.
 
 import os
 
-from s3_sync.devenv import sync_realms
+from devenv import sync_realms
 
 REGION = 'us-east-1'
 MOTO_IDENTITY = ('s3sync-moto', 's3sync-moto-secret')  # moto checks nothing
@@ -63,7 +63,7 @@ def _cluster_info(cluster):
     }
 
 
-def build_info(base, settings, local, remote, shunt_enabled):
+def build_info(base, settings, local, remote):
     shunt, noshunt = local.proxies
     info = _cluster_info(local)
     info.update({
@@ -76,7 +76,7 @@ def build_info(base, settings, local, remote, shunt_enabled):
         'proxies': {
             'shunt': {'url': _url(shunt.port),
                       'auth_url': _url(shunt.port) + '/auth/v1.0',
-                      'conf': shunt.conf, 'shunt_enabled': shunt_enabled},
+                      'conf': shunt.conf},
             'noshunt': {'url': _url(noshunt.port),
                         'auth_url': _url(noshunt.port) + '/auth/v1.0',
                         'conf': noshunt.conf},

@@ -7,7 +7,7 @@ what changed and restart only the servers whose config changed.
 
 import os
 
-from s3_sync.devenv import sync_realms
+from devenv import sync_realms
 
 # container_sync checks X-Container-Sync-Auth and lets a valid request past
 # tempauth, so it must come before auth (Swift's sample places it here too)
@@ -26,9 +26,9 @@ EGG_NAMES = {'proxy-logging': 'proxy_logging', 'cache': 'memcache',
 SHUNT_FACTORY = 's3_sync.shunt:filter_factory'
 
 
-def render_ini(sections, header=None):
+def render_ini(sections):
     """[(section, {key: value})] -> ini text, keys in the given order."""
-    lines = ['# %s' % line for line in (header or [])]
+    lines = []
     for name, options in sections:
         if lines:
             lines.append('')
@@ -108,19 +108,19 @@ def _filter_section(name, cluster, sync_conf):
     return options
 
 
-def proxy_pipeline(proxy, with_shunt):
+def proxy_pipeline(proxy):
     names = list(PROXY_PIPELINE)
-    if not (proxy.shunt and with_shunt):
+    if not proxy.shunt:
         names.remove('cloud-shunt')
     if not proxy.s3api:
         names.remove('s3api')
     return names
 
 
-def proxy_conf(cluster, proxy, user, with_shunt):
+def proxy_conf(cluster, proxy, user):
     default = _common(cluster, user, proxy.name)
     default.update(bind_ip='127.0.0.1', bind_port=str(proxy.port))
-    pipeline = proxy_pipeline(proxy, with_shunt)
+    pipeline = proxy_pipeline(proxy)
     sections = [
         ('DEFAULT', default),
         ('pipeline:main', {'pipeline': ' '.join(pipeline)}),
@@ -131,11 +131,7 @@ def proxy_conf(cluster, proxy, user, with_shunt):
     for name in sorted(set(pipeline) - {'proxy-server'}):
         sections.append(('filter:%s' % name, _filter_section(
             name, cluster, cluster.extra.get('sync_conf'))))
-    header = None
-    if proxy.shunt and not with_shunt:
-        header = ['cloud-shunt left out: s3_sync.shunt has no usable '
-                  'filter_factory yet (see the devenv warning)']
-    return render_ini(sections, header)
+    return render_ini(sections)
 
 
 def internal_client_conf(cluster, user):
@@ -153,7 +149,7 @@ def internal_client_conf(cluster, user):
     return render_ini(sections)
 
 
-def all_configs(cluster, user, base, with_shunt):
+def all_configs(cluster, user, base):
     """{path: text} for every config file of ``cluster``."""
     files = {os.path.join(cluster.swift_dir, 'swift.conf'):
              swift_conf(cluster),
@@ -162,5 +158,5 @@ def all_configs(cluster, user, base, with_shunt):
         for kind, path in node.confs.items():
             files[path] = backend_conf(cluster, node, kind, user, base)
     for proxy in cluster.proxies:
-        files[proxy.conf] = proxy_conf(cluster, proxy, user, with_shunt)
+        files[proxy.conf] = proxy_conf(cluster, proxy, user)
     return files

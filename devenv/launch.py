@@ -1,7 +1,7 @@
 """The program every dev-environment server runs as (its argv[0] module).
 
-    python -m s3_sync.devenv.launch swift SWIFT_DIR MODULE:FUNC CONF
-    python -m s3_sync.devenv.launch moto TAG [moto_server args]
+    python -m devenv.launch swift SWIFT_DIR MODULE:FUNC CONF
+    python -m devenv.launch moto TAG [moto_server args]
 
 Why a wrapper rather than ``swift-proxy-server CONF``:
 
@@ -17,7 +17,23 @@ Why a wrapper rather than ``swift-proxy-server CONF``:
 
 import importlib
 import logging
+import os
 import sys
+
+# devenv is not installed: it is found only from the checkout that holds it
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def child_env(environ=None):
+    """``environ`` (default: ours) with the repo root first on PYTHONPATH.
+
+    For every process that imports devenv, or must run this checkout's
+    s3_sync rather than whatever else is installed, wherever its cwd is.
+    """
+    env = dict(os.environ if environ is None else environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        [REPO_ROOT] + [p for p in [env.get('PYTHONPATH')] if p])
+    return env
 
 
 class _NullSyslogHandler(logging.NullHandler):

@@ -11,7 +11,7 @@ is a one-line error telling the user to ``down --wipe`` first.
 import json
 import os
 
-from s3_sync.devenv.errors import DevenvError
+from devenv.errors import DevenvError
 
 DEFAULT_BASE = '/tmp/s3sync-devenv'
 

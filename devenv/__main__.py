@@ -1,4 +1,4 @@
-"""Command line: ``python -m s3_sync.devenv up|down|status [--base DIR]``.
+"""Command line: ``python -m devenv up|down|status [--base DIR]``.
 
 Ports move with environment variables (S3SYNC_PROXY_PORT, ...; see
 ``settings.KNOBS``) or all at once with ``--port-offset``.
@@ -9,15 +9,15 @@ import logging
 import sys
 import time
 
-from s3_sync.devenv.environment import Environment
-from s3_sync.devenv.errors import DevenvError
-from s3_sync.devenv.settings import KNOBS, OFFSET_VAR, default_base
+from devenv.environment import Environment
+from devenv.errors import DevenvError
+from devenv.settings import KNOBS, OFFSET_VAR, default_base
 
 
 def parse_args(argv):
     knobs = ', '.join(var for var, _default in KNOBS.values())
     parser = argparse.ArgumentParser(
-        prog='python -m s3_sync.devenv',
+        prog='python -m devenv',
         description='Local Swift clusters + S3 servers on loopback.',
         epilog='Environment variables: S3SYNC_DEVENV_BASE, %s, %s.'
         % (OFFSET_VAR, knobs))
@@ -37,9 +37,7 @@ def describe(info):
     """Endpoints and credentials, one per line."""
     proxies = info['proxies']
     lines = ['base: %s' % info['base'],
-             'swift proxy A (cloud-shunt %s): %s' % (
-                 'on' if proxies['shunt'].get('shunt_enabled') else 'OFF',
-                 proxies['shunt']['auth_url']),
+             'swift proxy A (cloud-shunt): %s' % proxies['shunt']['auth_url'],
              'swift proxy B (no shunt): %s' % proxies['noshunt']['auth_url']]
     for user, data in sorted(info['users'].items()):
         lines.append('  user %s key %s (%s)' % (

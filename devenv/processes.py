@@ -14,7 +14,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
-from s3_sync.devenv.errors import DevenvError
+from devenv.errors import DevenvError
 
 
 @dataclass
