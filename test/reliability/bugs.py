@@ -13,7 +13,20 @@ KNOWN_BUGS = {
            'local for good: after the restart LocalSwift.delete_if_unchanged posts its fence '
            'with the same timestamp (meta_ts + offset 1), gets 409 and reads it as a newer '
            'client write (KEPT), so nothing ever archives it'),
+    'B3': ('a Traceback (swift ChunkWriteTimeout raised in the eventlet hub) lands in the daemon '
+           'log when the remote is slow: ContainerSync._upload (s3_sync/sync/container.py) '
+           'opens the local GET before the remote HEAD/PUT and keeps it unread across their '
+           'retries; past the internal proxy\'s client_timeout (60 s) the watchdog of the first '
+           'chunk, armed in InternalClient\'s already finished greenthread, fires into the hub'),
 }
+
+
+def traceback_bug(lines):
+    """The known bug a Traceback in a daemon log (its first lines) is, or None."""
+    text = '\n'.join(lines[:6])
+    if 'fire_timers' in text and 'ChunkWriteTimeout' in text:
+        return 'B3'
+    return None
 
 
 def non_ascii_metadata(headers):

@@ -27,7 +27,7 @@ import uuid
 import swiftclient
 
 from devenv.request_counter import UPLOAD_KINDS
-from test.reliability.bugs import classify_leftover
+from test.reliability.bugs import classify_leftover, traceback_bug
 from test.reliability.lanes import local_conn
 
 GET_THREADS = 6
@@ -79,11 +79,20 @@ class Checker:
     def daemon_logs(self):
         for index, text in self.run.daemons.logs().items():
             lines = text.splitlines()
+            known = {}
             for n, line in enumerate(lines):
-                if 'Traceback' in line:
-                    context = ' | '.join(lines[n:n + 12])[:1500]
-                    self.problem('node %d daemon log has a Traceback: %s' % (index + 1, context))
-                    break
+                if 'Traceback' not in line:
+                    continue
+                bug = traceback_bug(lines[n:n + 8])
+                if bug:
+                    known[bug] = known.get(bug, 0) + 1
+                    continue
+                context = ' | '.join(lines[n:n + 12])[:1500]
+                self.problem('node %d daemon log has a Traceback: %s' % (index + 1, context))
+                break
+            for bug, count in known.items():
+                self.problem('node %d daemon log has %d Traceback(s) of %s' % (
+                    index + 1, count, bug), bug)
 
     # -- 1, 2 ---------------------------------------------------------------------------
     def _conn(self, shunt):

@@ -380,7 +380,13 @@ def scenario_sharding(run, size):
     return run.finish()
 
 
+def scenario_short(run, size):
+    """The integration suite's: kills and remote faults together, on moto."""
+    return scenario_kills(run, size, faults=size['rate'])
+
+
 SCENARIO_FUNCS = {
+    'short': scenario_short,
     'kill-9': scenario_kills,
     'remote-faults': scenario_remote_faults,
     'object-server-down': scenario_object_server_down,
