@@ -8,13 +8,14 @@ every invariant of ``test/reliability/checker.py``. The full suite is ``tools/re
 
 Known product bugs the suite found have one expectedFailure test each here (see
 ``test/reliability/bugs.py``)."""
+import inspect
 import random
 import time
 import unittest
 
 from devenv.daemons import NodeDaemons, s3_mapping
 from s3_sync.config import validate_config
-from s3_sync.local import new_fence
+from s3_sync.local import LocalSwift, new_fence
 from s3_sync.swift_env import make_internal_client, setup_swift
 from swift.common.utils import Timestamp
 from test.integration.env import S3TargetTest
@@ -55,6 +56,22 @@ class TestReliabilityShort(S3TargetTest):
         self.conn.put_object(container, 'doc', b'data', headers={'X-Object-Meta-Note': 'çà ☃'})
         self.assertEqual(self.archive(container), [])
 
+    @unittest.expectedFailure   # B3: LocalObject.close() leaves the proxy's GET generator open
+    def test_closing_a_local_object_closes_its_get(self):
+        container = self.make_container(self.conn, 'rel-b3')
+        self.conn.put_object(container, 'doc', b'x' * 3000)
+        local = LocalSwift(make_internal_client(self.internal_client_conf()))
+        obj = local.open(self.account, container, 'doc', 0)
+        self.assertEqual(len(obj.reader.read(obj.size)), 3000)
+        obj.close()
+        # Open, its 60 s client_timeout watchdog stays armed until garbage collection.
+        self.assertEqual(inspect.getgeneratorstate(obj.reader._iter), inspect.GEN_CLOSED)
+
+    def internal_client_conf(self):
+        return validate_config({'swift_dir': self.env['swift_dir'],
+                                'internal_client_path': self.env['internal_client_conf_path']},
+                               for_daemon=False)
+
     @unittest.expectedFailure   # B2: a kill between fence POST and DELETE keeps it local
     def test_object_fenced_by_a_killed_archiver_is_archived_after_restart(self):
         container = self.make_container(self.conn, 'rel-b2')
@@ -63,10 +80,7 @@ class TestReliabilityShort(S3TargetTest):
         # its fence POST (the metadata re-stated, a fence X-Delete-At, timestamp meta_ts + 1
         # offset) done, its DELETE never sent.
         meta_ts = Timestamp(self.conn.head_object(container, 'doc')['x-timestamp'])
-        conf = validate_config({'swift_dir': self.env['swift_dir'],
-                                'internal_client_path': self.env['internal_client_conf_path']},
-                               for_daemon=False)
-        client = make_internal_client(conf)
+        client = make_internal_client(self.internal_client_conf())
         client.make_request('POST', client.make_path(self.account, container, 'doc'), {
             'X-Object-Meta-A': 'b', 'X-Delete-At': new_fence(),
             'X-Timestamp': Timestamp(meta_ts, offset=meta_ts.offset + 1).internal}, (2,))

@@ -13,18 +13,28 @@ KNOWN_BUGS = {
            'local for good: after the restart LocalSwift.delete_if_unchanged posts its fence '
            'with the same timestamp (meta_ts + offset 1), gets 409 and reads it as a newer '
            'client write (KEPT), so nothing ever archives it'),
-    'B3': ('a Traceback (swift ChunkWriteTimeout raised in the eventlet hub) lands in the daemon '
-           'log when the remote is slow: ContainerSync._upload (s3_sync/sync/container.py) '
-           'opens the local GET before the remote HEAD/PUT and keeps it unread across their '
-           'retries; past the internal proxy\'s client_timeout (60 s) the watchdog of the first '
-           'chunk, armed in InternalClient\'s already finished greenthread, fires into the hub'),
+    'B3': ('local GET bodies are never closed: BodyReader.close (s3_sync/local.py) closes '
+           'the app_iter InternalClient returned (catch_errors\' ByteEnforcer, which has no '
+           'close()) instead of the iterator it made of it, so the proxy\'s GET generator stays '
+           'open with Swift\'s 60 s client_timeout watchdog armed until garbage collection; when '
+           'a row\'s frames outlive it (remote retries) the watchdog fires into the eventlet hub '
+           '(a ChunkWriteTimeout Traceback in the daemon log), and at exit the leftovers log '
+           '"Exception ignored in: <generator ...> RuntimeError: greenlet is being finalized"'),
+    'B4': ('with one container replica missing, its share of the rows is uploaded by *both* '
+           'surviving replicas: once the rows are older than verification_slack every replica '
+           'verifies them at about the same time, finds them missing on the remote and uploads '
+           'them (s3_sync/crawler/passes.py verify), so ~1/3 of the objects go up twice'),
 }
 
 
-def traceback_bug(lines):
-    """The known bug a Traceback in a daemon log (its first lines) is, or None."""
+def traceback_bug(lines, before=''):
+    """The known bug a Traceback in a daemon log is, from its lines (and the line before it),
+    or None."""
     text = '\n'.join(lines[:6])
     if 'fire_timers' in text and 'ChunkWriteTimeout' in text:
+        return 'B3'
+    if 'Exception ignored in: <generator' in before and \
+            'greenlet is being finalized' in '\n'.join(lines[:25]):
         return 'B3'
     return None
 

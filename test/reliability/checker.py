@@ -27,6 +27,7 @@ import uuid
 import swiftclient
 
 from devenv.request_counter import UPLOAD_KINDS
+from s3_sync.crawler.ownership import owns
 from test.reliability.bugs import classify_leftover, traceback_bug
 from test.reliability.lanes import local_conn
 
@@ -83,7 +84,7 @@ class Checker:
             for n, line in enumerate(lines):
                 if 'Traceback' not in line:
                     continue
-                bug = traceback_bug(lines[n:n + 8])
+                bug = traceback_bug(lines[n:n + 25], lines[n - 1] if n else '')
                 if bug:
                     known[bug] = known.get(bug, 0) + 1
                     continue
@@ -133,16 +134,32 @@ class Checker:
             raise
         return hashlib.md5(body).hexdigest() == obj.md5
 
+    def local_presence(self, lane, names):
+        """{name: is it stored locally} from a HEAD each through proxy B (no shunt): the
+        objects' truth, where a listing may come from a container replica that lags."""
+        def head(name):
+            try:
+                self._conn(False).head_object(lane.container, name)
+                return name, True
+            except swiftclient.ClientException as err:
+                if err.http_status == 404:
+                    return name, False
+                raise
+        with concurrent.futures.ThreadPoolExecutor(GET_THREADS) as pool:
+            return dict(pool.map(head, names))
+
     def lane_objects(self, lane):
         conn = self._conn(False)
-        listing = lane.local_listing(conn)
         live = lane.workload.live()
+        listed = lane.local_listing(conn)
+        presence = self.local_presence(lane, sorted(set(live) | set(listed)))
+        listing = {n for n, here in presence.items() if here}
         expected = {n: o for n, o in live.items() if not o.slo or lane.large_objects}
-        unexpected_local = sorted(set(listing) - set(live))
+        unexpected_local = sorted(listing - set(live))
         if unexpected_local:
             self.problem('%s: local objects the client never left there: %s' % (
                 lane, unexpected_local[:5]))
-        gone = sorted(set(live) - set(listing))
+        gone = sorted(set(live) - listing)
         if gone and not lane.archive:
             self.problem('%s: %d objects went from the local sync container: %s' % (
                 lane, len(gone), gone[:5]))
@@ -269,19 +286,29 @@ class Checker:
                         or rec['done'] - rec['t'] > 0.8 * timeout):
                     allowed.add(names.get(rec['path']))
             counts = {names[p]: c for p, c in by_path.items() if p in names}
-            beyond = []
+            beyond, missing_share = [], []
+            missing = self.run.missing_replica.get(lane.name)
             for name, obj in lane.workload.objects.items():
                 if obj.unknown:
                     continue
                 count = counts.get(name, 0)
-                with self.tally.lock:
-                    self.tally.uploads[count] += 1
+                if not obj.deleted:
+                    with self.tally.lock:
+                        self.tally.uploads[count] += 1
                 if count > 1:
                     if name in allowed:
                         with self.tally.lock:
                             self.tally.duplicates_allowed += 1
+                    elif missing is not None and owns(name, missing, 3):
+                        missing_share.append('%s (%dx)' % (name, count))
                     else:
                         beyond.append('%s (%dx)' % (name, count))
+            if missing_share:
+                with self.tally.lock:
+                    self.tally.duplicates_unexplained += len(missing_share)
+                self.problem('%s: %d objects of the missing replica\'s share uploaded more than '
+                             'once: %s' % (lane, len(missing_share), ', '.join(missing_share[:5])),
+                             'B4')
             if beyond:
                 with self.tally.lock:
                     self.tally.duplicates_unexplained += len(beyond)

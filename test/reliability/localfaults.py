@@ -12,6 +12,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 
 from swift.common.ring import Ring
@@ -109,10 +111,15 @@ def sharder_confs(info, workdir):
 
 
 def shard_container(info, account, container, rows_per_shard, workdir, max_rounds=3):
-    """Shard ``account/container`` for real; returns (shard count, seconds, log lines)."""
+    """Shard ``account/container`` for real, in shards of ``rows_per_shard`` objects (fewer
+    when the container holds fewer than 3 shards' worth); returns (shard count, seconds, log
+    lines)."""
     started = time.time()
     first = info['nodes'][0]['index']
     db = replica_path(info, first, account, container)
+    objects = ContainerBroker(db).get_info()['object_count']
+    rows_per_shard = max(2, min(rows_per_shard, objects // 3))
+    part = container_partition(info, account, container)
     found = _swift_cli(info, 'from swift.cli.manage_shard_ranges import main; '
                              'sys.exit(main(sys.argv[1:]))',
                        [db, 'find_and_replace', str(rows_per_shard), '--enable', '--force'])
@@ -125,7 +132,8 @@ def shard_container(info, account, container, rows_per_shard, workdir, max_round
         for node in info['nodes']:
             done = _swift_cli(info, 'from swift.container.sharder import main; '
                                     'sys.argv = ["swift-container-sharder"] + sys.argv[1:]; '
-                                    'main()', [confs[node['index']], '--once'])
+                                    'main()', [confs[node['index']], '--once',
+                                               '--partitions', str(part)])
             log.append('swift-container-sharder --once node %d: rc %d' % (
                 node['index'], done.returncode))
         states = [ContainerBroker(replica_path(info, n['index'], account, container))
@@ -138,6 +146,90 @@ def shard_container(info, account, container, rows_per_shard, workdir, max_round
     if not all(state == SHARDED for state in states):
         raise RuntimeError('not sharded after %d rounds: %s' % (max_rounds, '; '.join(log)))
     return shards, time.time() - started, log
+
+
+def replicate_containers(info, partitions=None):
+    """``swift-container-replicator --once`` on every node, as a cluster runs it all the time
+    (the devenv runs no replicators): rows a replica missed reach it over HTTP. Returns the
+    return codes."""
+    codes = []
+    for node in info['nodes']:
+        args = [node['container_server_conf'], '--once']
+        if partitions:
+            args += ['--partitions', ','.join(str(p) for p in partitions)]
+        done = _swift_cli(info, 'from swift.container.replicator import main; '
+                                'sys.argv = ["swift-container-replicator"] + sys.argv[1:]; '
+                                'main()', args)
+        codes.append(done.returncode)
+    return codes
+
+
+def replicate_objects(info, workdir):
+    """``swift-object-replicator --once`` (ssync: the devenv has no rsync) on every node:
+    copies and tombstones a node missed while it was down reach it."""
+    codes = []
+    for node in info['nodes']:
+        conf = node['container_server_conf'].replace('container-server', 'object-server')
+        with open(conf) as f:
+            text = f.read()
+        text = text.replace('[object-replicator]', '[object-replicator]\nsync_method = ssync\n')
+        path = os.path.join(workdir, 'object-replicator-%d.conf' % node['index'])
+        with open(path, 'w') as f:
+            f.write(text)
+        done = _swift_cli(info, 'from swift.obj.replicator import main; '
+                                'sys.argv = ["swift-object-replicator"] + sys.argv[1:]; '
+                                'main()', [path, '--once'])
+        codes.append(done.returncode)
+    return codes
+
+
+class BackgroundReplicator:
+    """Runs the container replicators (for some partitions) and, with ``objects``, the object
+    replicators every ``interval`` seconds, as a cluster does all the time; ``stop`` runs a
+    last pass, so the checks see what a settled cluster shows."""
+
+    def __init__(self, info, partitions, interval=15, objects=False):
+        self.info, self.partitions, self.interval = info, partitions, interval
+        self.objects = objects
+        self.runs = 0
+        self.workdir = tempfile.mkdtemp(prefix='s3sync-rel-replicator-')
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def once(self):
+        if self.objects:
+            replicate_objects(self.info, self.workdir)
+        replicate_containers(self.info, self.partitions)
+        self.runs += 1
+
+    def _loop(self):
+        while not self._stop.wait(self.interval):
+            self.once()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        self.once()
+        cleanup_workdir(self.workdir)
+
+
+def replica_index(info, node_index, account, container):
+    """The position of a node's replica among the container's primaries (what the sync's
+    ownership split uses)."""
+    node = [n for n in info['nodes'] if n['index'] == node_index][0]
+    _part, nodes = Ring(info['swift_dir'], ring_name='container').get_nodes(account, container)
+    for index, dev in enumerate(nodes):
+        if dev['ip'] == node['swift_bind_ip'] and dev['port'] == node['bind_port']:
+            return index
+    return None
+
+
+def container_partition(info, account, container):
+    return Ring(info['swift_dir'], ring_name='container').get_nodes(account, container)[0]
 
 
 def cleanup_workdir(workdir):

@@ -66,6 +66,8 @@ class Run:
         self.started = None
         self.checker = Checker(self)
         self.tag = uuid.uuid4().hex[:6]
+        self.on_finish = []             # called before the checks (background helpers)
+        self.missing_replica = {}       # lane name -> ring index of its missing DB replica
 
     # -- set-up ----------------------------------------------------------------------------
     def add_lane(self, label, target, archive, objects, slos=0, posts=0, deletes=0, **extra):
@@ -143,7 +145,8 @@ class Run:
             live = {n: o for n, o in lane.workload.live().items()
                     if lane.large_objects or not o.slo}
             missing = [n for n, o in live.items() if remote.get(n) != o.remote_etag(kind)]
-            what = ['%d not on the remote' % len(missing)] if missing else []
+            what = ['%d not on the remote (e.g. %s)' % (len(missing), sorted(missing)[:3])
+                    ] if missing else []
             if not lane.archive and lane.mapping.get('propagate_delete', True):
                 stale = [n for n, o in lane.workload.objects.items()
                          if o.deleted and n in remote]
@@ -157,15 +160,29 @@ class Run:
                 if wrong:
                     what.append('%d POSTs not propagated' % len(wrong))
             if lane.archive:
-                left = lane.local_listing(self.local)
+                left = self._still_local(lane, lane.local_listing(self.local))
                 known = self._known_leftovers(lane, left, live, remote)
                 if known is not None:
                     stuck.update((lane.name, n) for n in known)
                 elif left:
-                    what.append('%d not archived yet' % len(left))
+                    what.append('%d not archived yet (e.g. %s)' % (len(left), sorted(left)[:3]))
             if what:
                 out[lane.name] = what
         return out, stuck
+
+    def _still_local(self, lane, listed, limit=300):
+        """The listed names that a HEAD finds (a listing may come from a lagging replica)."""
+        if len(listed) > limit:
+            return set(listed)
+        found = set()
+        for name in listed:
+            try:
+                self.local.head_object(lane.container, name)
+                found.add(name)
+            except Exception as exc:
+                if getattr(exc, 'http_status', None) != 404:
+                    found.add(name)
+        return found
 
     def _known_leftovers(self, lane, left, live, remote):
         """The names of ``left`` when every one is on the remote and stays local for a known
@@ -221,6 +238,9 @@ class Run:
 
     # -- the end ---------------------------------------------------------------------------
     def finish(self):
+        for stop in self.on_finish:
+            stop()
+        self.on_finish = []
         unclean = self.daemons.stop() if self.daemons else []
         for index in unclean:
             self.checker.problem('node %d daemon did not stop cleanly on SIGTERM' % (index + 1))
@@ -325,9 +345,18 @@ def _two_lanes(run, size, **extra):
     run.add_lane('arch', 'moto', True, n, slos=size['slos'], **extra)
 
 
+def lane_partitions(run):
+    return sorted({localfaults.container_partition(run.info, lane.account, lane.container)
+                   for lane in run.lanes})
+
+
 def scenario_object_server_down(run, size):
     _two_lanes(run, size)
     run.start(size['write_seconds'])
+    # the container replicators of a real cluster (the devenv runs none)
+    replicator = localfaults.BackgroundReplicator(run.info, lane_partitions(run),
+                                                  objects=True).start()
+    run.on_finish.append(replicator.stop)
     run.wait_progress(0.3)
     name = localfaults.stop_object_server(run.info, 2)
     run.tally.local_faults['object server down'] += 1
@@ -335,6 +364,8 @@ def scenario_object_server_down(run, size):
     time.sleep(size['down_seconds'])
     localfaults.start_dead_servers(run.info)
     run.log('  %s started again at t=%.0fs' % (name, run.elapsed()))
+    # While it was down, the container updates it should have sent never happened: one
+    # container replica misses those rows until the container replicator brings them.
     run.wait_writer()
     run.wait_converged()
     return run.finish()
@@ -347,6 +378,8 @@ def scenario_replica_missing(run, size):
     run.wait_progress(0.3)
     for lane in run.lanes:
         localfaults.remove_container_replica(run.info, 3, lane.account, lane.container)
+        run.missing_replica[lane.name] = localfaults.replica_index(
+            run.info, 3, lane.account, lane.container)
     run.tally.local_faults['container replica missing'] += len(run.lanes)
     run.log('  node 3 replicas of %d containers removed at t=%.0fs' % (
         len(run.lanes), run.elapsed()))
@@ -355,13 +388,18 @@ def scenario_replica_missing(run, size):
     for lane in run.lanes:
         localfaults.restore_container_replica(run.info, 3, 1, lane.account, lane.container)
     run.log('  node 3 replicas restored (copy + new id) at t=%.0fs' % run.elapsed())
+    replicator = localfaults.BackgroundReplicator(run.info, lane_partitions(run), 5).start()
+    run.on_finish.append(replicator.stop)
     time.sleep(10)        # node 3's daemon crawls the restored DBs: nothing to upload again
     run.wait_converged()
     return run.finish()
 
 
 def scenario_sharding(run, size):
-    _two_lanes(run, size)
+    n = size['objects']
+    run.add_lane('sync', 'moto', False, n, slos=size['slos'], posts=n // 20, deletes=n // 20)
+    # copy_after keeps objects local for a while, so that the container has rows to shard
+    run.add_lane('arch', 'moto', True, n, slos=size['slos'], copy_after=15)
     run.start(size['write_seconds'])
     run.wait_progress(0.4)
     workdir = tempfile.mkdtemp(prefix='s3sync-rel-sharder-')
@@ -409,6 +447,8 @@ def run_scenario(name, info, tally, size, seed, log=print, cleanup=False, **kwar
         tally.runs.append((name, run.elapsed() if run.started else 0.0, ['error']))
         return ['error']
     finally:
+        for stop in run.on_finish:
+            stop()
         for lane in run.lanes:
             lane.proxy.disarm()
         if cleanup:
