@@ -10,16 +10,20 @@ Known product bugs the suite found have one expectedFailure test each here (see
 ``test/reliability/bugs.py``)."""
 import inspect
 import random
+import shutil
+import tempfile
 import time
 import unittest
 
 from devenv.daemons import NodeDaemons, s3_mapping
+from devenv.request_counter import FaultProxy
 from s3_sync.config import validate_config
 from s3_sync.local import LocalSwift, new_fence
 from s3_sync.swift_env import make_internal_client, setup_swift
 from swift.common.utils import Timestamp
 from test.integration.env import S3TargetTest
 from test.reliability.figures import Tally
+from test.reliability.localfaults import shard_container
 from test.reliability.scenarios import SHORT, run_scenario
 
 
@@ -85,6 +89,27 @@ class TestReliabilityShort(S3TargetTest):
             'X-Object-Meta-A': 'b', 'X-Delete-At': new_fence(),
             'X-Timestamp': Timestamp(meta_ts, offset=meta_ts.offset + 1).internal}, (2,))
         self.assertEqual(self.archive(container), [])
+
+    @unittest.expectedFailure   # B5: shard DBs are crawled from row 0: every object goes up again
+    def test_sharding_a_synced_container_uploads_nothing_again(self):
+        counter = FaultProxy(self.target['aws_endpoint']).start()
+        self.addCleanup(counter.stop)
+        container = self.make_container(self.conn, 'rel-b5')
+        for i in range(30):
+            self.conn.put_object(container, 'o%02d' % i, b'%d' % i)
+        mapping = s3_mapping(dict(self.target, aws_endpoint=counter.url), self.bucket,
+                             self.account, container)
+        daemons = NodeDaemons(self.env, [mapping])
+        for rc, out in daemons.run_once():
+            self.assertEqual(rc, 0, out)
+        self.assertEqual(sum(counter.uploads().values()), 30)
+        workdir = tempfile.mkdtemp(prefix='s3sync-b5-')
+        self.addCleanup(shutil.rmtree, workdir, True)
+        shards, _seconds, log = shard_container(self.env, self.account, container, 10, workdir)
+        self.assertGreater(shards, 1, log)
+        for rc, out in daemons.run_once():      # the same daemons, the same status files
+            self.assertEqual(rc, 0, out)
+        self.assertEqual(sum(counter.uploads().values()), 30)
 
 
 if __name__ == '__main__':

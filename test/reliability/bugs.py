@@ -20,10 +20,17 @@ KNOWN_BUGS = {
            'a row\'s frames outlive it (remote retries) the watchdog fires into the eventlet hub '
            '(a ChunkWriteTimeout Traceback in the daemon log), and at exit the leftovers log '
            '"Exception ignored in: <generator ...> RuntimeError: greenlet is being finalized"'),
-    'B4': ('with one container replica missing, its share of the rows is uploaded by *both* '
-           'surviving replicas: once the rows are older than verification_slack every replica '
-           'verifies them at about the same time, finds them missing on the remote and uploads '
-           'them (s3_sync/crawler/passes.py verify), so ~1/3 of the objects go up twice'),
+    'B4': ('with a container replica missing, rows are uploaded twice: every replica verifies '
+           'every row older than verification_slack and uploads what the remote lacks, at about '
+           'the same time, so the missing replica\'s share (and rows whose owner is merely '
+           'behind) goes up from several replicas (s3_sync/crawler/passes.py verify)'),
+    'B5': ('a DB with a new id is crawled from row 0 and its rows younger than '
+           'verification_slack are uploaded again without looking at the remote: after '
+           'sharding (new shard DBs, crawled while the root\'s retiring DB still is) nearly '
+           'every object of a synced container goes up twice, and an archived one can be '
+           'handled from both DBs at the same instant (two uploads; the loser\'s fence POST '
+           'gets 409 and is logged as "kept: a client wrote it"); likewise a replica rebuilt by '
+           'replication (s3_sync/crawler/passes.py primary, _not_yet_propagated)'),
 }
 
 

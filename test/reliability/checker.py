@@ -27,7 +27,6 @@ import uuid
 import swiftclient
 
 from devenv.request_counter import UPLOAD_KINDS
-from s3_sync.crawler.ownership import owns
 from test.reliability.bugs import classify_leftover, traceback_bug
 from test.reliability.lanes import local_conn
 
@@ -275,43 +274,51 @@ class Checker:
     # -- 7 -------------------------------------------------------------------------------
     def uploads(self, lanes):
         for lane in lanes:
-            by_path = lane.proxy.uploads()
             names = lane.path_names()
             allowed = set(self.run.allowed.get(lane.name, ()))
             timeout = lane.remote_timeout
-            for rec in lane.proxy.snapshot():
+            records = lane.proxy.snapshot()
+            with_data = {r['upload_id'] for r in records if r['kind'] == 'UploadPart'}
+            times = {}
+            for rec in records:
+                name = names.get(rec['path'])
+                if name is None or rec['kind'] not in UPLOAD_KINDS or not rec['forwarded']:
+                    continue
                 # the answer never reached the daemon in time: the upload is repeated
-                if rec['kind'] in UPLOAD_KINDS and rec['forwarded'] and (
-                        rec['fault'] == 'late' or rec['done'] is None
-                        or rec['done'] - rec['t'] > 0.8 * timeout):
-                    allowed.add(names.get(rec['path']))
-            counts = {names[p]: c for p, c in by_path.items() if p in names}
-            beyond, missing_share = [], []
-            missing = self.run.missing_replica.get(lane.name)
+                if rec['fault'] == 'late' or rec['done'] is None or \
+                        rec['done'] - rec['t'] > 0.8 * timeout:
+                    allowed.add(name)
+                if rec['status'] and 200 <= rec['status'] < 300 and (
+                        rec['kind'] == 'PutObject' or rec['upload_id'] in with_data):
+                    times.setdefault(name, []).append(rec['t'])
+            beyond, explained = [], {}
             for name, obj in lane.workload.objects.items():
                 if obj.unknown:
                     continue
-                count = counts.get(name, 0)
+                count = len(times.get(name, ()))
                 if not obj.deleted:
                     with self.tally.lock:
                         self.tally.uploads[count] += 1
-                if count > 1:
-                    if name in allowed:
-                        with self.tally.lock:
-                            self.tally.duplicates_allowed += 1
-                    elif missing is not None and owns(name, missing, 3):
-                        missing_share.append('%s (%dx)' % (name, count))
-                    else:
-                        beyond.append('%s (%dx)' % (name, count))
-            if missing_share:
+                if count <= 1:
+                    continue
+                if name in allowed:
+                    with self.tally.lock:
+                        self.tally.duplicates_allowed += 1
+                    continue
                 with self.tally.lock:
-                    self.tally.duplicates_unexplained += len(missing_share)
-                self.problem('%s: %d objects of the missing replica\'s share uploaded more than '
-                             'once: %s' % (lane, len(missing_share), ', '.join(missing_share[:5])),
-                             'B4')
+                    self.tally.duplicates_unexplained += 1
+                bug = self.run.explained_by(sorted(times[name])[1])
+                what = '%s (%dx)' % (name, count)
+                if bug:
+                    explained.setdefault(bug, []).append(what)
+                    with self.tally.lock:
+                        self.tally.duplicates_known[bug] += 1
+                else:
+                    beyond.append(what)
+            for bug, items in sorted(explained.items()):
+                self.problem('%s: %d objects uploaded more than once beyond in-flight work: %s'
+                             % (lane, len(items), ', '.join(items[:5])), bug)
             if beyond:
-                with self.tally.lock:
-                    self.tally.duplicates_unexplained += len(beyond)
                 self.problem('%s: %d objects uploaded more than once beyond in-flight work: %s'
                              % (lane, len(beyond), ', '.join(beyond[:5])))
 

@@ -20,7 +20,8 @@ class Tally:
         self.locally_deleted = 0                     # archived objects gone locally
         self.uploads = collections.Counter()         # uploads per object -> objects
         self.duplicates_allowed = 0                  # objects uploaded again by in-flight work
-        self.duplicates_unexplained = 0
+        self.duplicates_unexplained = 0              # of which known bugs explain:
+        self.duplicates_known = collections.Counter()  # bug id -> objects
         self.losses = 0
         self.problems = []                           # (run, text)
         self.known = {}                              # bug id -> [(run, text)]
@@ -65,8 +66,14 @@ class Tally:
         lines.append('objects checked: %d on the remote, %d archived ones through the shunt '
                      '(%d deleted locally by the archiver)' % (
                          self.objects_checked, self.shunt_checked, self.locally_deleted))
-        lines.append('uploads: %s; re-uploads of in-flight work: %d, beyond it: %d' % (
-            self.upload_summary(), self.duplicates_allowed, self.duplicates_unexplained))
+        known = sum(self.duplicates_known.values())
+        lines.append('uploads: %s; objects uploaded again as in-flight work (kills, answers '
+                     'lost): %d, beyond it: %d (%s)' % (
+                         self.upload_summary(), self.duplicates_allowed,
+                         self.duplicates_unexplained,
+                         'known bugs %s, unexplained %d' % (
+                             _counter(self.duplicates_known),
+                             self.duplicates_unexplained - known) if known else 'none known'))
         lines.append('losses: %d' % self.losses)
         from test.reliability.bugs import KNOWN_BUGS
         lines.append('known product bugs seen (expected failures): %s' % (

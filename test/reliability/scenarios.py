@@ -67,7 +67,7 @@ class Run:
         self.checker = Checker(self)
         self.tag = uuid.uuid4().hex[:6]
         self.on_finish = []             # called before the checks (background helpers)
-        self.missing_replica = {}       # lane name -> ring index of its missing DB replica
+        self.explanations = []          # (since, until, bug): known bugs re-uploading then
 
     # -- set-up ----------------------------------------------------------------------------
     def add_lane(self, label, target, archive, objects, slos=0, posts=0, deletes=0, **extra):
@@ -109,6 +109,16 @@ class Run:
         for victim in victims:
             for (account, container, name) in self.daemons.redo_names(victim, containers):
                 self.allowed[containers[(account, container)].name].add(name)
+
+    def explain(self, bug, since, until=None):
+        """Second uploads from ``since`` (to ``until``) are the known product bug ``bug``."""
+        self.explanations.append((since, until, bug))
+
+    def explained_by(self, t):
+        for since, until, bug in self.explanations:
+            if since <= t and (until is None or t < until):
+                return bug
+        return None
 
     def check_status_files(self, when):
         self.checker.status_files(when)
@@ -376,15 +386,17 @@ def scenario_replica_missing(run, size):
     _two_lanes(run, size)
     run.start(size['write_seconds'], verification_slack=0.25)
     run.wait_progress(0.3)
+    removed = time.time()
     for lane in run.lanes:
         localfaults.remove_container_replica(run.info, 3, lane.account, lane.container)
-        run.missing_replica[lane.name] = localfaults.replica_index(
-            run.info, 3, lane.account, lane.container)
     run.tally.local_faults['container replica missing'] += len(run.lanes)
     run.log('  node 3 replicas of %d containers removed at t=%.0fs' % (
         len(run.lanes), run.elapsed()))
     run.wait_writer()
     run.wait_converged()
+    restored = time.time()
+    run.explain('B4', removed, restored)
+    run.explain('B5', restored)
     for lane in run.lanes:
         localfaults.restore_container_replica(run.info, 3, 1, lane.account, lane.container)
     run.log('  node 3 replicas restored (copy + new id) at t=%.0fs' % run.elapsed())
@@ -403,6 +415,7 @@ def scenario_sharding(run, size):
     run.start(size['write_seconds'])
     run.wait_progress(0.4)
     workdir = tempfile.mkdtemp(prefix='s3sync-rel-sharder-')
+    run.explain('B5', time.time())
     try:
         for lane in run.lanes:
             shards, seconds, log = localfaults.shard_container(
