@@ -41,7 +41,7 @@ def traceback_bug(lines, before=''):
     if 'fire_timers' in text and 'ChunkWriteTimeout' in text:
         return 'B3'
     if 'Exception ignored in: <generator' in before and \
-            'greenlet is being finalized' in '\n'.join(lines[:25]):
+            'greenlet is being finalized' in '\n'.join(lines[:50]):
         return 'B3'
     return None
 

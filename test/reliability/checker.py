@@ -83,7 +83,7 @@ class Checker:
             for n, line in enumerate(lines):
                 if 'Traceback' not in line:
                     continue
-                bug = traceback_bug(lines[n:n + 25], lines[n - 1] if n else '')
+                bug = traceback_bug(lines[n:n + 50], lines[n - 1] if n else '')
                 if bug:
                     known[bug] = known.get(bug, 0) + 1
                     continue

@@ -211,7 +211,7 @@ class Run:
                 return None
         return list(left)
 
-    def wait_converged(self, timeout=CONVERGE_SECONDS, stuck_for=20):
+    def wait_converged(self, timeout=CONVERGE_SECONDS, stuck_for=12):
         """Until the remote reflects everything (and archive containers are empty, but for
         objects a known bug keeps local, once they have stayed so for ``stuck_for`` s)."""
         deadline = time.time() + timeout
