@@ -7,6 +7,7 @@ it up). Exit status 0 only when every run is clean and nothing was lost."""
 import argparse
 import os
 import random
+import signal
 import sys
 import time
 
@@ -56,6 +57,8 @@ def environment(args):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # SIGTERM unwinds like ^C, so the daemons a run started are killed on the way out
+    signal.signal(signal.SIGTERM, lambda *_args: sys.exit(143))
     from test.integration.env import bypass_http_proxies
     bypass_http_proxies()
     env = environment(args)

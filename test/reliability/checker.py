@@ -2,10 +2,10 @@
 
 1. Every object a client left in a container (sync or archive) is on the remote with the right
    bytes (md5 of a full GET), size, ETag, user metadata and content type.
-2. No local object went unless its remote copy is right: the names missing from the local
-   listing of an archive container are checked against the remote (a wrong or missing remote
-   copy of a locally deleted object is a *loss*); a sync container must still hold every
-   object.
+2. No local object went unless its remote copy is right: the objects an archive container no
+   longer holds (a HEAD each: listings may come from a lagging replica) are checked against
+   the remote (a wrong or missing remote copy of a locally deleted object is a *loss*); a sync
+   container must still hold every object. An archived object still local is reported.
 3. Archived objects are readable through the cloud-shunt proxy, with the right bytes.
 4. Every status file is valid JSON (also checked right after every kill).
 5. No daemon log line contains 'Traceback'.

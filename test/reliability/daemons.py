@@ -10,13 +10,26 @@ from swift.container.backend import ContainerBroker
 from devenv.daemons import NodeDaemons
 
 
-def container_dbs(node):
-    """Every container DB file on a node of the environment."""
-    root = os.path.join(node['devices'], node['device'], 'containers')
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            if name.endswith('.db'):
-                yield os.path.join(dirpath, name)
+def lane_brokers(info, node_index, account, container):
+    """The DBs a node holds for a container: its root replica (both DBs while it shards) and
+    its replicas of the container's shards."""
+    from test.reliability.localfaults import replica_path
+    found = []
+    path = replica_path(info, node_index, account, container)
+    if not os.path.exists(path):
+        return found
+    root = ContainerBroker(path, account=account, container=container)
+    try:
+        found.extend(root.get_brokers())
+        shards = root.get_shard_ranges()
+    except Exception:
+        return found
+    for shard in shards:
+        shard_path = replica_path(info, node_index, shard.account, shard.container)
+        if os.path.exists(shard_path):
+            found.append(ContainerBroker(shard_path, account=shard.account,
+                                         container=shard.container))
+    return found
 
 
 class Daemons:
@@ -109,20 +122,14 @@ class Daemons:
                         entries[db_id] = entry
                         names.update((account, name, p.get('name'))
                                      for p in entry.get('pending', {}).values())
-        for path in container_dbs(self.info['nodes'][index]):
-            try:
-                broker = ContainerBroker(path)
-                root = tuple(broker.root_path.split('/', 1))
-            except Exception:
-                continue
-            if root not in containers:
-                continue
-            for sub in broker.get_brokers():
+        node_index = self.info['nodes'][index]['index']
+        for account, container in containers:
+            for broker in lane_brokers(self.info, node_index, account, container):
                 try:
-                    sub_id = sub.get_info()['id']
-                    rows = sub.get_items_since(entries.get(sub_id, {}).get('last_row', 0),
-                                               10 ** 7)
+                    sub_id = broker.get_info()['id']
+                    rows = broker.get_items_since(
+                        entries.get(sub_id, {}).get('last_row', 0), 10 ** 7)
                 except Exception:
                     continue
-                names.update(root + (r['name'],) for r in rows)
+                names.update((account, container, r['name']) for r in rows)
         return names

@@ -39,9 +39,6 @@ class Tally:
         with self.lock:
             self.notes.append((run, text))
 
-    def run_problems(self, run):
-        return [text for name, text in self.problems if name == run]
-
     # -- report -----------------------------------------------------------------------------
     def upload_summary(self):
         objects = sum(self.uploads.values())

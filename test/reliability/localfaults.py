@@ -217,17 +217,6 @@ class BackgroundReplicator:
         cleanup_workdir(self.workdir)
 
 
-def replica_index(info, node_index, account, container):
-    """The position of a node's replica among the container's primaries (what the sync's
-    ownership split uses)."""
-    node = [n for n in info['nodes'] if n['index'] == node_index][0]
-    _part, nodes = Ring(info['swift_dir'], ring_name='container').get_nodes(account, container)
-    for index, dev in enumerate(nodes):
-        if dev['ip'] == node['swift_bind_ip'] and dev['port'] == node['bind_port']:
-            return index
-    return None
-
-
 def container_partition(info, account, container):
     return Ring(info['swift_dir'], ring_name='container').get_nodes(account, container)[0]
 

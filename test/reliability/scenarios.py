@@ -460,6 +460,8 @@ def run_scenario(name, info, tally, size, seed, log=print, cleanup=False, **kwar
         tally.runs.append((name, run.elapsed() if run.started else 0.0, ['error']))
         return ['error']
     finally:
+        if run.daemons and run.daemons.running():     # interrupted: no daemon may outlive us
+            run.daemons.kill(run.daemons.running())
         for stop in run.on_finish:
             stop()
         for lane in run.lanes:
