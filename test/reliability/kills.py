@@ -64,6 +64,7 @@ class Killer:
         self.rng = rng
         self.logs = ObjectServerLogs(run.info)
         self.fenced = {}            # (container, name) -> time its fence POST was logged
+        self.parts_in_flight = set()
 
     # -- waiting for a moment ----------------------------------------------------------
     def _scan_logs(self):
@@ -80,7 +81,7 @@ class Killer:
         """Block until ``moment`` comes (True) or ``timeout`` passes (False)."""
         deadline = time.time() + timeout
         if moment == 'random':
-            time.sleep(self.rng.uniform(0.5, min(timeout, 4.0)))
+            time.sleep(self.rng.uniform(0.0, 1.0))
             return True
         while time.time() < deadline:
             if moment == 'multipart':
@@ -95,9 +96,12 @@ class Killer:
         return False
 
     # -- killing ----------------------------------------------------------------------
-    def kill(self, moment, timeout=60):
-        """Wait for ``moment`` (falling back to a random one after ``timeout``), kill, look
-        for evidence, restart the killed daemons. Returns the note line."""
+    def kill(self, moment, timeout=60, not_before=None):
+        """Wait until ``not_before`` (a time), then for ``moment`` (falling back to a random
+        one after ``timeout``), kill, look for evidence, restart the killed daemons. Returns
+        the note line."""
+        if not_before:
+            time.sleep(max(0.0, not_before - time.time()))
         self._scan_logs()
         self.fenced.clear()
         came = self.wait_for(moment, timeout)
@@ -106,9 +110,12 @@ class Killer:
             victims = self.rng.choice([running, [self.rng.choice(running)]])
         else:
             victims = running      # which daemon uploads or deletes is not visible here
-        in_flight = {lane.name: dict(lane.proxy.in_flight) for lane in self.run.lanes}
         t = time.time()
         self.run.daemons.kill(victims)
+        # the multipart uploads whose parts were on their way when the daemons died
+        self.parts_in_flight = {r['upload_id'] for lane in self.run.lanes
+                                for r in lane.proxy.snapshot()
+                                if r['kind'] == 'UploadPart' and r['done'] is None}
         elapsed = time.time() - self.run.started
         # in-flight uploads at the proxies and checkpoints are what a restart may redo
         self.run.allow_in_flight(victims)
@@ -128,16 +135,15 @@ class Killer:
 
     def _evidence(self, moment):
         if moment == 'multipart':
-            parts = sum(f.get('UploadPart', 0) for f in
-                        [dict(lane.proxy.in_flight) for lane in self.run.lanes])
             open_uploads = []
             for lane in self.run.lanes:
                 open_uploads.extend(lane.view.incomplete_uploads())
-            if open_uploads:
-                return 'HIT: %d multipart upload(s) left incomplete (%s)' % (
-                    len(open_uploads), ', '.join(k.rsplit('/', 2)[-2] + '/' + k.rsplit('/', 1)[-1]
-                                                 for k, _u in open_uploads[:3]))
-            return 'no incomplete multipart upload found (%d parts were in flight)' % parts
+            cut = [(k, u) for k, u in open_uploads if u in self.parts_in_flight]
+            if cut:
+                return 'HIT: %d multipart upload(s) cut short with parts in flight (%s)' % (
+                    len(cut), ', '.join('/'.join(k.rsplit('/', 2)[-2:]) for k, _u in cut[:3]))
+            return 'no multipart upload cut short (%d had parts in flight)' % len(
+                self.parts_in_flight)
         if moment == 'archive-delete':
             time.sleep(0.3)         # requests in flight at the kill finish and get logged
             self._scan_logs()

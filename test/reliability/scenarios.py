@@ -317,8 +317,12 @@ def scenario_kills(run, size, faults=None):
         arm(run, faults)
     run.start(size['write_seconds'])
     killer = Killer(run, run.rng)
-    for moment in kill_plan(run.rng, size['kills']):
-        note = killer.kill(moment, timeout=45)
+    plan = kill_plan(run.rng, size['kills'])
+    # random moments spread over the writing (and a little after it), in order
+    span = size['write_seconds'] * 1.1
+    moments = sorted(run.rng.uniform(1.0, span) for _ in plan)
+    for moment, at in zip(plan, moments):
+        note = killer.kill(moment, timeout=45, not_before=run.started + at)
         run.log('  kill: %s' % note)
         run.watch_daemons()
     run.wait_writer()
