@@ -79,6 +79,7 @@ class TestReliabilityShort(S3TargetTest):
         self.conn.put_object(container, 'doc', b'x' * 3000)
         local = LocalSwift(make_internal_client(self.internal_client_conf()))
         obj = local.open(self.account, container, 'doc', 0)
+        self.addCleanup(obj.reader._iter.close)     # what close() should have done
         self.assertEqual(len(obj.reader.read(obj.size)), 3000)
         obj.close()
         # Open, its 60 s client_timeout watchdog stays armed until garbage collection.
