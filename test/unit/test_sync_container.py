@@ -1,4 +1,5 @@
 """The row handler: what each kind of row costs and does, with a fake remote and local cluster."""
+import hashlib
 import unittest
 
 from swift.common.utils import Timestamp, encode_timestamps
@@ -263,6 +264,28 @@ class TestArchive(ContainerSyncTestCase):
         self.assertNotIn('o', self.local.objects)
         (name, meta_ts), = self.local.deletes
         self.assertEqual(meta_ts, self.ts())
+
+    def test_a_newer_version_is_not_archived_while_an_unanswered_upload_may_still_land(self):
+        sync = self.make_sync(retain_local=False, propagate_delete=False, remote_timeout=10)
+        v1, v2 = self.ts(), self.ts(1)
+        self.local.put('o', b'version 1', v1)
+        self.provider.fail = RemoteError(502, 'PutObject: read timeout')   # no answer
+        with self.assertRaises(RemoteError):
+            sync.handle_row(row('o', v1))
+        self.provider.fail = None
+        self.now += 1
+        self.local.put('o', b'version 2', v2)
+        outcome = sync.handle_row(row('o', v2))
+        self.assertIsInstance(outcome, Retry)       # uploaded, but not archived yet
+        self.assertIn('may still land', outcome.error)
+        self.assertIn('o', self.local.objects)
+        # The late version 1 lands at the remote, over version 2.
+        self.provider.objects['o'] = (hashlib.md5(b'version 1').hexdigest(),
+                                      {'content-length': '9'})
+        self.now = outcome.due
+        self.assertIsNone(sync.handle_row(row('o', v2)))
+        self.assertEqual(self.provider.objects['o'][0], hashlib.md5(b'version 2').hexdigest())
+        self.assertNotIn('o', self.local.objects)   # archived once version 2 is verified
 
     def test_restored_unchanged_object_is_archived_again_without_upload(self):
         self.local.put('o', b'data', self.ts())
