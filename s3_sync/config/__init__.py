@@ -133,14 +133,23 @@ def validate_config(conf, path=None, for_daemon=True):
         exc.path = exc.path or path
         raise
     except Exception as exc:
-        # A check that broke on an input nobody foresaw. Callers rely on ConfigError being
-        # the only failure (the daemon exits 2 with one line, the shunt keeps its last good
-        # config), so it is one too, rather than a traceback.
-        raise ConfigError(None, 'cannot check config: %s: %s' % (
-            type(exc).__name__, str(exc).split('\n')[0][:200]), path) from exc
+        raise _unforeseen(exc, path) from exc
+
+
+def _unforeseen(exc, path=None):
+    # A check that broke on an input nobody foresaw. Callers rely on ConfigError being the
+    # only failure (the daemon exits 2 with one line, the shunt keeps its last good config),
+    # so it is one too, rather than a traceback.
+    return ConfigError(None, 'cannot check config: %s: %s' % (
+        type(exc).__name__, str(exc).split('\n')[0][:200]), path)
 
 
 def mapping_from_dict(entry, where=None):
     """A checked :class:`Mapping` from one ``containers[]`` dict (tools and tests that build a
     mapping without a file); refusals are ConfigErrors, warnings are dropped."""
-    return build_mapping(check_mapping(where, entry, Warnings()), where)
+    try:
+        return build_mapping(check_mapping(where, entry, Warnings()), where)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise _unforeseen(exc) from exc

@@ -284,6 +284,10 @@ def check_mapping_rules(where, mapping):
 def check_auth(where, mapping):
     if mapping['protocol'] != 'swift':
         return
+    if mapping['aws_endpoint'] is None:
+        # No default here (an S3 mapping without one means AWS): every request would fail.
+        raise ConfigError(_join(where, 'aws_endpoint'),
+                          'missing required key for protocol swift (the auth URL)')
     auth_type = mapping['auth_type']
     for name in schema.AUTH_REQUIRED_KEYS[auth_type]:
         if not mapping.get(name):

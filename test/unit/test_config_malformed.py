@@ -200,6 +200,7 @@ MALFORMED = [
      'containers[0].propagate_delete'),
     ('min_segment_size_without_convert_dlo', mapping(min_segment_size=10 ** 6),
      'containers[0].min_segment_size'),
+    ('swift_without_endpoint', mapping(protocol='swift', aws_endpoint=None), 'containers[0].aws_endpoint'),
     ('acl_without_container_metadata', swift_mapping(sync_container_acl=True),
      'containers[0].sync_container_acl'),
     ('duplicate_mappings', conf(containers=[archive_entry(), archive_entry()]), 'containers[1]'),
