@@ -92,11 +92,14 @@ def check_section(where, section, table, warnings, skip_required=()):
     None, DERIVED ones are computed once the rest is filled). Unknown keys are dropped with a
     warning naming the closest known key: a typo such as ``retain_locall`` must not pass
     silently, yet a file written for a newer version still loads."""
+    typos = {}      # known key -> the unknown key that looks like a misspelling of it
     for name in list(section):
         if name not in table:
             close = difflib.get_close_matches(name, table, n=1, cutoff=0.75)
             hint = ' (did you mean "%s"?)' % close[0] if close else ''
             warnings.add(_join(where, name), 'unknown key, ignored%s' % hint)
+            if close:
+                typos.setdefault(close[0], name)
             del section[name]
     derived = []
     for name, spec in table.items():
@@ -105,7 +108,10 @@ def check_section(where, section, table, warnings, skip_required=()):
             check_value(path, section[name], spec)
         elif spec.default is REQUIRED:
             if name not in skip_required:
-                raise ConfigError(path, 'missing required key')
+                # The refusal stops the start before any warning is logged: point at the
+                # typo here.
+                hint = ' (is "%s" a typo?)' % typos[name] if name in typos else ''
+                raise ConfigError(path, 'missing required key%s' % hint)
             section[name] = None
         elif spec.default is DERIVED:
             derived.append(name)

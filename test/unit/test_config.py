@@ -133,6 +133,14 @@ class TestGlobalDefaults(unittest.TestCase):
                       '(did you mean "retain_local"?)', conf.warnings)
         self.assertIn('other: unknown key, ignored', conf.warnings)
 
+    def test_a_missing_required_key_points_at_its_misspelling(self):
+        conf = base_conf()
+        conf['status_dri'] = conf.pop('status_dir')
+        with self.assertRaises(ConfigError) as ctx:
+            validate_config(conf)
+        self.assertEqual(str(ctx.exception),
+                         'status_dir: missing required key (is "status_dri" a typo?)')
+
     def test_log_level_is_case_insensitive(self):
         self.assertEqual(validate_config(dict(base_conf(), log_level='DEBUG')).log_level,
                          'debug')

@@ -205,6 +205,8 @@ MALFORMED = [
      'containers[0].sync_container_acl'),
     ('duplicate_mappings', conf(containers=[archive_entry(), archive_entry()]), 'containers[1]'),
     ('mapping_without_identity', mapping(aws_identity=None), 'containers[0].aws_identity'),
+    ('required_key_misspelt', mapping(aws_bucket=None, aws_bucekt='archive-bucket'),
+     'containers[0].aws_bucket'),
     ('migration_without_bucket', conf(migrations=[{'account': 'AUTH_test'}]),
      'migrations[0].aws_bucket'),
     ('migration_protocol_unknown', conf(migrations=[
