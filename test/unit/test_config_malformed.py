@@ -36,11 +36,6 @@ def mapping(**keys):
     return conf(containers=[entry])
 
 
-def s3_sync_mapping(**keys):
-    """A config whose mapping is a plain (non-archive) sync."""
-    return mapping(retain_local=True, **keys)
-
-
 def swift_mapping(**keys):
     return mapping(protocol='swift', aws_endpoint='http://127.0.0.1:9/auth/v1.0', **keys)
 
