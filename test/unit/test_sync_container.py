@@ -10,6 +10,8 @@ from s3_sync.sync.container import ContainerSync
 from s3_sync.sync.outcome import DestinationUnavailable, Retry
 from test.unit.fakes import FakeStats, NullLogger, make_mapping
 
+SWIFT_AUTH_URL = 'http://swift.example/auth/v1.0'   # never reached: the provider is a fake
+
 
 class FakeProvider:
     features = Features()
@@ -238,8 +240,8 @@ class TestContainerInfo(ContainerSyncTestCase):
 
     def test_targets_with_container_metadata_get_it_and_acls_when_it_changes(self):
         self.provider.features = Features(container_metadata=True)
-        sync = self.make_sync(protocol='swift', sync_container_metadata=True,
-                              sync_container_acl=True)
+        sync = self.make_sync(protocol='swift', aws_endpoint=SWIFT_AUTH_URL,
+                              sync_container_metadata=True, sync_container_acl=True)
         meta = {'X-Container-Meta-Color': ('red', '1'), 'X-Container-Read': ('.r:*', '1'),
                 'X-Container-Sysmeta-X': ('no', '1'), 'X-Container-Meta-Gone': ('', '2')}
         sync.handle_container_info({}, meta)
@@ -249,7 +251,8 @@ class TestContainerInfo(ContainerSyncTestCase):
             'X-Container-Meta-Gone': ''})])
 
     def test_acls_stay_local_without_sync_container_acl(self):
-        sync = self.make_sync(protocol='swift', sync_container_metadata=True)
+        sync = self.make_sync(protocol='swift', aws_endpoint=SWIFT_AUTH_URL,
+                              sync_container_metadata=True)
         sync.handle_container_info({}, {'X-Container-Read': ('.r:*', '1')})
         self.assertEqual(self.provider.calls, [])   # nothing to push: no request
 
