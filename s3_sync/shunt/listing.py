@@ -1,9 +1,10 @@
 """Container GET: the local listing and the remote one spliced into one sorted listing.
 
-The client's own request goes to Swift first (as JSON), so whatever Swift decides about it
-(authorization, a missing container, a bad ``limit``) is the answer: only a local 200 is spliced.
-Then the remote is listed over the same range and the two sorted lists are merged, capped at
-``limit``:
+The parameters are first checked with Swift's own validation, so a bad one gets Swift's 400 or
+412 (and a ``limit`` that makes Swift's check fail gets 400, not Swift's 500). Then the client's
+own request goes to Swift (as JSON), so whatever Swift decides about it (authorization, a missing
+container) is the answer: only a local 200 is spliced. Then the remote is listed over the same
+range and the two sorted lists are merged, capped at ``limit``:
 
 * a name only local is shown as Swift has it, with no ``content_location``;
 * a name only remote carries ``content_location: ["<remote location>"]``;
@@ -23,11 +24,10 @@ render json/xml/plain ourselves with the same Swift functions.
 import collections
 import json
 
-from swift.common import constraints
 from swift.common.middleware.listing_formats import (container_to_xml, get_listing_content_type,
                                                      listing_to_text)
-from swift.common.request_helpers import get_param
-from swift.common.swob import HTTPBadGateway, HTTPException, Request
+from swift.common.request_helpers import validate_container_params
+from swift.common.swob import HTTPBadGateway, HTTPBadRequest, HTTPException, Request
 from swift.common.utils import config_true_value
 
 from s3_sync.providers.base import RemoteError
@@ -41,13 +41,20 @@ def entry_key(entry):
 
 
 def listing_params(req):
-    """``(marker, end_marker, prefix, delimiter, limit, reverse)`` as native strings."""
-    limit = get_param(req, 'limit')
-    # Swift ignores a limit that is not a plain number (and refuses one too big: local 412).
-    limit = int(limit) if limit and limit.isdigit() else constraints.CONTAINER_LISTING_LIMIT
-    return (get_param(req, 'marker', '') or '', get_param(req, 'end_marker', '') or '',
-            get_param(req, 'prefix', '') or '', get_param(req, 'delimiter', '') or '',
-            limit, config_true_value(get_param(req, 'reverse', '')))
+    """``(marker, end_marker, prefix, delimiter, limit, reverse)`` as native strings, checked
+    with the function Swift's proxy checks them with, in its order: HTTPBadRequest for a value
+    that is not UTF-8, HTTPPreconditionFailed for a limit above the maximum. A limit that is not
+    a plain number is ignored (the default limit), as Swift does."""
+    try:
+        params = validate_container_params(req)
+    except ValueError:
+        # Digits int() cannot read ("²", "①" pass str.isdigit()): Swift's check raises here and
+        # its proxy answers 500. The parameter is the client's mistake.
+        raise HTTPBadRequest(request=req, content_type='text/plain',
+                             body=b'"limit" parameter not valid')
+    return (params.get('marker') or '', params.get('end_marker') or '',
+            params.get('prefix') or '', params.get('delimiter') or '',
+            params['limit'], config_true_value(params.get('reverse')))
 
 
 def _in_range(key, lower, upper):
@@ -130,12 +137,14 @@ class ListingSplice:
 
     def __call__(self, env, start_response, provider, container):
         req = Request(env)
-        if 'path' in req.params:
-            return self.app(env, start_response)    # pseudo-hierarchical ?path=: Swift's alone
         try:
+            params = listing_params(req)
+            if 'path' in req.params:
+                # pseudo-hierarchical ?path=: Swift's alone (once the parameters are known not
+                # to make it fail)
+                return self.app(env, start_response)
             out_type = 'application/json' if env.get('swift.format_listing') else \
                 get_listing_content_type(req)
-            params = listing_params(req)
         except HTTPException as err:
             return err(env, start_response)
         query = req.params
