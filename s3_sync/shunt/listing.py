@@ -13,9 +13,10 @@ range and the two sorted lists are merged, capped at ``limit``:
   format.
 
 ``marker``, ``end_marker``, ``prefix``, ``delimiter`` and ``reverse`` mean the same on both
-sides (the original dropped ``end_marker`` and ``reverse`` on the remote side). Remote stores list
-forward only, so a ``reverse`` listing reads the remote range forward, keeping the last ``limit``
-entries; that costs one remote page per 1000 remote names in the range.
+sides (the original dropped ``end_marker`` and ``reverse`` on the remote side); a NUL in them,
+which no remote takes, is turned into the NUL-free request that selects the same names. Remote
+stores list forward only, so a ``reverse`` listing reads the remote range forward, keeping the
+last ``limit`` entries; that costs one remote page per 1000 remote names in the range.
 
 Rendering: in a Swift 2.x pipeline ``listing_formats`` sits above us, forces JSON and renders the
 client's format from our JSON (``swift.format_listing`` in the environ says so); without it we
@@ -28,7 +29,7 @@ from swift.common.middleware.listing_formats import (container_to_xml, get_listi
                                                      listing_to_text)
 from swift.common.request_helpers import validate_container_params
 from swift.common.swob import HTTPBadGateway, HTTPBadRequest, HTTPException, Request
-from swift.common.utils import config_true_value
+from swift.common.utils import RESERVED, config_true_value
 
 from s3_sync.providers.base import RemoteError
 
@@ -61,22 +62,34 @@ def _in_range(key, lower, upper):
     return (not lower or key > lower) and (not upper or key < upper)
 
 
+# Object names never hold a NUL (Swift refuses them, and its listings leave out the reserved
+# namespace that starts with one), while remote stores refuse or choke on one in a listing
+# request. So a bound holding a NUL is replaced by a NUL-free one that selects the same names:
+# ``n > p + NUL + rest`` is ``n > p``, and ``n < p + NUL + rest`` is ``n < p + chr(1)``.
+def _remote_lower(bound):
+    return bound.split(RESERVED, 1)[0]
+
+
+def _remote_upper(bound):
+    return bound.split(RESERVED, 1)[0] + chr(1) if RESERVED in bound else bound
+
+
 def remote_range(provider, lower, upper, prefix, delimiter, want=None):
     """Remote entries with ``lower < key < upper`` (either bound optional), ascending.
 
     The first ``want`` of them, or all when ``want`` is None. Pages until an empty page: a short
     page is not the end (a provider may hide keys, e.g. SLO manifests sharing a custom prefix)."""
     entries = []
-    marker = lower
+    marker = _remote_lower(lower)
     while want is None or len(entries) < want:
         ask = REMOTE_PAGE if want is None else min(REMOTE_PAGE, want - len(entries) + 1)
         page = provider.list_objects(marker=marker, limit=ask, prefix=prefix,
-                                     delimiter=delimiter, end_marker=upper)
+                                     delimiter=delimiter, end_marker=_remote_upper(upper))
         if not page:
             break
         # Paging by a subdir, S3 servers may return that subdir (or, moto, every common
         # prefix) again: keep only what lies past the marker.
-        entries.extend(e for e in page if _in_range(entry_key(e), marker, upper))
+        entries.extend(e for e in page if _in_range(entry_key(e), max(lower, marker), upper))
         last = entry_key(page[-1])
         if marker and last <= marker:
             break           # no progress: never loop on a misbehaving remote
@@ -86,6 +99,10 @@ def remote_range(provider, lower, upper, prefix, delimiter, want=None):
 
 def remote_entries(provider, marker, end_marker, prefix, delimiter, limit, reverse):
     """Up to ``limit`` remote entries in the order the client asked for."""
+    if RESERVED in prefix:
+        return []           # no name holds a NUL (see _remote_lower)
+    if RESERVED in delimiter:
+        delimiter = ''      # found in no name: rolls nothing up
     if not reverse:
         return remote_range(provider, marker, end_marker, prefix, delimiter, limit)
     # reverse: names below ``marker`` and above ``end_marker``, the highest first

@@ -24,29 +24,6 @@ class NulRefusingProvider(FakeProvider):
         return super().list_objects(marker, limit, prefix, delimiter, end_marker)
 
 
-class EveryPrefixProvider(FakeProvider):
-    """A remote that, with a delimiter, lists every common prefix of the bucket whatever the
-    marker (moto does), and applies end_marker only after the roll-up (our S3 provider does)."""
-
-    def list_objects(self, marker='', limit=1000, prefix='', delimiter='', end_marker=''):
-        self.requests.append(('LIST', marker, end_marker, prefix, delimiter, limit))
-        out, subdirs = [], set()
-        for name in sorted(self.objects):
-            if not name.startswith(prefix):
-                continue
-            cut = name.find(delimiter, len(prefix)) if delimiter else -1
-            if cut >= 0:
-                subdirs.add(name[:cut + len(delimiter)])
-            elif name > marker:
-                out.append(entry(name))
-        out.extend({'subdir': s} for s in subdirs)
-        out = [e for e in out if not end_marker or names([e])[0] < end_marker]
-        out.sort(key=lambda e: names([e])[0])
-        for e in out:
-            e['content_location'] = self.content_location
-        return out[:limit]
-
-
 class HostileListingTestCase(ShuntTestCase):
     remote_class = FakeProvider
     local_names = ('a', 'dir/1', 'zz')
@@ -96,6 +73,59 @@ class TestValidationAsSwift(HostileListingTestCase):
     def test_other_unicode_digits_are_the_number_swift_reads(self):
         status, listing = self.listing('limit=%EF%BC%92')      # fullwidth 2: int() reads it
         self.assertEqual((status, names(listing)), (200, ['a', 'b']))
+
+
+class TestNulNeverReachesTheRemote(HostileListingTestCase):
+    remote_class = NulRefusingProvider
+
+    def assertRemoteSawNoNul(self):
+        for request in self.remote.requests:
+            self.assertFalse(any('\x00' in str(v) for v in request), request)
+
+    def test_prefix_with_nul_matches_nothing_and_the_remote_is_not_asked(self):
+        for prefix in ('%00', 'dir%00', 'dir/%00x'):
+            self.assertEqual(self.listing('prefix=' + prefix), (200, []), prefix)
+        self.assertEqual(self.remote.requests, [])
+
+    def test_delimiter_with_nul_rolls_nothing_up(self):
+        status, listing = self.listing('delimiter=%00')
+        self.assertEqual((status, names(listing)), (200, sorted(self.union)))
+        status, listing = self.listing('delimiter=/%00&prefix=dir/')
+        self.assertEqual(names(listing), ['dir/1', 'dir/2', 'dir/3'])
+        self.assertRemoteSawNoNul()
+
+    def test_marker_with_nul_lists_the_names_after_it(self):
+        for marker in ('%00', 'dir/2%00', 'dir/2%00zz', 'b%00'):
+            raw = marker.replace('%00', '\x00')
+            status, listing = self.listing('marker=' + marker)
+            self.assertEqual(names(listing), self.swift_would_list(marker=raw), marker)
+        self.assertRemoteSawNoNul()
+
+    def test_end_marker_with_nul_keeps_the_name_before_it(self):
+        status, listing = self.listing('end_marker=dir/2%00')
+        self.assertEqual(names(listing), ['a', 'b', 'dir/1', 'dir/2'])
+        self.assertEqual(self.listing('end_marker=%00'), (200, []))
+        self.assertRemoteSawNoNul()
+
+    def test_reverse_with_nul_markers(self):
+        status, listing = self.listing('reverse=on&marker=dir/3%00&end_marker=b%00')
+        self.assertEqual(names(listing), self.swift_would_list(
+            marker='dir/3\x00', end_marker='b\x00', reverse=True))
+        self.assertEqual(names(listing), ['dir/3', 'dir/2', 'dir/1'])
+        self.assertRemoteSawNoNul()
+
+
+
+class TestRemoteEntriesSpeakOnlyCleanNames(unittest.TestCase):
+    def test_remote_entries_with_nul_bounds_ask_clean_ones(self):
+        remote = NulRefusingProvider()
+        for name in ('a', 'b', 'c'):
+            remote.add(name)
+        self.assertEqual(names(remote_entries(remote, 'a\x00', 'c\x00', '', '', 10, False)),
+                         ['b', 'c'])
+        self.assertEqual(names(remote_entries(remote, 'c\x00', 'a\x00', '', '\x00', 10, True)),
+                         ['c', 'b'])
+        self.assertEqual(remote_entries(remote, '', '', 'a\x00', '', 10, False), [])
 
 
 if __name__ == '__main__':
