@@ -74,26 +74,56 @@ def _remote_upper(bound):
     return bound.split(RESERVED, 1)[0] + chr(1) if RESERVED in bound else bound
 
 
+def _subdir_listed(provider, subdir, lower, upper):
+    """Whether Swift lists ``subdir``: it rolls up a name inside the range and is not the
+    lower bound itself (Swift's rule, even for a subdir below the marker: marker ``d/x``,
+    name ``d/y``, delimiter ``/`` list ``d/``).
+
+    A remote may report subdirs holding no name in range: moto lists every common prefix
+    whatever the marker, and an S3 end_marker is applied after the roll-up. A subdir that
+    holds a bound is therefore checked with one listing of its names in range."""
+    if subdir == lower or (upper and subdir >= upper):
+        return False
+    holds_lower = bool(lower) and lower.startswith(subdir)
+    if lower and subdir < lower and not holds_lower:
+        return False
+    if not (holds_lower or (upper and upper.startswith(subdir))):
+        return True
+    probe = provider.list_objects(marker=_remote_lower(lower), limit=1, prefix=subdir,
+                                  end_marker=_remote_upper(upper))
+    return any(_in_range(entry_key(e), lower, upper) for e in probe)
+
+
 def remote_range(provider, lower, upper, prefix, delimiter, want=None):
-    """Remote entries with ``lower < key < upper`` (either bound optional), ascending.
+    """Remote entries with ``lower < key < upper`` (either bound optional), ascending, as Swift
+    would list them (see ``_subdir_listed``).
 
     The first ``want`` of them, or all when ``want`` is None. Pages until an empty page: a short
     page is not the end (a provider may hide keys, e.g. SLO manifests sharing a custom prefix)."""
     entries = []
     marker = _remote_lower(lower)
+    seen = None         # the last key of the previous page
     while want is None or len(entries) < want:
         ask = REMOTE_PAGE if want is None else min(REMOTE_PAGE, want - len(entries) + 1)
         page = provider.list_objects(marker=marker, limit=ask, prefix=prefix,
                                      delimiter=delimiter, end_marker=_remote_upper(upper))
         if not page:
             break
-        # Paging by a subdir, S3 servers may return that subdir (or, moto, every common
-        # prefix) again: keep only what lies past the marker.
-        entries.extend(e for e in page if _in_range(entry_key(e), max(lower, marker), upper))
+        for entry in page:
+            key = entry_key(entry)
+            # Paging by a subdir, S3 servers may return that subdir (or, moto, every common
+            # prefix) again: only what lies past the previous page is new.
+            if seen is not None and key <= seen:
+                continue
+            if 'subdir' in entry:
+                if _subdir_listed(provider, key, lower, upper):
+                    entries.append(entry)
+            elif _in_range(key, lower, upper):
+                entries.append(entry)
         last = entry_key(page[-1])
         if marker and last <= marker:
             break           # no progress: never loop on a misbehaving remote
-        marker = last
+        marker = seen = last
     return entries if want is None else entries[:want]
 
 

@@ -24,6 +24,29 @@ class NulRefusingProvider(FakeProvider):
         return super().list_objects(marker, limit, prefix, delimiter, end_marker)
 
 
+class EveryPrefixProvider(FakeProvider):
+    """A remote that, with a delimiter, lists every common prefix of the bucket whatever the
+    marker (moto does), and applies end_marker only after the roll-up (our S3 provider does)."""
+
+    def list_objects(self, marker='', limit=1000, prefix='', delimiter='', end_marker=''):
+        self.requests.append(('LIST', marker, end_marker, prefix, delimiter, limit))
+        out, subdirs = [], set()
+        for name in sorted(self.objects):
+            if not name.startswith(prefix):
+                continue
+            cut = name.find(delimiter, len(prefix)) if delimiter else -1
+            if cut >= 0:
+                subdirs.add(name[:cut + len(delimiter)])
+            elif name > marker:
+                out.append(entry(name))
+        out.extend({'subdir': s} for s in subdirs)
+        out = [e for e in out if not end_marker or names([e])[0] < end_marker]
+        out.sort(key=lambda e: names([e])[0])
+        for e in out:
+            e['content_location'] = self.content_location
+        return out[:limit]
+
+
 class HostileListingTestCase(ShuntTestCase):
     remote_class = FakeProvider
     local_names = ('a', 'dir/1', 'zz')
@@ -114,6 +137,42 @@ class TestNulNeverReachesTheRemote(HostileListingTestCase):
         self.assertEqual(names(listing), ['dir/3', 'dir/2', 'dir/1'])
         self.assertRemoteSawNoNul()
 
+    def test_subdir_holding_a_nul_marker_is_listed_as_swift_does(self):
+        status, listing = self.listing('marker=dir/%00&delimiter=/')
+        self.assertEqual(names(listing), self.swift_would_list(marker='dir/\x00', delimiter='/'))
+        self.assertEqual(names(listing)[0], 'dir/')
+        self.assertRemoteSawNoNul()
+
+
+class TestSubdirsAtTheBounds(HostileListingTestCase):
+    remote_class = EveryPrefixProvider
+    local_names = ('a',)
+    remote_names = ('b/0', 'c/1', 'dir/2', 'dir2/x', 'e')
+
+    def check(self, **params):
+        query = '&'.join('%s=%s' % kv for kv in params.items())
+        params = {k: v for k, v in params.items() if k != 'reverse'}
+        reverse = 'reverse=on' in query
+        status, listing = self.listing(query)
+        self.assertEqual(names(listing) if status == 200 else [],
+                         self.swift_would_list(reverse=reverse, **params), query)
+
+    def test_subdir_holding_the_marker_is_listed_when_names_follow_the_marker(self):
+        self.check(marker='dir/1x', delimiter='/')         # dir/2 follows: dir/ is listed
+        self.check(marker='dir/xxxx', delimiter='ir')      # dir2/x rolls up to "dir"
+
+    def test_subdir_holding_the_marker_is_not_listed_when_no_name_follows(self):
+        self.check(marker='b/0x', delimiter='/')
+        self.check(marker='c/', delimiter='/')
+
+    def test_subdir_holding_the_end_marker_needs_a_name_before_it(self):
+        self.check(end_marker='c/0', delimiter='/')        # c/1 is past the end: no c/
+        self.check(end_marker='dir/3', delimiter='/')      # dir/2 is before it: dir/
+
+    def test_reverse_bounds_follow_the_same_rule(self):
+        self.check(reverse='on', end_marker='dir/1x', delimiter='/')
+        self.check(reverse='on', end_marker='b/0x', delimiter='/')
+        self.check(reverse='on', marker='c/0', delimiter='/')
 
 
 class TestRemoteEntriesSpeakOnlyCleanNames(unittest.TestCase):
