@@ -10,6 +10,10 @@ ids already renamed ``remote-*``. What is left to do here:
   stored beside the object, as Swift computes it (md5 of the segment etags), quoted as Swift
   quotes SLO etags;
 * encode values for the py3 WSGI layer (UTF-8 bytes seen as latin-1 ``str``).
+
+And the other way, what the remote read may carry of the client's Range: only what the remote
+would judge as Swift does (see ``remote_range``), so a header Swift ignores never changes the
+answer and one a remote cannot parse never reaches it.
 """
 import hashlib
 import re
@@ -99,3 +103,16 @@ def restore_headers(remote_headers):
                 META_PREFIX)):
             out[key] = value
     return out
+
+
+def remote_range(req):
+    """The Range for the remote read, or None. Only a GET has one (Swift serves a HEAD as if no
+    Range were sent), only a single range that swob parses (Swift serves the whole object when
+    it cannot parse the header; several ranges are fetched one by one), and written as swob
+    read it: ``BYTES= 2-4`` goes out as ``bytes=2-4``."""
+    if req.method != 'GET':
+        return None
+    ranges = req.range
+    if ranges is None or len(ranges.ranges) != 1:
+        return None
+    return str(ranges)

@@ -3,8 +3,9 @@
 Only a local 404 gets here (see ``middleware``), so authorization already passed. The answer is
 built to look like Swift's own:
 
-* one remote request in the common case: the client's single Range goes to the remote as is, and
-  so do date conditionals;
+* one remote request in the common case: the client's single Range goes to the remote as swob
+  reads it, and so do date conditionals; a Range Swift ignores (HEAD, or a header swob cannot
+  parse) is not sent, and the whole object is served as Swift serves it;
 * ETag conditionals (If-Match, If-None-Match) are judged here, against the ETag the client will
   see: for an SLO stored in S3 the remote's multipart ETag is not the one Swift clients know, so
   the remote could not judge them. If-Modified-Since / If-Unmodified-Since are sent only when
@@ -29,8 +30,8 @@ REMOTE_FAILURE_BODY = b'The remote store did not answer.'
 def remote_request_headers(req, multi_range):
     """Range and date conditionals for the remote GET/HEAD (see the module docstring)."""
     out = {}
-    if req.headers.get('Range') and not multi_range:
-        out['range'] = req.headers['Range']
+    if not multi_range and hdrs.remote_range(req):
+        out['range'] = hdrs.remote_range(req)
     if req.headers.get('If-Unmodified-Since') and not req.headers.get('If-Match'):
         out['if-unmodified-since'] = req.headers['If-Unmodified-Since']
     if req.headers.get('If-Modified-Since') and not req.headers.get('If-None-Match'):
@@ -81,7 +82,7 @@ class ObjectFallback:
 
     def __call__(self, req, mapping, provider, target, local_ids):
         name = target[2]
-        ranges = req.range
+        ranges = req.range if req.method == 'GET' else None
         multi = bool(ranges and len(ranges.ranges) > 1)
         head = req.method == 'HEAD' or multi
         restore = bool(mapping.get('restore_object')) and req.method == 'GET' and \
