@@ -11,7 +11,9 @@ built to look like Swift's own:
   the remote could not judge them. If-Modified-Since / If-Unmodified-Since are sent only when
   their ETag counterpart is absent, as HTTP ranks them below it;
 * several ranges (which S3 does not serve) become one remote HEAD plus one ranged GET per range,
-  assembled into ``multipart/byteranges`` by swob;
+  assembled into ``multipart/byteranges`` by swob; so does a range the remote finds
+  unsatisfiable, so that swob decides between 416, a conditional's 304/412 (checked first in
+  Swift) and the whole object;
 * remote errors keep their status and a body whose length matches; no answer at all is a 502
   whose body names no remote detail (the log line has it).
 """
@@ -89,6 +91,11 @@ class ObjectFallback:
             'Range' not in req.headers
         try:
             remote = provider.get_object(name, remote_request_headers(req, multi), head=head)
+            if remote.status == 416:
+                # swob decides, as for several ranges (see the module docstring)
+                remote.close()
+                multi = head = True
+                remote = provider.get_object(name, remote_request_headers(req, multi), head=head)
         except RemoteError as err:
             return bad_gateway(req, err, self.logger, target)
         if remote.status // 100 != 2:

@@ -94,6 +94,25 @@ class TestRangeAsSwiftReadsIt(HostileObjectTestCase):
             self.assertNotIn('Content-Range', resp.headers)
             self.assertEqual(self.remote_gets()[-1], ('HEAD', 'o', {}))
 
+    def test_unsatisfiable_range_is_416_as_swift_says(self):
+        for header in ('bytes=100-', 'bytes=-0', 'bytes=10-20'):
+            resp = self.get({'Range': header})
+            self.assertEqual(resp.status_int, 416, header)
+            self.assertEqual(resp.headers['Content-Range'], 'bytes */10')
+            self.assertEqual(int(resp.headers['Content-Length']), len(resp.body))
+        resp = self.get({'Range': 'bytes=0-'}, name='empty')
+        self.assertEqual((resp.status_int, resp.headers['Content-Range']), (416, 'bytes */0'))
+
+    def test_conditionals_are_judged_before_an_unsatisfiable_range(self):
+        self.assertEqual(self.get({'Range': 'bytes=100-', 'If-Match': 'nope'}).status_int, 412)
+        resp = self.get({'Range': 'bytes=100-', 'If-None-Match': md5(BODY)})
+        self.assertEqual((resp.status_int, resp.body), (304, b''))
+
+    def test_unsatisfiable_and_satisfiable_ranges_are_served_as_swift_serves_them(self):
+        resp = self.get({'Range': 'bytes=100-200,2-4'})
+        self.assertEqual((resp.status_int, resp.body), (206, b'234'))
+        self.assertEqual(resp.headers['Content-Range'], 'bytes 2-4/10')
+
 
 
 if __name__ == '__main__':
