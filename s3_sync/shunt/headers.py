@@ -11,14 +11,14 @@ ids already renamed ``remote-*``. What is left to do here:
   quotes SLO etags;
 * encode values for the py3 WSGI layer (UTF-8 bytes seen as latin-1 ``str``).
 
-And the other way, what the remote read may carry of the client's Range: only what the remote
-would judge as Swift does (see ``remote_range``), so a header Swift ignores never changes the
-answer and one a remote cannot parse never reaches it.
+And the other way, what the remote read may carry of the client's Range and conditionals: only
+what it would judge as Swift does (see ``remote_range`` and ``remote_date_conditional``), so a
+header Swift ignores never changes the answer and one a remote cannot parse never reaches it.
 """
 import hashlib
 import re
 
-from swift.common.swob import str_to_wsgi
+from swift.common.swob import DATE_HEADER_FORMAT_STRING, str_to_wsgi
 
 HOP_BY_HOP = frozenset(('connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization',
                         'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade'))
@@ -116,3 +116,19 @@ def remote_range(req):
     if ranges is None or len(ranges.ranges) != 1:
         return None
     return str(ranges)
+
+
+def remote_date_conditional(req):
+    """``{header: HTTP-date}`` for the remote read: the request's one date conditional, when it
+    has no other conditional, as swob reads the date. Swift checks all four conditionals, each
+    whatever the others say, in its own order (If-None-Match, If-Match, If-Modified-Since,
+    If-Unmodified-Since); a remote follows HTTP's precedence instead, so with several of them
+    the full answer is judged here. A date swob cannot read is ignored, as Swift ignores it."""
+    if req.if_match is not None or req.if_none_match is not None:
+        return {}
+    dates = {name: value for name, value in (('if-modified-since', req.if_modified_since),
+                                             ('if-unmodified-since', req.if_unmodified_since))
+             if value is not None}
+    if len(dates) != 1:
+        return {}
+    return {name: value.strftime(DATE_HEADER_FORMAT_STRING) for name, value in dates.items()}

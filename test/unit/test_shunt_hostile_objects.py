@@ -115,5 +115,31 @@ class TestRangeAsSwiftReadsIt(HostileObjectTestCase):
 
 
 
+class TestConditionalsAsSwiftJudgesThem(HostileObjectTestCase):
+    def test_all_four_conditionals_count_as_in_swift(self):
+        # Swift checks If-None-Match, If-Match, If-Modified-Since, If-Unmodified-Since in that
+        # order, each one whatever the others say.
+        for headers, status in (({'If-None-Match': 'other', 'If-Modified-Since': LATER}, 304),
+                                ({'If-Match': md5(BODY), 'If-Unmodified-Since': EARLIER}, 412),
+                                ({'If-Modified-Since': LATER, 'If-Unmodified-Since': EARLIER},
+                                 304),
+                                ({'If-None-Match': md5(BODY), 'If-Match': 'nope'}, 304)):
+            self.assertEqual(self.get(headers).status_int, status, headers)
+            self.assertEqual(self.remote_gets()[-1][2], {}, headers)
+
+    def test_lone_date_conditional_goes_to_the_remote_as_swift_reads_it(self):
+        resp = self.get({'If-Modified-Since': 'Tue, 02 Jan 2024 00:00:00 +0500'})
+        self.assertEqual(resp.status_int, 304)
+        # swob reads the date without its offset; the remote is told exactly that date
+        self.assertEqual(self.remote_gets()[-1][2], {'if-modified-since': LATER})
+
+    def test_unreadable_dates_are_ignored_and_not_sent(self):
+        for value in ('garbage', '', 'Fri, 99 Foo 2100 99:99:99 GMT', '0'):
+            for header in ('If-Modified-Since', 'If-Unmodified-Since'):
+                resp = self.get({header: value})
+                self.assertEqual((resp.status_int, resp.body), (200, BODY), (header, value))
+                self.assertEqual(self.remote_gets()[-1][2], {})
+
+
 if __name__ == '__main__':
     unittest.main()
