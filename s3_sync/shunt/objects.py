@@ -18,7 +18,8 @@ built to look like Swift's own:
 """
 import json
 
-from swift.common.swob import HTTPBadGateway, Response, multi_range_iterator
+from swift.common.swob import HTTPBadGateway, HTTPPreconditionFailed, Response, \
+    multi_range_iterator
 
 from s3_sync.providers.base import RemoteError
 from s3_sync.shunt import headers as hdrs
@@ -151,6 +152,9 @@ class ObjectFallback:
         """A remote 3xx/4xx as it came (status, headers, a body matching Content-Length)."""
         body = b'' if req.method == 'HEAD' else b''.join(remote.body)
         remote.close()
+        if remote.status == 404 and req.if_match is not None and '*' in req.if_match.tags:
+            # Swift's answer for a missing object (the local read went without If-Match: *)
+            return HTTPPreconditionFailed(request=req, headers=dict(local_ids))
         resp = Response(request=req, status=remote.status)
         resp.headers.update(hdrs.client_headers(remote.headers, local_ids))
         if remote.status != 304:

@@ -114,8 +114,19 @@ class TestRangeAsSwiftReadsIt(HostileObjectTestCase):
         self.assertEqual(resp.headers['Content-Range'], 'bytes 2-4/10')
 
 
-
 class TestConditionalsAsSwiftJudgesThem(HostileObjectTestCase):
+    def test_if_match_any_serves_the_archived_object(self):
+        for value in ('*', '"nope", *'):
+            resp = self.get({'If-Match': value})
+            self.assertEqual((resp.status_int, resp.body), (200, BODY), value)
+        self.assertEqual(self.get({'If-Match': '*'}, method='HEAD').status_int, 200)
+        for method, path, _query, env in self.swift.calls:
+            self.assertNotIn('HTTP_IF_MATCH', env)
+
+    def test_if_match_any_on_an_object_missing_everywhere_is_412(self):
+        for method in ('GET', 'HEAD'):
+            self.assertEqual(self.get({'If-Match': '*'}, 'missing', method).status_int, 412)
+
     def test_all_four_conditionals_count_as_in_swift(self):
         # Swift checks If-None-Match, If-Match, If-Modified-Since, If-Unmodified-Since in that
         # order, each one whatever the others say.
