@@ -10,11 +10,15 @@ ids already renamed ``remote-*``. What is left to do here:
   stored beside the object, as Swift computes it (md5 of the segment etags), quoted as Swift
   quotes SLO etags;
 * encode values for the py3 WSGI layer (UTF-8 bytes seen as latin-1 ``str``).
+
+And the other way, what the remote read may carry of the client's Range and conditionals: only
+what it would judge as Swift does (see ``remote_range`` and ``remote_date_conditional``), so a
+header Swift ignores never changes the answer and one a remote cannot parse never reaches it.
 """
 import hashlib
 import re
 
-from swift.common.swob import str_to_wsgi
+from swift.common.swob import DATE_HEADER_FORMAT_STRING, Match, str_to_wsgi
 
 from s3_sync.metadata import META_PREFIX, SLO_HEADER, is_slo
 
@@ -91,3 +95,44 @@ def restore_headers(remote_headers):
                 META_PREFIX)):
             out[key] = value
     return out
+
+
+def remote_range(req):
+    """The Range for the remote read, or None. Only a GET has one (Swift serves a HEAD as if no
+    Range were sent), only a single range that swob parses (Swift serves the whole object when
+    it cannot parse the header; several ranges are fetched one by one), and written as swob
+    read it: ``BYTES= 2-4`` goes out as ``bytes=2-4``."""
+    if req.method != 'GET':
+        return None
+    ranges = req.range
+    if ranges is None or len(ranges.ranges) != 1:
+        return None
+    return str(ranges)
+
+
+def remote_date_conditional(req):
+    """``{header: HTTP-date}`` for the remote read: the request's one date conditional, when it
+    has no other conditional, as swob reads the date. Swift checks all four conditionals, each
+    whatever the others say, in its own order (If-None-Match, If-Match, If-Modified-Since,
+    If-Unmodified-Since); a remote follows HTTP's precedence instead, so with several of them
+    the full answer is judged here. A date swob cannot read is ignored, as Swift ignores it."""
+    if req.if_match is not None or req.if_none_match is not None:
+        return {}
+    dates = {name: value for name, value in (('if-modified-since', req.if_modified_since),
+                                             ('if-unmodified-since', req.if_unmodified_since))
+             if value is not None}
+    if len(dates) != 1:
+        return {}
+    return {name: value.strftime(DATE_HEADER_FORMAT_STRING) for name, value in dates.items()}
+
+
+def without_if_match_any(env):
+    """A copy of ``env`` for the local read, without an ``If-Match`` that holds ``*``.
+
+    Any existing object satisfies it, so a local object is answered the same without it; but
+    Swift answers a missing object with 412, which would hide the archived copy (the remote
+    read is judged against the same header)."""
+    env = dict(env)
+    if env.get('HTTP_IF_MATCH') and '*' in Match(env['HTTP_IF_MATCH']).tags:
+        del env['HTTP_IF_MATCH']
+    return env

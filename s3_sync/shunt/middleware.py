@@ -15,7 +15,7 @@ from swift.common.swob import Request, wsgi_to_str
 from swift.common.utils import close_if_possible, config_true_value, get_logger, split_path
 from swift.common.wsgi import WSGIContext
 
-from s3_sync.shunt.headers import local_id_headers
+from s3_sync.shunt.headers import local_id_headers, without_if_match_any
 from s3_sync.shunt.listing import ListingSplice
 from s3_sync.shunt.objects import ObjectFallback
 from s3_sync.config import DEFAULT_PATH
@@ -79,7 +79,7 @@ class CloudShunt:
     def _object(self, env, start_response, mapping, provider, target):
         ctx = WSGIContext(self.app)
         # A copy: what the pipeline below changes in the environ must not change our request.
-        body = ctx._app_call(dict(env))
+        body = ctx._app_call(without_if_match_any(env))
         if ctx._get_status_int() != 404:
             start_response(ctx._response_status, ctx._response_headers,
                            ctx._response_exc_info)

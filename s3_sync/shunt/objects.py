@@ -3,20 +3,23 @@
 Only a local 404 gets here (see ``middleware``), so authorization already passed. The answer is
 built to look like Swift's own:
 
-* one remote request in the common case: the client's single Range goes to the remote as is, and
-  so do date conditionals;
-* ETag conditionals (If-Match, If-None-Match) are judged here, against the ETag the client will
-  see: for an SLO stored in S3 the remote's multipart ETag is not the one Swift clients know, so
-  the remote could not judge them. If-Modified-Since / If-Unmodified-Since are sent only when
-  their ETag counterpart is absent, as HTTP ranks them below it;
+* one remote request in the common case: the client's single Range goes to the remote as swob
+  reads it, and so does a date conditional that comes alone; a Range Swift ignores (HEAD, or a
+  header swob cannot parse) is not sent, and the whole object is served as Swift serves it;
+* conditionals are judged here by swob, as Swift judges them (all four, in swob's order, not
+  HTTP's precedence), against the ETag the client will see: for an SLO stored in S3 the
+  remote's multipart ETag is not the one Swift clients know, so the remote could not judge them;
 * several ranges (which S3 does not serve) become one remote HEAD plus one ranged GET per range,
-  assembled into ``multipart/byteranges`` by swob;
+  assembled into ``multipart/byteranges`` by swob; so does a range the remote finds
+  unsatisfiable, so that swob decides between 416, a conditional's 304/412 (checked first in
+  Swift) and the whole object;
 * remote errors keep their status and a body whose length matches; no answer at all is a 502
   whose body names no remote detail (the log line has it).
 """
 import json
 
-from swift.common.swob import HTTPBadGateway, Request, Response, multi_range_iterator
+from swift.common.swob import HTTPBadGateway, HTTPPreconditionFailed, Response, \
+    multi_range_iterator
 
 from s3_sync.providers.base import RemoteError
 from s3_sync.shunt import headers as hdrs
@@ -28,13 +31,9 @@ REMOTE_FAILURE_BODY = b'The remote store did not answer.'
 
 def remote_request_headers(req, multi_range):
     """Range and date conditionals for the remote GET/HEAD (see the module docstring)."""
-    out = {}
-    if req.headers.get('Range') and not multi_range:
-        out['range'] = req.headers['Range']
-    if req.headers.get('If-Unmodified-Since') and not req.headers.get('If-Match'):
-        out['if-unmodified-since'] = req.headers['If-Unmodified-Since']
-    if req.headers.get('If-Modified-Since') and not req.headers.get('If-None-Match'):
-        out['if-modified-since'] = req.headers['If-Modified-Since']
+    out = hdrs.remote_date_conditional(req)
+    if not multi_range and hdrs.remote_range(req):
+        out['range'] = hdrs.remote_range(req)
     return out
 
 
@@ -81,13 +80,18 @@ class ObjectFallback:
 
     def __call__(self, req, mapping, provider, target, local_ids):
         name = target[2]
-        ranges = req.range
+        ranges = req.range if req.method == 'GET' else None
         multi = bool(ranges and len(ranges.ranges) > 1)
         head = req.method == 'HEAD' or multi
         restore = mapping.restore_object and req.method == 'GET' and \
             'Range' not in req.headers
         try:
             remote = provider.get_object(name, remote_request_headers(req, multi), head=head)
+            if remote.status == 416:
+                # swob decides, as for several ranges (see the module docstring)
+                remote.close()
+                multi = head = True
+                remote = provider.get_object(name, remote_request_headers(req, multi), head=head)
         except RemoteError as err:
             return bad_gateway(req, err, self.logger, target)
         if remote.status // 100 != 2:
@@ -97,8 +101,7 @@ class ObjectFallback:
             remote.close()
             return self._manifest_response(req, manifest, remote.headers, local_ids)
         etag = '"%s"' % hdrs.slo_etag(manifest) if manifest else None
-        resp = Response(request=conditional_view(req), status=remote.status,
-                        conditional_response=True)
+        resp = Response(request=req, status=remote.status, conditional_response=True)
         if head:
             remote.close()
             resp.app_iter = RemoteRanges(provider, name) if multi else iter(())
@@ -149,6 +152,9 @@ class ObjectFallback:
         """A remote 3xx/4xx as it came (status, headers, a body matching Content-Length)."""
         body = b'' if req.method == 'HEAD' else b''.join(remote.body)
         remote.close()
+        if remote.status == 404 and req.if_match is not None and '*' in req.if_match.tags:
+            # Swift's answer for a missing object (the local read went without If-Match: *)
+            return HTTPPreconditionFailed(request=req, headers=dict(local_ids))
         resp = Response(request=req, status=remote.status)
         resp.headers.update(hdrs.client_headers(remote.headers, local_ids))
         if remote.status != 304:
@@ -194,14 +200,3 @@ class _Closing:
 def _closing(remote):
     """The remote body as a WSGI iterable whose ``close`` releases the remote connection."""
     return _Closing(remote.body, remote)
-
-
-def conditional_view(req):
-    """The request as swob should judge conditionals: HTTP ranks If-None-Match above
-    If-Modified-Since and If-Match above If-Unmodified-Since (swob checks all four)."""
-    env = dict(req.environ)
-    if env.get('HTTP_IF_NONE_MATCH'):
-        env.pop('HTTP_IF_MODIFIED_SINCE', None)
-    if env.get('HTTP_IF_MATCH'):
-        env.pop('HTTP_IF_UNMODIFIED_SINCE', None)
-    return Request(env)
