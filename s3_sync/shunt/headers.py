@@ -15,10 +15,12 @@ And the other way, what the remote read may carry of the client's Range and cond
 what it would judge as Swift does (see ``remote_range`` and ``remote_date_conditional``), so a
 header Swift ignores never changes the answer and one a remote cannot parse never reaches it.
 """
+import email.utils
 import hashlib
 import re
 
 from swift.common.swob import DATE_HEADER_FORMAT_STRING, Match, str_to_wsgi
+from swift.common.utils import Timestamp
 
 from s3_sync.metadata import META_PREFIX, SLO_HEADER, is_slo
 
@@ -82,13 +84,57 @@ def local_id_headers(wsgi_headers):
     return [(k, v) for k, v in wsgi_headers if k.lower() in LOCAL_ID_HEADERS]
 
 
-def restore_headers(remote_headers):
+class LocalMiss:
+    """What Swift's local 404 said: its transaction ids, and the tombstone it found, if any
+    (``X-Backend-Timestamp``; an archiver's carries an offset, a client's delete none)."""
+
+    def __init__(self, wsgi_headers):
+        self.ids = local_id_headers(wsgi_headers)
+        found = dict((k.lower(), v) for k, v in wsgi_headers).get('x-backend-timestamp')
+        try:
+            self.tombstone = Timestamp(found) if found else None
+        except ValueError:
+            self.tombstone = None
+
+    @property
+    def deleted_by_client(self):
+        return self.tombstone is not None and self.tombstone.offset == 0
+
+    def hides(self, remote_headers):
+        """A client's delete newer than the remote copy wins over it (HTTP dates are whole
+        seconds: a copy written in the delete's second counts as older)."""
+        if not self.deleted_by_client:
+            return False
+        written = last_modified(remote_headers)
+        return written is None or written <= float(self.tombstone)
+
+    def restore_timestamp(self):
+        """The X-Timestamp a restore writes with: just after the archiver's own tombstone, so
+        any client write since (DELETE included) stays newer and wins; None (now) when no
+        archiver's tombstone is known."""
+        if self.tombstone is None or self.tombstone.offset == 0:
+            return None
+        return Timestamp(self.tombstone, offset=self.tombstone.offset + 1).internal
+
+
+def last_modified(headers):
+    """The remote copy's Last-Modified as epoch seconds, or None."""
+    value = headers.get('last-modified')
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def restore_headers(remote_headers, timestamp=None):
     """Swift-style (``str``) headers for the PUT that writes a remote object back locally.
 
-    Never ``x-timestamp``: the restored copy must be newer than any local tombstone, or the
-    write would be ignored. ``x-delete-at`` from the remote is not kept either (it may already
-    be in the past); a temporary restore sets its own."""
-    out = {}
+    ``timestamp``: see ``LocalMiss.restore_timestamp``; without one the restored copy is
+    written now, newer than any local tombstone. ``x-delete-at`` from the remote is not kept
+    (it may already be in the past); a temporary restore sets its own."""
+    out = {'x-timestamp': timestamp} if timestamp else {}
     for key, value in remote_headers.items():
         key = key.lower()
         if key in RESTORED_HEADERS or (key.startswith(META_PREFIX) and len(key) > len(

@@ -18,7 +18,7 @@ built to look like Swift's own:
 """
 import json
 
-from swift.common.swob import HTTPBadGateway, HTTPPreconditionFailed, Response, \
+from swift.common.swob import HTTPBadGateway, HTTPNotFound, HTTPPreconditionFailed, Response, \
     multi_range_iterator
 
 from s3_sync.providers.base import RemoteError
@@ -72,14 +72,16 @@ class RemoteRanges:
 
 
 class ObjectFallback:
-    """``__call__(req, mapping, provider, target, local_ids)`` -> a swob Response."""
+    """``__call__(req, mapping, provider, target, local)`` -> a swob Response; ``local`` is the
+    ``LocalMiss`` of Swift's 404."""
 
     def __init__(self, app, logger=None):
         self.app = app
         self.logger = logger
 
-    def __call__(self, req, mapping, provider, target, local_ids):
+    def __call__(self, req, mapping, provider, target, local):
         name = target[2]
+        local_ids = local.ids
         ranges = req.range if req.method == 'GET' else None
         multi = bool(ranges and len(ranges.ranges) > 1)
         head = req.method == 'HEAD' or multi
@@ -94,6 +96,10 @@ class ObjectFallback:
                 remote = provider.get_object(name, remote_request_headers(req, multi), head=head)
         except RemoteError as err:
             return bad_gateway(req, err, self.logger, target)
+        if (remote.status // 100 == 2 or remote.status == 304) and local.hides(remote.headers):
+            # A client deleted it after the remote copy was written: the delete wins.
+            remote.close()
+            return HTTPNotFound(request=req, headers=dict(local_ids))
         if remote.status // 100 != 2:
             return self._error(req, remote, local_ids)
         manifest = self._manifest(provider, name, remote, restore, target)
@@ -106,7 +112,8 @@ class ObjectFallback:
             remote.close()
             resp.app_iter = RemoteRanges(provider, name) if multi else iter(())
         elif restore and remote.status == 200:
-            resp.app_iter = self._restoring_body(req, mapping, remote, manifest, target)
+            resp.app_iter = self._restoring_body(req, mapping, remote, manifest, target,
+                                                 local.restore_timestamp())
         else:
             resp.app_iter = _closing(remote)
         resp.headers.update(hdrs.client_headers(remote.headers, (), etag))
@@ -127,8 +134,8 @@ class ObjectFallback:
                 self.logger.warning('cloud-shunt: SLO manifest of %s/%s/%s: %s', *target, err)
             return None
 
-    def _restoring_body(self, req, mapping, remote, manifest, target):
-        headers = hdrs.restore_headers(remote.headers)
+    def _restoring_body(self, req, mapping, remote, manifest, target, timestamp):
+        headers = hdrs.restore_headers(remote.headers, timestamp)
         length = int(remote.headers.get('content-length', -1))
         days = mapping.restore_expire_days
         restorer = None
