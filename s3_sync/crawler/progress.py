@@ -142,6 +142,7 @@ class StatusFile:
         progress.last_row = entry['last_row']
         progress.last_verified_row = entry.get('last_verified_row', entry['last_row'])
         progress.pending = dict(entry.get('pending') or {})
+        progress.resumed = progress.saved = True
         return progress
 
     @staticmethod
@@ -171,6 +172,10 @@ class Progress:
         self.last_row = 0
         self.last_verified_row = 0
         self.pending = {}
+        # Loaded from an entry for this bucket and policy: an earlier run may have propagated
+        # rows past ``last_row`` (it saves the checkpoint every so often, not after every row).
+        self.resumed = False
+        self.saved = False      # the entry is on disk (loaded, or written since)
 
     def save(self, replace=False):
         self.status_file.update_entry(self.db_id, {
@@ -180,6 +185,7 @@ class Progress:
             'policy': self.policy,
             'pending': self.pending,
         }, replace=replace)
+        self.saved = True
 
     def is_pending(self, rowid):
         return str(rowid) in self.pending
