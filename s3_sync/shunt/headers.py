@@ -23,6 +23,7 @@ from swift.common.swob import DATE_HEADER_FORMAT_STRING, Match, str_to_wsgi
 from swift.common.utils import Timestamp
 
 from s3_sync.metadata import META_PREFIX, SLO_HEADER, is_slo
+from s3_sync.providers.base import written_after
 
 HOP_BY_HOP = frozenset(('connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization',
                         'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade'))
@@ -101,12 +102,10 @@ class LocalMiss:
         return self.tombstone is not None and self.tombstone.offset == 0
 
     def hides(self, remote_headers):
-        """A client's delete newer than the remote copy wins over it (HTTP dates are whole
-        seconds: a copy written in the delete's second counts as older)."""
+        """A client's delete wins over a remote copy not surely written after it."""
         if not self.deleted_by_client:
             return False
-        written = last_modified(remote_headers)
-        return written is None or written <= float(self.tombstone)
+        return not written_after(last_modified(remote_headers), float(self.tombstone))
 
     def restore_timestamp(self):
         """The X-Timestamp a restore writes with: just after the archiver's own tombstone, so

@@ -26,7 +26,7 @@ from swift.common.utils import close_if_possible
 from swift.common.wsgi import WSGIContext
 
 from s3_sync import metadata
-from s3_sync.providers.base import RemoteError
+from s3_sync.providers.base import RemoteError, written_after
 from s3_sync.shunt.headers import local_id_headers
 from s3_sync.shunt.objects import bad_gateway
 
@@ -74,7 +74,7 @@ class ArchiveWrites:
         """None to answer as Swift did, or the response when only the remote had it."""
         name = target[2]
         remote = provider.head_object(name)
-        if remote is None or remote.last_modified > started:
+        if remote is None or written_after(remote.last_modified, started):
             return None
         provider.delete_objects([name])
         if self.logger:

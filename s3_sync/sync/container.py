@@ -17,7 +17,7 @@ import time
 
 from s3_sync import metadata, selection
 from s3_sync.local import CLIENT_DELETED, KEPT, LocalError, is_fence
-from s3_sync.providers.base import RemoteError
+from s3_sync.providers.base import RemoteError, written_after
 from s3_sync.retry import DEFAULT_POLICY
 from s3_sync.rows import is_archiver_tombstone, row_timestamps
 from s3_sync.sync.large import LargeObjectSync, is_large
@@ -144,7 +144,7 @@ class ContainerSync:
             return None
         deleted_at = float(row_timestamps(row)[0])
         remote = self.provider.head_object(row['name'])
-        if remote is None or remote.last_modified > deleted_at:
+        if remote is None or written_after(remote.last_modified, deleted_at):
             return None
         self.provider.delete_objects([row['name']])
         self.stats.increment('deleted_objects')

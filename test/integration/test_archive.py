@@ -47,6 +47,35 @@ class ArchiveTestBase(S3TargetTest):
     def local_names(self, container):
         return [o['name'] for o in self.local_view.get_container(container)[1]]
 
+    def shunted(self, mapping):
+        """Serve ``mapping`` through the shunt proxy, and wait until the shunt has it."""
+        write_sync_conf(self.env['sync_conf'], [mapping])
+        self.addCleanup(write_sync_conf, self.env['sync_conf'], [])
+        deadline = time.time() + 30
+        while True:
+            try:
+                self.conn.head_object(mapping['container'], '.probe-%s' % time.time())
+            except swiftclient.ClientException:
+                pass
+            listing = self.conn.get_container(mapping['container'])[1]
+            if any('content_location' in e for e in listing) or time.time() > deadline:
+                return
+            time.sleep(0.3)
+
+    def archived(self, name, body=b'cold data', **extra):
+        container = self.make_container(self.conn, 'arch-w')
+        self.conn.put_object(container, name, body)
+        mapping = self.archive_mapping(container, merge_namespaces=True, **extra)
+        daemons = self.run_daemons(mapping)
+        self.assertEqual(self.local_names(container), [])
+        self.shunted(mapping)
+        return container, mapping, daemons
+
+    def remote_keys(self, mapping):
+        prefix = remote_key(mapping, '')
+        found = self.s3.list_objects(Bucket=self.bucket, Prefix=prefix).get('Contents', [])
+        return [o['Key'][len(prefix):] for o in found]
+
 
 class ArchiveBehaviour:
     def test_archived_objects_leave_swift_and_tombstones_stay_local(self):
@@ -167,36 +196,7 @@ class ArchiveBehaviour:
         self.assertEqual(self.local_names(container), [])
 
 
-    # -- archived objects obey writes ------------------------------------------------
-    def shunted(self, mapping):
-        """Serve ``mapping`` through the shunt proxy, and wait until the shunt has it."""
-        write_sync_conf(self.env['sync_conf'], [mapping])
-        self.addCleanup(write_sync_conf, self.env['sync_conf'], [])
-        deadline = time.time() + 30
-        while True:
-            try:
-                self.conn.head_object(mapping['container'], '.probe-%s' % time.time())
-            except swiftclient.ClientException:
-                pass
-            listing = self.conn.get_container(mapping['container'])[1]
-            if any('content_location' in e for e in listing) or time.time() > deadline:
-                return
-            time.sleep(0.3)
-
-    def archived(self, name, body=b'cold data', **extra):
-        container = self.make_container(self.conn, 'arch-w')
-        self.conn.put_object(container, name, body)
-        mapping = self.archive_mapping(container, merge_namespaces=True, **extra)
-        daemons = self.run_daemons(mapping)
-        self.assertEqual(self.local_names(container), [])
-        self.shunted(mapping)
-        return container, mapping, daemons
-
-    def remote_keys(self, mapping):
-        prefix = remote_key(mapping, '')
-        found = self.s3.list_objects(Bucket=self.bucket, Prefix=prefix).get('Contents', [])
-        return [o['Key'][len(prefix):] for o in found]
-
+    # -- archived objects obey writes ---------------------------------------------------
     def test_delete_of_an_archived_object_deletes_it_everywhere(self):
         container, mapping, _ = self.archived('doc')
         self.assertEqual(self.conn.get_object(container, 'doc')[1], b'cold data')

@@ -301,6 +301,12 @@ class TestArchivedObjectsObeyWrites(ShuntTestCase):
         self.assertEqual(self.request('/v1/a/c/o').status_int, 404)
         self.assertEqual(self.request('/v1/a/c/o', method='HEAD').status_int, 404)
 
+    def test_a_client_delete_in_the_second_the_copy_was_written_hides_it(self):
+        now = time.time()
+        self.remote.add('o', when=email.utils.formatdate(int(now) + 1, usegmt=True))
+        self.swift.tombstones['/v1/a/c/o'] = Timestamp(now).internal
+        self.assertEqual(self.request('/v1/a/c/o').status_int, 404)
+
     def test_the_archivers_tombstone_does_not_hide_the_archived_copy(self):
         self.remote.add('o', b'archived')
         self.swift.tombstones['/v1/a/c/o'] = Timestamp(time.time(), offset=2).internal

@@ -333,6 +333,14 @@ class TestArchive(ContainerSyncTestCase):
         self.assertEqual(self.provider.calls, [('head', 'o'), ('delete', ('o',))])
         self.assertEqual(self.stats.counts, {'deleted_objects': 1})
 
+    def test_a_remote_copy_whose_last_modified_was_rounded_up_is_still_deleted(self):
+        # Swift (behind s3api) rounds Last-Modified up to the next second.
+        sync = self.make_sync(retain_local=False, propagate_delete=False)
+        self.provider.objects['o'] = ('e', {'content-length': '1'})
+        self.provider.last_modified = float(int(float(self.ts(0.3))) + 1)
+        sync.handle_row(row('o', self.ts(0.3), deleted=1))
+        self.assertEqual(self.provider.calls, [('head', 'o'), ('delete', ('o',))])
+
     def test_a_client_delete_keeps_a_remote_copy_written_after_it(self):
         sync = self.make_sync(retain_local=False, propagate_delete=False)
         self.provider.objects['o'] = ('e', {'content-length': '1'})
