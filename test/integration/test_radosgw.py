@@ -40,6 +40,12 @@ class TestS3ProviderOnRadosgw(RadosgwTarget, test_s3_provider.ProviderContract,
                               IntegrationTest):
     many_keys = True        # 1003 PUTs take a few seconds on radosgw
 
+    @property
+    def verifies_copy_conditions(self):
+        # pacific reads them from x-amz-copy-if-match, not x-amz-copy-source-if-match: see
+        # TestRadosgwS3Semantics.test_copy_source_conditions
+        return 'pacific' not in self.env['radosgw']['version']
+
     def target(self):
         return self.radosgw_target()
 
@@ -161,7 +167,43 @@ class TestRadosgwS3Semantics(RadosgwTarget, S3TargetTest):
             self.assertEqual(caught.exception.response['Error']['Code'], 'PreconditionFailed')
             self.assertEqual(self.body('taken'), b'old')
 
-    # -- multipart -------------------------------------------------------------------------
+    def test_copy_source_conditions(self):
+        """AWS refuses (412) a copy whose x-amz-copy-source-if-match names another ETag.
+        pacific ignores that header (on CopyObject and UploadPartCopy) and reads the condition
+        from x-amz-copy-if-match instead, so a conditional copy is unconditional there."""
+        self.s3.put_object(Bucket=self.bucket, Key='src', Body=b'body', Metadata={'v': '1'})
+        wrong = '"%s"' % md5(b'other')
+        copy = dict(Bucket=self.bucket, Key='src', CopySource={'Bucket': self.bucket,
+                                                               'Key': 'src'},
+                    MetadataDirective='REPLACE', Metadata={'v': '2'})
+        upload_id = self.s3.create_multipart_upload(Bucket=self.bucket, Key='mp')['UploadId']
+        self.addCleanup(self.s3.abort_multipart_upload, Bucket=self.bucket, Key='mp',
+                        UploadId=upload_id)
+        part_copy = dict(Bucket=self.bucket, Key='mp', UploadId=upload_id, PartNumber=1,
+                         CopySource={'Bucket': self.bucket, 'Key': 'src'})
+        if not self.pacific():
+            self.assert_error('PreconditionFailed', 412, self.s3.copy_object,
+                              CopySourceIfMatch=wrong, **copy)
+            self.assert_error('PreconditionFailed', 412, self.s3.upload_part_copy,
+                              CopySourceIfMatch=wrong, **part_copy)
+            return
+        self.s3.copy_object(CopySourceIfMatch=wrong, **copy)
+        self.assertEqual(self.s3.head_object(Bucket=self.bucket, Key='src')['Metadata'],
+                         {'v': '2'})
+        self.s3.upload_part_copy(CopySourceIfMatch=wrong, **part_copy)
+        legacy = self.client()
+
+        def legacy_header(request, **_kwargs):
+            request.headers['x-amz-copy-if-match'] = request.headers[
+                'x-amz-copy-source-if-match']
+        legacy.meta.events.register('before-sign.s3.CopyObject', legacy_header)
+        with self.assertRaises(ClientError) as caught:
+            legacy.copy_object(CopySourceIfMatch=wrong, **dict(copy, Metadata={'v': '3'}))
+        self.assertEqual(caught.exception.response['Error']['Code'], 'PreconditionFailed')
+        self.assertEqual(self.s3.head_object(Bucket=self.bucket, Key='src')['Metadata'],
+                         {'v': '2'})
+
+    # -- multipart ----------------------------------------------------------------------------
     def test_multipart_etag_is_the_md5_of_the_part_md5s_everywhere(self):
         parts = [b'a' * 5 * MiB, b'b' * 5 * MiB, b'tail']
         resp, part_etags = self.upload('mpu', parts)
