@@ -320,7 +320,9 @@ class Radosgw:
     # -- down ------------------------------------------------------------------
     def stop(self):
         """radosgw first, then the OSD (its RAM store is thrown away: no slow save), then mon."""
-        self.procs.stop([RGW], timeout=3)    # it hangs on SIGTERM when its OSD is gone
+        # radosgw takes ~5 s to honour SIGTERM (and hangs when its OSD is gone); its data goes
+        # with the OSD anyway
+        self.procs.stop([RGW], timeout=1)
         self.procs.stop([OSD], timeout=3)
         self.procs.stop([MON], timeout=5)
 
@@ -450,7 +452,7 @@ def ensure_installed(log_path):
                 (['apt-get'] + lock + ['install', '-y', '-q', '--no-install-recommends']
                  + list(PACKAGES), INSTALL_TIMEOUTS[1])):
             with open(log_path, 'ab') as log:
-                log.write(('$ %s\n' % ' '.join(argv)).encode())
+                log.write(('%s $ %s\n' % (time.strftime('%H:%M:%S'), ' '.join(argv))).encode())
                 log.flush()
                 try:
                     rc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=log,
