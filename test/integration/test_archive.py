@@ -48,19 +48,22 @@ class ArchiveTestBase(S3TargetTest):
         return [o['name'] for o in self.local_view.get_container(container)[1]]
 
     def shunted(self, mapping):
-        """Serve ``mapping`` through the shunt proxy, and wait until the shunt has it."""
+        """Serve ``mapping`` through the shunt proxy, and wait until the shunt has it (a probe
+        object only on the remote shows up in the listing)."""
         write_sync_conf(self.env['sync_conf'], [mapping])
         self.addCleanup(write_sync_conf, self.env['sync_conf'], [])
+        probe = remote_key(mapping, '.shunt-probe')
+        self.s3.put_object(Bucket=self.bucket, Key=probe, Body=b'')
         deadline = time.time() + 30
-        while True:
-            try:
-                self.conn.head_object(mapping['container'], '.probe-%s' % time.time())
-            except swiftclient.ClientException:
-                pass
-            listing = self.conn.get_container(mapping['container'])[1]
-            if any('content_location' in e for e in listing) or time.time() > deadline:
-                return
-            time.sleep(0.3)
+        try:
+            while time.time() < deadline:
+                listing = self.conn.get_container(mapping['container'])[1]
+                if any(e.get('name') == '.shunt-probe' for e in listing):
+                    return
+                time.sleep(0.3)
+            self.fail('the shunt did not take the new config within 30 s')
+        finally:
+            self.s3.delete_object(Bucket=self.bucket, Key=probe)
 
     def archived(self, name, body=b'cold data', **extra):
         container = self.make_container(self.conn, 'arch-w')

@@ -14,6 +14,7 @@ import time
 
 import swiftclient
 
+from devenv.daemons import remote_key
 from s3_sync.config import mapping_from_dict, validate_config
 from s3_sync.local import LocalSwift
 from s3_sync.providers import create_provider
@@ -77,10 +78,10 @@ class RacingLocal(LocalSwift):
 
 
 class RaceMatrix:
-    def write_v1(self, container, large):
+    def write_v1(self, container, name, large):
         headers = {'X-Object-Meta-Color': 'red'}
         if not large:
-            self.conn.put_object(container, 'doc', b'version 1', headers=headers)
+            self.conn.put_object(container, name, b'version 1', headers=headers)
             return b'version 1'
         segments = self.make_container(self.conn, 'race-seg')
         parts, manifest = [b'a' * 1024, b'b' * 2048], []
@@ -88,27 +89,35 @@ class RaceMatrix:
             self.conn.put_object(segments, 's%d' % i, part)
             manifest.append({'path': '/%s/s%d' % (segments, i),
                              'etag': hashlib.md5(part).hexdigest(), 'size_bytes': len(part)})
-        self.conn.put_object(container, 'doc', json.dumps(manifest), headers=headers,
+        self.conn.put_object(container, name, json.dumps(manifest), headers=headers,
                              query_string='multipart-manifest=put')
         return b''.join(parts)
 
-    def client_op(self, op, container):
+    def client_op(self, op, container, name):
         def run():
             time.sleep(0.01)        # a later timestamp than what the archiver read
             if op == 'PUT':
-                self.conn.put_object(container, 'doc', b'version 2')
+                self.conn.put_object(container, name, b'version 2')
             elif op == 'POST':
-                self.conn.post_object(container, 'doc', {'X-Object-Meta-Color': 'blue'})
+                self.conn.post_object(container, name, {'X-Object-Meta-Color': 'blue'})
             else:
-                self.conn.delete_object(container, 'doc')
+                self.conn.delete_object(container, name)
         return run
 
-    def race(self, step, op, large=False):
+    def race_all(self, large):
+        """Every (step, operation) in one container, one object each, one shunt config."""
         container = self.make_container(self.conn, 'race')
-        v1 = self.write_v1(container, large)
         mapping = self.archive_mapping(container, merge_namespaces=True)
+        self.shunted(mapping)
+        for step in STEPS:
+            for op in OPS:
+                with self.subTest(step=step, op=op):
+                    self.race(container, mapping, '%s-%s' % (step, op), step, op, large)
+
+    def race(self, container, mapping, name, step, op, large):
+        v1 = self.write_v1(container, name, large)
         checked = mapping_from_dict(mapping)
-        injected = Injected(step, self.client_op(op, container))
+        injected = Injected(step, self.client_op(op, container, name))
         setup_swift(self.env['swift_dir'])
         conf = validate_config({'swift_dir': self.env['swift_dir'],
                                 'internal_client_path': self.env['internal_client_conf_path']},
@@ -117,65 +126,54 @@ class RaceMatrix:
         sync = ContainerSync(checked, self.account, container,
                              racing_provider(create_provider(checked), injected), local,
                              NullStats(), logging.getLogger('test-races'))
-        headers = self.local_view.head_object(container, 'doc',
+        headers = self.local_view.head_object(container, name,
                                               query_string='multipart-manifest=get')
-        row = {'ROWID': 1, 'name': 'doc', 'created_at': headers['x-timestamp'], 'size': 0,
+        row = {'ROWID': 1, 'name': name, 'created_at': headers['x-timestamp'], 'size': 0,
                'content_type': headers['content-type'], 'deleted': 0, 'etag': '',
                'storage_policy_index': 0}
         sync.handle_row(row)
         self.assertTrue(injected.done, 'the race never happened at %s' % step)
-        self.propagate_newest(sync, local, container)
-        self.shunted(mapping)
-        self.check(op, container, mapping, v1)
+        self.propagate_newest(sync, local, container, name)
+        self.check(op, container, name, mapping, v1)
 
-    def propagate_newest(self, sync, local, container):
+    def propagate_newest(self, sync, local, container, name):
         """Hand the sync the row the client's operation left (as the crawler would)."""
         for _ in range(10):
-            resp = local._head(self.account, container, 'doc')
+            resp = local._head(self.account, container, name)
             if resp.status_int == 404:
-                row = {'ROWID': 2, 'name': 'doc', 'deleted': 1, 'size': 0, 'etag': '',
+                row = {'ROWID': 2, 'name': name, 'deleted': 1, 'size': 0, 'etag': '',
                        'content_type': '', 'storage_policy_index': 0,
                        'created_at': resp.headers['X-Backend-Timestamp']}
             else:
-                row = {'ROWID': 2, 'name': 'doc', 'deleted': 0, 'size': 0, 'etag': '',
+                row = {'ROWID': 2, 'name': name, 'deleted': 0, 'size': 0, 'etag': '',
                        'content_type': resp.headers['Content-Type'], 'storage_policy_index': 0,
                        'created_at': resp.headers['X-Timestamp']}
             if not isinstance(sync.handle_row(row), Retry):
                 return
             time.sleep(1)
-        self.fail('the newest row of doc was never done')
+        self.fail('the newest row of %s was never done' % name)
 
-    def check(self, op, container, mapping, v1):
+    def check(self, op, container, name, mapping, v1):
         if op == 'DELETE':
             with self.assertRaises(swiftclient.ClientException) as caught:
-                self.conn.get_object(container, 'doc')
+                self.conn.get_object(container, name)
             self.assertEqual(caught.exception.http_status, 404)
-            self.assertEqual(self.remote_keys(mapping), [])
+            self.assertNotIn(name, self.remote_keys(mapping))
             return
-        headers, body = self.conn.get_object(container, 'doc')
+        headers, body = self.conn.get_object(container, name)
         if op == 'PUT':
             self.assertEqual(body, b'version 2')
-            self.assertEqual(self.remote_body(mapping, 'doc'), b'version 2')
+            self.assertEqual(self.remote_body(mapping, name), b'version 2')
             return
         self.assertEqual((body, headers.get('x-object-meta-color')), (v1, 'blue'))
-        remote = self.s3.head_object(Bucket=self.bucket, Key=self.remote_key(mapping))
+        remote = self.s3.head_object(Bucket=self.bucket, Key=remote_key(mapping, name))
         self.assertEqual(remote['Metadata'].get('color'), 'blue')
 
-    def remote_key(self, mapping):
-        from devenv.daemons import remote_key
-        return remote_key(mapping, 'doc')
-
     def test_races_with_plain_objects(self):
-        for step in STEPS:
-            for op in OPS:
-                with self.subTest(step=step, op=op):
-                    self.race(step, op)
+        self.race_all(large=False)
 
     def test_races_with_slos(self):
-        for step in STEPS:
-            for op in OPS:
-                with self.subTest(step=step, op=op):
-                    self.race(step, op, large=True)
+        self.race_all(large=True)
 
 
 class TestArchiveRacesMoto(ArchiveTestBase, RaceMatrix):
