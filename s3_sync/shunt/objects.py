@@ -16,6 +16,7 @@ built to look like Swift's own:
 * remote errors keep their status and a body whose length matches; no answer at all is a 502
   whose body names no remote detail (the log line has it).
 """
+import functools
 import json
 
 from swift.common.swob import HTTPBadGateway, HTTPNotFound, HTTPPreconditionFailed, Response, \
@@ -23,7 +24,7 @@ from swift.common.swob import HTTPBadGateway, HTTPNotFound, HTTPPreconditionFail
 
 from s3_sync.providers.base import RemoteError
 from s3_sync.shunt import headers as hdrs
-from s3_sync.shunt.restore import PlainRestore, tee
+from s3_sync.shunt.restore import PlainRestore, catch_up, tee
 from s3_sync.shunt.restore_slo import SloRestore, restorable_manifest
 
 REMOTE_FAILURE_BODY = b'The remote store did not answer.'
@@ -112,8 +113,8 @@ class ObjectFallback:
             remote.close()
             resp.app_iter = RemoteRanges(provider, name) if multi else iter(())
         elif restore and remote.status == 200:
-            resp.app_iter = self._restoring_body(req, mapping, remote, manifest, target,
-                                                 local.restore_timestamp())
+            resp.app_iter = self._restoring_body(req, mapping, provider, remote, manifest,
+                                                 target, local.restore_timestamp())
         else:
             resp.app_iter = _closing(remote)
         resp.headers.update(hdrs.client_headers(remote.headers, (), etag))
@@ -134,7 +135,7 @@ class ObjectFallback:
                 self.logger.warning('cloud-shunt: SLO manifest of %s/%s/%s: %s', *target, err)
             return None
 
-    def _restoring_body(self, req, mapping, remote, manifest, target, timestamp):
+    def _restoring_body(self, req, mapping, provider, remote, manifest, target, timestamp):
         headers = hdrs.restore_headers(remote.headers, timestamp)
         length = int(remote.headers.get('content-length', -1))
         days = mapping.restore_expire_days
@@ -153,7 +154,10 @@ class ObjectFallback:
                                     remote.headers['etag'], self.logger, days)
         if restorer is None:
             return _closing(remote)
-        return _Closing(tee(remote.body, restorer, remote.close, self.logger, length), remote)
+        restored = functools.partial(catch_up, self.app, req.environ, provider, target,
+                                     headers, self.logger)
+        return _Closing(tee(remote.body, restorer, remote.close, self.logger, length,
+                            restored), remote)
 
     def _error(self, req, remote, local_ids):
         """A remote 3xx/4xx as it came (status, headers, a body matching Content-Length)."""

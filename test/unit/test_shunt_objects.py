@@ -323,6 +323,25 @@ class TestArchivedObjectsObeyWrites(ShuntTestCase):
         # older than any client write since the archive (a DELETE racing it wins)
         self.assertEqual(env['HTTP_X_TIMESTAMP'], Timestamp(ours, offset=3).internal)
 
+    def test_a_post_landing_during_a_restore_reaches_the_restored_copy(self):
+        self.write_config([archive_mapping(restore_object=True)])
+        self.shunt.profiles.reload_if_changed(force=True)
+        self.remote.add('o', b'archived', headers={'x-object-meta-color': 'red'})
+        resp = self.request('/v1/a/c/o')            # the body streams as it is read
+        self.remote.objects['o'][0]['x-object-meta-color'] = 'blue'    # the POST, remotely
+        self.assertEqual(resp.body, b'archived')
+        (path, _q, put_env), = self.swift.puts()
+        self.assertEqual(put_env['HTTP_X_OBJECT_META_COLOR'], 'red')
+        posts = [env for method, p, _q, env in self.swift.calls if method == 'POST']
+        self.assertEqual([env.get('HTTP_X_OBJECT_META_COLOR') for env in posts], ['blue'])
+
+    def test_a_restore_with_unchanged_metadata_posts_nothing(self):
+        self.write_config([archive_mapping(restore_object=True)])
+        self.shunt.profiles.reload_if_changed(force=True)
+        self.remote.add('o', b'archived', headers={'x-object-meta-color': 'red'})
+        self.assertEqual(self.request('/v1/a/c/o').body, b'archived')
+        self.assertEqual([c for c in self.swift.calls if c[0] == 'POST'], [])
+
     def test_an_older_client_delete_does_not_hide_a_newer_remote_copy(self):
         self.remote.add('o', b'newer')
         self.swift.tombstones['/v1/a/c/o'] = Timestamp(1600000000).internal
