@@ -230,7 +230,8 @@ class LocalSwift:
         if Timestamp(resp.headers['x-timestamp']) > Timestamp(meta_ts.normal):
             return KEPT
         fence = new_fence()
-        post = {k: v for k, v in _lower(resp.headers).items() if is_post_metadata(k)}
+        # As Swift sent them (WSGI strings): non-ASCII metadata goes back byte for byte.
+        post = {k: v for k, v in resp.headers.items() if is_post_metadata(k.lower())}
         post.update({'X-Delete-At': fence,
                      'X-Timestamp': Timestamp(meta_ts, offset=meta_ts.offset + 1).internal})
         status = self._request('POST', account, container, name, post)

@@ -94,6 +94,15 @@ class ArchiveBehaviour:
             self.assertEqual(rc, 0, out)
         self.assertEqual(self.remote_body(mapping, 'o0'), b'data 0')
 
+    def test_objects_with_non_ascii_metadata_are_archived(self):
+        container = self.make_container(self.conn, 'arch-meta')
+        self.conn.put_object(container, 'doc', b'data',
+                             headers={'X-Object-Meta-Color': 'bl\u00e9 \u2603'})
+        mapping = self.archive_mapping(container)
+        self.run_daemons(mapping)
+        self.assertEqual(self.local_names(container), [])
+        self.assertEqual(self.remote_body(mapping, 'doc'), b'data')
+
     def test_archived_slo_takes_its_segments_unless_they_are_retained(self):
         for retain in (False, True):
             with self.subTest(retain_local_segments=retain):

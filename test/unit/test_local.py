@@ -92,14 +92,22 @@ class TestFencedArchiveDelete(unittest.TestCase):
         self.assertEqual(found, DELETED)
         (_, _), (post, post_headers), (delete, delete_headers) = requests
         self.assertEqual((post, delete), ('POST', 'DELETE'))
+        post_headers = {k.lower(): v for k, v in post_headers.items()}
         self.assertEqual(post_headers['x-object-meta-color'], 'red')
         self.assertEqual(post_headers['content-encoding'], 'gzip')
         self.assertNotIn('x-object-sysmeta-slo-etag', post_headers)
-        self.assertEqual(delete_headers['X-If-Delete-At'], post_headers['X-Delete-At'])
-        self.assertTrue(is_fence(post_headers['X-Delete-At']))
-        self.assertLess(Timestamp(post_headers['X-Timestamp']),
+        self.assertEqual(delete_headers['X-If-Delete-At'], post_headers['x-delete-at'])
+        self.assertTrue(is_fence(post_headers['x-delete-at']))
+        self.assertLess(Timestamp(post_headers['x-timestamp']),
                         Timestamp(delete_headers['X-Timestamp']))
         self.assertLess(Timestamp(delete_headers['X-Timestamp']), Timestamp(1700000000.50001))
+
+    def test_non_ascii_metadata_is_restated_as_swift_sent_it(self):
+        wsgi = 'bl\u00e9 \u2603'.encode('utf-8').decode('latin-1')
+        found, requests = self.delete(self.headers(**{'X-Object-Meta-Color': wsgi}), [202, 204])
+        self.assertEqual(found, DELETED)
+        post_headers = {k.lower(): v for k, v in requests[1][1].items()}
+        self.assertEqual(post_headers['x-object-meta-color'], wsgi)
 
     def test_client_write_seen_by_the_head_keeps_the_object_without_a_post(self):
         found, requests = self.delete(self.headers(ts=Timestamp(1700000001)), [])
