@@ -113,7 +113,7 @@ class LocalMiss:
         archiver's tombstone is known."""
         if self.tombstone is None or self.tombstone.offset == 0:
             return None
-        return Timestamp(self.tombstone, offset=self.tombstone.offset + 1).internal
+        return Timestamp(self.tombstone, offset=1).internal
 
 
 def last_modified(headers):

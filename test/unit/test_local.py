@@ -55,8 +55,9 @@ def answer(status, headers=None):
 class ScriptedClient:
     """An InternalClient stand-in answering each request with the next scripted status."""
 
-    def __init__(self, head_headers, statuses):
+    def __init__(self, head_headers, statuses, head_status=200):
         self.head_headers = head_headers
+        self.head_status = head_status
         self.statuses = list(statuses)
         self.requests = []
 
@@ -66,17 +67,17 @@ class ScriptedClient:
     def make_request(self, method, path, headers, acceptable, params=None):
         self.requests.append((method, dict(headers)))
         if method == 'HEAD':
-            if self.head_headers is None or 'X-Backend-Timestamp' in self.head_headers:
-                return answer(404, self.head_headers)
-            return answer(200, self.head_headers)
+            if self.head_headers is None:
+                return answer(404)
+            return answer(self.head_status, self.head_headers)
         return answer(self.statuses.pop(0))
 
 
 class TestFencedArchiveDelete(unittest.TestCase):
     META_TS = Timestamp(1700000000.5)
 
-    def delete(self, head_headers, statuses):
-        client = ScriptedClient(head_headers, statuses)
+    def delete(self, head_headers, statuses, head_status=200):
+        client = ScriptedClient(head_headers, statuses, head_status)
         gone = LocalSwift(client).delete_if_unchanged('a', 'c', 'o', self.META_TS)
         return gone, client.requests
 
@@ -109,6 +110,22 @@ class TestFencedArchiveDelete(unittest.TestCase):
         post_headers = {k.lower(): v for k, v in requests[1][1].items()}
         self.assertEqual(post_headers['x-object-meta-color'], wsgi)
 
+    def test_an_archiver_killed_after_its_fence_continues_past_it(self):
+        earlier = Timestamp(self.META_TS, offset=1)
+        found, requests = self.delete(self.headers(**{
+            'X-Backend-Timestamp': earlier.internal, 'X-Delete-At': '9000000123'}), [202, 204])
+        self.assertEqual(found, DELETED)
+        post, delete = requests[1][1], requests[2][1]
+        self.assertEqual(Timestamp(post['X-Timestamp']), Timestamp(self.META_TS, offset=2))
+        self.assertEqual(Timestamp(delete['X-Timestamp']), Timestamp(self.META_TS, offset=3))
+
+    def test_a_client_post_seen_exactly_by_the_head_keeps_the_object(self):
+        client = Timestamp(float(self.META_TS) + 0.5)
+        found, requests = self.delete(self.headers(**{
+            'X-Backend-Timestamp': client.internal}), [])
+        self.assertEqual(found, KEPT)
+        self.assertEqual([m for m, _ in requests], ['HEAD'])
+
     def test_client_write_seen_by_the_head_keeps_the_object_without_a_post(self):
         found, requests = self.delete(self.headers(ts=Timestamp(1700000001)), [])
         self.assertEqual(found, KEPT)
@@ -127,12 +144,13 @@ class TestFencedArchiveDelete(unittest.TestCase):
 
     def test_gone_by_the_archivers_own_delete_is_deleted(self):
         ours = Timestamp(self.META_TS, offset=2).internal
-        self.assertEqual(self.delete({'X-Backend-Timestamp': ours}, [])[0], DELETED)
+        self.assertEqual(self.delete({'X-Backend-Timestamp': ours}, [], 404)[0], DELETED)
         self.assertEqual(self.delete(None, [])[0], DELETED)
 
     def test_gone_by_a_newer_client_delete_is_said(self):
         client = Timestamp(1700000002).internal
-        self.assertEqual(self.delete({'X-Backend-Timestamp': client}, [])[0], CLIENT_DELETED)
+        self.assertEqual(self.delete({'X-Backend-Timestamp': client}, [], 404)[0],
+                         CLIENT_DELETED)
 
 
 
