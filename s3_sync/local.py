@@ -8,7 +8,7 @@ import random
 
 from swift.common.internal_client import UnexpectedResponse
 from swift.common.swob import wsgi_to_str
-from swift.common.utils import Timestamp
+from swift.common.utils import Timestamp, close_if_possible
 
 POLICY_HEADER = 'X-Backend-Storage-Policy-Index'
 # What a POST replaces besides user metadata (the object server's default allowed_headers,
@@ -90,9 +90,11 @@ class BodyReader:
         return data
 
     def close(self):
-        close = getattr(self._app_iter, 'close', None)
-        if close:
-            close()
+        # The iterator made of the body first: InternalClient hands over catch_errors'
+        # ByteEnforcer, which has no close() and closes the proxy's GET generator (and disarms
+        # its client_timeout watchdog) only when the iterator it made is closed.
+        close_if_possible(self._iter)
+        close_if_possible(self._app_iter)
 
 
 class LocalObject:

@@ -2,6 +2,7 @@
 archiver's delete is fenced so that no newer client write is lost."""
 import unittest
 
+from swift.common.middleware.catch_errors import ByteEnforcer
 from swift.common.swob import Response
 from swift.common.utils import Timestamp
 
@@ -41,10 +42,24 @@ class TestBodyReader(unittest.TestCase):
     def test_empty_chunks_are_skipped_not_taken_for_the_end(self):
         self.assertEqual(self.read_all(BodyReader([b'', b'ab', b'', b'c']), 2), b'abc')
 
+    def test_close_reaches_the_proxys_generator_behind_catch_errors(self):
+        closed = []
+
+        def proxy_get():
+            try:
+                yield from CHUNKS
+            finally:
+                closed.append(True)     # Swift's GET generator disarms its watchdog here
+        reader = BodyReader(ByteEnforcer(proxy_get(), len(DATA)))
+        reader.read(10)
+        reader.close()
+        self.assertEqual(closed, [True])
+
     def test_close_closes_the_response(self):
         body = Closing(CHUNKS)
         BodyReader(body).close()
         self.assertTrue(body.closed)
+
 
 def answer(status, headers=None):
     resp = Response(status=status, headers=headers)
