@@ -17,7 +17,7 @@ import time
 import eventlet
 from eventlet.greenpool import GreenPool
 from eventlet.semaphore import Semaphore
-from swift.container.backend import SHARDING, ContainerBroker
+from swift.container.backend import SHARDED, SHARDING, ContainerBroker
 
 from s3_sync.crawler.counts import CycleCounts
 from s3_sync.crawler.jobs import job_key, mapping_jobs, remote_shards, shard_jobs
@@ -128,13 +128,18 @@ class Crawler:
             return []
         status = StatusFile(self.status_dir, job.account, job.container, self.logger)
         # While sharding, the retiring DB may still hold rows not crawled yet.
-        brokers = broker.get_brokers() if broker.get_db_state() == SHARDING else [broker]
+        state = broker.get_db_state()
+        brokers = broker.get_brokers() if state == SHARDING else [broker]
+        # The DBs sharding makes (a root's fresh DB, its shards) hold rows that were crawled
+        # under the DB they came from.
+        from_sharding = not job.root or state in (SHARDING, SHARDED)
         work = []
         for sub in brokers:
             progress = status.load(sub.get_info()['id'], job.mapping, self.max_pending)
+            resume = self._resume(job, progress, from_sharding)
             work.append(DbPasses(job, sub, sync, progress, self.row_pool, counts, self.logger,
                                  self.chunk, self.slack, clock=self.clock,
-                                 stopping=self.stopping, resume=self._resume(job, progress),
+                                 stopping=self.stopping, resume=resume,
                                  checkpoint_seconds=self.checkpoint_seconds,
                                  checkpoint_rows=self.checkpoint_rows, timer=self.timer))
         if full and job.root:
@@ -160,7 +165,7 @@ class Crawler:
             return shard_jobs(job, shards, self.node)
         return []
 
-    def _resume(self, job, progress):
+    def _resume(self, job, progress, from_sharding=False):
         """The Resume of a DB on its first crawl since the start, while its rows are not passed.
 
         Only a checkpoint found on disk can have unsaved work past it; a DB without one was
@@ -168,7 +173,12 @@ class Crawler:
         slack is for)."""
         key = (job_key(job), progress.db_id)
         if key not in self._resumes:
-            self._resumes[key] = Resume(self.started) if progress.resumed else None
+            if progress.resumed:
+                self._resumes[key] = Resume(self.started)
+            elif progress.inherited and from_sharding:
+                self._resumes[key] = Resume(self.clock(), whole=True)
+            else:
+                self._resumes[key] = None
         return self._resumes[key]
 
     def _resume_done(self, job, passes):

@@ -48,11 +48,14 @@ class Resume:
     checkpoint, within the chunk it was handling then: the first chunk past the checkpoint now
     (ROWIDs only grow), among the rows written before this run started. ``until`` is the last
     ROWID of that chunk, known once the primary pass has read it."""
-    __slots__ = ('started', 'until')
+    __slots__ = ('started', 'until', 'whole')
 
-    def __init__(self, started):
+    def __init__(self, started, whole=False):
         self.started = started      # epoch seconds
         self.until = None
+        # A new DB of a container already crawled under other DBs (sharding, a rebuilt replica):
+        # every row it holds when first seen may be on the remote, not only one chunk.
+        self.whole = whole
 
     def covers(self, row):
         return row['ROWID'] <= self.until and meta_timestamp(row) <= self.started
@@ -141,7 +144,8 @@ class DbPasses:
                 return
             rows = self.broker.get_items_since(prog.last_row, self.chunk)
             if self.resume is not None and self.resume.until is None:
-                self.resume.until = rows[-1]['ROWID'] if rows else prog.last_row
+                self.resume.until = self.broker.get_max_row() if self.resume.whole else (
+                    rows[-1]['ROWID'] if rows else prog.last_row)
             if not rows:
                 return
             self.counts.scanned += len(rows)

@@ -555,6 +555,7 @@ class TestShardedContainer(CrawlerTestCase):
             shard_dbs.append(sb)
         crawler = self.crawler(1, verification_slack=60)
         crawler.node.replicas = _single_owner(crawler.node.replicas)
+        self.sync.need = {'apple', 'fig', 'pear', 'zucchini'}     # not on the remote yet
         crawler.run_once()
         self.assertEqual(sorted(self.sync.rows), ['apple', 'fig', 'pear', 'root-row', 'zucchini'])
         status = self.status()
@@ -581,12 +582,34 @@ class TestShardedContainer(CrawlerTestCase):
         put(shard, 'in-shard')
         crawler = self.crawler(1, verification_slack=60)
         crawler.node.replicas = _single_owner(crawler.node.replicas)
+        self.sync.need = {'during-sharding', 'in-shard'}     # not on the remote yet
         crawler.run_once()
         self.assertEqual(sorted(self.sync.rows),
                          ['during-sharding', 'in-shard', 'old-1', 'old-2'])
         fresh_id = root.get_info()['id']
         self.assertEqual(set(self.status()), {retiring_id, fresh_id, shard.get_info()['id']})
         self.assertEqual(self.sync.infos, [fresh_id])
+
+    def test_rows_a_shard_inherits_are_checked_with_one_listing_not_uploaded_again(self):
+        root = self.cluster.create('AUTH_test', 'cont')[0]
+        names = ['a%d' % i for i in range(5)]
+        for name in names:
+            put(root, name)
+        crawler = self.crawler(1, verification_slack=60)
+        crawler.node.replicas = _single_owner(crawler.node.replicas)
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), names)
+        # The root shards: its rows move to a shard DB, with a new id and ROWIDs from 1.
+        root.merge_shard_ranges([ShardRange('.shards_AUTH_test/cont-s-1-0', Timestamp.now(),
+                                             '', '', state=ShardRange.ACTIVE)])
+        shard = self.cluster.create('.shards_AUTH_test', 'cont-s-1-0')[0]
+        for item in root.get_objects():
+            shard.put_object(item['name'], item['created_at'], item['size'],
+                             item['content_type'], item['etag'])
+        self.sync.rows, self.sync.verify_calls = [], []
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [])        # all on the remote: nothing uploaded again
+        self.assertEqual(self.sync.verify_calls, [names])
 
     def test_shards_of_a_root_with_no_local_replica_are_found_through_the_cluster(self):
         mine = str(ShardName.create('', 'cont', 'cont', Timestamp.now(), 0))[1:]
