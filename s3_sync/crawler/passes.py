@@ -28,7 +28,7 @@ import time
 
 import eventlet
 
-from s3_sync.crawler.ownership import owns
+from s3_sync.crawler.ownership import owner_index, owns
 from s3_sync.log import one_line
 from s3_sync.rows import meta_timestamp
 from s3_sync.retry import backoff_delay
@@ -263,6 +263,13 @@ class DbPasses:
                 self.settle(row, outcome, verify)
         prog.save()
 
+    def takeover_delay(self, row):
+        """How much later than the slack this replica verifies ``row``: its owner and the
+        replica after it at once, each further one a slack later, so that the share of a
+        missing (or slow) replica is taken over by one survivor, not uploaded by all."""
+        distance = (self.job.index - owner_index(row['name'])) % self.job.count
+        return self.slack * max(0, distance - 1)
+
     def verify(self):
         prog = self.progress
         while not self.stopping():
@@ -270,7 +277,8 @@ class DbPasses:
             rows = self.broker.get_items_since(prog.last_verified_row, self.chunk)
             kept = []
             for row in rows:
-                if meta_timestamp(row) > cutoff:
+                # The checkpoint waits at a row not due yet: the rows behind it wait with it.
+                if meta_timestamp(row) > cutoff - self.takeover_delay(row):
                     break
                 kept.append(row)
             if not kept:

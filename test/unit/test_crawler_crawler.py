@@ -433,6 +433,21 @@ class TestVerificationPass(CrawlerTestCase):
         self.crawler(1, verification_slack=10).run_once()
         self.assertFalse(set(self.old_owned) & set(self.sync.rows))
 
+    def test_a_missing_replicas_share_is_taken_over_by_one_survivor_first(self):
+        broker = self.cluster.create('AUTH_test', 'other')[0]
+        index, count = self.replica(1, container='other').index, 3
+        # rows older than the slack (60 s) but younger than two slacks
+        when = Timestamp(time.time() - 90).internal
+        names = {d: self.names((index - d) % count, n=2, prefix='d%d-' % d) for d in (1, 2)}
+        for name in names[1] + names[2]:
+            put(broker, name, when)
+        crawler = self.crawler(1, mappings=[mapping(container='other')], verification_slack=1)
+        self.sync.need = set(names[1] + names[2])     # the owners never propagated them
+        crawler.run_once()
+        handled = set(self.sync.rows)
+        self.assertEqual(handled & set(names[1]), set(names[1]))     # the next replica: now
+        self.assertEqual(handled & set(names[2]), set())             # the one after: later
+
     def test_rows_the_remote_lacks_are_handled(self):
         crawler = self.crawler(1, verification_slack=10)
         self.sync.need = {self.old_unowned[1]}
