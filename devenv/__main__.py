@@ -10,6 +10,7 @@ import sys
 import time
 
 from devenv.environment import Environment
+from devenv.radosgw import requested as requested_radosgw
 from devenv.errors import DevenvError
 from devenv.settings import KNOBS, OFFSET_VAR, default_base
 
@@ -19,8 +20,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog='python -m devenv',
         description='Local Swift clusters + S3 servers on loopback.',
-        epilog='Environment variables: S3SYNC_DEVENV_BASE, %s, %s.'
-        % (OFFSET_VAR, knobs))
+        epilog='Environment variables: S3SYNC_DEVENV_BASE, %s, %s, '
+        'S3SYNC_RADOSGW=1 (= --radosgw).' % (OFFSET_VAR, knobs))
     parser.add_argument('command', choices=['up', 'down', 'status'])
     parser.add_argument('--base', default=None,
                         help='base dir (default: %s)' % default_base())
@@ -28,6 +29,10 @@ def parse_args(argv):
                         help='down: also remove the base dir')
     parser.add_argument('--port-offset', type=int, default=None,
                         help='add N to every default port (new base only)')
+    parser.add_argument('--radosgw', action='store_true',
+                        help='up: also start Ceph radosgw as a third S3 target '
+                        '(installs radosgw, ceph-mon, ceph-osd with apt-get when '
+                        'missing; also S3SYNC_RADOSGW=1)')
     parser.add_argument('--obj-replicas', type=int, default=None,
                         help='object ring replicas, 1-3 (new base only)')
     return parser.parse_args(argv)
@@ -50,6 +55,11 @@ def describe(info):
     lines.append('swift target: %s identity %s secret %s (admin %s/%s)' % (
         swift['aws_endpoint'], swift['aws_identity'], swift['aws_secret'],
         swift['admin_identity'], swift['admin_secret']))
+    rgw = info.get('radosgw')
+    if rgw:
+        lines.append('s3 radosgw: %s identity %s secret %s region %s (%s)' % (
+            rgw['aws_endpoint'], rgw['aws_identity'], rgw['aws_secret'],
+            rgw['region'], rgw['version'] or 'radosgw'))
     lines.append('swift_dir: %s' % info['swift_dir'])
     lines.append('internal client conf: %s' % info['internal_client_conf'])
     lines.append('env.json: %s/env.json' % info['base'])
@@ -73,8 +83,8 @@ def main(argv=None):
     logging.basicConfig(format='%(message)s', level=logging.INFO)
     overrides = {'port_offset': args.port_offset,
                  'obj_replicas': args.obj_replicas}
-    env = Environment(args.base, **{k: v for k, v in overrides.items()
-                                    if v is not None})
+    env = Environment(args.base, radosgw=args.radosgw or requested_radosgw(),
+                      **{k: v for k, v in overrides.items() if v is not None})
     started = time.time()
     try:
         if args.command == 'up':

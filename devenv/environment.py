@@ -17,6 +17,7 @@ import shutil
 import time
 
 from devenv import configs, rings, servers, settings as settings_mod
+from devenv import radosgw as radosgw_mod
 from devenv import sync_realms, topology
 from devenv.errors import DevenvError
 from devenv.info import build_info
@@ -43,9 +44,10 @@ def write_if_changed(path, text):
 
 
 class Environment:
-    def __init__(self, base=None, **overrides):
+    def __init__(self, base=None, radosgw=False, **overrides):
         self.base = os.path.abspath(base or settings_mod.default_base())
         self.overrides = overrides
+        self.radosgw_requested = radosgw   # start it too (devenv/radosgw.py)
         self.procs = ProcessTable(self.base)
         self.user = pwd.getpwuid(os.getuid()).pw_name
         self._settings = None
@@ -61,6 +63,14 @@ class Environment:
         return topology.clusters(self.base, self.settings)
 
     @property
+    def radosgw(self):
+        return radosgw_mod.Radosgw(self.base, self.settings)
+
+    def radosgw_enabled(self):
+        """Part of this environment: asked for now, or still running from an earlier up."""
+        return self.radosgw_requested or bool(self.radosgw.running())
+
+    @property
     def env_json(self):
         return os.path.join(self.base, 'env.json')
 
@@ -73,9 +83,17 @@ class Environment:
         """The env.json contents (computed if the env was never up)."""
         try:
             with open(self.env_json) as fp:
-                return json.load(fp)
+                info = json.load(fp)
         except (FileNotFoundError, ValueError):
-            return build_info(self.base, self.settings, *self.clusters)
+            info = build_info(self.base, self.settings, *self.clusters)
+        return self._with_radosgw(info)
+
+    def _with_radosgw(self, info):
+        """``info`` with an up-to-date 'radosgw' entry when radosgw is part of it."""
+        info.pop('radosgw', None)
+        if self.radosgw_enabled():
+            info['radosgw'] = self.radosgw.info()
+        return info
 
     @contextlib.contextmanager
     def _locked(self):
@@ -107,7 +125,10 @@ class Environment:
         self._start_dead(all_servers)
         self._wait_ready(all_servers, deadline)
         self._check_auth(local, remote, deadline)
-        info = build_info(self.base, self.settings, local, remote)
+        if self.radosgw_requested:
+            self.radosgw.up()   # its own bounded waits (install, ~15 s cold start)
+        info = self._with_radosgw(build_info(self.base, self.settings, local,
+                                             remote))
         write_if_changed(self.env_json, json.dumps(info, indent=2,
                                                    sort_keys=True) + '\n')
         return info
@@ -206,6 +227,7 @@ class Environment:
                 shutil.rmtree(self.base)
             return
         with self._locked():
+            self.radosgw.stop()
             self.procs.stop(self.procs.names())
             if wipe:
                 shutil.rmtree(self.base)
@@ -220,6 +242,8 @@ class Environment:
                 states.append((server.name, 'not answering'))
             else:
                 states.append((server.name, 'up'))
+        if self.radosgw_enabled():
+            states.extend(self.radosgw.status())
         return states
 
     def is_up(self):
@@ -227,3 +251,8 @@ class Environment:
 
     def any_running(self):
         return any(self.procs.running_pid(n) for n in self.procs.names())
+
+    def radosgw_down(self):
+        """Stop radosgw and its Ceph alone (the rest stays up)."""
+        with self._locked():
+            self.radosgw.stop()

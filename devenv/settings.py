@@ -25,6 +25,10 @@ KNOBS = {
     'remote_proxy_port': ('S3SYNC_REMOTE_PROXY_PORT', 8090),
     'remote_memcache_port': ('S3SYNC_REMOTE_MEMCACHE_PORT', 11212),
     'remote_port_base': ('S3SYNC_REMOTE_PORT_BASE', 6300),
+    # only used when radosgw is asked for (devenv/radosgw.py)
+    'radosgw_port': ('S3SYNC_RADOSGW_PORT', 5058),
+    'radosgw_mon_port': ('S3SYNC_RADOSGW_MON_PORT', 6789),
+    'radosgw_osd_port': ('S3SYNC_RADOSGW_OSD_PORT', 6800),  # .. +49
     'obj_replicas': ('S3SYNC_OBJ_REPLICAS', 1),
 }
 PORT_KNOBS = [k for k in KNOBS if k != 'obj_replicas']
@@ -103,7 +107,9 @@ def resolve(base, overrides=None, environ=None):
     settings = defaults()
     settings.update(stored)
     for key, value in asked.items():
-        if settings[key] != value:
+        if key not in stored:   # a knob newer than this base dir: nothing pins it yet
+            settings[key] = value
+        elif settings[key] != value:
             raise SettingsError(
                 '%s: %s was set up with %s=%d, not %d; run "down --wipe" '
                 'first to change it' % (base, KNOBS[key][0], key,

@@ -8,7 +8,7 @@ import random
 
 from swift.common.internal_client import UnexpectedResponse
 from swift.common.swob import wsgi_to_str
-from swift.common.utils import Timestamp
+from swift.common.utils import Timestamp, close_if_possible
 
 POLICY_HEADER = 'X-Backend-Storage-Policy-Index'
 # What a POST replaces besides user metadata (the object server's default allowed_headers,
@@ -90,9 +90,11 @@ class BodyReader:
         return data
 
     def close(self):
-        close = getattr(self._app_iter, 'close', None)
-        if close:
-            close()
+        # The iterator made of the body first: InternalClient hands over catch_errors'
+        # ByteEnforcer, which has no close() and closes the proxy's GET generator (and disarms
+        # its client_timeout watchdog) only when the iterator it made is closed.
+        close_if_possible(self._iter)
+        close_if_possible(self._app_iter)
 
 
 class LocalObject:
@@ -227,21 +229,35 @@ class LocalSwift:
         resp = self._head(account, container, name)
         if resp.status_int == 404:
             return self._gone(resp, meta_ts)
-        if Timestamp(resp.headers['x-timestamp']) > Timestamp(meta_ts.normal):
+        base = self._fence_base(resp.headers, meta_ts)
+        if base is None:
             return KEPT
         fence = new_fence()
-        post = {k: v for k, v in _lower(resp.headers).items() if is_post_metadata(k)}
+        # As Swift sent them (WSGI strings): non-ASCII metadata goes back byte for byte.
+        post = {k: v for k, v in resp.headers.items() if is_post_metadata(k.lower())}
         post.update({'X-Delete-At': fence,
-                     'X-Timestamp': Timestamp(meta_ts, offset=meta_ts.offset + 1).internal})
+                     'X-Timestamp': Timestamp(base, offset=1).internal})
         status = self._request('POST', account, container, name, post)
         if status == 404:
             return self._gone(self._head(account, container, name), meta_ts)
         if status in (409, 412):
             return KEPT
         status = self._request('DELETE', account, container, name, {
-            'X-Timestamp': Timestamp(meta_ts, offset=meta_ts.offset + 2).internal,
+            'X-Timestamp': Timestamp(base, offset=2).internal,
             'X-If-Delete-At': fence})
         return KEPT if status in (409, 412) else DELETED
+
+    @staticmethod
+    def _fence_base(headers, meta_ts):
+        """The timestamp the fence follows: the object's exact one (X-Backend-Timestamp, with
+        its offset), when it is the archived version's or an earlier fence of ours for it (a
+        killed archiver's, or the same row handled again); None when a client wrote since."""
+        exact = headers.get('X-Backend-Timestamp')
+        current = Timestamp(exact) if exact else Timestamp(headers['X-Timestamp'])
+        if current <= meta_ts:
+            return meta_ts
+        ours = current.normal == meta_ts.normal and is_fence(headers.get('X-Delete-At'))
+        return current if ours else None
 
     @staticmethod
     def _gone(resp, meta_ts):

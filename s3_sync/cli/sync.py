@@ -4,24 +4,43 @@
 
 Run one per container node (systemd or cron with ``--once``). The node is identified by the
 config's ``devices``, ``swift_bind_ip`` and ``swift_bind_port``, so several nodes on one host each
-run their own daemon over their own DB replicas. Exit status: 0 on a clean stop, 2 on an invalid
-config (one line on stderr says which file and key), 1 when the daemon could not start.
+run their own daemon over their own DB replicas.
+
+Exit status:
+
+- 0: a clean stop (SIGTERM, SIGINT, the end of ``--once``, or no container mapped).
+- 2: the config is wrong, and starting again will not help until someone fixes it (the README's
+  systemd unit has ``RestartPreventExitStatus=2``). One line on stderr names the file and the
+  key. That is: the file cannot be read or parsed, or a key is refused (see
+  ``s3_sync.config``); or what a key names is not usable on this node: ``devices`` is no
+  directory, ``status_dir`` is no writable directory and cannot be created, ``swift_dir`` has
+  no readable ``swift.conf`` with a hash path prefix or suffix, or its rings do not load,
+  ``internal_client_path`` names a file that is missing or is no InternalClient config,
+  ``log_file`` cannot be opened, ``syslog`` cannot be reached.
+- 1: anything else stopped the daemon (an unexpected error, e.g. a bug): one line in the log;
+  a restart may help, so systemd restarts it (``--log-level debug`` adds the traceback).
+
+A config that loads but cannot sync anything on this node (no device of the container ring is
+this node's, or none of them is under ``devices``) is a warning, not a refusal: a node whose
+devices were drained from the ring runs idle legitimately.
 
 SIGTERM (and SIGINT) is a clean stop: the rows in flight finish, no new chunk is started, the
 status files are saved, and the process exits 0. Nothing is interrupted half-way, so a remote
 object is never left half-written by a stop (a kill -9 is covered by the checkpoints instead).
+A signal that arrives while the daemon is still starting stops it before its first pass.
 """
 import argparse
+import os
 import signal
 import sys
 
 LOG_LEVELS = ('debug', 'info', 'warning', 'error')
+PROG = 'swift-s3-sync'
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        prog='swift-s3-sync',
-        description='Propagate Swift container changes to S3 or another Swift.')
+        prog=PROG, description='Propagate Swift container changes to S3 or another Swift.')
     parser.add_argument('--config', required=True, help='path to the JSON config (sync.json)')
     parser.add_argument('--once', action='store_true', help='run one pass and exit')
     parser.add_argument('--log-level', choices=LOG_LEVELS, help='overrides log_level')
@@ -29,72 +48,209 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+class StopRequest:
+    """SIGTERM/SIGINT handler: only a flag (and the crawler's own flag once there is one). The
+    crawl notices it between chunks, so no green thread is unwound mid-request and every status
+    file is saved."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self):
+        self.signum = None
+        self.crawler = None
+        self.logger = None
+        self._previous = {}
+
+    def __call__(self, signum, _frame):
+        self.signum = signum
+        if self.logger is not None:
+            self.logger.info('%s: stopping after the rows in flight',
+                             signal.Signals(signum).name)
+        if self.crawler is not None:
+            self.crawler.stop()
+
+    def install(self):
+        for signum in self.SIGNALS:
+            self._previous.setdefault(signum, signal.signal(signum, self))
+
+    def restore(self):
+        """Give back the handlers we replaced (tests run the daemon in their own process)."""
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
+
+
 def main(argv=None):
     """The program: green the process the way every Swift daemon does, then run."""
+    # First of all, so a stop sent while Swift is imported is a clean stop too.
+    stop = StopRequest()
+    stop.install()
     # Green sockets for boto3/urllib3 before anything imports them: rows are handled by
     # eventlet green threads, and one blocking socket would stall them all. Swift's patch
     # (sockets, select, threads, and its logging lock) leaves os and time alone.
     from swift.common.utils import monkey_patch
     monkey_patch()
-    return run(argv)
+    return run(argv, stop)
 
 
-def run(argv=None):
+def run(argv=None, stop=None):
     """Everything but the monkey-patching, so tests can call it in their own process."""
-    from s3_sync.config import ConfigError, load_config
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    own_stop = stop is None
+    if own_stop:
+        stop = StopRequest()
+        stop.install()
     try:
-        conf = load_config(args.config, for_daemon=True)
-    except ConfigError as exc:
-        print('swift-s3-sync: %s' % exc, file=sys.stderr)
+        return _run(args, stop)
+    finally:
+        if own_stop:
+            stop.restore()
+
+
+def _run(args, stop):
+    from s3_sync.config import ConfigError, load_config
+    from s3_sync.log import one_line, setup_logging
+    logger = None
+
+    def refuse(exc):
+        # stderr is what systemd's journal keeps; the log file gets the line too.
+        print('%s: %s' % (PROG, exc), file=sys.stderr)
+        if logger is not None and not args.console:
+            logger.error('%s', exc)
         return 2
 
-    from s3_sync.log import setup_logging
     try:
+        conf = load_config(args.config, for_daemon=True)
         logger = setup_logging(conf, console=args.console, level=args.log_level,
                                config_path=args.config)
     except ConfigError as exc:
-        print('swift-s3-sync: %s' % exc, file=sys.stderr)
-        return 2
+        return refuse(exc)
+    stop.logger = logger
     for warning in conf.warnings:
         logger.warning('%s: %s', args.config, warning)
     if not conf.containers:
         logger.info('no containers mapped in %s; nothing to do', args.config)
         return 0
+    crawler = None
     try:
+        check_node_paths(conf)
         crawler = build_crawler(conf, logger)
-    except Exception as exc:   # a bad ring, unreadable devices dir...: say it in one line
-        logger.error('cannot start: %s', exc)
+        for warning in node_warnings(conf, crawler.node):
+            logger.warning('%s: %s', args.config, warning)
+        stop.crawler = crawler
+        if stop.signum is None:
+            if args.once:
+                crawler.run_once()
+            else:
+                crawler.run_forever()
+    except ConfigError as exc:
+        exc.path = args.config
+        return refuse(exc)
+    except Exception as exc:
+        logger.error('stopped by an unexpected error: %s: %s', type(exc).__name__,
+                     one_line(exc, first_line=True))
+        logger.debug('the unexpected error', exc_info=True)
         return 1
-
-    def stop(signum, _frame):
-        # Only a flag: the crawl notices it between chunks, so no green thread is unwound
-        # mid-request and every status file is saved.
-        logger.info('%s: stopping after the rows in flight', signal.Signals(signum).name)
-        crawler.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    try:
-        if args.once:
-            crawler.run_once()
-        else:
-            crawler.run_forever()
     finally:
-        crawler.close()
+        if crawler is not None:
+            crawler.close()
     logger.info('stopped')
     return 0
 
 
+def check_node_paths(conf):
+    """The paths the config names must be usable here: a ConfigError (exit 2) names the key.
+    Without this, a wrong ``devices`` or ``status_dir`` made the daemon run and sync nothing,
+    and a wrong ``swift_dir`` crashed it later with an error naming no key."""
+    from s3_sync.config import ConfigError
+
+    def directory(key, path, access, what):
+        if not os.path.exists(path):
+            raise ConfigError(key, 'no such directory: %s' % path)
+        if not os.path.isdir(path):
+            raise ConfigError(key, 'not a directory: %s' % path)
+        if not os.access(path, access):
+            raise ConfigError(key, 'cannot %s %s (permissions)' % (what, path))
+
+    directory('devices', conf.devices, os.R_OK | os.X_OK, 'list')
+    if not os.path.exists(conf.status_dir):
+        # The daemon creates it as it writes status files; creating it now tells at once
+        # whether it can.
+        try:
+            os.makedirs(conf.status_dir, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError('status_dir', 'cannot create %s: %s' % (
+                conf.status_dir, exc.strerror or exc))
+    directory('status_dir', conf.status_dir, os.W_OK | os.X_OK, 'write in')
+    directory('swift_dir', conf.swift_dir, os.R_OK | os.X_OK, 'read')
+    swift_conf = os.path.join(conf.swift_dir, 'swift.conf')
+    try:
+        with open(swift_conf, 'rb'):
+            pass
+    except OSError as exc:
+        raise ConfigError('swift_dir', 'cannot read %s: %s' % (swift_conf, exc.strerror or exc))
+    if conf.internal_client_path != default_internal_client_path(conf) and \
+            not os.path.isfile(conf.internal_client_path):
+        # Only the default path may be missing (a built-in pipeline is used then): a path the
+        # operator wrote down is meant to be used.
+        raise ConfigError('internal_client_path', '%s: %s' % (
+            'not a file' if os.path.exists(conf.internal_client_path) else 'no such file',
+            conf.internal_client_path))
+
+
+def default_internal_client_path(conf):
+    from s3_sync.config.schema import DERIVED_DEFAULTS
+    return DERIVED_DEFAULTS['internal_client_path']({'swift_dir': conf.swift_dir})
+
+
 def build_crawler(conf, logger):
+    """The crawler, with each start-up step's failure a ConfigError naming the key whose file
+    it read (a bad swift.conf or ring, an InternalClient config that does not load)."""
+    from s3_sync.config import ConfigError
     from s3_sync.crawler.crawler import Crawler
+    from s3_sync.crawler.node import LocalNode
+    from s3_sync.log import one_line
     from s3_sync.swift_env import make_internal_client, setup_swift
     from s3_sync.sync.factory import SyncFactory
+    from swift.common.utils import validate_hash_conf
 
-    setup_swift(conf.swift_dir)
-    internal_client = make_internal_client(conf)
+    def step(key, fn, *args):
+        try:
+            return fn(*args)
+        # Swift's set_swift_dir calls sys.exit() on a swift.conf without a hash path prefix
+        # or suffix.
+        except (Exception, SystemExit) as exc:
+            raise ConfigError(key, one_line(exc, first_line=True)) from exc
+
+    def setup():
+        setup_swift(conf.swift_dir)
+        # Otherwise a swift.conf without a hash path prefix or suffix fails every crawl.
+        validate_hash_conf()
+
+    step('swift_dir', setup)
+    node = step('swift_dir', LocalNode, conf.devices, conf.swift_dir, conf.swift_bind_ip,
+                conf.swift_bind_port)
+    ic_key = 'internal_client_path' if os.path.exists(conf.internal_client_path) \
+        else 'swift_dir'
+    internal_client = step(ic_key, make_internal_client, conf)
     factory = SyncFactory(conf, internal_client, logger)
-    return Crawler(conf, factory, logger, internal_client=internal_client)
+    return Crawler(conf, factory, logger, node=node, internal_client=internal_client)
+
+
+def node_warnings(conf, node):
+    """Why this node will sync nothing, if it will not: the ring has no device at this node's
+    address, or none of those devices is under ``devices``."""
+    ours = [dev for dev in node.ring.devs if dev and node.is_local(dev)]
+    where = 'swift_bind_ip %s%s' % (conf.swift_bind_ip, '' if conf.swift_bind_port is None
+                                    else ', swift_bind_port %s' % conf.swift_bind_port)
+    if not ours:
+        return ['no device of the container ring is this node\'s (%s): nothing is synced '
+                'here' % where]
+    if not any(os.path.isdir(os.path.join(conf.devices, dev['device'])) for dev in ours):
+        return ['none of this node\'s container ring devices (%s) is under devices %s: '
+                'nothing is synced here' % (', '.join(sorted({d['device'] for d in ours})),
+                                            conf.devices)]
+    return []
 
 
 if __name__ == '__main__':

@@ -39,7 +39,9 @@ def _is_int(value):
 
 
 def _is_number(value):
-    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+    # Every int is finite (and math.isfinite() of one past 1e308 raises OverflowError); a
+    # float may be NaN or Infinity, which Python's JSON reads from the literals.
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
 STR = Kind('a string', lambda v: isinstance(v, str))
@@ -69,6 +71,7 @@ LOG_LEVELS = ('debug', 'info', 'warning', 'error', 'critical')
 DAY = 86400
 YEAR = 366 * DAY
 MAX_PORT = 65535
+MIN_POLL_INTERVAL = 1     # seconds
 
 GLOBAL_KEYS = {
     'containers': Key(LIST, default=[]),
@@ -77,6 +80,7 @@ GLOBAL_KEYS = {
     'devices': Key(STR, default=REQUIRED),
     'status_dir': Key(STR, default=REQUIRED),
     'items_chunk': Key(INT, default=REQUIRED, minimum=1, maximum=100000),
+    # below MIN_POLL_INTERVAL: raised to it, with a warning (see validate.fill_globals)
     'poll_interval': Key(NUMBER, default=5, minimum=0, maximum=DAY),
     'workers': Key(INT, default=10, minimum=1, maximum=1000),
     'enumerator_workers': Key(INT, default=10, minimum=1, maximum=1000),

@@ -10,19 +10,22 @@ not apply) becomes a one-line warning in ``Warnings``, which the caller logs onc
 """
 import copy
 import difflib
+import ipaddress
 import math
 import re
 from urllib.parse import urlsplit
 
 from s3_sync.config import schema
-from s3_sync.config.errors import ConfigError
+from s3_sync.config.errors import ConfigError, printable
 from s3_sync.config.schema import ABSENT, DERIVED, REQUIRED
 
 
 def _json_type(value):
     if isinstance(value, bool):
         return 'boolean'
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
+        return 'number'     # math.isfinite() of an int past 1e308 raises OverflowError
+    if isinstance(value, float):
         return 'number' if math.isfinite(value) else 'non-finite number'
     if isinstance(value, str):
         return 'string'
@@ -38,6 +41,11 @@ def _short(value):
     return text if len(text) <= 40 else text[:37] + '...'
 
 
+def _quoted(text):
+    """A string value from the file, quoted and cut: it goes into a one-line message."""
+    return '"%s"' % (text if len(text) <= 60 else text[:57] + '...')
+
+
 def _join(where, key):
     return '%s.%s' % (where, key) if where else key
 
@@ -51,16 +59,32 @@ def check_value(where, value, spec):
         raise ConfigError(where, 'must be >= %s, not %s' % (spec.minimum, _short(value)))
     if spec.maximum is not None and value > spec.maximum:
         raise ConfigError(where, 'must be <= %s, not %s' % (spec.maximum, _short(value)))
+    if isinstance(value, str):
+        check_string(where, value)
     if spec.choices is not None and value not in spec.choices:
-        raise ConfigError(where, 'must be one of %s, not "%s"' % (
-            ', '.join(spec.choices), value))
+        raise ConfigError(where, 'must be one of %s, not %s' % (
+            ', '.join(spec.choices), _quoted(value)))
+
+
+def check_string(where, value):
+    """Characters no config string can use: a NUL makes every path and header built from it
+    fail (``embedded null byte``) long after start-up, and a lone surrogate (JSON
+    ``"\\ud800"``) cannot be encoded, so every request or log line carrying it would fail.
+    The value is not echoed: it may be a secret."""
+    if '\x00' in value:
+        raise ConfigError(where, 'must not contain a NUL character')
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        raise ConfigError(where, 'must be valid Unicode (it has a lone surrogate)')
 
 
 class Warnings(list):
     """One-line remarks about a config that loads: ``(key path, message)`` pairs."""
 
     def add(self, where, message):
-        self.append('%s: %s' % (where, message))
+        # Unknown key names come from the file: keep the remark one printable line.
+        self.append(printable('%s: %s' % (where, message)))
 
 
 def check_section(where, section, table, warnings, skip_required=()):
@@ -68,11 +92,14 @@ def check_section(where, section, table, warnings, skip_required=()):
     None, DERIVED ones are computed once the rest is filled). Unknown keys are dropped with a
     warning naming the closest known key: a typo such as ``retain_locall`` must not pass
     silently, yet a file written for a newer version still loads."""
+    typos = {}      # known key -> the unknown key that looks like a misspelling of it
     for name in list(section):
         if name not in table:
             close = difflib.get_close_matches(name, table, n=1, cutoff=0.75)
             hint = ' (did you mean "%s"?)' % close[0] if close else ''
             warnings.add(_join(where, name), 'unknown key, ignored%s' % hint)
+            if close:
+                typos.setdefault(close[0], name)
             del section[name]
     derived = []
     for name, spec in table.items():
@@ -81,7 +108,10 @@ def check_section(where, section, table, warnings, skip_required=()):
             check_value(path, section[name], spec)
         elif spec.default is REQUIRED:
             if name not in skip_required:
-                raise ConfigError(path, 'missing required key')
+                # The refusal stops the start before any warning is logged: point at the
+                # typo here.
+                hint = ' (is "%s" a typo?)' % typos[name] if name in typos else ''
+                raise ConfigError(path, 'missing required key%s' % hint)
             section[name] = None
         elif spec.default is DERIVED:
             derived.append(name)
@@ -91,17 +121,56 @@ def check_section(where, section, table, warnings, skip_required=()):
         section[name] = schema.DERIVED_DEFAULTS[name](section)
 
 
-def check_url(where, url):
-    """An endpoint must be an http(s) URL with a host: anything else fails only at the first
-    request, long after start-up."""
+_HOST_LABEL = re.compile(r'(?!-)[A-Za-z0-9-]{1,63}(?<!-)$')
+_HOST_LABEL_UNDERSCORE = re.compile(r'(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$')
+
+
+def is_host(host, underscore=True):
+    """An IP address or a DNS name (RFC 1123 labels; ``underscore`` also allows ``_``, which
+    Python's HTTP clients accept and container set-ups use, but botocore refuses)."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith('.') else host
+    label = _HOST_LABEL_UNDERSCORE if underscore else _HOST_LABEL
+    return 0 < len(name) <= 253 and all(label.match(part) for part in name.split('.'))
+
+
+def check_host(where, host, underscore=True):
+    if not is_host(host, underscore):
+        raise ConfigError(where, 'must be a host name or an IP address, not %s' % _quoted(host))
+
+
+def url_problem(url, underscore=True):
+    """Why ``url`` is no usable http(s) endpoint, or None."""
+    if not url.isprintable() or any(ch.isspace() for ch in url):
+        return 'it has a space or a control character'
     try:
         parts = urlsplit(url)
-        ok = parts.scheme in ('http', 'https') and bool(parts.hostname)
-        parts.port      # raises on a port that is not a number or out of range
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ConfigError(where, 'must be an http:// or https:// URL with a host')
+        port = parts.port       # raises on a port that is not a number or out of range
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ('http', 'https') or not parts.hostname:
+        return 'no scheme or no host'
+    if port == 0:
+        return 'port 0'
+    if not is_host(parts.hostname):
+        return 'host %s is no host name' % _quoted(parts.hostname)
+    if not underscore and not is_host(parts.hostname, underscore=False):
+        return 'host %s has a "_", which the S3 client refuses' % _quoted(parts.hostname)
+    return None
+
+
+def check_url(where, url, underscore=True):
+    """An endpoint must be an http(s) URL with a valid host and port: anything else fails only
+    at the first request, long after start-up. The URL is not echoed: a proxy URL may carry a
+    password."""
+    problem = url_problem(url, underscore)
+    if problem:
+        raise ConfigError(where, 'must be an http:// or https:// URL with a host (%s)'
+                          % problem)
 
 
 def announce_not_applied(where, section, explicit, warnings, protocol=None):
@@ -128,6 +197,12 @@ def check_regex(where, pattern):
         re.compile(pattern)
     except re.error as exc:
         raise ConfigError(where, 'invalid regex: %s' % exc)
+    # What re.compile raises besides re.error: "a{99999999999}" (OverflowError), thousands of
+    # nested groups (RecursionError).
+    except OverflowError as exc:
+        raise ConfigError(where, 'invalid regex: %s' % exc)
+    except RecursionError:
+        raise ConfigError(where, 'invalid regex: nested too deeply')
 
 
 def check_criteria(where, criteria, top=True):
@@ -142,6 +217,7 @@ def check_criteria(where, criteria, top=True):
         raise ConfigError(where, 'must have exactly one key, has %d' % len(criteria))
     (key, value), = criteria.items()
     path = _join(where, key)
+    check_string(path, key)
     if key in ('AND', 'OR'):
         if not isinstance(value, list) or not value:
             raise ConfigError(path, 'must be a non-empty list of criteria')
@@ -151,23 +227,54 @@ def check_criteria(where, criteria, top=True):
         check_criteria(path, value, top=False)
     elif not isinstance(value, str):
         raise ConfigError(path, 'header value must be a string, not %s' % _json_type(value))
+    else:
+        check_string(path, value)
+
+
+# What botocore accepts as a bucket name (it refuses anything else before sending a request):
+# looser than AWS's own rules, which S3-compatible stores do not all follow.
+_S3_BUCKET = re.compile(r'[A-Za-z0-9.\-_]{1,255}$')
+# botocore's rule for a region name (client creation fails otherwise).
+_S3_REGION = re.compile(r'[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')
+MAX_SWIFT_NAME = 256      # Swift's limit on a container name, in UTF-8 bytes
+
+
+def check_names(where, mapping):
+    """Names that are used as path components (status files live at
+    ``<status_dir>/<account>/<container>``) and as the remote bucket or container."""
+    for name in ('account', 'container', 'aws_bucket', 'aws_identity', 'aws_secret'):
+        if not mapping[name]:
+            raise ConfigError(_join(where, name), 'must not be empty')
+    account, container = mapping['account'], mapping['container']
+    if '/' in account or account in ('.', '..'):
+        raise ConfigError(_join(where, 'account'),
+                          'must be an account name, not %s' % _quoted(account))
+    if container != '/*' and ('/' in container or container in ('.', '..')):
+        raise ConfigError(_join(where, 'container'),
+                          'must be a container name or "/*", not %s' % _quoted(container))
+    bucket = mapping['aws_bucket']
+    if mapping['protocol'] == 's3':
+        if not _S3_BUCKET.match(bucket):
+            raise ConfigError(_join(where, 'aws_bucket'), 'must be an S3 bucket name '
+                              '(letters, digits, ".", "-", "_"), not %s' % _quoted(bucket))
+        if not _S3_REGION.match(mapping['aws_region']):
+            raise ConfigError(_join(where, 'aws_region'), 'must be a region name '
+                              '(letters, digits, "-"), not %s' % _quoted(mapping['aws_region']))
+    elif '/' in bucket or len(bucket.encode('utf-8')) > MAX_SWIFT_NAME:
+        raise ConfigError(_join(where, 'aws_bucket'), 'must be a Swift container name '
+                          '(no "/", at most %d bytes)' % MAX_SWIFT_NAME)
 
 
 def check_mapping_rules(where, mapping):
     """The rules that span several keys of one mapping."""
-    for name in ('account', 'container', 'aws_bucket'):
-        if not mapping[name]:
-            raise ConfigError(_join(where, name), 'must not be empty')
-    container = mapping['container']
-    if '/' in container and container != '/*':
-        raise ConfigError(_join(where, 'container'),
-                          'must be a container name or "/*", not "%s"' % container)
+    check_names(where, mapping)
     if mapping['exclude_pattern'] is not None:
         check_regex(_join(where, 'exclude_pattern'), mapping['exclude_pattern'])
     if mapping['selection_criteria'] is not None:
         check_criteria(_join(where, 'selection_criteria'), mapping['selection_criteria'])
     if mapping['aws_endpoint'] is not None:
-        check_url(_join(where, 'aws_endpoint'), mapping['aws_endpoint'])
+        check_url(_join(where, 'aws_endpoint'), mapping['aws_endpoint'],
+                  underscore=mapping['protocol'] != 's3')
     if not mapping['retain_local'] and mapping['propagate_delete']:
         # Archiving deletes the local copy; propagating that delete would destroy the archive.
         raise ConfigError(_join(where, 'propagate_delete'),
@@ -183,6 +290,10 @@ def check_mapping_rules(where, mapping):
 def check_auth(where, mapping):
     if mapping['protocol'] != 'swift':
         return
+    if mapping['aws_endpoint'] is None:
+        # No default here (an S3 mapping without one means AWS): every request would fail.
+        raise ConfigError(_join(where, 'aws_endpoint'),
+                          'missing required key for protocol swift (the auth URL)')
     auth_type = mapping['auth_type']
     for name in schema.AUTH_REQUIRED_KEYS[auth_type]:
         if not mapping.get(name):
@@ -231,10 +342,31 @@ def fill_globals(conf, for_daemon, warnings):
     check_section(None, conf, schema.GLOBAL_KEYS, warnings, skip_required=skip)
     if conf['syslog'] is not None:
         check_section('syslog', conf['syslog'], schema.SYSLOG_KEYS, warnings)
+        check_host('syslog.host', conf['syslog']['host'])
     for name in ('http_proxy', 'https_proxy'):
         if conf[name] is not None:
             check_url(name, conf[name])
+    if conf['statsd_host'] is not None:
+        check_host('statsd_host', conf['statsd_host'])
+    check_bind_ip(conf['swift_bind_ip'])
+    if conf['poll_interval'] < schema.MIN_POLL_INTERVAL:
+        # 0 would run full passes back to back: a busy loop logging a line per pass. New rows
+        # are noticed within a second by inotify anyway, so a shorter interval buys nothing.
+        warnings.add('poll_interval', '%s is too short; %s is used' % (
+            conf['poll_interval'], schema.MIN_POLL_INTERVAL))
+        conf['poll_interval'] = schema.MIN_POLL_INTERVAL
     announce_not_applied(None, conf, explicit, warnings)
+
+
+def check_bind_ip(ip):
+    """Swift treats a bind ip it cannot read as a number as "every address of this host"
+    (``whataremyips``), so a typo or a host name would silently widen which ring devices this
+    daemon crawls."""
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        raise ConfigError('swift_bind_ip', 'must be an IP address (the container server\'s '
+                          'bind_ip, or 0.0.0.0), not %s' % _quoted(ip))
 
 
 def check_config(conf, for_daemon=True):

@@ -17,12 +17,12 @@ import time
 import eventlet
 from eventlet.greenpool import GreenPool
 from eventlet.semaphore import Semaphore
-from swift.container.backend import SHARDING, ContainerBroker
+from swift.container.backend import SHARDED, SHARDING, ContainerBroker
 
 from s3_sync.crawler.counts import CycleCounts
 from s3_sync.crawler.jobs import job_key, mapping_jobs, remote_shards, shard_jobs
 from s3_sync.crawler.node import LocalNode
-from s3_sync.crawler.passes import DbPasses
+from s3_sync.crawler.passes import CHECKPOINT_ROWS, CHECKPOINT_SECONDS, DbPasses, Resume
 from s3_sync.log import one_line
 from s3_sync.crawler.progress import StatusFile, prune_status_files
 from s3_sync.crawler.watcher import Watcher
@@ -52,6 +52,13 @@ class Crawler:
         self.watch = conf.watch
         self.watcher = watcher
         self.clock = time.time
+        self.timer = time.monotonic
+        self.checkpoint_seconds = CHECKPOINT_SECONDS
+        self.checkpoint_rows = CHECKPOINT_ROWS
+        # Rows written before this moment may have been propagated by a killed earlier run
+        # whose checkpoint did not reach them: see passes.Resume.
+        self.started = time.time()
+        self._resumes = {}    # (job key, db id) -> Resume still to finish, or None: crawled
         self._db_locks = collections.defaultdict(lambda: Semaphore(1))
         self._jobs = {}       # key -> job, every DB the last full cycle crawled
         self._next_due = {}   # key -> earliest due time of the job's pending rows
@@ -121,18 +128,26 @@ class Crawler:
             return []
         status = StatusFile(self.status_dir, job.account, job.container, self.logger)
         # While sharding, the retiring DB may still hold rows not crawled yet.
-        brokers = broker.get_brokers() if broker.get_db_state() == SHARDING else [broker]
+        state = broker.get_db_state()
+        brokers = broker.get_brokers() if state == SHARDING else [broker]
+        # The DBs sharding makes (a root's fresh DB, its shards) hold rows that were crawled
+        # under the DB they came from.
+        from_sharding = not job.root or state in (SHARDING, SHARDED)
         work = []
         for sub in brokers:
             progress = status.load(sub.get_info()['id'], job.mapping, self.max_pending)
+            resume = self._resume(job, progress, from_sharding)
             work.append(DbPasses(job, sub, sync, progress, self.row_pool, counts, self.logger,
                                  self.chunk, self.slack, clock=self.clock,
-                                 stopping=self.stopping))
+                                 stopping=self.stopping, resume=resume,
+                                 checkpoint_seconds=self.checkpoint_seconds,
+                                 checkpoint_rows=self.checkpoint_rows, timer=self.timer))
         if full and job.root:
             self._container_info(job, sync, broker)
         counts.dbs += 1
         for passes in work:
             passes.primary()
+            self._resume_done(job, passes)
             passes.retry_pending()
             if full:
                 passes.verify()
@@ -149,6 +164,28 @@ class Crawler:
             shards = [(sr.account, sr.container) for sr in broker.get_shard_ranges()]
             return shard_jobs(job, shards, self.node)
         return []
+
+    def _resume(self, job, progress, from_sharding=False):
+        """The Resume of a DB on its first crawl since the start, while its rows are not passed.
+
+        Only a checkpoint found on disk can have unsaved work past it; a DB without one was
+        never crawled for this bucket and policy (a lost status file is what the verification
+        slack is for)."""
+        key = (job_key(job), progress.db_id)
+        if key not in self._resumes:
+            if progress.resumed:
+                self._resumes[key] = Resume(self.started)
+            elif progress.inherited and from_sharding:
+                self._resumes[key] = Resume(self.clock(), whole=True)
+            else:
+                self._resumes[key] = None
+        return self._resumes[key]
+
+    def _resume_done(self, job, passes):
+        key = (job_key(job), passes.progress.db_id)
+        resume = self._resumes.get(key)
+        if resume is not None and resume.done(passes.progress.last_row):
+            self._resumes[key] = None
 
     def _container_info(self, job, sync, broker):
         # A failure here (e.g. metadata the remote refuses) must not stop the rows.
@@ -176,6 +213,7 @@ class Crawler:
         self._crawl_all(shards, counts, full=True)
         self._jobs = {job_key(j): j for j in jobs + shards}
         self._next_due = {k: v for k, v in self._next_due.items() if k in self._jobs}
+        self._resumes = {k: v for k, v in self._resumes.items() if k[0] in self._jobs}
         # No crawl runs between cycles and quick passes, so unused locks can go.
         crawled = {j.db_path for j in self._jobs.values()}
         for path in [p for p in self._db_locks if p not in crawled]:

@@ -1,10 +1,20 @@
 """The three passes over one container DB: primary, pending retries, verification.
 
 *Primary* hands every row this replica owns to the sync side, chunk by chunk, until the DB has
-no more rows (a backlog drains in one cycle). The checkpoint (``last_row``) moves to the last
-row *scanned*, owned or not, as soon as every owned row of the chunk has an outcome: done, or
-recorded in the pending list. So one slow or failing row never holds back the rows behind it,
-and the checkpoint never passes a row that has no outcome (a ``kill -9`` re-reads it).
+no more rows (a backlog drains in one cycle). The checkpoint (``last_row``) follows the rows as
+they get an outcome (done, or recorded in the pending list), in ROWID order: it moves to just
+before the first owned row still without one, and over every scanned row, owned or not, once the
+whole chunk has outcomes. So one slow or failing row never holds back the rows behind it (they
+are handed all the same, on the shared pool), and the checkpoint never passes a row that has no
+outcome (a ``kill -9`` re-reads it). It is saved every ``CHECKPOINT_SECONDS`` or
+``CHECKPOINT_ROWS`` rows while a chunk is handled, not only at the chunk's end, so what a
+``kill -9`` leaves past the saved checkpoint is about that much, the rows in flight, and the
+rows finished behind a slow one: not a whole chunk.
+
+After a (re)start, what the killed run may have propagated without saving the checkpoint past it
+lies in the first chunk past the checkpoint, among the rows written before the start. Those rows
+are checked with one batched listing before they are handed (see :class:`Resume`): the remote
+copies they find are not sent again. Rows written after the start go straight on.
 
 *Pending* hands rows whose due time has come back to the sync side, re-read by ROWID: a row that
 is gone was superseded by a newer row, which the primary pass sees on its own.
@@ -13,15 +23,45 @@ is gone was superseded by a newer row, which the primary pass sees on its own.
 ``verification_slack`` and asks the sync side, in one batch per chunk, which rows the remote does
 not reflect; only those are handled again.
 """
+import collections
 import time
 
 import eventlet
 
-from s3_sync.crawler.ownership import owns
+from s3_sync.crawler.ownership import owner_index, owns
 from s3_sync.log import one_line
 from s3_sync.rows import meta_timestamp
 from s3_sync.retry import backoff_delay
 from s3_sync.sync.outcome import Retry
+
+
+# While a chunk is handled, the checkpoint is saved when this long or this many rows have passed
+# since the last save, whichever comes first. A save is one small atomic file write.
+CHECKPOINT_SECONDS = 1.0
+CHECKPOINT_ROWS = 100
+
+
+class Resume:
+    """The rows of one DB that a killed earlier run of the daemon may have propagated.
+
+    That run saved its checkpoint every so often, so its unsaved work lies past the saved
+    checkpoint, within the chunk it was handling then: the first chunk past the checkpoint now
+    (ROWIDs only grow), among the rows written before this run started. ``until`` is the last
+    ROWID of that chunk, known once the primary pass has read it."""
+    __slots__ = ('started', 'until', 'whole')
+
+    def __init__(self, started, whole=False):
+        self.started = started      # epoch seconds
+        self.until = None
+        # A new DB of a container already crawled under other DBs (sharding, a rebuilt replica):
+        # every row it holds when first seen may be on the remote, not only one chunk.
+        self.whole = whole
+
+    def covers(self, row):
+        return row['ROWID'] <= self.until and meta_timestamp(row) <= self.started
+
+    def done(self, last_row):
+        return self.until is not None and last_row >= self.until
 
 
 class Failed:
@@ -36,7 +76,9 @@ class DbPasses:
     """The passes over one DB (one sub-DB of a sharding root) for one mapping, one cycle."""
 
     def __init__(self, job, broker, sync, progress, pool, counts, logger, chunk, slack,
-                 clock=time.time, stopping=lambda: False):
+                 clock=time.time, stopping=lambda: False, resume=None,
+                 checkpoint_seconds=CHECKPOINT_SECONDS, checkpoint_rows=CHECKPOINT_ROWS,
+                 timer=time.monotonic):
         self.job = job
         self.broker = broker
         self.sync = sync
@@ -48,6 +90,10 @@ class DbPasses:
         self.slack = slack          # seconds
         self.clock = clock
         self.stopping = stopping    # True once the daemon was asked to stop: no new chunk
+        self.resume = resume        # a Resume after a restart, until its rows are passed
+        self.checkpoint_seconds = checkpoint_seconds
+        self.checkpoint_rows = checkpoint_rows
+        self.timer = timer          # monotonic seconds, for the checkpoint saves
         self.handled = set()        # ROWIDs handled this cycle: not verified again
 
     # -- handing rows to the sync side ------------------------------------
@@ -97,30 +143,105 @@ class DbPasses:
                                   self.job.account, self.job.container, len(prog.pending))
                 return
             rows = self.broker.get_items_since(prog.last_row, self.chunk)
+            if self.resume is not None and self.resume.until is None:
+                self.resume.until = self.broker.get_max_row() if self.resume.whole else (
+                    rows[-1]['ROWID'] if rows else prog.last_row)
             if not rows:
                 return
             self.counts.scanned += len(rows)
             owned = [r for r in rows if owns(r['name'], self.job.index, self.job.count)]
-            stuck = self.settle_all(self.hand(self._not_yet_propagated(owned)))
+            todo = self._not_yet_propagated(owned)
+            if todo and not prog.saved:
+                # Even a kill before the first checkpoint must leave an entry behind: it is what
+                # makes the next start check these rows instead of sending them again.
+                prog.save()
+            stuck = self._hand_chunk(rows, todo)
             prog.last_row = rows[-1]['ROWID'] if stuck is None else stuck - 1
             prog.save()
             if stuck is not None or len(rows) < self.chunk or self.stopping():
                 return
 
+    def _hand_chunk(self, rows, todo):
+        """Hand ``todo`` (the owned rows of the chunk ``rows`` to propagate) on the shared pool,
+        moving the checkpoint over the rows as they get an outcome and saving it now and then.
+
+        Rows are spawned in ROWID order and settled in that order as the head of the line
+        finishes, between spawns (a spawn waits while the pool is full) and then while the last
+        ones finish: a slow row holds back the checkpoint, never the rows behind it. Returns the
+        ROWID of the first row that did not fit in the pending list, or None; after such a row
+        nothing more is spawned (every row from it on is read again next time anyway)."""
+        prog = self.progress
+        finished = set()
+
+        def call(row):
+            try:
+                return self._call(row)
+            finally:
+                finished.add(row['ROWID'])
+
+        line = collections.deque()      # (row, green thread), spawned and not yet settled
+        state = {'stuck': None, 'next': 0, 'saved_at': self.timer(), 'unsaved': 0}
+
+        def settle_ready(wait):
+            while line and state['stuck'] is None:
+                row, thread = line[0]
+                if not wait and row['ROWID'] not in finished:
+                    return
+                line.popleft()
+                if not self.settle(row, thread.wait()):
+                    state['stuck'] = row['ROWID']
+                    return
+                state['next'] += 1
+                state['unsaved'] += 1
+                # Every owned row before the next one in ROWID order has an outcome now.
+                following = todo[state['next']]['ROWID'] - 1 if state['next'] < len(todo) \
+                    else rows[-1]['ROWID']
+                prog.last_row = max(prog.last_row, following)
+                if state['unsaved'] >= self.checkpoint_rows or \
+                        self.timer() - state['saved_at'] >= self.checkpoint_seconds:
+                    prog.save()
+                    state['saved_at'], state['unsaved'] = self.timer(), 0
+
+        try:
+            for row in todo:
+                if state['stuck'] is not None:
+                    break
+                line.append((row, self.pool.spawn(call, row)))
+                self.counts.handled += 1
+                self.handled.add(row['ROWID'])
+                settle_ready(wait=False)
+            settle_ready(wait=True)
+        finally:
+            # Rows still in flight (after a row that did not fit, or an unexpected error here)
+            # finish before the pass goes on; their outcomes are not recorded.
+            for _row, thread in line:
+                try:
+                    thread.wait()
+                except Exception:
+                    pass
+        return state['stuck']
+
     def _not_yet_propagated(self, rows):
-        """Drop old rows the remote already reflects, checked in one batched listing.
+        """Drop rows the remote already reflects, checked in one batched listing.
 
         A row older than the verification slack may well have been propagated before this
-        checkpoint existed (a lost or reset status file, a new daemon over old data); fresh rows
-        are new changes and go straight on, without any remote request."""
+        checkpoint existed (a lost or reset status file, a new daemon over old data), and so may
+        a row of the first chunk past the checkpoint after a restart (see :class:`Resume`);
+        other rows are new changes and go straight on, without any remote request."""
         cutoff = self.clock() - self.slack
-        old = [r for r in rows if meta_timestamp(r) <= cutoff]
-        if not old:
+        resume = self.resume
+        if resume is not None and resume.done(self.progress.last_row):
+            resume = self.resume = None
+
+        def maybe_propagated(row):
+            return meta_timestamp(row) <= cutoff or (resume is not None and resume.covers(row))
+        check = [r for r in rows if maybe_propagated(r)]
+        if not check:
             return rows
-        need = {r['ROWID'] for r in self.sync.verify_rows(old)}
-        self.counts.verified += len(old)
-        self.handled.update(r['ROWID'] for r in old if r['ROWID'] not in need)
-        return [r for r in rows if meta_timestamp(r) > cutoff or r['ROWID'] in need]
+        need = {r['ROWID'] for r in self.sync.verify_rows(check)}
+        self.counts.verified += len(check)
+        self.handled.update(r['ROWID'] for r in check if r['ROWID'] not in need)
+        return [r for r in rows if not maybe_propagated(r) or r['ROWID'] in need]
 
     def retry_pending(self):
         prog = self.progress
@@ -142,6 +263,13 @@ class DbPasses:
                 self.settle(row, outcome, verify)
         prog.save()
 
+    def takeover_delay(self, row):
+        """How much later than the slack this replica verifies ``row``: its owner and the
+        replica after it at once, each further one a slack later, so that the share of a
+        missing (or slow) replica is taken over by one survivor, not uploaded by all."""
+        distance = (self.job.index - owner_index(row['name'])) % self.job.count
+        return self.slack * max(0, distance - 1)
+
     def verify(self):
         prog = self.progress
         while not self.stopping():
@@ -149,7 +277,8 @@ class DbPasses:
             rows = self.broker.get_items_since(prog.last_verified_row, self.chunk)
             kept = []
             for row in rows:
-                if meta_timestamp(row) > cutoff:
+                # The checkpoint waits at a row not due yet: the rows behind it wait with it.
+                if meta_timestamp(row) > cutoff - self.takeover_delay(row):
                     break
                 kept.append(row)
             if not kept:

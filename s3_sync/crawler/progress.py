@@ -133,6 +133,11 @@ class StatusFile:
             entry = data  # legacy single-DB format
         progress = Progress(self, db_id, aws_bucket, policy, max_pending)
         if entry is None:
+            # Other DBs of this container were crawled for this bucket (a root that sharded, a
+            # replica rebuilt under a new id): their rows may well be on the remote already.
+            progress.inherited = any(
+                isinstance(other, dict) and other.get('aws_bucket') == aws_bucket
+                for key, other in data.items() if key not in LEGACY_KEYS)
             return progress
         problem = self._stale_reason(entry, aws_bucket, policy)
         if problem:
@@ -142,6 +147,7 @@ class StatusFile:
         progress.last_row = entry['last_row']
         progress.last_verified_row = entry.get('last_verified_row', entry['last_row'])
         progress.pending = dict(entry.get('pending') or {})
+        progress.resumed = progress.saved = True
         return progress
 
     @staticmethod
@@ -171,6 +177,11 @@ class Progress:
         self.last_row = 0
         self.last_verified_row = 0
         self.pending = {}
+        # Loaded from an entry for this bucket and policy: an earlier run may have propagated
+        # rows past ``last_row`` (it saves the checkpoint every so often, not after every row).
+        self.resumed = False
+        self.inherited = False  # a new DB of a container other DBs were crawled for
+        self.saved = False      # the entry is on disk (loaded, or written since)
 
     def save(self, replace=False):
         self.status_file.update_entry(self.db_id, {
@@ -180,6 +191,7 @@ class Progress:
             'policy': self.policy,
             'pending': self.pending,
         }, replace=replace)
+        self.saved = True
 
     def is_pending(self, rowid):
         return str(rowid) in self.pending

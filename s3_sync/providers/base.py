@@ -18,6 +18,16 @@ import collections
 from s3_sync import retry
 
 
+# Last-Modified is an HTTP date, whole seconds, rounded down by S3 and up by Swift: a remote copy
+# is only known to be written after a moment when it says so by more than this.
+LAST_MODIFIED_SLACK = 1.0
+
+
+def written_after(last_modified, when):
+    """True when a remote copy with ``last_modified`` was surely written after ``when``."""
+    return last_modified is not None and last_modified > when + LAST_MODIFIED_SLACK
+
+
 class RemoteError(Exception):
     """A remote request failed.
 

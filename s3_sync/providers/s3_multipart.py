@@ -393,7 +393,9 @@ class MultipartUploads:
                     head = self.p._retried('head_object', key)
                     return head['ETag'].strip('"')
                 raise
-            return resp['ETag'].strip('"')
+            # Some stores (Ceph radosgw 16) answer with an empty ETag: it is known anyway.
+            return (resp.get('ETag') or '').strip('"') or \
+                multipart_etag([p['ETag'].strip('"') for p in parts])
         return self.p.retry.call(attempt)
 
     # -- metadata-only change ---------------------------------------------

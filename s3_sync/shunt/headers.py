@@ -10,13 +10,20 @@ ids already renamed ``remote-*``. What is left to do here:
   stored beside the object, as Swift computes it (md5 of the segment etags), quoted as Swift
   quotes SLO etags;
 * encode values for the py3 WSGI layer (UTF-8 bytes seen as latin-1 ``str``).
+
+And the other way, what the remote read may carry of the client's Range and conditionals: only
+what it would judge as Swift does (see ``remote_range`` and ``remote_date_conditional``), so a
+header Swift ignores never changes the answer and one a remote cannot parse never reaches it.
 """
+import email.utils
 import hashlib
 import re
 
-from swift.common.swob import str_to_wsgi
+from swift.common.swob import DATE_HEADER_FORMAT_STRING, Match, str_to_wsgi
+from swift.common.utils import Timestamp
 
 from s3_sync.metadata import META_PREFIX, SLO_HEADER, is_slo
+from s3_sync.providers.base import written_after
 
 HOP_BY_HOP = frozenset(('connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization',
                         'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade'))
@@ -78,16 +85,99 @@ def local_id_headers(wsgi_headers):
     return [(k, v) for k, v in wsgi_headers if k.lower() in LOCAL_ID_HEADERS]
 
 
-def restore_headers(remote_headers):
+class LocalMiss:
+    """What Swift's local 404 said: its transaction ids, and the tombstone it found, if any
+    (``X-Backend-Timestamp``; an archiver's carries an offset, a client's delete none)."""
+
+    def __init__(self, wsgi_headers):
+        self.ids = local_id_headers(wsgi_headers)
+        found = dict((k.lower(), v) for k, v in wsgi_headers).get('x-backend-timestamp')
+        try:
+            self.tombstone = Timestamp(found) if found else None
+        except ValueError:
+            self.tombstone = None
+
+    @property
+    def deleted_by_client(self):
+        return self.tombstone is not None and self.tombstone.offset == 0
+
+    def hides(self, remote_headers):
+        """A client's delete wins over a remote copy not surely written after it."""
+        if not self.deleted_by_client:
+            return False
+        return not written_after(last_modified(remote_headers), float(self.tombstone))
+
+    def restore_timestamp(self):
+        """The X-Timestamp a restore writes with: just after the archiver's own tombstone, so
+        any client write since (DELETE included) stays newer and wins; None (now) when no
+        archiver's tombstone is known."""
+        if self.tombstone is None or self.tombstone.offset == 0:
+            return None
+        return Timestamp(self.tombstone, offset=1).internal
+
+
+def last_modified(headers):
+    """The remote copy's Last-Modified as epoch seconds, or None."""
+    value = headers.get('last-modified')
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def restore_headers(remote_headers, timestamp=None):
     """Swift-style (``str``) headers for the PUT that writes a remote object back locally.
 
-    Never ``x-timestamp``: the restored copy must be newer than any local tombstone, or the
-    write would be ignored. ``x-delete-at`` from the remote is not kept either (it may already
-    be in the past); a temporary restore sets its own."""
-    out = {}
+    ``timestamp``: see ``LocalMiss.restore_timestamp``; without one the restored copy is
+    written now, newer than any local tombstone. ``x-delete-at`` from the remote is not kept
+    (it may already be in the past); a temporary restore sets its own."""
+    out = {'x-timestamp': timestamp} if timestamp else {}
     for key, value in remote_headers.items():
         key = key.lower()
         if key in RESTORED_HEADERS or (key.startswith(META_PREFIX) and len(key) > len(
                 META_PREFIX)):
             out[key] = value
     return out
+
+
+def remote_range(req):
+    """The Range for the remote read, or None. Only a GET has one (Swift serves a HEAD as if no
+    Range were sent), only a single range that swob parses (Swift serves the whole object when
+    it cannot parse the header; several ranges are fetched one by one), and written as swob
+    read it: ``BYTES= 2-4`` goes out as ``bytes=2-4``."""
+    if req.method != 'GET':
+        return None
+    ranges = req.range
+    if ranges is None or len(ranges.ranges) != 1:
+        return None
+    return str(ranges)
+
+
+def remote_date_conditional(req):
+    """``{header: HTTP-date}`` for the remote read: the request's one date conditional, when it
+    has no other conditional, as swob reads the date. Swift checks all four conditionals, each
+    whatever the others say, in its own order (If-None-Match, If-Match, If-Modified-Since,
+    If-Unmodified-Since); a remote follows HTTP's precedence instead, so with several of them
+    the full answer is judged here. A date swob cannot read is ignored, as Swift ignores it."""
+    if req.if_match is not None or req.if_none_match is not None:
+        return {}
+    dates = {name: value for name, value in (('if-modified-since', req.if_modified_since),
+                                             ('if-unmodified-since', req.if_unmodified_since))
+             if value is not None}
+    if len(dates) != 1:
+        return {}
+    return {name: value.strftime(DATE_HEADER_FORMAT_STRING) for name, value in dates.items()}
+
+
+def without_if_match_any(env):
+    """A copy of ``env`` for the local read, without an ``If-Match`` that holds ``*``.
+
+    Any existing object satisfies it, so a local object is answered the same without it; but
+    Swift answers a missing object with 412, which would hide the archived copy (the remote
+    read is judged against the same header)."""
+    env = dict(env)
+    if env.get('HTTP_IF_MATCH') and '*' in Match(env['HTTP_IF_MATCH']).tags:
+        del env['HTTP_IF_MATCH']
+    return env

@@ -1,9 +1,10 @@
 """Container GET: the local listing and the remote one spliced into one sorted listing.
 
-The client's own request goes to Swift first (as JSON), so whatever Swift decides about it
-(authorization, a missing container, a bad ``limit``) is the answer: only a local 200 is spliced.
-Then the remote is listed over the same range and the two sorted lists are merged, capped at
-``limit``:
+The parameters are first checked with Swift's own validation, so a bad one gets Swift's 400 or
+412 (and a ``limit`` that makes Swift's check fail gets 400, not Swift's 500). Then the client's
+own request goes to Swift (as JSON), so whatever Swift decides about it (authorization, a missing
+container) is the answer: only a local 200 is spliced. Then the remote is listed over the same
+range and the two sorted lists are merged, capped at ``limit``:
 
 * a name only local is shown as Swift has it, with no ``content_location``;
 * a name only remote carries ``content_location: ["<remote location>"]``;
@@ -12,9 +13,10 @@ Then the remote is listed over the same range and the two sorted lists are merge
   format.
 
 ``marker``, ``end_marker``, ``prefix``, ``delimiter`` and ``reverse`` mean the same on both
-sides (the original dropped ``end_marker`` and ``reverse`` on the remote side). Remote stores list
-forward only, so a ``reverse`` listing reads the remote range forward, keeping the last ``limit``
-entries; that costs one remote page per 1000 remote names in the range.
+sides (the original dropped ``end_marker`` and ``reverse`` on the remote side); a NUL in them,
+which no remote takes, is turned into the NUL-free request that selects the same names. Remote
+stores list forward only, so a ``reverse`` listing reads the remote range forward, keeping the
+last ``limit`` entries; that costs one remote page per 1000 remote names in the range.
 
 Rendering: in a Swift 2.x pipeline ``listing_formats`` sits above us, forces JSON and renders the
 client's format from our JSON (``swift.format_listing`` in the environ says so); without it we
@@ -23,12 +25,11 @@ render json/xml/plain ourselves with the same Swift functions.
 import collections
 import json
 
-from swift.common import constraints
 from swift.common.middleware.listing_formats import (container_to_xml, get_listing_content_type,
                                                      listing_to_text)
-from swift.common.request_helpers import get_param
-from swift.common.swob import HTTPBadGateway, HTTPException, Request
-from swift.common.utils import config_true_value
+from swift.common.request_helpers import validate_container_params
+from swift.common.swob import HTTPBadGateway, HTTPBadRequest, HTTPException, Request
+from swift.common.utils import RESERVED, config_true_value
 
 from s3_sync.providers.base import RemoteError
 
@@ -41,44 +42,97 @@ def entry_key(entry):
 
 
 def listing_params(req):
-    """``(marker, end_marker, prefix, delimiter, limit, reverse)`` as native strings."""
-    limit = get_param(req, 'limit')
-    # Swift ignores a limit that is not a plain number (and refuses one too big: local 412).
-    limit = int(limit) if limit and limit.isdigit() else constraints.CONTAINER_LISTING_LIMIT
-    return (get_param(req, 'marker', '') or '', get_param(req, 'end_marker', '') or '',
-            get_param(req, 'prefix', '') or '', get_param(req, 'delimiter', '') or '',
-            limit, config_true_value(get_param(req, 'reverse', '')))
+    """``(marker, end_marker, prefix, delimiter, limit, reverse)`` as native strings, checked
+    with the function Swift's proxy checks them with, in its order: HTTPBadRequest for a value
+    that is not UTF-8, HTTPPreconditionFailed for a limit above the maximum. A limit that is not
+    a plain number is ignored (the default limit), as Swift does."""
+    try:
+        params = validate_container_params(req)
+    except ValueError:
+        # Digits int() cannot read ("²", "①" pass str.isdigit()): Swift's check raises here and
+        # its proxy answers 500. The parameter is the client's mistake.
+        raise HTTPBadRequest(request=req, content_type='text/plain',
+                             body=b'"limit" parameter not valid')
+    return (params.get('marker') or '', params.get('end_marker') or '',
+            params.get('prefix') or '', params.get('delimiter') or '',
+            params['limit'], config_true_value(params.get('reverse')))
 
 
 def _in_range(key, lower, upper):
     return (not lower or key > lower) and (not upper or key < upper)
 
 
+# Object names never hold a NUL (Swift refuses them, and its listings leave out the reserved
+# namespace that starts with one), while remote stores refuse or choke on one in a listing
+# request. So a bound holding a NUL is replaced by a NUL-free one that selects the same names:
+# ``n > p + NUL + rest`` is ``n > p``, and ``n < p + NUL + rest`` is ``n < p + chr(1)``.
+def _remote_lower(bound):
+    return bound.split(RESERVED, 1)[0]
+
+
+def _remote_upper(bound):
+    return bound.split(RESERVED, 1)[0] + chr(1) if RESERVED in bound else bound
+
+
+def _subdir_listed(provider, subdir, lower, upper):
+    """Whether Swift lists ``subdir``: it rolls up a name inside the range and is not the
+    lower bound itself (Swift's rule, even for a subdir below the marker: marker ``d/x``,
+    name ``d/y``, delimiter ``/`` list ``d/``).
+
+    A remote may report subdirs holding no name in range: moto lists every common prefix
+    whatever the marker, and an S3 end_marker is applied after the roll-up. A subdir that
+    holds a bound is therefore checked with one listing of its names in range."""
+    if subdir == lower or (upper and subdir >= upper):
+        return False
+    holds_lower = bool(lower) and lower.startswith(subdir)
+    if lower and subdir < lower and not holds_lower:
+        return False
+    if not (holds_lower or (upper and upper.startswith(subdir))):
+        return True
+    probe = provider.list_objects(marker=_remote_lower(lower), limit=1, prefix=subdir,
+                                  end_marker=_remote_upper(upper))
+    return any(_in_range(entry_key(e), lower, upper) for e in probe)
+
+
 def remote_range(provider, lower, upper, prefix, delimiter, want=None):
-    """Remote entries with ``lower < key < upper`` (either bound optional), ascending.
+    """Remote entries with ``lower < key < upper`` (either bound optional), ascending, as Swift
+    would list them (see ``_subdir_listed``).
 
     The first ``want`` of them, or all when ``want`` is None. Pages until an empty page: a short
     page is not the end (a provider may hide keys, e.g. SLO manifests sharing a custom prefix)."""
     entries = []
-    marker = lower
+    marker = _remote_lower(lower)
+    seen = None         # the last key of the previous page
     while want is None or len(entries) < want:
         ask = REMOTE_PAGE if want is None else min(REMOTE_PAGE, want - len(entries) + 1)
         page = provider.list_objects(marker=marker, limit=ask, prefix=prefix,
-                                     delimiter=delimiter, end_marker=upper)
+                                     delimiter=delimiter, end_marker=_remote_upper(upper))
         if not page:
             break
-        # Paging by a subdir, S3 servers may return that subdir (or, moto, every common
-        # prefix) again: keep only what lies past the marker.
-        entries.extend(e for e in page if _in_range(entry_key(e), marker, upper))
+        for entry in page:
+            key = entry_key(entry)
+            # Paging by a subdir, S3 servers may return that subdir (or, moto, every common
+            # prefix) again: only what lies past the previous page is new.
+            if seen is not None and key <= seen:
+                continue
+            if 'subdir' in entry:
+                if _subdir_listed(provider, key, lower, upper):
+                    entries.append(entry)
+            elif _in_range(key, lower, upper):
+                entries.append(entry)
         last = entry_key(page[-1])
         if marker and last <= marker:
             break           # no progress: never loop on a misbehaving remote
-        marker = last
+        marker = seen = last
     return entries if want is None else entries[:want]
 
 
 def remote_entries(provider, marker, end_marker, prefix, delimiter, limit, reverse):
     """Up to ``limit`` remote entries in the order the client asked for."""
+    if RESERVED in prefix:
+        return []           # no name holds a NUL (see _remote_lower)
+    if RESERVED in delimiter:
+        delimiter = ''      # found in no name: rolls nothing up
     if not reverse:
         return remote_range(provider, marker, end_marker, prefix, delimiter, limit)
     # reverse: names below ``marker`` and above ``end_marker``, the highest first
@@ -130,12 +184,14 @@ class ListingSplice:
 
     def __call__(self, env, start_response, provider, container):
         req = Request(env)
-        if 'path' in req.params:
-            return self.app(env, start_response)    # pseudo-hierarchical ?path=: Swift's alone
         try:
+            params = listing_params(req)
+            if 'path' in req.params:
+                # pseudo-hierarchical ?path=: Swift's alone (once the parameters are known not
+                # to make it fail)
+                return self.app(env, start_response)
             out_type = 'application/json' if env.get('swift.format_listing') else \
                 get_listing_content_type(req)
-            params = listing_params(req)
         except HTTPException as err:
             return err(env, start_response)
         query = req.params

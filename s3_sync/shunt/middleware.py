@@ -1,30 +1,34 @@
 """Dispatch: which requests the shunt looks at, and the one rule that keeps it safe.
 
-Only reads are shunted: object GET/HEAD (answered from the remote when Swift says 404) and
-container GET (listings spliced). Everything else, every container without an active mapping,
-and any request carrying ``X-Cloud-Sync-Shunt-Bypass`` goes straight on; for those the cost is a
-method check, a path split and a dict lookup.
+Shunted: object GET/HEAD (answered from the remote when Swift says 404), container GET
+(listings spliced), and, for archive mappings, object DELETE and POST (which reach the archived
+copy, see ``writes``). Everything else, every container without an active mapping, and any
+request carrying ``X-Cloud-Sync-Shunt-Bypass`` goes straight on; for those the cost is a method
+check, a path split and a dict lookup.
 
 Safety: the shunt sits after the auth middleware, and the remote is consulted only after the
-local request came back 404 (objects) or 200 (listings). Swift decides authorization before it
-looks for the object, so a client that may not read the container gets its 401/403 unchanged
-and never reaches the remote.
+local request came back 404 (objects), 2xx (deletes) or 200 (listings). Swift decides
+authorization before it looks for the object, so a client that may not read or write the
+container gets its 401/403 unchanged and never reaches the remote.
 """
 from swift.common.constraints import valid_api_version
 from swift.common.swob import Request, wsgi_to_str
 from swift.common.utils import close_if_possible, config_true_value, get_logger, split_path
 from swift.common.wsgi import WSGIContext
 
-from s3_sync.shunt.headers import local_id_headers
+from s3_sync.shunt.headers import LocalMiss, without_if_match_any
 from s3_sync.shunt.listing import ListingSplice
-from s3_sync.shunt.objects import ObjectFallback
 from s3_sync.config import DEFAULT_PATH
+from s3_sync.shunt.objects import ObjectFallback
 from s3_sync.shunt.profiles import DEFAULT_CHECK_INTERVAL, DEFAULT_READ_TIMEOUT, Profiles
+from s3_sync.shunt.writes import ArchiveWrites
 
 BYPASS_ENV = 'HTTP_X_CLOUD_SYNC_SHUNT_BYPASS'
 # Requests for one specific version of an object: a local 404 there says nothing about the
 # archived (current) copy.
 PASSED_QUERIES = ('version-id=', 'versions')
+READS = ('GET', 'HEAD')
+WRITES = ('DELETE', 'POST')     # archive mappings only
 
 
 class CloudShunt:
@@ -40,6 +44,7 @@ class CloudShunt:
                                 '(ProxyFS accounts are not supported)')
         self.objects = ObjectFallback(app, self.logger)
         self.listing = ListingSplice(app, self.logger)
+        self.writes = ArchiveWrites(app, self.logger)
 
     def __call__(self, env, start_response):
         target = self._target(env)
@@ -49,13 +54,15 @@ class CloudShunt:
         provider = self.profiles.provider(mapping, container)
         if obj is None:
             return self.listing(env, start_response, provider, container)
+        if env['REQUEST_METHOD'] in WRITES:
+            return self.writes(env, start_response, mapping, provider, (account, container, obj))
         return self._object(env, start_response, mapping, provider, (account, container, obj))
 
     def _target(self, env):
         """``(mapping, account, container, object|None)`` (``str`` names) for a request the
         shunt handles, else None."""
         method = env.get('REQUEST_METHOD')
-        if method not in ('GET', 'HEAD') or env.get(BYPASS_ENV):
+        if method not in READS + WRITES or env.get(BYPASS_ENV):
             return None
         self.profiles.reload_if_changed()
         if not self.profiles.mappings:
@@ -72,19 +79,19 @@ class CloudShunt:
             return None
         account, container = wsgi_to_str(account), wsgi_to_str(container)
         mapping = self.profiles.lookup(account, container)
-        if mapping is None:
+        if mapping is None or (method in WRITES and not mapping.archive):
             return None
         return mapping, account, container, (wsgi_to_str(obj) if obj is not None else None)
 
     def _object(self, env, start_response, mapping, provider, target):
         ctx = WSGIContext(self.app)
         # A copy: what the pipeline below changes in the environ must not change our request.
-        body = ctx._app_call(dict(env))
+        body = ctx._app_call(without_if_match_any(env))
         if ctx._get_status_int() != 404:
             start_response(ctx._response_status, ctx._response_headers,
                            ctx._response_exc_info)
             return body
         close_if_possible(body)
-        local_ids = local_id_headers(ctx._response_headers)
-        resp = self.objects(Request(env), mapping, provider, target, local_ids)
+        local = LocalMiss(ctx._response_headers)
+        resp = self.objects(Request(env), mapping, provider, target, local)
         return resp(env, start_response)

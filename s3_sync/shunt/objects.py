@@ -3,24 +3,28 @@
 Only a local 404 gets here (see ``middleware``), so authorization already passed. The answer is
 built to look like Swift's own:
 
-* one remote request in the common case: the client's single Range goes to the remote as is, and
-  so do date conditionals;
-* ETag conditionals (If-Match, If-None-Match) are judged here, against the ETag the client will
-  see: for an SLO stored in S3 the remote's multipart ETag is not the one Swift clients know, so
-  the remote could not judge them. If-Modified-Since / If-Unmodified-Since are sent only when
-  their ETag counterpart is absent, as HTTP ranks them below it;
+* one remote request in the common case: the client's single Range goes to the remote as swob
+  reads it, and so does a date conditional that comes alone; a Range Swift ignores (HEAD, or a
+  header swob cannot parse) is not sent, and the whole object is served as Swift serves it;
+* conditionals are judged here by swob, as Swift judges them (all four, in swob's order, not
+  HTTP's precedence), against the ETag the client will see: for an SLO stored in S3 the
+  remote's multipart ETag is not the one Swift clients know, so the remote could not judge them;
 * several ranges (which S3 does not serve) become one remote HEAD plus one ranged GET per range,
-  assembled into ``multipart/byteranges`` by swob;
+  assembled into ``multipart/byteranges`` by swob; so does a range the remote finds
+  unsatisfiable, so that swob decides between 416, a conditional's 304/412 (checked first in
+  Swift) and the whole object;
 * remote errors keep their status and a body whose length matches; no answer at all is a 502
   whose body names no remote detail (the log line has it).
 """
+import functools
 import json
 
-from swift.common.swob import HTTPBadGateway, Request, Response, multi_range_iterator
+from swift.common.swob import HTTPBadGateway, HTTPNotFound, HTTPPreconditionFailed, Response, \
+    multi_range_iterator
 
 from s3_sync.providers.base import RemoteError
 from s3_sync.shunt import headers as hdrs
-from s3_sync.shunt.restore import PlainRestore, tee
+from s3_sync.shunt.restore import PlainRestore, catch_up, tee
 from s3_sync.shunt.restore_slo import SloRestore, restorable_manifest
 
 REMOTE_FAILURE_BODY = b'The remote store did not answer.'
@@ -28,13 +32,9 @@ REMOTE_FAILURE_BODY = b'The remote store did not answer.'
 
 def remote_request_headers(req, multi_range):
     """Range and date conditionals for the remote GET/HEAD (see the module docstring)."""
-    out = {}
-    if req.headers.get('Range') and not multi_range:
-        out['range'] = req.headers['Range']
-    if req.headers.get('If-Unmodified-Since') and not req.headers.get('If-Match'):
-        out['if-unmodified-since'] = req.headers['If-Unmodified-Since']
-    if req.headers.get('If-Modified-Since') and not req.headers.get('If-None-Match'):
-        out['if-modified-since'] = req.headers['If-Modified-Since']
+    out = hdrs.remote_date_conditional(req)
+    if not multi_range and hdrs.remote_range(req):
+        out['range'] = hdrs.remote_range(req)
     return out
 
 
@@ -73,23 +73,34 @@ class RemoteRanges:
 
 
 class ObjectFallback:
-    """``__call__(req, mapping, provider, target, local_ids)`` -> a swob Response."""
+    """``__call__(req, mapping, provider, target, local)`` -> a swob Response; ``local`` is the
+    ``LocalMiss`` of Swift's 404."""
 
     def __init__(self, app, logger=None):
         self.app = app
         self.logger = logger
 
-    def __call__(self, req, mapping, provider, target, local_ids):
+    def __call__(self, req, mapping, provider, target, local):
         name = target[2]
-        ranges = req.range
+        local_ids = local.ids
+        ranges = req.range if req.method == 'GET' else None
         multi = bool(ranges and len(ranges.ranges) > 1)
         head = req.method == 'HEAD' or multi
         restore = mapping.restore_object and req.method == 'GET' and \
             'Range' not in req.headers
         try:
             remote = provider.get_object(name, remote_request_headers(req, multi), head=head)
+            if remote.status == 416:
+                # swob decides, as for several ranges (see the module docstring)
+                remote.close()
+                multi = head = True
+                remote = provider.get_object(name, remote_request_headers(req, multi), head=head)
         except RemoteError as err:
             return bad_gateway(req, err, self.logger, target)
+        if (remote.status // 100 == 2 or remote.status == 304) and local.hides(remote.headers):
+            # A client deleted it after the remote copy was written: the delete wins.
+            remote.close()
+            return HTTPNotFound(request=req, headers=dict(local_ids))
         if remote.status // 100 != 2:
             return self._error(req, remote, local_ids)
         manifest = self._manifest(provider, name, remote, restore, target)
@@ -97,13 +108,13 @@ class ObjectFallback:
             remote.close()
             return self._manifest_response(req, manifest, remote.headers, local_ids)
         etag = '"%s"' % hdrs.slo_etag(manifest) if manifest else None
-        resp = Response(request=conditional_view(req), status=remote.status,
-                        conditional_response=True)
+        resp = Response(request=req, status=remote.status, conditional_response=True)
         if head:
             remote.close()
             resp.app_iter = RemoteRanges(provider, name) if multi else iter(())
         elif restore and remote.status == 200:
-            resp.app_iter = self._restoring_body(req, mapping, remote, manifest, target)
+            resp.app_iter = self._restoring_body(req, mapping, provider, remote, manifest,
+                                                 target, local.restore_timestamp())
         else:
             resp.app_iter = _closing(remote)
         resp.headers.update(hdrs.client_headers(remote.headers, (), etag))
@@ -124,8 +135,8 @@ class ObjectFallback:
                 self.logger.warning('cloud-shunt: SLO manifest of %s/%s/%s: %s', *target, err)
             return None
 
-    def _restoring_body(self, req, mapping, remote, manifest, target):
-        headers = hdrs.restore_headers(remote.headers)
+    def _restoring_body(self, req, mapping, provider, remote, manifest, target, timestamp):
+        headers = hdrs.restore_headers(remote.headers, timestamp)
         length = int(remote.headers.get('content-length', -1))
         days = mapping.restore_expire_days
         restorer = None
@@ -143,12 +154,18 @@ class ObjectFallback:
                                     remote.headers['etag'], self.logger, days)
         if restorer is None:
             return _closing(remote)
-        return _Closing(tee(remote.body, restorer, remote.close, self.logger, length), remote)
+        restored = functools.partial(catch_up, self.app, req.environ, provider, target,
+                                     headers, self.logger)
+        return _Closing(tee(remote.body, restorer, remote.close, self.logger, length,
+                            restored), remote)
 
     def _error(self, req, remote, local_ids):
         """A remote 3xx/4xx as it came (status, headers, a body matching Content-Length)."""
         body = b'' if req.method == 'HEAD' else b''.join(remote.body)
         remote.close()
+        if remote.status == 404 and req.if_match is not None and '*' in req.if_match.tags:
+            # Swift's answer for a missing object (the local read went without If-Match: *)
+            return HTTPPreconditionFailed(request=req, headers=dict(local_ids))
         resp = Response(request=req, status=remote.status)
         resp.headers.update(hdrs.client_headers(remote.headers, local_ids))
         if remote.status != 304:
@@ -194,14 +211,3 @@ class _Closing:
 def _closing(remote):
     """The remote body as a WSGI iterable whose ``close`` releases the remote connection."""
     return _Closing(remote.body, remote)
-
-
-def conditional_view(req):
-    """The request as swob should judge conditionals: HTTP ranks If-None-Match above
-    If-Modified-Since and If-Match above If-Unmodified-Since (swob checks all four)."""
-    env = dict(req.environ)
-    if env.get('HTTP_IF_NONE_MATCH'):
-        env.pop('HTTP_IF_MODIFIED_SINCE', None)
-    if env.get('HTTP_IF_MATCH'):
-        env.pop('HTTP_IF_UNMODIFIED_SINCE', None)
-    return Request(env)

@@ -29,6 +29,9 @@ import eventlet.queue
 from swift.common.swob import str_to_wsgi, wsgi_quote
 from swift.common.wsgi import make_pre_authed_request
 
+from s3_sync import metadata
+from s3_sync.providers.base import RemoteError
+
 SWIFT_SOURCE = 'CSR'
 QUEUE_DEPTH = 4
 _EOF = object()
@@ -164,10 +167,36 @@ class PlainRestore:
     def finish(self):
         status = self.stream.finish()
         report(self.logger, self.target, status)
+        return status
 
     def abort(self):
         if self.stream:
             self.stream.abort()
+
+
+def catch_up(app, env, provider, target, restored, logger=None):
+    """Give a just restored copy the metadata its remote copy has now.
+
+    A POST of an archived object while its restore streams reaches only the remote copy (there
+    is no local one yet), and the restore writes the metadata it read at the start: without
+    this the client's POST would be lost locally, and the next archive would put the old
+    metadata back. One remote HEAD per restore; a local POST only when they differ."""
+    try:
+        current = provider.head_object(target[2])
+    except RemoteError as err:
+        if logger:
+            logger.warning('cloud-shunt: after restoring %s/%s/%s: %s', *target, err)
+        return
+    if current is None or metadata.metadata_matches(restored, current.headers or {}):
+        return
+    wanted = {k: v for k, v in metadata.sync_headers(current.headers).items()
+              if k not in metadata.LARGE_OBJECT_HEADERS}
+    headers = {str_to_wsgi(k): str_to_wsgi(v) for k, v in wanted.items()}
+    resp = make_pre_authed_request(env, 'POST', wsgi_quote(object_path(*target)),
+                                   headers=headers, swift_source=SWIFT_SOURCE).get_response(app)
+    if logger:
+        logger.info('cloud-shunt: restored %s/%s/%s given its newer metadata (%s)', *target,
+                    resp.status_int)
 
 
 def report(logger, target, status):
@@ -192,9 +221,9 @@ class _Guarded:
 
     def __call__(self, step, *args):
         if self.restorer is None:
-            return
+            return None
         try:
-            getattr(self.restorer, step)(*args)
+            return getattr(self.restorer, step)(*args)
         except Exception as exc:
             restorer, self.restorer = self.restorer, None
             if self.logger:
@@ -206,16 +235,22 @@ class _Guarded:
                     pass
 
 
-def tee(body, restorer, close_remote, logger=None, length=None):
+def tee(body, restorer, close_remote, logger=None, length=None, restored=None):
     """Yield ``body`` to the client while ``restorer`` writes it locally.
 
     The restore starts at the first ``next`` (a 304/412 decided before the body is read costs
     nothing) and is finished only when the whole body went through; any early stop aborts it.
     With ``length`` known, the restore is finished *before* the last chunk goes out, so a client
-    that has the whole body can read the restored copy locally right away."""
+    that has the whole body can read the restored copy locally right away. ``restored()`` runs
+    once the restored copy is stored."""
     run = _Guarded(restorer, logger)
     finished = completed = False
     sent = 0
+
+    def finish():
+        status = run('finish')
+        if restored is not None and status is not None and status // 100 == 2:
+            restored()
     try:
         run('start')
         for chunk in body:
@@ -223,12 +258,12 @@ def tee(body, restorer, close_remote, logger=None, length=None):
             sent += len(chunk)
             if length is not None and sent >= length and not finished:
                 finished = True
-                run('finish')
+                finish()
             yield chunk
         completed = True
         if not finished:
             finished = True
-            run('finish')
+            finish()
     finally:
         if not (completed or finished):
             run('abort')

@@ -104,12 +104,12 @@ class SloRestore:
 
     def finish(self):
         if self.failed:
-            return
+            return None
         if self.stream is not None:   # the body ended before the segments did
             self.abort()
             self._fail('body shorter than its manifest')
-            return
-        self._put_manifest()
+            return None
+        return self._put_manifest()
 
     def _put_manifest(self):
         body = json.dumps([{'path': s['name'], 'etag': s['hash'], 'size_bytes': int(s['bytes'])}
@@ -122,6 +122,7 @@ class SloRestore:
         resp = make_pre_authed_request(self.env, 'PUT', path, body=body, headers=headers,
                                        swift_source=SWIFT_SOURCE).get_response(self.app)
         report(self.logger, self.target, resp.status_int)
+        return resp.status_int
 
     def abort(self):
         if self.stream is not None:

@@ -17,7 +17,7 @@ import time
 
 from s3_sync import metadata, selection
 from s3_sync.local import CLIENT_DELETED, KEPT, LocalError, is_fence
-from s3_sync.providers.base import RemoteError
+from s3_sync.providers.base import RemoteError, written_after
 from s3_sync.retry import DEFAULT_POLICY
 from s3_sync.rows import is_archiver_tombstone, row_timestamps
 from s3_sync.sync.large import LargeObjectSync, is_large
@@ -27,6 +27,9 @@ from s3_sync.sync.verify import rows_needing_repair
 
 # How long an unusable destination (missing bucket, bad credentials) waits to be checked again.
 RECHECK_SECONDS = 30.0
+# An unanswered remote write may still be applied for this many remote_timeouts (the client
+# gave up after one connect plus one read timeout; the server may be slower still).
+LATE_WRITE_GRACE = 3
 
 
 class ContainerSync:
@@ -51,6 +54,7 @@ class ContainerSync:
         self._check_error = None
         self._next_check = 0.0
         self._pushed_metadata = None
+        self._late_writes = {}      # name -> until when an unanswered write may still land
 
     @property
     def path(self):
@@ -109,9 +113,11 @@ class ContainerSync:
             if row['deleted']:
                 return self._handle_delete(row)
             return self._handle_object(row)
-        except (RemoteError, LocalError):
+        except (RemoteError, LocalError) as exc:
             # The crawler logs the row with the error, keeps it pending and backs off.
             self.stats.increment('errors')
+            if isinstance(exc, RemoteError) and exc.headers is None and self.archive:
+                self._may_still_land(name)
             raise
 
     def verify_rows(self, rows):
@@ -138,7 +144,7 @@ class ContainerSync:
             return None
         deleted_at = float(row_timestamps(row)[0])
         remote = self.provider.head_object(row['name'])
-        if remote is None or remote.last_modified > deleted_at:
+        if remote is None or written_after(remote.last_modified, deleted_at):
             return None
         self.provider.delete_objects([row['name']])
         self.stats.increment('deleted_objects')
@@ -256,7 +262,20 @@ class ContainerSync:
                           self.path, row['name'])
         return self._archive(row, meta_ts, obj.etag, obj.size, (), remote)
 
+    def _may_still_land(self, name):
+        """A write to ``name`` got no answer (a timeout, a reset): the remote may still apply
+        it later, over a newer version. Until that can no longer happen, no version of
+        ``name`` is archived (its local copy is the only safe one)."""
+        now = self.clock()
+        for old in [n for n, until in self._late_writes.items() if until <= now]:
+            del self._late_writes[old]
+        self._late_writes[name] = now + LATE_WRITE_GRACE * self.mapping.remote_timeout
+
     def _archive(self, row, meta_ts, etag, size, segments, remote=None):
+        late_until = self._late_writes.get(row['name'], 0)
+        if late_until > self.clock():
+            # Retried then: the HEAD done on the way sees whichever write landed last.
+            return Retry(late_until, 'an earlier upload of this object may still land')
         if remote is None:
             remote = self.provider.head_object(row['name'])
         if remote is None or remote.etag != etag or remote.size != size:

@@ -14,6 +14,7 @@ clocks Swift itself relies on for last-write-wins.
 import math
 import time
 
+from s3_sync.providers.base import written_after
 from s3_sync.rows import is_archiver_tombstone, row_timestamps
 
 
@@ -84,7 +85,7 @@ def remote_reflects(row, remote):
     data_ts, _ctype_ts, meta_ts = row_timestamps(row)
     if row['deleted']:
         # A remote object written after the local delete is someone else's newer write.
-        return remote is None or remote.last_modified > float(data_ts)
+        return remote is None or written_after(remote.last_modified, float(data_ts))
     if remote is None:
         return False
     if remote.last_modified < _floor_ms(meta_ts):

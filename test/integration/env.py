@@ -20,9 +20,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from devenv import Environment
+from devenv.radosgw import requested as radosgw_requested
 
 LOOPBACK = '127.0.0.1,localhost'
 TARGET_KEYS = ('name', 'aws_endpoint', 'aws_identity', 'aws_secret', 'region')
+RADOSGW_SKIP = 'radosgw not requested: S3SYNC_RADOSGW=1 to run'
 
 
 def bypass_http_proxies():
@@ -157,9 +159,56 @@ class IntegrationTest(unittest.TestCase):
             target['aws_secret'], retries=0)
 
 
+class RadosgwLayer(EnvLayer):
+    """Ceph radosgw on top of the environment, only when S3SYNC_RADOSGW=1.
+
+    Requested: it is started here (installing its Debian packages when missing), and a failure
+    to start is an error of this layer, never a skip. Not requested: nothing happens and every
+    test of the layer skips with RADOSGW_SKIP. A radosgw that this layer started is stopped at
+    the end (unless S3SYNC_KEEP_ENV=1); one that was already running is left alone.
+    """
+    radosgw_started_here = False
+
+    @classmethod
+    def setUp(cls):
+        if not radosgw_requested():
+            return
+        env = Environment(radosgw=True)
+        cls.radosgw_started_here = len(env.radosgw.running()) < 3
+        EnvLayer.info = env.up()
+
+    @classmethod
+    def tearDown(cls):
+        if EnvLayer.info:
+            EnvLayer.info.pop('radosgw', None)
+        if cls.radosgw_started_here and os.environ.get('S3SYNC_KEEP_ENV') != '1':
+            cls.radosgw_started_here = False
+            Environment().radosgw_down()
+
+
+class RadosgwTarget:
+    """Mixed in first: runs a per-target test class on radosgw (``target_name``), in
+    RadosgwLayer; skips with RADOSGW_SKIP when radosgw was not requested."""
+    layer = RadosgwLayer
+    target_name = 'radosgw'
+
+    def setUp(self):
+        if not radosgw_requested():
+            self.skipTest(RADOSGW_SKIP)
+        if 'radosgw' not in (self.env or {}):
+            self.fail('S3SYNC_RADOSGW=1 but the environment has no radosgw (env.json)')
+        super().setUp()
+
+    def radosgw_target(self):
+        return {k: self.env['radosgw'][k] for k in TARGET_KEYS}
+
+    def s3_targets(self):
+        return super().s3_targets() + [self.radosgw_target()]
+
+
 class S3TargetTest(IntegrationTest):
     """A test against one S3 implementation of the environment (``target_name``: 'moto' or
-    's3api'): a fresh bucket, a Swift connection through the shunt proxy, the test account."""
+    's3api'; 'radosgw' with ``RadosgwTarget`` mixed in): a fresh bucket, a Swift connection through the shunt proxy, the test account."""
     target_name = None
 
     def setUp(self):

@@ -47,6 +47,38 @@ class ArchiveTestBase(S3TargetTest):
     def local_names(self, container):
         return [o['name'] for o in self.local_view.get_container(container)[1]]
 
+    def shunted(self, mapping):
+        """Serve ``mapping`` through the shunt proxy, and wait until the shunt has it (a probe
+        object only on the remote shows up in the listing)."""
+        write_sync_conf(self.env['sync_conf'], [mapping])
+        self.addCleanup(write_sync_conf, self.env['sync_conf'], [])
+        probe = remote_key(mapping, '.shunt-probe')
+        self.s3.put_object(Bucket=self.bucket, Key=probe, Body=b'')
+        deadline = time.time() + 30
+        try:
+            while time.time() < deadline:
+                listing = self.conn.get_container(mapping['container'])[1]
+                if any(e.get('name') == '.shunt-probe' for e in listing):
+                    return
+                time.sleep(0.3)
+            self.fail('the shunt did not take the new config within 30 s')
+        finally:
+            self.s3.delete_object(Bucket=self.bucket, Key=probe)
+
+    def archived(self, name, body=b'cold data', **extra):
+        container = self.make_container(self.conn, 'arch-w')
+        self.conn.put_object(container, name, body)
+        mapping = self.archive_mapping(container, merge_namespaces=True, **extra)
+        daemons = self.run_daemons(mapping)
+        self.assertEqual(self.local_names(container), [])
+        self.shunted(mapping)
+        return container, mapping, daemons
+
+    def remote_keys(self, mapping):
+        prefix = remote_key(mapping, '')
+        found = self.s3.list_objects(Bucket=self.bucket, Prefix=prefix).get('Contents', [])
+        return [o['Key'][len(prefix):] for o in found]
+
 
 class ArchiveBehaviour:
     def test_archived_objects_leave_swift_and_tombstones_stay_local(self):
@@ -61,6 +93,15 @@ class ArchiveBehaviour:
         for rc, out in daemons.run_once():      # the tombstones are crawled: nothing deleted
             self.assertEqual(rc, 0, out)
         self.assertEqual(self.remote_body(mapping, 'o0'), b'data 0')
+
+    def test_objects_with_non_ascii_metadata_are_archived(self):
+        container = self.make_container(self.conn, 'arch-meta')
+        self.conn.put_object(container, 'doc', b'data',
+                             headers={'X-Object-Meta-Color': 'bl\u00e9 \u2603'})
+        mapping = self.archive_mapping(container)
+        self.run_daemons(mapping)
+        self.assertEqual(self.local_names(container), [])
+        self.assertEqual(self.remote_body(mapping, 'doc'), b'data')
 
     def test_archived_slo_takes_its_segments_unless_they_are_retained(self):
         for retain in (False, True):
@@ -165,6 +206,50 @@ class ArchiveBehaviour:
             self.assertEqual(rc, 0, out)
         self.assertEqual(counter.counts['PUT'], 0, counter.counts)
         self.assertEqual(self.local_names(container), [])
+
+
+    # -- archived objects obey writes ---------------------------------------------------
+    def test_delete_of_an_archived_object_deletes_it_everywhere(self):
+        container, mapping, _ = self.archived('doc')
+        self.assertEqual(self.conn.get_object(container, 'doc')[1], b'cold data')
+        self.conn.delete_object(container, 'doc')
+        self.assertEqual(self.remote_keys(mapping), [])
+        with self.assertRaises(swiftclient.ClientException) as caught:
+            self.conn.get_object(container, 'doc')
+        self.assertEqual(caught.exception.http_status, 404)
+        self.assertEqual(self.conn.get_container(container)[1], [])
+
+    def test_delete_that_bypasses_the_shunt_wins_at_once_and_reaches_the_remote(self):
+        container, mapping, daemons = self.archived('doc')
+        # Proxy B (no shunt): Swift answers 404 (nothing local) but writes the tombstone.
+        with self.assertRaises(swiftclient.ClientException) as caught:
+            self.local_view.delete_object(container, 'doc')
+        self.assertEqual(caught.exception.http_status, 404)
+        with self.assertRaises(swiftclient.ClientException) as caught:
+            self.conn.head_object(container, 'doc')         # the newer tombstone wins
+        self.assertEqual(caught.exception.http_status, 404)
+        for rc, out in daemons.run_once():
+            self.assertEqual(rc, 0, out)
+        self.assertEqual(self.remote_keys(mapping), [])
+
+    def test_post_of_an_archived_object_changes_its_archived_metadata(self):
+        container, mapping, _ = self.archived('doc')
+        self.conn.post_object(container, 'doc', {'X-Object-Meta-Color': 'bl\u00e9'})
+        self.assertEqual(self.conn.head_object(container, 'doc')['x-object-meta-color'],
+                         'bl\u00e9')
+        self.assertEqual(self.conn.get_object(container, 'doc')[1], b'cold data')
+
+    def test_client_delete_racing_the_archiver_does_not_come_back(self):
+        container = self.make_container(self.conn, 'arch-del-race')
+        self.conn.put_object(container, 'doc', b'version 1')
+        sync, row, mapping = self.racing_sync(
+            container, 'doc', lambda: self.conn.delete_object(container, 'doc'))
+        self.assertIsNone(sync.handle_row(row))
+        self.assertEqual(self.remote_keys(mapping.wire()), [])
+        self.shunted(dict(mapping.wire(), merge_namespaces=True))
+        with self.assertRaises(swiftclient.ClientException) as caught:
+            self.conn.get_object(container, 'doc')
+        self.assertEqual(caught.exception.http_status, 404)
 
 
 class TestArchiveToMoto(ArchiveTestBase, ArchiveBehaviour):

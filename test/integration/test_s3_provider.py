@@ -1,4 +1,5 @@
-"""S3Provider against real S3 servers: a moto server this module starts itself (port 5155), and
+"""S3Provider against real S3 servers: a moto server this module starts itself (port 5155, moved
+by S3SYNC_DEVENV_PORT_OFFSET like the environment's), and
 Swift's s3api from the shared dev environment (``test.integration.env``).
 
 The same target-independent tests run on both. moto checks neither Content-MD5 nor copy-source
@@ -17,14 +18,16 @@ import urllib.request
 import uuid
 
 from devenv.request_counter import RequestCounter
+from devenv.settings import OFFSET_VAR
 from s3_sync import metadata
+from s3_sync.config import mapping_from_dict
 from s3_sync.providers import create_provider
 from s3_sync.providers.base import RemoteError
 from s3_sync.retry import RetryPolicy
 from test.integration.env import IntegrationTest, bypass_http_proxies, s3_client_for
-from s3_sync.config import mapping_from_dict
 
-MOTO_HOST, MOTO_PORT = '127.0.0.1', 5155
+MOTO_HOST = '127.0.0.1'
+MOTO_PORT = 5155 + int(os.environ.get(OFFSET_VAR) or 0)
 MOTO_TARGET = {'name': 'own-moto', 'aws_endpoint': 'http://%s:%d' % (MOTO_HOST, MOTO_PORT),
                'aws_identity': 'provider-test', 'aws_secret': 'provider-secret',
                'region': 'us-east-1'}

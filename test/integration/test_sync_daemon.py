@@ -3,8 +3,11 @@
 Every behaviour is proven against both S3 implementations of the environment (moto and Swift's
 s3api), by subclassing the target-independent tests once per target.
 """
+import collections
+import concurrent.futures
 import hashlib
 import json
+import threading
 import time
 import unittest
 from urllib.parse import quote
@@ -12,6 +15,33 @@ from urllib.parse import quote
 from devenv.daemons import NodeDaemons, remote_key, s3_mapping
 from devenv.request_counter import RequestCounter
 from test.integration.env import IntegrationTest, S3TargetTest
+
+
+class KeyCountingCounter(RequestCounter):
+    """The request counter, plus how many PUTs each key received (to name the worst key)."""
+
+    def __init__(self, *args, **kw):
+        self.puts = collections.Counter()     # set first: the handler class is built in __init__
+        super().__init__(*args, **kw)
+
+    def reset(self):
+        super().reset()
+        with self.lock:
+            self.puts.clear()
+
+    def _handler_class(self):
+        base = super()._handler_class()
+        counter = self
+
+        class Handler(base):
+            def _proxy(self):
+                if self.command == 'PUT':
+                    with counter.lock:
+                        counter.puts[self.path.split('?', 1)[0]] += 1
+                return base._proxy(self)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _proxy
+        return Handler
 
 
 class SyncTestBase(S3TargetTest):
@@ -173,7 +203,7 @@ class TestSyncEconomyAndRecovery(SyncTestBase):
 
     def setUp(self):
         super().setUp()
-        self.counter = RequestCounter(self.target['aws_endpoint']).start()
+        self.counter = KeyCountingCounter(self.target['aws_endpoint']).start()
         self.addCleanup(self.counter.stop)
         self.target = dict(self.target, aws_endpoint=self.counter.url)
 
@@ -225,6 +255,79 @@ class TestSyncEconomyAndRecovery(SyncTestBase):
         for rc, out in daemons.run_once():
             self.assertEqual(rc, 0, out)
         self.assertEqual(self.remote_keys(mapping), self.local_etags(container))
+
+    def test_three_kill_9s_mid_sync_cost_only_the_uploads_in_flight(self):
+        objects, kills, workers, daemon_count = 600, 3, 10, len(self.env['nodes'])
+        container = self.new_container()
+        self.put_many_at_once(container, objects)
+        mapping = self.mapping(container)
+        self.addCleanup(self.delete_many_at_once, container, mapping)
+        counter = self.counter
+        counter.reset()
+        daemons = NodeDaemons(self.env, [mapping], workers=workers)
+        self.addCleanup(daemons.stop_all)
+        started = time.time()
+        # Each life of the daemons makes a quarter of the uploads, then all three are killed: the
+        # kills are spaced over the sync and each one lands while rows are in flight.
+        life = objects // (kills + 1)
+        for kill in range(kills):
+            before = counter.counts['PUT']
+            daemons.start_all()
+            deadline = time.time() + 30
+            while counter.counts['PUT'] - before < life and time.time() < deadline:
+                time.sleep(0.01)
+            daemons.kill_all()
+            self.assertLess(len(self.remote_keys(mapping)), objects,
+                            'kill %d came after the sync was done' % (kill + 1))
+        daemons.start_all()
+        self.wait_for_all(mapping, objects, 60)
+        daemons.stop_all()
+        puts = counter.counts['PUT']
+        allowance = workers * daemon_count * kills      # uploads in flight at the kills
+        worst = counter.puts.most_common(1)[0][1]
+        print('kill -9 x%d during a %d-object sync: %d PUTs (%.3f per object), %d extra, '
+              'at most %d for one key, %d LISTs, %.1fs' % (
+                  kills, objects, puts, puts / objects, puts - objects, worst,
+                  counter.counts['GET'], time.time() - started))
+        self.assertLessEqual(puts, 1.05 * objects + allowance, dict(counter.counts))
+        self.assertEqual(self.remote_keys(mapping), self.local_etags(container))
+
+    def put_many_at_once(self, container, count):
+        """``count`` objects written by 8 clients at once (a sequential loop takes too long)."""
+        local = threading.local()
+
+        def put(i):
+            if not hasattr(local, 'conn'):
+                local.conn = self.swift_conn()
+            local.conn.put_object(container, 'o%05d' % i, b'%d' % i)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(put, range(count)))
+
+    def delete_many_at_once(self, container, mapping):
+        """Empty both sides quickly; the usual cleanups (one request per object) then have
+        nothing left to do."""
+        names = [o['name'] for o in self.conn.get_container(container, full_listing=True)[1]]
+        local = threading.local()
+
+        def delete(name):
+            if not hasattr(local, 'conn'):
+                local.conn = self.swift_conn()
+            local.conn.delete_object(container, name)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(delete, names))
+        keys = [remote_key(mapping, name) for name in names]
+        for i in range(0, len(keys), 1000):
+            self.s3.delete_objects(Bucket=self.bucket, Delete={
+                'Objects': [{'Key': key} for key in keys[i:i + 1000]], 'Quiet': True})
+
+    def wait_for_all(self, mapping, count, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if len(self.remote_keys(mapping)) >= count:
+                return
+            time.sleep(0.2)
+        self.fail('only %d of %d objects reached the remote within %ds' % (
+            len(self.remote_keys(mapping)), count, timeout))
 
     def test_running_daemons_pick_up_new_objects_without_waiting_for_the_poll(self):
         container = self.new_container()

@@ -133,6 +133,14 @@ class TestGlobalDefaults(unittest.TestCase):
                       '(did you mean "retain_local"?)', conf.warnings)
         self.assertIn('other: unknown key, ignored', conf.warnings)
 
+    def test_a_missing_required_key_points_at_its_misspelling(self):
+        conf = base_conf()
+        conf['status_dri'] = conf.pop('status_dir')
+        with self.assertRaises(ConfigError) as ctx:
+            validate_config(conf)
+        self.assertEqual(str(ctx.exception),
+                         'status_dir: missing required key (is "status_dri" a typo?)')
+
     def test_log_level_is_case_insensitive(self):
         self.assertEqual(validate_config(dict(base_conf(), log_level='DEBUG')).log_level,
                          'debug')
@@ -199,8 +207,8 @@ class TestTypes(ConfigFileCase):
         self.assertIn(': items_chunk: must be an integer, not number', message)
 
     def test_number_keys_accept_floats(self):
-        conf = validate_config(dict(base_conf(), poll_interval=0.5, verification_slack=1.5))
-        self.assertEqual(conf.poll_interval, 0.5)
+        conf = validate_config(dict(base_conf(), poll_interval=1.5, verification_slack=1.5))
+        self.assertEqual(conf.poll_interval, 1.5)
 
     def test_string_is_not_a_number(self):
         message = self.refusal(base_conf(s3_mapping(copy_after='3600')))
@@ -554,6 +562,122 @@ class TestBounds(ConfigFileCase):
             load_config(self.path)
         self.assertIn('invalid JSON', str(ctx.exception))
         self.assertNotIn('\n', str(ctx.exception))
+
+
+class TestWhatPassedAndThenHurt(ConfigFileCase):
+    """Values that used to load and then crashed, hung or misled the daemon later."""
+
+    def test_poll_interval_zero_is_raised_to_one_second_with_a_warning(self):
+        conf = validate_config(dict(base_conf(), poll_interval=0))
+        self.assertEqual(conf.poll_interval, 1)
+        self.assertEqual(conf.warnings, ('poll_interval: 0 is too short; 1 is used',))
+
+    def test_integer_past_float_range_is_a_bounds_error(self):
+        message = self.refusal('{"devices": "/d", "status_dir": "/s", "items_chunk": 1, '
+                               '"verification_slack": %s}' % ('9' * 400))
+        self.assertIn(': verification_slack: must be <= ', message)
+        self.assertLess(len(message), 200)
+
+    def test_duplicate_key_names_the_key(self):
+        message = self.refusal('{"devices": "/d", "status_dir": "/s", "items_chunk": 1, '
+                               '"items_chunk": 2}')
+        self.assertEqual(message, '%s: items_chunk: given twice in one object' % self.path)
+
+    def test_duplicate_header_in_criteria_names_the_mapping_key_and_the_header(self):
+        text = json.dumps(base_conf(s3_mapping(selection_criteria={'AND': [
+            {'x-object-meta-a': '1'}]}))).replace(
+            '{"x-object-meta-a": "1"}', '{"x-object-meta-a": "1", "x-object-meta-a": "2"}')
+        self.assertIn(': containers[0].selection_criteria: key "x-object-meta-a" given twice',
+                      self.refusal(text))
+
+    def test_nesting_past_the_limit_names_the_key(self):
+        criteria = {'x-object-meta-a': 'b'}
+        for _ in range(40):
+            criteria = {'NOT': criteria}
+        message = self.refusal(base_conf(s3_mapping(selection_criteria=criteria)))
+        self.assertEqual(message, '%s: containers[0].selection_criteria: nested deeper than '
+                         '32 levels' % self.path)
+
+    def test_ordinary_criteria_nesting_loads(self):
+        criteria = {'x-object-meta-a': 'b'}
+        for _ in range(10):
+            criteria = {'AND': [criteria, {'NOT': {'x-object-meta-c': 'd'}}]}
+        self.write(base_conf(s3_mapping(selection_criteria=criteria)))
+        self.assertEqual(load_config(self.path).containers[0].selection_criteria, criteria)
+
+    def test_byte_order_mark_says_what_to_do(self):
+        with open(self.path, 'wb') as f:
+            f.write(b'\xef\xbb\xbf' + json.dumps(base_conf()).encode())
+        with self.assertRaises(ConfigError) as ctx:
+            load_config(self.path)
+        self.assertIn('save it as UTF-8 without BOM', str(ctx.exception))
+
+    def test_oversized_file_is_refused_without_reading_it_all(self):
+        with open(self.path, 'w') as f:
+            f.write(' ' * 100 + json.dumps(base_conf()))
+        with mock.patch('s3_sync.config.MAX_SIZE', 64), self.assertRaises(ConfigError) as ctx:
+            load_config(self.path)
+        self.assertIn('not a config file', str(ctx.exception))
+
+    def test_an_unforeseen_failure_is_still_a_config_error(self):
+        self.write(base_conf())
+        with mock.patch('s3_sync.config.check_config', side_effect=TypeError('boom\nline 2')):
+            with self.assertRaises(ConfigError) as ctx:
+                load_config(self.path)
+        self.assertEqual(str(ctx.exception),
+                         '%s: cannot check config: TypeError: boom' % self.path)
+
+    def test_control_characters_from_the_file_are_escaped(self):
+        message = self.refusal(base_conf(s3_mapping(protocol='s3\n\x1b[31m\u2028')))
+        self.assertIn('not "s3\\n\\x1b[31m\\u2028"', message)
+        self.assertTrue(message.isprintable())
+
+    def test_unknown_key_warning_is_printable(self):
+        conf = validate_config(dict(base_conf(), **{'bad\nkey': 1}))
+        self.assertEqual(conf.warnings, ('bad\\nkey: unknown key, ignored',))
+
+    def test_long_values_are_cut_in_messages(self):
+        message = self.refusal(base_conf(s3_mapping(protocol='x' * 10000)))
+        self.assertLess(len(message), 200 + len(self.path))
+
+    def test_swift_endpoint_may_have_an_underscore_s3_may_not(self):
+        validate_config(base_conf(s3_mapping(protocol='swift',
+                                              aws_endpoint='http://swift_proxy:8080/auth')))
+        with self.assertRaises(ConfigError) as ctx:
+            validate_config(base_conf(s3_mapping(aws_endpoint='http://s3_host:8080')))
+        self.assertIn('has a "_", which the S3 client refuses', str(ctx.exception))
+
+    def test_ip_literal_endpoints_load(self):
+        for url in ('http://127.0.0.1:8080', 'https://[::1]:8443/', 'https://s3.example.com.',
+                    'http://user:pass@proxy.example:3128'):
+            validate_config(base_conf(s3_mapping(aws_endpoint=url)))
+
+    def test_url_errors_do_not_echo_the_url(self):
+        message = self.refusal(dict(base_conf(), https_proxy='http://user:pa ss@proxy:3128'))
+        self.assertNotIn('pa ss', message)
+
+    def test_swift_bind_ip_must_be_an_address(self):
+        for ip in ('0.0.0.0', '::', '127.0.0.2', 'fd00::1'):
+            validate_config(dict(base_conf(), swift_bind_ip=ip))
+        message = self.refusal(dict(base_conf(), swift_bind_ip='storage1'))
+        self.assertIn(': swift_bind_ip: must be an IP address', message)
+
+    def test_swift_container_names_may_use_any_character_but_slash(self):
+        validate_config(base_conf(swift_mapping(aws_bucket='my container \u00e9')))
+
+    def test_swift_container_name_past_256_bytes_is_refused(self):
+        message = self.refusal(base_conf(swift_mapping(aws_bucket='\u00e9' * 129)))
+        self.assertIn(': containers[0].aws_bucket: must be a Swift container name', message)
+
+    def test_empty_secret_is_refused(self):
+        self.assertIn(': containers[0].aws_secret: must not be empty',
+                      self.refusal(base_conf(s3_mapping(aws_secret=''))))
+
+    def test_nul_in_a_secret_is_refused_without_echo(self):
+        message = self.refusal(base_conf(s3_mapping(aws_secret='top\x00secret')))
+        self.assertIn(': containers[0].aws_secret: must not contain a NUL', message)
+        self.assertNotIn('secret\'', message)
+        self.assertNotIn('top', message)
 
 
 if __name__ == '__main__':

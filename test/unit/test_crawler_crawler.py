@@ -1,18 +1,22 @@
+import collections
 import json
 import os
 import time
 import unittest
+from unittest import mock
 
 import eventlet.debug
+import eventlet.event
 
 from swift.common.utils import ShardName, ShardRange, Timestamp
 
+from s3_sync.crawler import progress as progress_module
 from s3_sync.crawler.crawler import Crawler
 from s3_sync.crawler.ownership import owns
 from s3_sync.sync.outcome import DestinationUnavailable, Retry
 
 from test.unit.test_crawler_helpers import (
-    Cluster, FakeFactory, NullLogger, mapping, put)
+    Cluster, FakeFactory, NullLogger, RemoteSync, mapping, put)
 
 
 class CrawlerTestCase(unittest.TestCase):
@@ -226,6 +230,167 @@ class TestPrimaryPass(CrawlerTestCase):
         self.assertEqual(self.entry(broker)['last_row'], 10)   # the chunk with row 15 not saved
 
 
+class TestKillAndRestart(CrawlerTestCase):
+    """A daemon killed -9 in the middle of a chunk, then a new one on the same status dir."""
+    workers = 4
+
+    def setUp(self):
+        super().setUp()
+        self.broker = self.cluster.create('AUTH_test', 'cont')[0]
+        self.remote = collections.Counter()     # uploads per name, shared by the daemons
+
+    def daemon(self, items_chunk=1000, checkpoint_rows=None, checkpoint_seconds=3600):
+        """Node 1's crawler, owning every row, over the shared remote. By default it saves its
+        checkpoint only by rows (``checkpoint_rows``), so timing cannot change what a test sees."""
+        crawler = self.crawler(1, factory=FakeFactory(RemoteSync(self.remote)),
+                               verification_slack=60, items_chunk=items_chunk,
+                               workers=self.workers)
+        crawler.node.replicas = _single_owner(crawler.node.replicas)
+        if checkpoint_rows is not None:
+            crawler.checkpoint_rows = checkpoint_rows
+        crawler.checkpoint_seconds = checkpoint_seconds
+        return crawler
+
+    def put_rows(self, n, prefix='o'):
+        names = ['%s%04d' % (prefix, i) for i in range(n)]
+        for name in names:
+            put(self.broker, name)
+        return names
+
+    def run_until_killed(self, crawler, uploads):
+        """One cycle of ``crawler``, killed -9 once ``uploads`` rows are on the remote: from then
+        on no status write reaches the disk and no upload the remote (the rest of the cycle runs
+        on as a ghost). Returns the names handed to the sync side before the kill."""
+        sync = crawler.factory.sync
+        handed = []
+        self.killed = eventlet.event.Event()
+
+        def after_upload(s):
+            if not s.dead and sum(self.remote.values()) >= uploads:
+                s.dead = True
+                handed.extend(s.rows)
+                self.killed.send()
+        sync.after_upload = after_upload
+        real_write = progress_module.atomic_write_json
+
+        def write(path, data):
+            if not sync.dead:
+                real_write(path, data)
+        with mock.patch.object(progress_module, 'atomic_write_json', write):
+            crawler.run_once()
+        self.assertTrue(sync.dead, 'the cycle ended before the kill')
+        return handed
+
+    def assert_each_uploaded_once(self, names):
+        self.assertEqual(set(self.remote), set(names))
+        self.assertEqual({n: c for n, c in self.remote.items() if c > 1}, {})
+
+    def test_kill_mid_chunk_re_hands_at_most_the_rows_in_flight(self):
+        names = self.put_rows(250)
+        handed = self.run_until_killed(self.daemon(), uploads=150)
+        restarted = self.daemon()
+        restarted.run_once()
+        again = set(handed) & set(restarted.factory.sync.rows)
+        self.assertLessEqual(len(again), self.workers, sorted(again))
+        self.assert_each_uploaded_once(names)
+
+    def test_checkpoint_is_saved_every_n_rows_while_a_chunk_is_handled(self):
+        self.put_rows(100)
+        self.run_until_killed(self.daemon(checkpoint_rows=10), uploads=55)
+        last_row = self.entry(self.broker)['last_row']
+        # Never past a row without an outcome; behind the uploads by at most one save's worth
+        # of rows plus the rows in flight (the outcomes are settled as the line moves on).
+        self.assertLessEqual(last_row, 55)
+        self.assertGreaterEqual(last_row, 55 - 10 - 2 * self.workers)
+
+    def test_checkpoint_is_saved_every_second_while_a_chunk_is_handled(self):
+        names = self.put_rows(60)
+        crawler = self.daemon(checkpoint_rows=10 ** 6, checkpoint_seconds=1.0)
+        now = [0.0]
+        crawler.timer = lambda: now[0]
+
+        def quarter_second(row):
+            now[0] += 0.25
+        for name in names:
+            crawler.factory.sync.outcomes[name] = quarter_second
+        self.run_until_killed(crawler, uploads=30)
+        last_row = self.entry(self.broker)['last_row']
+        self.assertLessEqual(last_row, 30)
+        self.assertGreaterEqual(last_row, 30 - 4 - 2 * self.workers)   # 4 rows take a second
+
+    def test_slow_row_holds_back_the_checkpoint_but_not_the_rows_behind_it(self):
+        names = self.put_rows(100)
+        crawler = self.daemon(checkpoint_rows=3)
+        slow = names[9]         # ROWID 10: blocked until the kill
+        crawler.factory.sync.outcomes[slow] = lambda row: self.killed.wait()
+        handed = self.run_until_killed(crawler, uploads=60)
+        self.assertIn(slow, handed)
+        self.assertNotIn(slow, self.remote)       # 60 rows went by while it was in flight
+        self.assertEqual(self.entry(self.broker)['last_row'], 9)   # up to it, never past it
+        restarted = self.daemon(checkpoint_rows=3)
+        restarted.run_once()
+        self.assertIn(slow, restarted.factory.sync.rows)
+        self.assert_each_uploaded_once(names)
+
+    def test_restart_checks_the_rows_past_the_checkpoint_with_one_listing(self):
+        names = self.put_rows(50)
+        self.run_until_killed(self.daemon(checkpoint_rows=10), uploads=25)
+        last_row = self.entry(self.broker)['last_row']
+        already = set(self.remote)
+        restarted = self.daemon(checkpoint_rows=10)
+        fresh = self.put_rows(3, prefix='fresh')     # written after the start: not checked
+        restarted.run_once()
+        sync = restarted.factory.sync
+        self.assertEqual(sync.verify_calls, [names[last_row:]])
+        self.assertEqual(sorted(sync.rows), sorted((set(names) - already) | set(fresh)))
+        later = self.put_rows(3, prefix='later')
+        restarted.run_once()                         # the check was the start's, once
+        self.assertEqual(len(sync.verify_calls), 1)
+        self.assert_each_uploaded_once(names + fresh + later)
+
+    def test_only_the_first_chunk_past_the_checkpoint_is_checked(self):
+        names = self.put_rows(70)
+        self.run_until_killed(self.daemon(items_chunk=20, checkpoint_rows=10), uploads=25)
+        last_row = self.entry(self.broker)['last_row']
+        restarted = self.daemon(items_chunk=20, checkpoint_rows=10)
+        restarted.run_once()
+        # The killed run never read past its chunk: rows further on cost no listing.
+        self.assertEqual(restarted.factory.sync.verify_calls, [names[last_row:last_row + 20]])
+        self.assert_each_uploaded_once(names)
+
+    def test_kill_before_the_first_checkpoint_still_leaves_one_to_resume_from(self):
+        names = self.put_rows(30)
+        self.run_until_killed(self.daemon(checkpoint_rows=100), uploads=5)
+        self.assertEqual(self.entry(self.broker)['last_row'], 0)
+        self.daemon().run_once()
+        self.assert_each_uploaded_once(names)
+
+    def test_first_crawl_and_restart_after_a_finished_pass_cost_no_listing(self):
+        names = self.put_rows(20)
+        first = self.daemon()
+        first.run_once()
+        restarted = self.daemon()
+        fresh = self.put_rows(5, prefix='fresh')
+        restarted.run_once()
+        self.assertEqual(first.factory.sync.verify_calls, [])
+        self.assertEqual(restarted.factory.sync.verify_calls, [])
+        self.assertEqual(restarted.factory.sync.rows, fresh)
+        self.assert_each_uploaded_once(names + fresh)
+
+    def test_clean_stop_mid_chunk_leaves_nothing_to_send_again(self):
+        names = self.put_rows(40)
+        crawler = self.daemon(checkpoint_rows=10)
+
+        def stop_at_the_twentieth_upload(sync):
+            if sum(self.remote.values()) == 20:
+                crawler.stop()
+        crawler.factory.sync.after_upload = stop_at_the_twentieth_upload
+        crawler.run_forever()
+        self.assertEqual(self.entry(self.broker)['last_row'], 40)   # the chunk was finished
+        self.daemon().run_once()
+        self.assert_each_uploaded_once(names)
+
+
 class TestUnusableDestination(CrawlerTestCase):
     def test_rows_wait_untouched_and_one_line_is_logged(self):
         broker = self.cluster.create('AUTH_test', 'cont')[0]
@@ -267,6 +432,21 @@ class TestVerificationPass(CrawlerTestCase):
     def test_old_owned_rows_the_remote_already_has_are_not_uploaded_again(self):
         self.crawler(1, verification_slack=10).run_once()
         self.assertFalse(set(self.old_owned) & set(self.sync.rows))
+
+    def test_a_missing_replicas_share_is_taken_over_by_one_survivor_first(self):
+        broker = self.cluster.create('AUTH_test', 'other')[0]
+        index, count = self.replica(1, container='other').index, 3
+        # rows older than the slack (60 s) but younger than two slacks
+        when = Timestamp(time.time() - 90).internal
+        names = {d: self.names((index - d) % count, n=2, prefix='d%d-' % d) for d in (1, 2)}
+        for name in names[1] + names[2]:
+            put(broker, name, when)
+        crawler = self.crawler(1, mappings=[mapping(container='other')], verification_slack=1)
+        self.sync.need = set(names[1] + names[2])     # the owners never propagated them
+        crawler.run_once()
+        handled = set(self.sync.rows)
+        self.assertEqual(handled & set(names[1]), set(names[1]))     # the next replica: now
+        self.assertEqual(handled & set(names[2]), set())             # the one after: later
 
     def test_rows_the_remote_lacks_are_handled(self):
         crawler = self.crawler(1, verification_slack=10)
@@ -390,6 +570,7 @@ class TestShardedContainer(CrawlerTestCase):
             shard_dbs.append(sb)
         crawler = self.crawler(1, verification_slack=60)
         crawler.node.replicas = _single_owner(crawler.node.replicas)
+        self.sync.need = {'apple', 'fig', 'pear', 'zucchini'}     # not on the remote yet
         crawler.run_once()
         self.assertEqual(sorted(self.sync.rows), ['apple', 'fig', 'pear', 'root-row', 'zucchini'])
         status = self.status()
@@ -416,12 +597,34 @@ class TestShardedContainer(CrawlerTestCase):
         put(shard, 'in-shard')
         crawler = self.crawler(1, verification_slack=60)
         crawler.node.replicas = _single_owner(crawler.node.replicas)
+        self.sync.need = {'during-sharding', 'in-shard'}     # not on the remote yet
         crawler.run_once()
         self.assertEqual(sorted(self.sync.rows),
                          ['during-sharding', 'in-shard', 'old-1', 'old-2'])
         fresh_id = root.get_info()['id']
         self.assertEqual(set(self.status()), {retiring_id, fresh_id, shard.get_info()['id']})
         self.assertEqual(self.sync.infos, [fresh_id])
+
+    def test_rows_a_shard_inherits_are_checked_with_one_listing_not_uploaded_again(self):
+        root = self.cluster.create('AUTH_test', 'cont')[0]
+        names = ['a%d' % i for i in range(5)]
+        for name in names:
+            put(root, name)
+        crawler = self.crawler(1, verification_slack=60)
+        crawler.node.replicas = _single_owner(crawler.node.replicas)
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), names)
+        # The root shards: its rows move to a shard DB, with a new id and ROWIDs from 1.
+        root.merge_shard_ranges([ShardRange('.shards_AUTH_test/cont-s-1-0', Timestamp.now(),
+                                             '', '', state=ShardRange.ACTIVE)])
+        shard = self.cluster.create('.shards_AUTH_test', 'cont-s-1-0')[0]
+        for item in root.get_objects():
+            shard.put_object(item['name'], item['created_at'], item['size'],
+                             item['content_type'], item['etag'])
+        self.sync.rows, self.sync.verify_calls = [], []
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [])        # all on the remote: nothing uploaded again
+        self.assertEqual(self.sync.verify_calls, [names])
 
     def test_shards_of_a_root_with_no_local_replica_are_found_through_the_cluster(self):
         mine = str(ShardName.create('', 'cont', 'cont', Timestamp.now(), 0))[1:]

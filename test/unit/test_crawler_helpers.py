@@ -1,11 +1,13 @@
 """Shared fixtures for the crawler tests: a real container ring of 3 nodes on 127.0.0.1-3 in a
 temp swift_dir, real ContainerBrokers at the replica paths, and a recording fake sync side."""
 import atexit
+import collections
 import logging
 import os
 import shutil
 import tempfile
 
+import eventlet
 from swift.common import utils
 from swift.common.ring import RingBuilder
 from swift.common.storage_policy import reload_storage_policies
@@ -149,6 +151,39 @@ class FakeSync:
     def verify_rows(self, rows):
         self.verify_calls.append([r['name'] for r in rows])
         return [r for r in rows if r['name'] in self.need]
+
+
+class RemoteSync(FakeSync):
+    """A FakeSync with a remote behind it, for kills and restarts.
+
+    ``handle_row`` uploads the row's name to ``remote`` (a Counter of uploads per name) after a
+    green-thread switch, so the rows of a chunk are in flight together as on the real pool; an
+    ``outcomes`` callable runs first and may block (a slow row). ``verify_rows`` answers from
+    the remote, as the batched listing does. Once ``dead`` is set, uploads stop landing: the
+    process is gone. ``after_upload(sync)`` runs after each upload that landed."""
+
+    def __init__(self, remote=None):
+        super().__init__()
+        self.remote = remote if remote is not None else collections.Counter()
+        self.dead = False
+        self.after_upload = None
+
+    def handle_row(self, row):
+        self.rows.append(row['name'])
+        outcome = self.outcomes.get(row['name'])
+        if callable(outcome):
+            outcome(row)
+        eventlet.sleep(0)           # the remote request in flight
+        if self.dead:
+            return None
+        self.remote[row['name']] += 1
+        if self.after_upload is not None:
+            self.after_upload(self)
+        return None
+
+    def verify_rows(self, rows):
+        self.verify_calls.append([r['name'] for r in rows])
+        return [r for r in rows if r['name'] not in self.remote]
 
 
 class FakeFactory:

@@ -74,6 +74,7 @@ class FakeS3:
         self.calls = []
         self.fail = {}
         self.bad_copy_etags = {}    # part number -> how many copies answer a wrong ETag
+        self.empty_complete_etag = False    # as Ceph radosgw 16 answers
         self.in_flight = 0
         self.max_in_flight = 0
         self._ids = 0
@@ -141,7 +142,7 @@ class FakeS3:
         etag = mp.multipart_etag([parts[n][1] for n in numbers])
         data = b''.join(parts[n][0] for n in numbers)
         self.objects[Key] = (data, etag) + upload['meta']
-        return {'ETag': '"%s"' % etag}
+        return {'ETag': '' if self.empty_complete_etag else '"%s"' % etag}
 
     def abort_multipart_upload(self, Bucket, Key, UploadId):
         self.calls.append(('abort', UploadId))
@@ -389,6 +390,13 @@ class TestLargeMetadataAndMatching(ProviderTest):
         self.assertFalse(self.provider.update_large_metadata('big', {}, source, remote))
         self.assertIn('abort', self.ops())
         self.assertEqual(self.s3.uploads, {})
+
+    def test_an_empty_etag_from_complete_is_not_taken_for_a_failed_copy(self):
+        source, remote = self.upload([FakePiece(b'a' * (5 * MiB)), FakePiece(b'b' * (5 * MiB))])
+        self.s3.empty_complete_etag = True
+        self.assertTrue(self.provider.update_large_metadata(
+            'big', {'x-object-meta-v': '2'}, source, remote))
+        self.assertEqual(self.ops(), ['create', 'copy', 'copy', 'complete'])
 
     def test_copied_part_with_a_wrong_etag_is_copied_again(self):
         source, remote = self.upload([FakePiece(b'a' * (5 * MiB)), FakePiece(b'b' * (5 * MiB))])

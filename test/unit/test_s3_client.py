@@ -1,7 +1,10 @@
 """boto3 client construction: requests are captured before they leave (no network)."""
 import base64
+import dataclasses
 import hashlib
 import hmac
+import http.server
+import threading
 import unittest
 
 from botocore.awsrequest import AWSResponse
@@ -63,6 +66,32 @@ class TestConfig(unittest.TestCase):
         self.assertEqual((config.connect_timeout, config.read_timeout), (7, 7))
         self.assertEqual(config.max_pool_connections, 3)
         self.assertEqual(client.meta.region_name, 'eu-west-1')
+
+    def test_requests_go_through_the_configured_proxy(self):
+        seen = []
+
+        class Proxy(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append(self.path)
+                body = EMPTY_LISTING
+                self.send_response(200)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+        server = http.server.HTTPServer(('127.0.0.1', 0), Proxy)
+        threading.Thread(target=server.handle_request, daemon=True).start()
+        self.addCleanup(server.server_close)
+        proxy = 'http://127.0.0.1:%d' % server.server_port
+        # http_proxy is a global key; every mapping carries it (Mapping.proxies)
+        client = s3_client.make_client(dataclasses.replace(
+            mapping(aws_endpoint='http://127.0.0.1:1'), http_proxy=proxy))
+        client.list_objects(Bucket='bucket', MaxKeys=1)
+        # A proxied request names the whole URL; the endpoint itself (port 1) is never dialled.
+        self.assertEqual(len(seen), 1)
+        self.assertTrue(seen[0].startswith('http://127.0.0.1:1/bucket'), seen)
 
     def test_aws_over_https_keeps_default_checksums_and_virtual_hosting(self):
         config = s3_client.make_client(mapping()).meta.config

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 
 from swift.common.swob import wsgi_to_str
 
-from s3_sync.providers.base import RemoteError, RemoteResponse
+from s3_sync.providers.base import RemoteError, RemoteObject, RemoteResponse
 
 LOCATION = 'http://remote.example;bucket;pre/'
 
@@ -55,6 +55,7 @@ class FakeSwift:
         self.objects = {}          # path -> (headers dict, body)
         self.containers = {'/v1/a/c', '/v1/a/segs'}
         self.denied = set()        # paths answered 403
+        self.tombstones = {}       # path -> X-Backend-Timestamp of its 404
         self.put_status = None     # forced status for object PUTs
         self.calls = []
 
@@ -76,7 +77,14 @@ class FakeSwift:
         if method == 'PUT':
             return self._put(env, start_response, path, query)
         if path not in self.objects:
-            return self._reply(start_response, '404 Not Found', {}, b'nope')
+            tombstone = {'X-Backend-Timestamp': self.tombstones[path]} \
+                if path in self.tombstones else {}
+            return self._reply(start_response, '404 Not Found', tombstone, b'nope')
+        if method == 'DELETE':
+            del self.objects[path]
+            return self._reply(start_response, '204 No Content', {}, b'')
+        if method == 'POST':
+            return self._reply(start_response, '202 Accepted', {}, b'')
         headers, body = self.objects[path]
         return self._reply(start_response, '200 OK', headers, b'' if method == 'HEAD' else body,
                            length=len(body))
@@ -203,6 +211,32 @@ class FakeProvider:
         for e in out:
             e['content_location'] = self.content_location
         return out
+
+    def head_object(self, name):
+        self.requests.append(('HEAD', name, {}))
+        self._check()
+        if name not in self.objects:
+            return None
+        meta, body = self.objects[name]
+        written = email.utils.parsedate_to_datetime(meta['last-modified']).timestamp()
+        return RemoteObject(name, meta['etag'], len(body), written, dict(meta))
+
+    def delete_objects(self, names):
+        self.requests.append(('DELETE', tuple(names)))
+        self._check()
+        for name in names:
+            self.objects.pop(name, None)
+
+    def update_metadata(self, name, headers, etag):
+        self.requests.append(('COPY', name, dict(headers)))
+        self._check()
+        if name not in self.objects or self.objects[name][0]['etag'] != etag:
+            return False
+        meta, body = self.objects[name]
+        kept = {k: v for k, v in meta.items() if not k.startswith('x-object-meta-')}
+        kept.update(headers)
+        self.objects[name] = (kept, body)
+        return True
 
     def get_manifest(self, name):
         self.requests.append(('MANIFEST', name))

@@ -1,11 +1,14 @@
 """Dispatch and the object GET/HEAD fallback of the cloud-shunt, with a fake Swift and remote."""
+import email.utils
 import json
 import os
 import shutil
 import tempfile
+import time
 import unittest
 
 from swift.common.swob import Request, str_to_wsgi
+from swift.common.utils import Timestamp
 
 from s3_sync.shunt import filter_factory
 from s3_sync.shunt.headers import slo_etag
@@ -78,11 +81,18 @@ class TestDispatch(ShuntTestCase):
         self.assertEqual(resp.status_int, 404)
         self.assertEqual(self.remote.requests, [])
 
-    def test_writes_and_container_head_are_not_shunted(self):
+    def test_container_head_is_not_shunted(self):
+        self.remote.add('o')
+        self.request('/v1/a/c', method='HEAD')
+        self.assertEqual(self.remote.requests, [])
+
+    def test_writes_to_sync_mappings_are_not_shunted(self):
+        self.write_config([archive_mapping(retain_local=True, propagate_delete=False,
+                                           merge_namespaces=True)])
+        self.shunt.profiles.reload_if_changed(force=True)
         self.remote.add('o')
         for method in ('POST', 'DELETE'):
             self.assertEqual(self.request('/v1/a/c/o', method=method).status_int, 404)
-        self.request('/v1/a/c', method='HEAD')
         self.assertEqual(self.remote.requests, [])
 
     def test_sync_mapping_without_merge_namespaces_is_not_shunted(self):
@@ -169,16 +179,16 @@ class TestObjectFallback(ShuntTestCase):
         resp = self.request('/v1/a/c/o', headers={'If-Match': md5(b'data')})
         self.assertEqual((resp.status_int, resp.body), (200, b'data'))
 
-    def test_date_conditionals_go_to_the_remote_unless_etag_ones_rule(self):
+    def test_a_lone_date_conditional_goes_to_the_remote_others_are_judged_as_swift_does(self):
         self.remote.add('o', b'data')
         later = 'Tue, 02 Jan 2024 00:00:00 GMT'
         resp = self.request('/v1/a/c/o', headers={'If-Modified-Since': later})
         self.assertEqual(resp.status_int, 304)
         self.assertEqual(self.remote_gets()[-1][2], {'if-modified-since': later})
-        # If-None-Match present: If-Modified-Since is ignored, as HTTP says.
+        # With If-None-Match too, Swift still checks If-Modified-Since (not HTTP's precedence).
         resp = self.request('/v1/a/c/o', headers={'If-Modified-Since': later,
                                                   'If-None-Match': 'other'})
-        self.assertEqual((resp.status_int, resp.body), (200, b'data'))
+        self.assertEqual((resp.status_int, resp.body), (304, b''))
         self.assertEqual(self.remote_gets()[-1][2], {})
 
     def test_if_unmodified_since_before_the_change_is_412(self):
@@ -234,3 +244,106 @@ class TestObjectFallback(ShuntTestCase):
         resp = self.request('/v1/a/c/mpu')
         self.assertEqual(resp.headers['X-Static-Large-Object'], 'True')
         self.assertEqual(self.remote.requests[-1][0], 'GET')   # no manifest lookup needed
+
+class TestArchivedObjectsObeyWrites(ShuntTestCase):
+    """A DELETE deletes an archived object; a POST reaches its archived copy; a client's delete
+    newer than a remote copy hides it; restores never bring a deleted object back."""
+
+    def test_delete_of_an_archived_object_deletes_the_remote_copy(self):
+        self.remote.add('o')
+        resp = self.request('/v1/a/c/o', method='DELETE')
+        self.assertEqual(resp.status_int, 204)
+        self.assertNotIn('o', self.remote.objects)
+        self.assertEqual(self.request('/v1/a/c/o').status_int, 404)
+
+    def test_delete_of_a_local_object_deletes_its_remote_copy_too(self):
+        self.swift.add('/v1/a/c/o', b'local')
+        self.remote.add('o')
+        self.assertEqual(self.request('/v1/a/c/o', method='DELETE').status_int, 204)
+        self.assertNotIn('o', self.remote.objects)
+
+    def test_delete_of_a_missing_object_is_swifts_404(self):
+        self.assertEqual(self.request('/v1/a/c/o', method='DELETE').status_int, 404)
+
+    def test_forbidden_delete_never_reaches_the_remote(self):
+        self.remote.add('o')
+        self.swift.denied.add('/v1/a/c/o')
+        self.assertEqual(self.request('/v1/a/c/o', method='DELETE').status_int, 403)
+        self.assertIn('o', self.remote.objects)
+        self.assertEqual(self.remote.requests, [])
+
+    def test_a_remote_copy_written_after_the_delete_began_is_kept(self):
+        self.remote.add('o', when=email.utils.formatdate(time.time() + 3600, usegmt=True))
+        self.assertEqual(self.request('/v1/a/c/o', method='DELETE').status_int, 404)
+        self.assertIn('o', self.remote.objects)
+
+    def test_post_of_an_archived_object_replaces_its_remote_metadata(self):
+        self.remote.add('o', headers={'x-object-meta-old': 'x', 'content-type': 'text/plain',
+                                      'x-object-meta-swift-slo-etag': 'slo'})
+        resp = self.request('/v1/a/c/o', method='POST',
+                            headers={'X-Object-Meta-Color': 'bl\u00e9'.encode().decode('latin-1')})
+        self.assertEqual(resp.status_int, 202)
+        meta = self.remote.objects['o'][0]
+        self.assertEqual(meta['x-object-meta-color'], 'bl\u00e9')
+        self.assertNotIn('x-object-meta-old', meta)
+        self.assertEqual(meta['content-type'], 'text/plain')       # kept: not in the POST
+        self.assertEqual(meta['x-object-meta-swift-slo-etag'], 'slo')  # describes the data
+
+    def test_post_of_a_local_object_is_swifts(self):
+        self.swift.add('/v1/a/c/o', b'local')
+        self.remote.add('o')
+        self.assertEqual(self.request('/v1/a/c/o', method='POST').status_int, 202)
+        self.assertEqual(self.remote.requests, [])
+
+    def test_a_client_delete_newer_than_the_remote_copy_hides_it(self):
+        self.remote.add('o')        # written 2024-01-01
+        self.swift.tombstones['/v1/a/c/o'] = Timestamp(time.time()).internal
+        self.assertEqual(self.request('/v1/a/c/o').status_int, 404)
+        self.assertEqual(self.request('/v1/a/c/o', method='HEAD').status_int, 404)
+
+    def test_a_client_delete_in_the_second_the_copy_was_written_hides_it(self):
+        now = time.time()
+        self.remote.add('o', when=email.utils.formatdate(int(now) + 1, usegmt=True))
+        self.swift.tombstones['/v1/a/c/o'] = Timestamp(now).internal
+        self.assertEqual(self.request('/v1/a/c/o').status_int, 404)
+
+    def test_the_archivers_tombstone_does_not_hide_the_archived_copy(self):
+        self.remote.add('o', b'archived')
+        self.swift.tombstones['/v1/a/c/o'] = Timestamp(time.time(), offset=2).internal
+        self.assertEqual(self.request('/v1/a/c/o').body, b'archived')
+
+    def test_a_restore_is_written_just_after_the_archivers_tombstone(self):
+        self.write_config([archive_mapping(restore_object=True)])
+        self.shunt.profiles.reload_if_changed(force=True)
+        self.remote.add('o', b'archived')
+        ours = Timestamp(time.time(), offset=2)
+        self.swift.tombstones['/v1/a/c/o'] = ours.internal
+        self.assertEqual(self.request('/v1/a/c/o').body, b'archived')
+        (path, _query, env), = self.swift.puts()
+        # older than any client write since the archive (a DELETE racing it wins)
+        self.assertEqual(env['HTTP_X_TIMESTAMP'], Timestamp(ours, offset=1).internal)
+
+    def test_a_post_landing_during_a_restore_reaches_the_restored_copy(self):
+        self.write_config([archive_mapping(restore_object=True)])
+        self.shunt.profiles.reload_if_changed(force=True)
+        self.remote.add('o', b'archived', headers={'x-object-meta-color': 'red'})
+        resp = self.request('/v1/a/c/o')            # the body streams as it is read
+        self.remote.objects['o'][0]['x-object-meta-color'] = 'blue'    # the POST, remotely
+        self.assertEqual(resp.body, b'archived')
+        (path, _q, put_env), = self.swift.puts()
+        self.assertEqual(put_env['HTTP_X_OBJECT_META_COLOR'], 'red')
+        posts = [env for method, p, _q, env in self.swift.calls if method == 'POST']
+        self.assertEqual([env.get('HTTP_X_OBJECT_META_COLOR') for env in posts], ['blue'])
+
+    def test_a_restore_with_unchanged_metadata_posts_nothing(self):
+        self.write_config([archive_mapping(restore_object=True)])
+        self.shunt.profiles.reload_if_changed(force=True)
+        self.remote.add('o', b'archived', headers={'x-object-meta-color': 'red'})
+        self.assertEqual(self.request('/v1/a/c/o').body, b'archived')
+        self.assertEqual([c for c in self.swift.calls if c[0] == 'POST'], [])
+
+    def test_an_older_client_delete_does_not_hide_a_newer_remote_copy(self):
+        self.remote.add('o', b'newer')
+        self.swift.tombstones['/v1/a/c/o'] = Timestamp(1600000000).internal
+        self.assertEqual(self.request('/v1/a/c/o').body, b'newer')
+

@@ -1,4 +1,5 @@
 """The row handler: what each kind of row costs and does, with a fake remote and local cluster."""
+import hashlib
 import unittest
 
 from swift.common.utils import Timestamp, encode_timestamps
@@ -8,6 +9,8 @@ from s3_sync.providers.base import Features, RemoteError, RemoteObject
 from s3_sync.sync.container import ContainerSync
 from s3_sync.sync.outcome import DestinationUnavailable, Retry
 from test.unit.fakes import FakeStats, NullLogger, make_mapping
+
+SWIFT_AUTH_URL = 'http://swift.example/auth/v1.0'   # never reached: the provider is a fake
 
 
 class FakeProvider:
@@ -237,8 +240,8 @@ class TestContainerInfo(ContainerSyncTestCase):
 
     def test_targets_with_container_metadata_get_it_and_acls_when_it_changes(self):
         self.provider.features = Features(container_metadata=True)
-        sync = self.make_sync(protocol='swift', sync_container_metadata=True,
-                              sync_container_acl=True)
+        sync = self.make_sync(protocol='swift', aws_endpoint=SWIFT_AUTH_URL,
+                              sync_container_metadata=True, sync_container_acl=True)
         meta = {'X-Container-Meta-Color': ('red', '1'), 'X-Container-Read': ('.r:*', '1'),
                 'X-Container-Sysmeta-X': ('no', '1'), 'X-Container-Meta-Gone': ('', '2')}
         sync.handle_container_info({}, meta)
@@ -248,7 +251,8 @@ class TestContainerInfo(ContainerSyncTestCase):
             'X-Container-Meta-Gone': ''})])
 
     def test_acls_stay_local_without_sync_container_acl(self):
-        sync = self.make_sync(protocol='swift', sync_container_metadata=True)
+        sync = self.make_sync(protocol='swift', aws_endpoint=SWIFT_AUTH_URL,
+                              sync_container_metadata=True)
         sync.handle_container_info({}, {'X-Container-Read': ('.r:*', '1')})
         self.assertEqual(self.provider.calls, [])   # nothing to push: no request
 
@@ -263,6 +267,28 @@ class TestArchive(ContainerSyncTestCase):
         self.assertNotIn('o', self.local.objects)
         (name, meta_ts), = self.local.deletes
         self.assertEqual(meta_ts, self.ts())
+
+    def test_a_newer_version_is_not_archived_while_an_unanswered_upload_may_still_land(self):
+        sync = self.make_sync(retain_local=False, propagate_delete=False, remote_timeout=10)
+        v1, v2 = self.ts(), self.ts(1)
+        self.local.put('o', b'version 1', v1)
+        self.provider.fail = RemoteError(502, 'PutObject: read timeout')   # no answer
+        with self.assertRaises(RemoteError):
+            sync.handle_row(row('o', v1))
+        self.provider.fail = None
+        self.now += 1
+        self.local.put('o', b'version 2', v2)
+        outcome = sync.handle_row(row('o', v2))
+        self.assertIsInstance(outcome, Retry)       # uploaded, but not archived yet
+        self.assertIn('may still land', outcome.error)
+        self.assertIn('o', self.local.objects)
+        # The late version 1 lands at the remote, over version 2.
+        self.provider.objects['o'] = (hashlib.md5(b'version 1').hexdigest(),
+                                      {'content-length': '9'})
+        self.now = outcome.due
+        self.assertIsNone(sync.handle_row(row('o', v2)))
+        self.assertEqual(self.provider.objects['o'][0], hashlib.md5(b'version 2').hexdigest())
+        self.assertNotIn('o', self.local.objects)   # archived once version 2 is verified
 
     def test_restored_unchanged_object_is_archived_again_without_upload(self):
         self.local.put('o', b'data', self.ts())
@@ -306,6 +332,14 @@ class TestArchive(ContainerSyncTestCase):
         sync.handle_row(row('o', self.ts(), deleted=1))
         self.assertEqual(self.provider.calls, [('head', 'o'), ('delete', ('o',))])
         self.assertEqual(self.stats.counts, {'deleted_objects': 1})
+
+    def test_a_remote_copy_whose_last_modified_was_rounded_up_is_still_deleted(self):
+        # Swift (behind s3api) rounds Last-Modified up to the next second.
+        sync = self.make_sync(retain_local=False, propagate_delete=False)
+        self.provider.objects['o'] = ('e', {'content-length': '1'})
+        self.provider.last_modified = float(int(float(self.ts(0.3))) + 1)
+        sync.handle_row(row('o', self.ts(0.3), deleted=1))
+        self.assertEqual(self.provider.calls, [('head', 'o'), ('delete', ('o',))])
 
     def test_a_client_delete_keeps_a_remote_copy_written_after_it(self):
         sync = self.make_sync(retain_local=False, propagate_delete=False)
