@@ -6,8 +6,8 @@ synced and archived to moto through a fault-injecting proxy (20 % of requests: r
 aimed inside a multipart upload, one inside the archiver's local delete, one at random), then
 every invariant of ``test/reliability/checker.py``. The full suite is ``tools/reliability``.
 
-Known product bugs the suite found have one expectedFailure test each here (see
-``test/reliability/bugs.py``)."""
+The product bugs the suite found have a test each here (see ``test/reliability/bugs.py``): an
+expectedFailure while open, a plain regression test once fixed."""
 import inspect
 import random
 import shutil
@@ -59,7 +59,7 @@ class TestReliabilityShort(S3TargetTest):
         self.assertGreater(sum(tally.faults.values()), 0)
         self.assertGreater(tally.objects_checked, 250)
 
-    # -- known product bugs (test/reliability/bugs.py) --------------------------------------
+    # -- product bugs the suite found (test/reliability/bugs.py) -----------------------------
     def archive(self, container):
         mapping = s3_mapping(self.target, self.bucket, self.account, container,
                              retain_local=False)
@@ -67,19 +67,18 @@ class TestReliabilityShort(S3TargetTest):
             self.assertEqual(rc, 0, out)
         return [o['name'] for o in self.swift_conn(shunt=False).get_container(container)[1]]
 
-    @unittest.expectedFailure   # B1: non-ASCII user metadata: the fence POST gets a local 500
+    # B1 (fixed in e31e0be): non-ASCII user metadata made the fence POST get a local 500
     def test_object_with_non_ascii_metadata_is_archived(self):
         container = self.make_container(self.conn, 'rel-b1')
         self.conn.put_object(container, 'doc', b'data', headers={'X-Object-Meta-Note': 'çà ☃'})
         self.assertEqual(self.archive(container), [])
 
-    @unittest.expectedFailure   # B3: LocalObject.close() leaves the proxy's GET generator open
+    # B3 (fixed in ec4033a): LocalObject.close() left the proxy's GET generator open
     def test_closing_a_local_object_closes_its_get(self):
         container = self.make_container(self.conn, 'rel-b3')
         self.conn.put_object(container, 'doc', b'x' * 3000)
         local = LocalSwift(make_internal_client(self.internal_client_conf()))
         obj = local.open(self.account, container, 'doc', 0)
-        self.addCleanup(obj.reader._iter.close)     # what close() should have done
         self.assertEqual(len(obj.reader.read(obj.size)), 3000)
         obj.close()
         # Open, its 60 s client_timeout watchdog stays armed until garbage collection.
@@ -90,7 +89,7 @@ class TestReliabilityShort(S3TargetTest):
                                 'internal_client_path': self.env['internal_client_conf_path']},
                                for_daemon=False)
 
-    @unittest.expectedFailure   # B2: a kill between fence POST and DELETE keeps it local
+    # B2 (fixed in 070835a): a kill between fence POST and DELETE kept the object local
     def test_object_fenced_by_a_killed_archiver_is_archived_after_restart(self):
         container = self.make_container(self.conn, 'rel-b2')
         self.conn.put_object(container, 'doc', b'data', headers={'X-Object-Meta-A': 'b'})
@@ -104,29 +103,53 @@ class TestReliabilityShort(S3TargetTest):
             'X-Timestamp': Timestamp(meta_ts, offset=meta_ts.offset + 1).internal}, (2,))
         self.assertEqual(self.archive(container), [])
 
-    @unittest.expectedFailure   # B5: shard DBs are crawled from row 0: every object goes up again
     def test_sharding_a_synced_container_uploads_nothing_again(self):
+        """B5, quiescent case (fixed in 0a870d0): a container sharded between two passes."""
+        counter, container, daemons = self.sharding_setup(30)
+        for rc, out in daemons.run_once():
+            self.assertEqual(rc, 0, out)
+        self.assertEqual(sum(counter.uploads().values()), 30)
+        self.shard(container, 10)
+        for rc, out in daemons.run_once():      # the same daemons, the same status files
+            self.assertEqual(rc, 0, out)
+        self.assertEqual(sum(counter.uploads().values()), 30)
+
+    @unittest.expectedFailure   # B5: sharded mid-sync, rows go up from the root and the shards
+    def test_sharding_during_a_sync_uploads_each_object_once(self):
+        counter, container, daemons = self.sharding_setup(60)
+        counter.arm(1.0, ['stall'], stall_seconds=0.3, match=lambda kind: kind == 'PutObject')
+        self.addCleanup(daemons.stop_all)
+        daemons.start_all()
+        deadline = time.time() + 60
+        while sum(counter.uploads().values()) < 10 and time.time() < deadline:
+            time.sleep(0.2)
+        self.shard(container, 15)
+        while sum(counter.uploads().values()) < 60 and time.time() < deadline + 60:
+            time.sleep(0.5)
+        time.sleep(5)           # anything more would come now
+        daemons.stop_all()
+        uploads = counter.uploads()
+        self.assertEqual(len(uploads), 60)
+        self.assertEqual(sum(uploads.values()), 60, [p for p, n in uploads.items() if n > 1])
+
+    def sharding_setup(self, count):
+        """A counting proxy, a container of ``count`` objects mapped through it, daemons."""
         counter = FaultProxy(self.target['aws_endpoint']).start()
         self.addCleanup(counter.stop)
         container = self.unique_name('rel-b5')
         self.conn.put_container(container)
         self.addCleanup(remove_sharded_container, self.conn, container)
-        for i in range(30):
+        for i in range(count):
             self.conn.put_object(container, 'o%02d' % i, b'%d' % i)
         mapping = s3_mapping(dict(self.target, aws_endpoint=counter.url), self.bucket,
                              self.account, container)
-        daemons = NodeDaemons(self.env, [mapping])
-        for rc, out in daemons.run_once():
-            self.assertEqual(rc, 0, out)
-        self.assertEqual(sum(counter.uploads().values()), 30)
+        return counter, container, NodeDaemons(self.env, [mapping])
+
+    def shard(self, container, rows):
         workdir = tempfile.mkdtemp(prefix='s3sync-b5-')
         self.addCleanup(shutil.rmtree, workdir, True)
-        shards, _seconds, log = shard_container(self.env, self.account, container, 10, workdir)
+        shards, _seconds, log = shard_container(self.env, self.account, container, rows, workdir)
         self.assertGreater(shards, 1, log)
-        for rc, out in daemons.run_once():      # the same daemons, the same status files
-            self.assertEqual(rc, 0, out)
-        self.assertEqual(sum(counter.uploads().values()), 30)
-
 
 if __name__ == '__main__':
     random.seed()

@@ -1,11 +1,12 @@
-"""Product bugs the suite found, by id: its runs report them as *known product bugs* (expected
-failures) instead of failing, and the short integration test has one expectedFailure test each.
-Remove an entry once the bug is fixed: the suite then fails again if it comes back."""
+"""Product bugs the suite found, by id. While a bug is open (not in ``FIXED``) the suite reports
+what it explains as a *known product bug* (an expected failure) instead of failing, and the
+short integration test has an expectedFailure test for it. Once fixed (its commit recorded in
+``FIXED``) the same finding fails the suite again, and its test is a plain regression test."""
 import re
 
 from s3_sync.local import is_fence
 
-KNOWN_BUGS = {
+BUGS = {
     'B1': ('an object with non-ASCII user metadata is never archived: the fence POST of '
            'LocalSwift.delete_if_unchanged (s3_sync/local.py) re-states the metadata as '
            'decoded str instead of WSGI strings and the local cluster answers 500, forever'),
@@ -24,14 +25,28 @@ KNOWN_BUGS = {
            'every row older than verification_slack and uploads what the remote lacks, at about '
            'the same time, so the missing replica\'s share (and rows whose owner is merely '
            'behind) goes up from several replicas (s3_sync/crawler/passes.py verify)'),
-    'B5': ('a DB with a new id is crawled from row 0 and its rows younger than '
-           'verification_slack are uploaded again without looking at the remote: after '
-           'sharding (new shard DBs, crawled while the root\'s retiring DB still is) nearly '
-           'every object of a synced container goes up twice, and an archived one can be '
-           'handled from both DBs at the same instant (two uploads; the loser\'s fence POST '
-           'gets 409 and is logged as "kept: a client wrote it"); likewise a replica rebuilt by '
-           'replication (s3_sync/crawler/passes.py primary, _not_yet_propagated)'),
+    'B5': ('a container sharded while it is being synced gets objects uploaded twice: its rows '
+           'reach the daemons both from the root\'s DB and from the new shard DBs (new ids), '
+           'and a shard DB\'s rows are handled again without a look at the remote unless they '
+           'were already there when the shard DB was first seen (0a870d0 covers only a '
+           'container sharded between passes); in sync mode most objects go up twice, in '
+           'archive mode the two copies of a row can be handled at the same instant (two '
+           'uploads; the loser\'s fence POST is logged as "kept: a client wrote it") '
+           '(s3_sync/crawler: primary pass of shard DBs)'),
 }
+
+# bug id -> the commit that fixed it
+FIXED = {
+    'B1': 'e31e0be',
+    'B2': '070835a',
+    'B3': 'ec4033a',
+}
+KNOWN_BUGS = {bug: text for bug, text in BUGS.items() if bug not in FIXED}
+
+
+def known(bug):
+    """``bug`` while it is open, None once it is fixed (its symptoms then fail the suite)."""
+    return bug if bug in KNOWN_BUGS else None
 
 
 def traceback_bug(lines, before=''):
@@ -39,10 +54,10 @@ def traceback_bug(lines, before=''):
     or None."""
     text = '\n'.join(lines[:6])
     if 'fire_timers' in text and 'ChunkWriteTimeout' in text:
-        return 'B3'
+        return known('B3')
     if 'Exception ignored in: <generator' in before and \
             'greenlet is being finalized' in '\n'.join(lines[:50]):
-        return 'B3'
+        return known('B3')
     return None
 
 
@@ -55,7 +70,7 @@ def classify_leftover(headers):
     """The known bug that explains why an archived object (on the remote already) is still
     local, from its local headers; None when none does."""
     if is_fence(headers.get('x-delete-at')):
-        return 'B2'
+        return known('B2')
     if non_ascii_metadata(headers):
-        return 'B1'
+        return known('B1')
     return None

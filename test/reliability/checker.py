@@ -20,6 +20,7 @@ import concurrent.futures
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -34,6 +35,11 @@ GET_THREADS = 6
 # metadata the sync adds itself: large-object identity and markers (see s3_sync.metadata)
 MARKER_PREFIX = 'swift-'
 MARKERS = ('x-static-large-object', 'x-object-manifest')
+
+
+RECORD = re.compile(r'^\[\d{4}-\d\d-\d\d [\d:,]+\] ')     # a log record's first line
+# the header of a DEBUG log record from a library, not from the sync (s3-sync)
+LIBRARY_DEBUG = re.compile(r'^\[[^\]]*\] (botocore|boto3|urllib3|s3transfer)[\w.]* \[DEBUG\]')
 
 
 def is_marker(key):
@@ -80,8 +86,12 @@ class Checker:
         for index, text in self.run.daemons.logs().items():
             lines = text.splitlines()
             known = {}
+            in_library_record = False
             for n, line in enumerate(lines):
-                if 'Traceback' not in line:
+                if RECORD.match(line):
+                    # a library's DEBUG record may carry the traceback of an error it handled
+                    in_library_record = bool(LIBRARY_DEBUG.match(line))
+                if 'Traceback' not in line or in_library_record:
                     continue
                 bug = traceback_bug(lines[n:n + 50], lines[n - 1] if n else '')
                 if bug:

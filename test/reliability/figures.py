@@ -72,7 +72,7 @@ class Tally:
                              _counter(self.duplicates_known),
                              self.duplicates_unexplained - known) if known else 'none known'))
         lines.append('losses: %d' % self.losses)
-        from test.reliability.bugs import KNOWN_BUGS
+        from test.reliability.bugs import BUGS as KNOWN_BUGS
         lines.append('known product bugs seen (expected failures): %s' % (
             ', '.join('%s x%d' % (b, len(v)) for b, v in sorted(self.known.items())) or 'none'))
         for bug, items in sorted(self.known.items()):

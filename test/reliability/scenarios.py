@@ -15,7 +15,7 @@ import uuid
 
 from devenv.request_counter import FAULT_KINDS
 from test.reliability import localfaults
-from test.reliability.bugs import classify_leftover
+from test.reliability.bugs import classify_leftover, known
 from test.reliability.checker import Checker
 from test.reliability.daemons import Daemons
 from test.reliability.kills import Killer
@@ -117,7 +117,7 @@ class Run:
     def explained_by(self, t):
         for since, until, bug in self.explanations:
             if since <= t and (until is None or t < until):
-                return bug
+                return known(bug)
         return None
 
     def check_status_files(self, when):
@@ -317,11 +317,13 @@ def scenario_kills(run, size, faults=None):
         arm(run, faults)
     run.start(size['write_seconds'])
     killer = Killer(run, run.rng)
-    plan = kill_plan(run.rng, size['kills'])
-    # random moments spread over the writing (and a little after it), in order
-    span = size['write_seconds'] * 1.1
-    moments = sorted(run.rng.uniform(1.0, span) for _ in plan)
-    for moment, at in zip(plan, moments):
+    # random moments spread over the writing (and a little after it); aimed ones while the
+    # SLOs are still being written
+    write = size['write_seconds']
+    plan = sorted((run.rng.uniform(0.02, 1.1) * write if moment == 'random'
+                   else run.rng.uniform(0.1, 0.7) * write, moment)
+                  for moment in kill_plan(run.rng, size['kills']))
+    for at, moment in plan:
         note = killer.kill(moment, timeout=45, not_before=run.started + at)
         run.log('  kill: %s' % note)
         run.watch_daemons()
@@ -388,7 +390,7 @@ def scenario_object_server_down(run, size):
 def scenario_replica_missing(run, size):
     # the surviving replicas verify every row after the slack: the missing one's share
     _two_lanes(run, size)
-    run.start(size['write_seconds'], verification_slack=0.25)
+    run.start(size['write_seconds'], verification_slack=1)
     run.wait_progress(0.3)
     removed = time.time()
     for lane in run.lanes:
@@ -404,7 +406,8 @@ def scenario_replica_missing(run, size):
     for lane in run.lanes:
         localfaults.restore_container_replica(run.info, 3, 1, lane.account, lane.container)
     run.log('  node 3 replicas restored (copy + new id) at t=%.0fs' % run.elapsed())
-    replicator = localfaults.BackgroundReplicator(run.info, lane_partitions(run), 5).start()
+    replicator = localfaults.BackgroundReplicator(run.info, lane_partitions(run), 5,
+                                                  objects=True).start()
     run.on_finish.append(replicator.stop)
     time.sleep(10)        # node 3's daemon crawls the restored DBs: nothing to upload again
     run.wait_converged()
@@ -417,6 +420,10 @@ def scenario_sharding(run, size):
     # copy_after keeps objects local for a while, so that the container has rows to shard
     run.add_lane('arch', 'moto', True, n, slos=size['slos'], copy_after=15)
     run.start(size['write_seconds'])
+    # the replicators a cluster runs all the time (the sharder brings its own for shard DBs)
+    replicator = localfaults.BackgroundReplicator(run.info, lane_partitions(run),
+                                                  objects=True).start()
+    run.on_finish.append(replicator.stop)
     run.wait_progress(0.4)
     workdir = tempfile.mkdtemp(prefix='s3sync-rel-sharder-')
     run.explain('B5', time.time())
