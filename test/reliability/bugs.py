@@ -33,6 +33,12 @@ BUGS = {
            'archive mode the two copies of a row can be handled at the same instant (two '
            'uploads; the loser\'s fence POST is logged as "kept: a client wrote it") '
            '(s3_sync/crawler: primary pass of shard DBs)'),
+    'B6': ('verification uploads again every object whose upload landed in the same second '
+           'as its local write: a remote copy counts as reflecting a row only when its '
+           'Last-Modified is not older than the row\'s timestamp (s3_sync/sync/verify.py '
+           'remote_reflects), but S3 listings give Last-Modified in whole seconds (truncated), '
+           'so a copy made within the same second looks older than the row; with the daemons '
+           'keeping up (sub-second lag) most objects go up twice once verification_slack passes'),
 }
 
 # bug id -> the commit that fixed it

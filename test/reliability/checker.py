@@ -28,7 +28,7 @@ import uuid
 import swiftclient
 
 from devenv.request_counter import UPLOAD_KINDS
-from test.reliability.bugs import classify_leftover, traceback_bug
+from test.reliability.bugs import classify_leftover, known, traceback_bug
 from test.reliability.lanes import local_conn
 
 GET_THREADS = 6
@@ -300,7 +300,7 @@ class Checker:
                     allowed.add(name)
                 if rec['status'] and 200 <= rec['status'] < 300 and (
                         rec['kind'] == 'PutObject' or rec['upload_id'] in with_data):
-                    times.setdefault(name, []).append(rec['t'])
+                    times.setdefault(name, []).append((rec['t'], rec['done'] or rec['t']))
             beyond, explained = [], {}
             for name, obj in lane.workload.objects.items():
                 if obj.unknown:
@@ -317,7 +317,12 @@ class Checker:
                     continue
                 with self.tally.lock:
                     self.tally.duplicates_unexplained += 1
-                bug = self.run.explained_by(sorted(times[name])[1])
+                uploads = sorted(times[name])
+                bug = None
+                if obj.written and int(uploads[0][1]) <= int(obj.written):
+                    # its first copy is dated (in whole seconds) before the write it reflects
+                    bug = known('B6')
+                bug = bug or self.run.explained_by(uploads[1][0])
                 what = '%s (%dx)' % (name, count)
                 if bug:
                     explained.setdefault(bug, []).append(what)

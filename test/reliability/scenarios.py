@@ -41,7 +41,7 @@ PLANS = {
     },
 }
 SHORT = dict(objects=300, slos=1, kills={'multipart': 1, 'archive-delete': 1, 'random': 1},
-             rate=0.2, write_seconds=20)
+             rate=0.22, write_seconds=20)
 SCENARIOS = ('kill-9', 'remote-faults', 'object-server-down', 'container-replica-missing',
              'sharding')
 REMOTE_TIMEOUT = 5          # the mappings' remote_timeout; 'late' answers come after it

@@ -23,12 +23,13 @@ CONTENT_TYPES = ('application/octet-stream', 'text/plain', 'image/png',
 class Expected:
     """One object as the client left it."""
     __slots__ = ('name', 'md5', 'size', 'meta', 'ctype', 'segment_md5s', 'deleted', 'unknown',
-                 'posted')
+                 'posted', 'written')
 
     def __init__(self, name, md5, size, meta, ctype, segment_md5s=None):
         self.name, self.md5, self.size, self.meta, self.ctype = name, md5, size, meta, ctype
         self.segment_md5s = segment_md5s
         self.deleted = self.unknown = self.posted = False
+        self.written = None         # when the client's last PUT or POST of it returned
 
     @property
     def slo(self):
@@ -172,7 +173,9 @@ class Workload:
         with self.lock:
             if kind in ('put', 'slo'):
                 self.objects[name] = obj
+                obj.written = time.time()
             elif kind == 'post':
+                self.objects[name].written = time.time()
                 self.objects[name].meta, self.objects[name].ctype = meta, ctype
                 self.objects[name].posted = True
             else:
