@@ -39,6 +39,12 @@ BUGS = {
            'remote_reflects), but S3 listings give Last-Modified in whole seconds (truncated), '
            'so a copy made within the same second looks older than the row; with the daemons '
            'keeping up (sub-second lag) most objects go up twice once verification_slack passes'),
+    'B7': ('a multipart upload in flight at a kill -9 can be left incomplete on the remote: '
+           'orphan uploads are aborted only before a new upload of the same key, and after a '
+           'restart the batched listing finds the object already there (its earlier single '
+           'copy, or an upload another replica finished), so no new upload comes; it is billed '
+           'until a bucket lifecycle rule (AbortIncompleteMultipartUpload) removes it '
+           '(s3_sync/providers/s3_multipart.py abort_orphans)'),
 }
 
 # bug id -> the commit that fixed it
@@ -46,6 +52,7 @@ FIXED = {
     'B1': 'e31e0be',
     'B2': '070835a',
     'B3': 'ec4033a',
+    'B6': '1041c40',
 }
 KNOWN_BUGS = {bug: text for bug, text in BUGS.items() if bug not in FIXED}
 
