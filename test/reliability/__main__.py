@@ -1,6 +1,6 @@
 """``python -m test.reliability [--quick] [--only NAMES] [--base DIR] [--port-offset N]``.
 
-Brings up the dev environment (its own by default: /tmp/s3sync-reliability, ports +30000, 3
+Brings up the dev environment (its own by default: /tmp/s3sync-reliability, ports +12000, 3
 object replicas; ``S3SYNC_DEVENV_BASE`` / ``S3SYNC_DEVENV_PORT_OFFSET`` choose another), runs
 the scenarios, prints the figures, and stops the environment it started (``--keep-env`` leaves
 it up). Exit status 0 only when every run is clean and nothing was lost."""
@@ -15,7 +15,7 @@ from test.reliability.figures import Tally
 from test.reliability.scenarios import PLANS, SCENARIOS, run_scenario
 
 DEFAULT_BASE = '/tmp/s3sync-reliability'
-DEFAULT_PORT_OFFSET = 30000
+DEFAULT_PORT_OFFSET = 12000      # below the ephemeral port range (32768+)
 OBJ_REPLICAS = 3
 
 
