@@ -126,6 +126,16 @@ class TestRowsNeedingRepair(unittest.TestCase):
         need, _ = self.check(rows, {}, archive)
         self.assertEqual(need, [])
 
+    def test_a_copy_made_in_the_second_of_the_write_reflects_it(self):
+        written = 1700000000.6
+        need, _ = self.check([row('a', written)], {'a': remote('a', 1700000000.0)})
+        self.assertEqual(need, [])      # S3 listings truncate Last-Modified to the second
+
+    def test_a_post_in_the_second_of_the_copy_still_needs_propagating(self):
+        rows = [row('a', 1700000000.2, meta_ts=1700000000.6)]
+        need, _ = self.check(rows, {'a': remote('a', 1700000000.0)})
+        self.assertEqual(need, ['a'])   # the listing cannot show the POST's metadata
+
     def test_sparse_rows_in_a_big_listing_fall_back_to_heads(self):
         objects = {'k%06d' % i: remote('k%06d' % i, NOW - 4999) for i in range(5000)}
         rows = [row('k000000', NOW - 5000), row('k004999', NOW - 5000)]
