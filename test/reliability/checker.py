@@ -319,7 +319,7 @@ class Checker:
                     self.tally.duplicates_unexplained += 1
                 uploads = sorted(times[name])
                 bug = None
-                if obj.written and int(uploads[0][1]) <= int(obj.written):
+                if obj.written and int(uploads[0][1]) < obj.written:
                     # its first copy is dated (in whole seconds) before the write it reflects
                     bug = known('B6')
                 bug = bug or self.run.explained_by(uploads[1][0])
