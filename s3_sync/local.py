@@ -90,11 +90,8 @@ class BodyReader:
         return data
 
     def close(self):
-        # The iterator made of the body first: InternalClient hands over catch_errors'
-        # ByteEnforcer, which has no close() and closes the proxy's GET generator (and disarms
-        # its client_timeout watchdog) only when the iterator it made is closed.
         close_if_possible(self._iter)
-        close_if_possible(self._app_iter)
+        close_body(self._app_iter)
 
 
 class LocalObject:
@@ -179,9 +176,9 @@ class LocalSwift:
             raise LocalError('%s: local %s' % (what, exc.resp.status)) from None
         found = _lower(resp_headers).get('etag', '').strip().strip('"')
         if etag and found != etag:
-            _close(body)
+            close_body(body)
             raise SegmentChanged('%s: etag %s is not the expected %s' % (what, found, etag))
-        return body
+        return ClosingBody(body)
 
     def raw_manifest(self, account, container, name):
         """(raw manifest bytes, lower-case headers) of a (nested) SLO; SegmentChanged when it
@@ -198,7 +195,7 @@ class LocalSwift:
         try:
             return b''.join(body), _lower(headers)
         finally:
-            _close(body)
+            close_body(body)
 
     def listing(self, account, container, prefix):
         """[(name, etag, size)] of the objects under ``prefix`` (a DLO's segments)."""
@@ -292,13 +289,34 @@ class LocalSwift:
         _drain(resp.app_iter)
 
 
-def _close(body):
-    close = getattr(body, 'close', None)
-    if close:
-        close()
+def close_body(body):
+    """Close a response body InternalClient handed over, read or not. It is catch_errors'
+    ByteEnforcer, which has no close() of its own: the proxy's GET generator inside it must be
+    closed too, or its client_timeout watchdog stays armed and fires a ChunkWriteTimeout
+    traceback into the hub a minute later."""
+    close_if_possible(getattr(body, 'inner_iter', None))
+    close_if_possible(body)
+
+
+class ClosingBody:
+    """A response body as an iterator whose ``close()`` reaches the proxy's GET."""
+
+    def __init__(self, body):
+        self._body = body
+        self._iter = iter(body)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._iter)
+
+    def close(self):
+        close_if_possible(self._iter)
+        close_body(self._body)
 
 
 def _drain(body):
     for _ in body:
         pass
-    _close(body)
+    close_body(body)

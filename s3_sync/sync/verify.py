@@ -61,8 +61,10 @@ def _list_range(rows, provider):
     return listed, end_marker
 
 
-def _floor_ms(ts):
-    return math.floor(float(ts) * 1000) / 1000.0
+def _whole_seconds(ts):
+    # S3 listings (moto, Swift's s3api) give Last-Modified in whole seconds, truncated: a copy
+    # made in the same second as the write must not look older than it.
+    return math.floor(float(ts))
 
 
 def local_verdict(row, mapping, now):
@@ -88,7 +90,7 @@ def remote_reflects(row, remote):
         return remote is None or written_after(remote.last_modified, float(data_ts))
     if remote is None:
         return False
-    if remote.last_modified < _floor_ms(meta_ts):
+    if remote.last_modified < _whole_seconds(meta_ts):
         return False
     if ';swift_bytes=' in row['content_type']:
         total = int(row['content_type'].rsplit(';swift_bytes=', 1)[1])

@@ -39,7 +39,13 @@ BUGS = {
            'remote_reflects), but S3 listings give Last-Modified in whole seconds (truncated), '
            'so a copy made within the same second looks older than the row; with the daemons '
            'keeping up (sub-second lag) most objects go up twice once verification_slack passes'),
-    'B7': ('what is left of B3 after its fix (ec4033a): a local GET closed without reading a '
+    'B7': ('a multipart upload in flight at a kill -9 can be left incomplete on the remote: '
+           'orphan uploads are aborted only before a new upload of the same key, and after a '
+           'restart the batched listing finds the object already there (its earlier single '
+           'copy, or an upload another replica finished), so no new upload comes; it is billed '
+           'until a bucket lifecycle rule (AbortIncompleteMultipartUpload) removes it '
+           '(s3_sync/providers/s3_multipart.py abort_orphans)'),
+    'B8': ('what is left of B3 after its fix (ec4033a): a local GET closed without reading a '
            'byte still stays open. BodyReader.close (s3_sync/local.py) closes the iterator it '
            'made of catch_errors\' ByteEnforcer, but that generator never started, so closing '
            'it does not run the code that closes the proxy\'s GET generator (already started, '
@@ -55,6 +61,8 @@ FIXED = {
     'B2': '070835a',
     'B3': 'ec4033a',
     'B4': '602a7df',
+    'B6': '1041c40',
+    'B8': 'be9b45c',
 }
 KNOWN_BUGS = {bug: text for bug, text in BUGS.items() if bug not in FIXED}
 
@@ -69,10 +77,10 @@ def traceback_bug(lines, before=''):
     or None."""
     text = '\n'.join(lines[:6])
     if 'fire_timers' in text and 'ChunkWriteTimeout' in text:
-        return known('B3') or known('B7')
+        return known('B3') or known('B8')
     if 'Exception ignored in: <generator' in before and \
             'greenlet is being finalized' in '\n'.join(lines[:50]):
-        return known('B3') or known('B7')
+        return known('B3') or known('B8')
     return None
 
 

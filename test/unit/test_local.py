@@ -55,6 +55,27 @@ class TestBodyReader(unittest.TestCase):
         reader.close()
         self.assertEqual(closed, [True])
 
+    def test_segment_reads_close_the_proxys_generator_read_or_not(self):
+        for reads in (0, 1):
+            closed = []
+
+            def proxy_get():
+                try:
+                    yield from CHUNKS
+                finally:
+                    closed.append(True)
+            started = proxy_get()
+            next(started)           # the proxy started it: its watchdog is armed
+
+            class Client:
+                def get_object(self, account, container, obj, headers=None):
+                    return 200, {'Etag': 'e'}, ByteEnforcer(started, len(DATA))
+            body = LocalSwift(Client()).read_range('a', 'c', 's', 0, 10, 'e')
+            for _ in range(reads):
+                next(body)
+            body.close()
+            self.assertEqual(closed, [True], reads)
+
     def test_close_closes_the_response(self):
         body = Closing(CHUNKS)
         BodyReader(body).close()
