@@ -8,7 +8,6 @@ every invariant of ``test/reliability/checker.py``. The full suite is ``tools/re
 
 The product bugs the suite found have a test each here (see ``test/reliability/bugs.py``): an
 expectedFailure while open, a plain regression test once fixed."""
-import inspect
 import random
 import shutil
 import tempfile
@@ -21,7 +20,7 @@ from devenv.request_counter import FaultProxy
 from s3_sync.config import validate_config
 from s3_sync.local import LocalSwift, new_fence
 from s3_sync.swift_env import make_internal_client, setup_swift
-from swift.common.utils import Timestamp
+from swift.common.utils import Timestamp, close_if_possible
 from test.integration.env import S3TargetTest
 from test.reliability.figures import Tally
 from test.reliability.localfaults import shard_container
@@ -38,6 +37,14 @@ def remove_sharded_container(conn, container):
     except swiftclient.ClientException as err:
         if err.http_status not in (404, 409):
             raise
+
+
+def proxy_app(client):
+    """The proxy Application inside an InternalClient's pipeline."""
+    app = client.app
+    while not hasattr(app, 'watchdog'):
+        app = app.app
+    return app
 
 
 class TestReliabilityShort(S3TargetTest):
@@ -75,14 +82,26 @@ class TestReliabilityShort(S3TargetTest):
 
     # B3 (fixed in ec4033a): LocalObject.close() left the proxy's GET generator open
     def test_closing_a_local_object_closes_its_get(self):
+        self.assert_get_closed(read=True)
+
+    # B8 (fixed in be9b45c): closed unread, the proxy's GET stayed open (watchdog armed)
+    def test_closing_an_unread_local_object_closes_its_get(self):
+        self.assert_get_closed(read=False)
+
+    def assert_get_closed(self, read):
         container = self.make_container(self.conn, 'rel-b3')
         self.conn.put_object(container, 'doc', b'x' * 3000)
-        local = LocalSwift(make_internal_client(self.internal_client_conf()))
-        obj = local.open(self.account, container, 'doc', 0)
-        self.assertEqual(len(obj.reader.read(obj.size)), 3000)
+        client = make_internal_client(self.internal_client_conf())
+        watchdog = proxy_app(client).watchdog
+        obj = LocalSwift(client).open(self.account, container, 'doc', 0)
+        # what close() should do, so a failure here leaves nothing to fire later
+        self.addCleanup(close_if_possible, obj.reader._app_iter.inner_iter)
+        self.assertEqual(len(watchdog._timeouts), 1)    # the proxy's client_timeout, armed
+        if read:
+            self.assertEqual(len(obj.reader.read(obj.size)), 3000)
         obj.close()
-        # Open, its 60 s client_timeout watchdog stays armed until garbage collection.
-        self.assertEqual(inspect.getgeneratorstate(obj.reader._iter), inspect.GEN_CLOSED)
+        # open, its 60 s client_timeout would fire into the hub (a Traceback in the log)
+        self.assertEqual(len(watchdog._timeouts), 0)
 
     def internal_client_conf(self):
         return validate_config({'swift_dir': self.env['swift_dir'],

@@ -319,8 +319,10 @@ class Checker:
                     self.tally.duplicates_unexplained += 1
                 uploads = sorted(times[name])
                 bug = None
-                if obj.written and int(uploads[0][1]) <= int(obj.written):
-                    # its first copy is dated (in whole seconds) before the write it reflects
+                if obj.written and int(uploads[0][1]) < obj.written and \
+                        uploads[1][0] >= obj.written + self.run.slack:
+                    # a verification's upload (past the slack) of a copy dated, in whole
+                    # seconds, before the write it reflects
                     bug = known('B6')
                 bug = bug or self.run.explained_by(uploads[1][0])
                 what = '%s (%dx)' % (name, count)

@@ -110,7 +110,7 @@ def sharder_confs(info, workdir):
     return confs
 
 
-def shard_container(info, account, container, rows_per_shard, workdir, max_rounds=3):
+def shard_container(info, account, container, rows_per_shard, workdir, max_rounds=6):
     """Shard ``account/container`` for real, in shards of ``rows_per_shard`` objects (fewer
     when the container holds fewer than 3 shards' worth); returns (shard count, seconds, log
     lines)."""

@@ -68,6 +68,7 @@ class Run:
         self.tag = uuid.uuid4().hex[:6]
         self.on_finish = []             # called before the checks (background helpers)
         self.explanations = []          # (since, until, bug): known bugs re-uploading then
+        self.slack = 3600.0             # the daemons' verification_slack, in seconds
 
     # -- set-up ----------------------------------------------------------------------------
     def add_lane(self, label, target, archive, objects, slos=0, posts=0, deletes=0, **extra):
@@ -84,6 +85,7 @@ class Run:
         return lane
 
     def start(self, write_seconds, threads=3, **overrides):
+        self.slack = 60.0 * overrides.get('verification_slack', 60)    # seconds
         self.daemons = Daemons(self.info, [lane.mapping for lane in self.lanes], **overrides)
         self.writer = Writer(lambda: local_conn(self.info, shunt=True),
                              [lane.workload for lane in self.lanes], write_seconds, threads)

@@ -29,7 +29,7 @@ class Expected:
         self.name, self.md5, self.size, self.meta, self.ctype = name, md5, size, meta, ctype
         self.segment_md5s = segment_md5s
         self.deleted = self.unknown = self.posted = False
-        self.written = None         # when the client's last PUT or POST of it returned
+        self.written = None         # the Swift timestamp of the client's last PUT or POST
 
     @property
     def slo(self):
@@ -148,6 +148,7 @@ class Workload:
         deadline = time.time() + 60
         while kind in ('post', 'delete') and name not in self.objects:
             time.sleep(0.05)            # its PUT is still running in another thread
+        written = None
         while True:
             try:
                 if kind == 'put':
@@ -158,6 +159,8 @@ class Workload:
                     meta, ctype = self._post(conn, name)
                 else:
                     self._delete(conn, name)
+                if kind != 'delete':
+                    written = self._timestamp(conn, name)
                 break
             except (swiftclient.ClientException, OSError) as err:
                 if time.time() > deadline:
@@ -173,14 +176,21 @@ class Workload:
         with self.lock:
             if kind in ('put', 'slo'):
                 self.objects[name] = obj
-                obj.written = time.time()
+                obj.written = written
             elif kind == 'post':
-                self.objects[name].written = time.time()
+                self.objects[name].written = written
                 self.objects[name].meta, self.objects[name].ctype = meta, ctype
                 self.objects[name].posted = True
             else:
                 self.objects[name].deleted = True
             self.done += 1
+
+    def _timestamp(self, conn, name):
+        """The object's Swift timestamp (what its container row carries), or now."""
+        try:
+            return float(conn.head_object(self.container, name)['x-timestamp'])
+        except (swiftclient.ClientException, OSError, KeyError, ValueError):
+            return time.time()
 
     def live(self):
         """{name: Expected} of objects that must exist (written, not deleted, not unknown)."""
