@@ -9,6 +9,7 @@ prune.
 Without ``statsd_host`` nothing is created and every report is a no-op. Stats must never slow down
 or break a sync: Swift's client sends fire-and-forget UDP and only logs send errors.
 """
+import collections
 import urllib.parse
 
 from swift.common.utils import StatsdClient
@@ -20,6 +21,10 @@ ERRORS = 'errors'
 SKIPPED = 'skipped'
 
 DEFAULT_ENDPOINT = 'S3'
+
+# This process's running totals of every counter: (account, bucket, container, metric) -> n.
+# The Prometheus text file exports them (s3_sync.status.metrics), statsd or not.
+TOTALS = collections.Counter()
 
 
 def quote_component(value):
@@ -42,6 +47,7 @@ class StatsReporter:
 
     def __init__(self, conf, mapping, container=None):
         tail = metric_prefix(conf, mapping, mapping.real_container(container))
+        self.labels = (mapping.account, mapping.aws_bucket, mapping.real_container(container))
         self.prefix = '.'.join(p for p in (conf.statsd_prefix, tail) if p)
         self.client = StatsdClient(conf.statsd_host, conf.statsd_port,
                                    base_prefix=conf.statsd_prefix or '',
@@ -51,6 +57,7 @@ class StatsReporter:
         return '%s.%s' % (self.prefix, metric)
 
     def increment(self, metric, n=1):
+        TOTALS[self.labels + (metric,)] += n
         if self.client:
             self.client.update_stats(metric, n)
 

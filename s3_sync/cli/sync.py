@@ -80,8 +80,16 @@ class StopRequest:
         self._previous = {}
 
 
+# Operator commands: ``swift-s3-sync <command> --config PATH ...`` (each module's doc).
+COMMANDS = {'status': 's3_sync.cli.status'}
+
+
 def main(argv=None):
     """The program: green the process the way every Swift daemon does, then run."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in COMMANDS:
+        import importlib
+        return importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
     # First of all, so a stop sent while Swift is imported is a clean stop too.
     stop = StopRequest()
     stop.install()
@@ -138,11 +146,16 @@ def _run(args, stop):
         for warning in node_warnings(conf, crawler.node):
             logger.warning('%s: %s', args.config, warning)
         stop.crawler = crawler
+        reporter = build_reporter(conf, crawler, logger)
         if stop.signum is None:
             if args.once:
                 crawler.run_once()
             else:
+                import eventlet
+                thread = eventlet.spawn(reporter.run)
                 crawler.run_forever()
+                thread.wait()
+            reporter.publish()
     except ConfigError as exc:
         exc.path = args.config
         return refuse(exc)
@@ -203,38 +216,58 @@ def default_internal_client_path(conf):
     return DERIVED_DEFAULTS['internal_client_path']({'swift_dir': conf.swift_dir})
 
 
-def build_crawler(conf, logger):
-    """The crawler, with each start-up step's failure a ConfigError naming the key whose file
-    it read (a bad swift.conf or ring, an InternalClient config that does not load)."""
+def _step(key, fn, *args):
+    """``fn(*args)``, its failure a ConfigError naming ``key`` (the key whose file it read)."""
     from s3_sync.config import ConfigError
-    from s3_sync.crawler.crawler import Crawler
-    from s3_sync.crawler.node import LocalNode
     from s3_sync.log import one_line
-    from s3_sync.swift_env import make_internal_client, setup_swift
-    from s3_sync.sync.factory import SyncFactory
-    from swift.common.utils import validate_hash_conf
+    try:
+        return fn(*args)
+    # Swift's set_swift_dir calls sys.exit() on a swift.conf without a hash path prefix
+    # or suffix.
+    except (Exception, SystemExit) as exc:
+        raise ConfigError(key, one_line(exc, first_line=True)) from exc
 
-    def step(key, fn, *args):
-        try:
-            return fn(*args)
-        # Swift's set_swift_dir calls sys.exit() on a swift.conf without a hash path prefix
-        # or suffix.
-        except (Exception, SystemExit) as exc:
-            raise ConfigError(key, one_line(exc, first_line=True)) from exc
+
+def build_node(conf):
+    """Swift set up from ``swift_dir`` and this node's view of the container ring."""
+    from s3_sync.crawler.node import LocalNode
+    from s3_sync.swift_env import setup_swift
+    from swift.common.utils import validate_hash_conf
 
     def setup():
         setup_swift(conf.swift_dir)
         # Otherwise a swift.conf without a hash path prefix or suffix fails every crawl.
         validate_hash_conf()
 
-    step('swift_dir', setup)
-    node = step('swift_dir', LocalNode, conf.devices, conf.swift_dir, conf.swift_bind_ip,
-                conf.swift_bind_port)
+    _step('swift_dir', setup)
+    return _step('swift_dir', LocalNode, conf.devices, conf.swift_dir, conf.swift_bind_ip,
+                 conf.swift_bind_port)
+
+
+def build_internal_client(conf):
+    from s3_sync.swift_env import make_internal_client
     ic_key = 'internal_client_path' if os.path.exists(conf.internal_client_path) \
         else 'swift_dir'
-    internal_client = step(ic_key, make_internal_client, conf)
+    return _step(ic_key, make_internal_client, conf)
+
+
+def build_crawler(conf, logger):
+    """The crawler, with each start-up step's failure a ConfigError naming the key whose file
+    it read (a bad swift.conf or ring, an InternalClient config that does not load)."""
+    from s3_sync.crawler.crawler import Crawler
+    from s3_sync.sync.factory import SyncFactory
+    node = build_node(conf)
+    internal_client = build_internal_client(conf)
     factory = SyncFactory(conf, internal_client, logger)
     return Crawler(conf, factory, logger, node=node, internal_client=internal_client)
+
+
+def build_reporter(conf, crawler, logger):
+    """The operations reporter (s3_sync/status/reporter.py), told of every full pass."""
+    from s3_sync.status.reporter import Reporter
+    reporter = Reporter(conf, crawler, crawler.internal_client, logger)
+    crawler.observers.append(reporter.cycle_done)
+    return reporter
 
 
 def node_warnings(conf, node):

@@ -104,6 +104,13 @@ GLOBAL_KEYS = {
     'statsd_prefix': Key(STR),
     'http_proxy': Key(STR),
     'https_proxy': Key(STR),
+    # ours, operations (s3_sync/status/): where the node's recon-style cache file
+    # (s3_sync.recon) goes, default status_dir; how often the daemon writes it, the Prometheus
+    # text file and the statsd gauges, and publishes its report for `status --cluster`
+    'recon_cache_path': Key(STR, default=DERIVED),
+    'stats_interval': Key(NUMBER, default=30, minimum=1, maximum=DAY),
+    'prometheus_textfile': Key(STR),
+    'cluster_status': Key(BOOL, default=True),
 }
 
 SYSLOG_KEYS = {
@@ -170,6 +177,7 @@ MAPPING_KEYS = {
 # Defaults computed from the rest of their section (already checked and filled).
 DERIVED_DEFAULTS = {
     'max_pending': lambda conf: 2 * (conf['items_chunk'] or 1000),
+    'recon_cache_path': lambda conf: conf['status_dir'],
     'internal_client_path': lambda conf: conf['swift_dir'].rstrip('/') + '/internal-client.conf',
     # The original's archive configs leave it unset; propagating an archive's own local
     # deletes would destroy the archive, so unset means false there (an explicit true is

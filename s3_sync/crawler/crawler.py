@@ -63,6 +63,9 @@ class Crawler:
         self._jobs = {}       # key -> job, every DB the last full cycle crawled
         self._next_due = {}   # key -> earliest due time of the job's pending rows
         self._stopped = False
+        # Called as observer(start_epoch, elapsed_seconds, counts) after every full cycle
+        # (the operations reporter: s3_sync/status/reporter.py).
+        self.observers = []
 
     # -- enumeration -------------------------------------------------------
     def _list_containers(self, account):
@@ -206,6 +209,7 @@ class Crawler:
     def cycle(self):
         """One full cycle over every mapped DB; the cycle's counts."""
         start = time.monotonic()
+        started_at = time.time()
         counts = CycleCounts()
         jobs = self.root_jobs()
         shards = self._crawl_all(jobs, counts, full=True)
@@ -219,8 +223,15 @@ class Crawler:
         for path in [p for p in self._db_locks if p not in crawled]:
             del self._db_locks[path]
         self._guarded_prune()
-        self.logger.info(counts.summary(time.monotonic() - start))
+        elapsed = time.monotonic() - start
+        self.logger.info(counts.summary(elapsed))
+        for observer in self.observers:
+            observer(started_at, elapsed, counts)
         return counts
+
+    def jobs(self):
+        """Every DB job the last full cycle crawled (empty before the first one ends)."""
+        return list(self._jobs.values())
 
     def _guarded_prune(self):
         try:

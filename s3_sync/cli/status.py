@@ -1,0 +1,120 @@
+"""``swift-s3-sync status``: is it synced yet?
+
+    swift-s3-sync status --config PATH [--json] [--cluster] [--container NAME ...]
+
+Without ``--cluster``: this node, computed now from its container DB replicas and the daemon's
+status files (read only; the daemon may run meanwhile), plus the daemon's last pass from its
+recon file. Per mapping and container: rows behind (owned rows not yet on the remote, failed
+ones included), the lag (age of the oldest of them), bytes pending, rows deferred by
+``copy_after`` and when the next comes due, failed rows with their last error, attempts and
+next retry. See :mod:`s3_sync.status.report` for the exact definitions.
+
+``--cluster``: every container node's daemon at once, from the reports the daemons publish in
+the cluster every ``stats_interval`` (:mod:`s3_sync.status.cluster`); nodes of the container ring
+that never reported, or not lately, are flagged. Figures are summed over the nodes (the lag is
+the worst node's).
+
+``--json`` prints the report as JSON instead of a table. Exit status: 0; 1 when the figures
+cannot be had (a corrupt or unreadable status file, the cluster unreachable); 2 for a config
+error or an unknown container. Always one line on stderr, never a traceback.
+"""
+import argparse
+import json
+import logging
+import sys
+
+PROG = 'swift-s3-sync status'
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog=PROG, description='How far behind the sync is.')
+    parser.add_argument('--config', required=True, help='path to the JSON config (sync.json)')
+    parser.add_argument('--json', action='store_true', help='machine-readable output')
+    parser.add_argument('--cluster', action='store_true',
+                        help="every node's daemon, from the reports they publish")
+    parser.add_argument('--container', action='append', metavar='NAME',
+                        help='only this container (repeatable)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from s3_sync.config import ConfigError
+    from s3_sync.status import StatusError
+    try:
+        report = build(args)
+    except ConfigError as exc:
+        print('%s: %s' % (PROG, exc), file=sys.stderr)
+        return 2
+    except StatusError as exc:
+        print('%s: %s' % (PROG, exc), file=sys.stderr)
+        return 1
+    except Exception as exc:    # a bug or an environment problem: still one line
+        from s3_sync.log import one_line
+        print('%s: %s: %s' % (PROG, type(exc).__name__, one_line(exc, first_line=True)),
+              file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(report, indent=1, sort_keys=True))
+    else:
+        from s3_sync.status import render
+        print(render.cluster_text(report) if args.cluster else render.node_text(report))
+    return 0
+
+
+def quiet_logger():
+    logger = logging.getLogger('swift-s3-sync-status')
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    return logger
+
+
+def load(args):
+    """The config, Swift set up from its ``swift_dir``, and this node."""
+    from s3_sync.cli.sync import build_node
+    from s3_sync.config import load_config
+    conf = load_config(args.config, for_daemon=True)
+    return conf, build_node(conf)
+
+
+def check_containers(conf, names, known):
+    """An unknown container is an error: no mapping names it, or it has nothing here."""
+    from s3_sync.config import ConfigError
+    for name in names or ():
+        named = any(m.container == name for m in conf.containers)
+        if not named and name not in known:
+            raise ConfigError('--container', '%s: no mapping of %s names it%s' % (
+                name, conf.containers and 'the config' or 'an empty config',
+                ' (and no "/*" mapping has synced it)' if any(
+                    m.per_account for m in conf.containers) else ''))
+
+
+def build(args):
+    from s3_sync.status import cluster, recon
+    from s3_sync.status.report import node_report
+    conf, node = load(args)
+    logger = quiet_logger()
+    if args.cluster:
+        from s3_sync.cli.sync import build_internal_client
+        merged = cluster.merge(cluster.collect(build_internal_client(conf)),
+                               cluster.ring_nodes(node.ring), conf.stats_interval)
+        check_containers(conf, args.container, {c['container'] for c in merged['containers']})
+        if args.container:
+            from s3_sync.status.report import totals
+            merged['containers'] = [c for c in merged['containers']
+                                    if c['container'] in args.container]
+            merged['totals'] = totals(merged['containers'])
+        return merged
+    containers = set(args.container) if args.container else None
+    report = node_report(conf, node, logger, containers=containers)
+    check_containers(conf, args.container, {c['container'] for c in report['containers']})
+    saved = recon.load(conf)
+    report['last_pass'] = saved.get('last_pass')
+    for key in ('throttles', 'deletes_held'):
+        if key in saved.get('report', {}):
+            report[key] = saved['report'][key]
+    return report
+
+
+if __name__ == '__main__':
+    sys.exit(main())
