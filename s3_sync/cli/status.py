@@ -97,7 +97,7 @@ def build(args):
     if args.cluster:
         from s3_sync.cli.sync import build_internal_client
         merged = cluster.merge(cluster.collect(build_internal_client(conf)),
-                               cluster.ring_nodes(node.ring), conf.stats_interval)
+                               cluster.ring_nodes(node.ring))
         check_containers(conf, args.container, {c['container'] for c in merged['containers']})
         if args.container:
             from s3_sync.status.report import totals

@@ -81,7 +81,7 @@ class StopRequest:
 
 
 # Operator commands: ``swift-s3-sync <command> --config PATH ...`` (each module's doc).
-COMMANDS = {'status': 's3_sync.cli.status'}
+COMMANDS = {'status': 's3_sync.cli.status', 'retry-failed': 's3_sync.cli.retry'}
 
 
 def main(argv=None):
@@ -265,8 +265,10 @@ def build_crawler(conf, logger):
 def build_reporter(conf, crawler, logger):
     """The operations reporter (s3_sync/status/reporter.py), told of every full pass."""
     from s3_sync.status.reporter import Reporter
+    from s3_sync.crawler.failures import Redrive
     reporter = Reporter(conf, crawler, crawler.internal_client, logger)
     crawler.observers.append(reporter.cycle_done)
+    crawler.progress_hooks.append(Redrive(conf.status_dir, logger))
     return reporter
 
 

@@ -66,6 +66,9 @@ class Crawler:
         # Called as observer(start_epoch, elapsed_seconds, counts) after every full cycle
         # (the operations reporter: s3_sync/status/reporter.py).
         self.observers = []
+        # Called as hook(job, progress) when a DB's progress is loaded, before its passes
+        # (re-driven failed rows: s3_sync/crawler/failures.py).
+        self.progress_hooks = []
 
     # -- enumeration -------------------------------------------------------
     def _list_containers(self, account):
@@ -139,6 +142,8 @@ class Crawler:
         work = []
         for sub in brokers:
             progress = status.load(sub.get_info()['id'], job.mapping, self.max_pending)
+            for hook in self.progress_hooks:
+                hook(job, progress)
             resume = self._resume(job, progress, from_sharding)
             work.append(DbPasses(job, sub, sync, progress, self.row_pool, counts, self.logger,
                                  self.chunk, self.slack, clock=self.clock,

@@ -5,7 +5,8 @@ account of the cluster itself, ``.s3_sync/node-status/<node id>``, through its I
 (the way Swift's own daemons keep state in ``.expiring_objects`` and ``.shards_*``). So
 ``swift-s3-sync status --cluster`` on any node reads them all with one listing and one GET per
 node, and the container ring says which nodes should have reported: a node that never did, or
-whose report is older than ``STALE_INTERVALS`` stats intervals, is flagged.
+whose report is older than ``STALE_INTERVALS`` of its stats intervals (at least
+``MIN_STALE_SECONDS``), is flagged.
 """
 import io
 import json
@@ -17,6 +18,7 @@ from s3_sync.status.report import CONTAINER_SUMS, MAX_FAILED_LISTED, totals
 STATUS_ACCOUNT = '.s3_sync'
 STATUS_CONTAINER = 'node-status'
 STALE_INTERVALS = 3
+MIN_STALE_SECONDS = 30
 
 
 def publish(internal_client, report):
@@ -56,7 +58,7 @@ def ring_nodes(ring):
     return sorted({'%s:%s' % (d['ip'], d['port']) for d in ring.devs if d})
 
 
-def merge(reports, expected, stats_interval, clock=time.time):
+def merge(reports, expected, clock=time.time):
     """The cluster report: one row per mapping and container over all nodes, and the nodes."""
     now = clock()
     nodes = []
@@ -67,8 +69,11 @@ def merge(reports, expected, stats_interval, clock=time.time):
         seen.add(node)
         age = max(0.0, now - report.get('time', 0))
         last = report.get('last_pass') or {}
+        # Each node by its own interval (a --once node under cron reports once per run).
+        stale_after = max(MIN_STALE_SECONDS,
+                          STALE_INTERVALS * report.get('stats_interval', MIN_STALE_SECONDS))
         nodes.append({'node': node, 'host': report.get('host'), 'age': round(age, 1),
-                      'stale': age > STALE_INTERVALS * stats_interval,
+                      'stale': age > stale_after,
                       'last_pass': last, 'totals': report.get('totals', {}),
                       'deletes_held': report.get('deletes_held', [])})
         for c in report.get('containers', []):
