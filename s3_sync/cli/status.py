@@ -108,11 +108,12 @@ def build(args):
     containers = set(args.container) if args.container else None
     report = node_report(conf, node, logger, containers=containers)
     check_containers(conf, args.container, {c['container'] for c in report['containers']})
+    from s3_sync.throttle import read_held
     saved = recon.load(conf)
     report['last_pass'] = saved.get('last_pass')
-    for key in ('throttles', 'deletes_held'):
-        if key in saved.get('report', {}):
-            report[key] = saved['report'][key]
+    report['deletes_held'] = read_held(conf.status_dir)
+    if 'throttles' in saved.get('report', {}):
+        report['throttles'] = saved['report']['throttles']
     return report
 
 

@@ -43,6 +43,9 @@ def parse_args(argv):
         prog=PROG, description='Propagate Swift container changes to S3 or another Swift.')
     parser.add_argument('--config', required=True, help='path to the JSON config (sync.json)')
     parser.add_argument('--once', action='store_true', help='run one pass and exit')
+    parser.add_argument('--dry-run', action='store_true',
+                        help='one pass that logs what it would upload, delete and archive, '
+                             'and changes nothing')
     parser.add_argument('--log-level', choices=LOG_LEVELS, help='overrides log_level')
     parser.add_argument('--console', action='store_true', help='log to stderr')
     return parser.parse_args(argv)
@@ -146,6 +149,14 @@ def _run(args, stop):
         for warning in node_warnings(conf, crawler.node):
             logger.warning('%s: %s', args.config, warning)
         stop.crawler = crawler
+        if args.dry_run:
+            from s3_sync.dryrun import make_dry
+            make_dry(crawler, logger)
+            logger.info('dry run: one pass, nothing is written')
+            if stop.signum is None:
+                crawler.run_once()
+            logger.info('stopped')
+            return 0
         reporter = build_reporter(conf, crawler, logger)
         if stop.signum is None:
             if args.once:
@@ -266,9 +277,13 @@ def build_reporter(conf, crawler, logger):
     """The operations reporter (s3_sync/status/reporter.py), told of every full pass."""
     from s3_sync.status.reporter import Reporter
     from s3_sync.crawler.failures import Redrive
+    from s3_sync.throttle import DeleteRails
+    rails = DeleteRails(conf.status_dir, logger)
+    crawler.factory.delete_rail = rails
     reporter = Reporter(conf, crawler, crawler.internal_client, logger)
-    crawler.observers.append(reporter.cycle_done)
-    crawler.progress_hooks.append(Redrive(conf.status_dir, logger))
+    reporter.extras.append(lambda: {'deletes_held': rails.held()})
+    crawler.observers.extend([reporter.cycle_done, rails.new_pass])
+    crawler.progress_hooks.append(Redrive(conf.status_dir, logger, rails=rails))
     return reporter
 
 

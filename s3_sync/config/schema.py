@@ -172,6 +172,9 @@ MAPPING_KEYS = {
     'remote_timeout': Key(NUMBER, default=60, minimum=1, maximum=3600),
     'max_conns': Key(INT, default=10, minimum=1, maximum=1000),
     'restore_expire_days': Key(INT, default=0, minimum=0, maximum=36500),
+    # ours, the delete rail (s3_sync/throttle.py): propagated deletes per full pass, 0 = no limit
+    'max_deletes_per_pass': Key(INT, default=0, minimum=0, maximum=10 ** 9),
+    'max_delete_bytes_per_pass': Key(INT, default=0, minimum=0, maximum=2 ** 62),
 }
 
 # Defaults computed from the rest of their section (already checked and filled).

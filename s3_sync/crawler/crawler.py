@@ -69,6 +69,9 @@ class Crawler:
         # Called as hook(job, progress) when a DB's progress is loaded, before its passes
         # (re-driven failed rows: s3_sync/crawler/failures.py).
         self.progress_hooks = []
+        # A dry run (s3_sync/dryrun.py) reads status files and never writes or prunes them.
+        self.status_file = StatusFile
+        self.prune = True
 
     # -- enumeration -------------------------------------------------------
     def _list_containers(self, account):
@@ -132,7 +135,7 @@ class Crawler:
                 self.logger.error('%s/%s: destination unusable, rows wait: %s',
                                   job.account, job.container, one_line(exc, first_line=True))
             return []
-        status = StatusFile(self.status_dir, job.account, job.container, self.logger)
+        status = self.status_file(self.status_dir, job.account, job.container, self.logger)
         # While sharding, the retiring DB may still hold rows not crawled yet.
         state = broker.get_db_state()
         brokers = broker.get_brokers() if state == SHARDING else [broker]
@@ -239,6 +242,8 @@ class Crawler:
         return list(self._jobs.values())
 
     def _guarded_prune(self):
+        if not self.prune:
+            return
         try:
             prune_status_files(self.status_dir, self.mappings, self.logger)
         except OSError as exc:    # pruning is housekeeping: never a reason to stop syncing

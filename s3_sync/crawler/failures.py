@@ -87,16 +87,14 @@ class Redrive:
         if containers and job.container not in containers:
             return
         now = self.clock()
+        if request.get('allow_deletes') and self.rails is not None:
+            self.rails.release(job.mapping, request['time'])
         count = 0
         for entry in progress.pending.values():
             if not is_failed(entry) or entry.get('redriven', 0) >= request['time']:
                 continue
-            if is_held(entry):
-                if not request.get('allow_deletes'):
-                    continue
-                if self.rails is not None:
-                    self.rails.release(job.mapping, job.account, job.container,
-                                       entry.get('name'))
+            if is_held(entry) and not request.get('allow_deletes'):
+                continue
             entry['due'] = min(entry.get('due', now), now)
             entry['redriven'] = request['time']
             count += 1

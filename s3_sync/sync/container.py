@@ -55,6 +55,8 @@ class ContainerSync:
         self._next_check = 0.0
         self._pushed_metadata = None
         self._late_writes = {}      # name -> until when an unanswered write may still land
+        # The delete rail (s3_sync/throttle.py DeleteRails), set by the factory; None: no rail.
+        self.delete_rail = None
 
     @property
     def path(self):
@@ -131,6 +133,9 @@ class ContainerSync:
             return self._delete_archived(row)
         if not self.mapping.propagate_delete:
             return None
+        held = self._delete_held(row)
+        if held:
+            return held
         self.provider.delete_objects([row['name']])
         self.stats.increment('deleted_objects')
         self.logger.debug('deleted %s/%s remotely', self.path, row['name'])
@@ -146,10 +151,26 @@ class ContainerSync:
         remote = self.provider.head_object(row['name'])
         if remote is None or written_after(remote.last_modified, deleted_at):
             return None
+        held = self._delete_held(row, remote)
+        if held:
+            return held
         self.provider.delete_objects([row['name']])
         self.stats.increment('deleted_objects')
         self.logger.debug('deleted the archived copy of %s/%s', self.path, row['name'])
         return None
+
+    def _delete_held(self, row, remote=None):
+        """The Retry that holds this delete when the delete rail says so (a HEAD for the size
+        only when a byte limit is set and none was made)."""
+        rail = self.delete_rail
+        if rail is None or not rail.limited(self.mapping):
+            return None
+        if remote is None and rail.needs_size(self.mapping):
+            remote = self.provider.head_object(row['name'])
+            if remote is None:
+                return None     # nothing there to delete
+        return rail.hold(self.mapping, self.account, self.container, row,
+                         remote.size if remote is not None else 0)
 
     def _handle_object(self, row):
         data_ts, ctype_ts, meta_ts = row_timestamps(row)

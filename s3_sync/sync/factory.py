@@ -26,6 +26,7 @@ class SyncFactory:
         self.local = LocalSwift(internal_client)
         self.logger = logger
         self._syncs = LRU(max_cached, on_evict=_close)
+        self.delete_rail = None     # s3_sync.throttle.DeleteRails, given to every sync
 
     def for_container(self, mapping, account, container):
         return self._syncs.get_or_create(
@@ -36,8 +37,10 @@ class SyncFactory:
         provider = create_provider(mapping, container if mapping.per_account else None,
                                    logger=self.logger)
         stats = StatsReporter(self.conf, mapping, container)
-        return ContainerSync(mapping, account, container, provider, self.local, stats,
+        sync = ContainerSync(mapping, account, container, provider, self.local, stats,
                              self.logger)
+        sync.delete_rail = self.delete_rail
+        return sync
 
     def close(self):
         self._syncs.clear()
