@@ -84,7 +84,8 @@ class StopRequest:
 
 
 # Operator commands: ``swift-s3-sync <command> --config PATH ...`` (each module's doc).
-COMMANDS = {'status': 's3_sync.cli.status', 'retry-failed': 's3_sync.cli.retry'}
+COMMANDS = {'status': 's3_sync.cli.status', 'retry-failed': 's3_sync.cli.retry',
+            'resync': 's3_sync.cli.resync'}
 
 
 def main(argv=None):

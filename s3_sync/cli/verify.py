@@ -4,7 +4,8 @@
                     --password SECRET --bucket BUCKET [--prefix P] [--read-only]
 
 Read/write (default): write a test object, change its metadata in place, HEAD it, list, delete.
-Read-only: list one object, HEAD it and GET it. Exit 0 and ``OK`` on success; otherwise exit 1
+Read-only: list one object, HEAD it and GET it. ``--audit`` compares a container with its remote
+copy instead (:mod:`s3_sync.cli.audit`). Exit 0 and ``OK`` on success; otherwise exit 1
 with one line naming the step that failed. Every remote call goes through the same provider
 the daemon uses, so what passes here works there.
 """
@@ -113,7 +114,11 @@ def check_read_only(provider):
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if '--audit' in argv:
+        from s3_sync.cli import audit
+        return audit.main(argv)
+    args = parse_args(argv)
     from s3_sync.providers import create_provider
     try:
         mapping = build_mapping(args)
