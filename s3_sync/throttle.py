@@ -1,4 +1,9 @@
-"""Rails on what the daemon sends to the remotes: the delete rail.
+"""Rails on what the daemon sends to the remotes: the delete rail and the throttles.
+
+**Throttles**: ``max_requests_per_second`` and ``max_bytes_per_second`` (bytes sent), global
+and per mapping (0: none, the default), as token buckets shared by all green threads of the
+daemon (:class:`TokenBucket`, :class:`Throttles`). S3 targets only (a botocore hook); on Swift
+targets the loader announces the mapping keys as not applied.
 
 **Delete rail** (like rclone's ``--max-delete``): per mapping, at most ``max_deletes_per_pass``
 propagated deletes and ``max_delete_bytes_per_pass`` bytes of deleted remote objects in one full
@@ -126,3 +131,93 @@ def read_held(status_dir):
         return []
     return [dict(v, mapping=k) for k, v in sorted(data.items())] if isinstance(data, dict) \
         else []
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``rate`` (one second's worth) saved up, shared by
+    every green thread of the process. A taker that finds too few tokens takes them anyway
+    (the bucket goes into debt) and sleeps until the debt is paid: takers are served in
+    arrival order, a large take (a big object's bytes) just waits longer, and no lock is
+    needed (nothing switches green threads between reading and updating the bucket)."""
+
+    def __init__(self, rate, clock=time.monotonic, sleep=None):
+        self.rate = float(rate)
+        self.capacity = max(1.0, self.rate)
+        self.tokens = 0.0       # no burst at start: the rate holds from the first request
+        self.clock = clock
+        self.last = clock()
+        self.sleep = sleep
+        self.waited = 0.0       # seconds spent waiting, all takers together
+
+    def take(self, n=1.0):
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        self.tokens -= n
+        if self.tokens < 0:
+            wait = -self.tokens / self.rate
+            self.waited += wait
+            (self.sleep or _green_sleep)(wait)
+
+
+def _green_sleep(seconds):
+    import eventlet
+    eventlet.sleep(seconds)
+
+
+class Throttles:
+    """The global and per-mapping request and byte rates to the remotes (0: none).
+
+    Attached to each S3 provider's botocore client as a ``before-send`` hook, so every HTTP
+    request the daemon sends (retries, multipart parts and listings included) takes one
+    request token and, when it has a body, its Content-Length in byte tokens, from the global
+    buckets and from its mapping's."""
+
+    def __init__(self, conf):
+        self.global_buckets = self._buckets(conf)
+        self.mapping_buckets = {}
+
+    @staticmethod
+    def _buckets(section):
+        buckets = {}
+        if section.max_requests_per_second:
+            buckets['requests'] = TokenBucket(section.max_requests_per_second)
+        if section.max_bytes_per_second:
+            buckets['bytes'] = TokenBucket(section.max_bytes_per_second)
+        return buckets
+
+    def for_mapping(self, mapping):
+        label = mapping_label(mapping)
+        if label not in self.mapping_buckets:
+            self.mapping_buckets[label] = self._buckets(mapping)
+        return self.mapping_buckets[label]
+
+    def attach(self, provider, mapping):
+        """Hook the buckets into ``provider``'s requests; False when it has no hook point
+        (Swift targets: not throttled, announced at load)."""
+        buckets = [b for b in (self.global_buckets, self.for_mapping(mapping)) if b]
+        client = getattr(provider, 'client', None)
+        events = getattr(getattr(client, 'meta', None), 'events', None)
+        if not buckets or events is None:
+            return False
+
+        def before_send(request, **_kwargs):
+            size = int(request.headers.get('Content-Length') or 0)
+            for found in buckets:
+                if 'requests' in found:
+                    found['requests'].take(1)
+                if size and 'bytes' in found:
+                    found['bytes'].take(size)
+            return None     # None: botocore sends the request itself
+        events.register('before-send.s3', before_send)
+        return True
+
+    def describe(self):
+        """For the node report: each limit with the time spent waiting on it."""
+        out = {}
+        for label, buckets in [('global', self.global_buckets)] + sorted(
+                self.mapping_buckets.items()):
+            for kind, bucket in buckets.items():
+                out['%s %s/s' % (label, kind)] = '%g (waited %.1fs)' % (bucket.rate,
+                                                                       bucket.waited)
+        return out

@@ -278,11 +278,14 @@ def build_reporter(conf, crawler, logger):
     """The operations reporter (s3_sync/status/reporter.py), told of every full pass."""
     from s3_sync.status.reporter import Reporter
     from s3_sync.crawler.failures import Redrive
-    from s3_sync.throttle import DeleteRails
+    from s3_sync.throttle import DeleteRails, Throttles
     rails = DeleteRails(conf.status_dir, logger)
+    throttles = Throttles(conf)
     crawler.factory.delete_rail = rails
+    crawler.factory.throttles = throttles
     reporter = Reporter(conf, crawler, crawler.internal_client, logger)
-    reporter.extras.append(lambda: {'deletes_held': rails.held()})
+    reporter.extras.append(lambda: {'deletes_held': rails.held(),
+                                    'throttles': throttles.describe()})
     crawler.observers.extend([reporter.cycle_done, rails.new_pass])
     crawler.progress_hooks.append(Redrive(conf.status_dir, logger, rails=rails))
     return reporter

@@ -111,6 +111,9 @@ GLOBAL_KEYS = {
     'stats_interval': Key(NUMBER, default=30, minimum=1, maximum=DAY),
     'prometheus_textfile': Key(STR),
     'cluster_status': Key(BOOL, default=True),
+    # ours, throttles (s3_sync/throttle.py): for the whole daemon, 0 = no limit
+    'max_requests_per_second': Key(NUMBER, default=0, minimum=0, maximum=10 ** 6),
+    'max_bytes_per_second': Key(NUMBER, default=0, minimum=0, maximum=2 ** 50),
 }
 
 SYSLOG_KEYS = {
@@ -175,6 +178,9 @@ MAPPING_KEYS = {
     # ours, the delete rail (s3_sync/throttle.py): propagated deletes per full pass, 0 = no limit
     'max_deletes_per_pass': Key(INT, default=0, minimum=0, maximum=10 ** 9),
     'max_delete_bytes_per_pass': Key(INT, default=0, minimum=0, maximum=2 ** 62),
+    # ours, throttles of this mapping's remote requests (s3_sync/throttle.py), 0 = no limit
+    'max_requests_per_second': Key(NUMBER, default=0, minimum=0, maximum=10 ** 6),
+    'max_bytes_per_second': Key(NUMBER, default=0, minimum=0, maximum=2 ** 50),
 }
 
 # Defaults computed from the rest of their section (already checked and filled).
@@ -206,6 +212,8 @@ APPLIED_ON = {
     'propagate_expiration': (('swift',), 'S3 objects have no expiry time to set'),
     'sync_container_metadata': (('swift',), 'S3 buckets have no container metadata'),
     'sync_container_acl': (('swift',), 'S3 buckets have no container ACLs'),
+    'max_requests_per_second': (('s3',), 'Swift targets are not throttled yet'),
+    'max_bytes_per_second': (('s3',), 'Swift targets are not throttled yet'),
 }
 
 # The plain defaults a mapping gets when a key is absent.

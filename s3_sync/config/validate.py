@@ -180,7 +180,8 @@ def announce_not_applied(where, section, explicit, warnings, protocol=None):
                 section[name] != schema_default(name):
             warnings.add(_join(where, name), 'not applied by this version (%s)' % why)
     for name, (protocols, why) in schema.APPLIED_ON.items():
-        if name in explicit and section.get(name) and protocol not in protocols:
+        if protocol is not None and name in explicit and section.get(name) and \
+                protocol not in protocols:
             warnings.add(_join(where, name), 'not applied to %s targets by this version (%s)'
                          % (protocol, why))
 

@@ -27,6 +27,7 @@ class SyncFactory:
         self.logger = logger
         self._syncs = LRU(max_cached, on_evict=_close)
         self.delete_rail = None     # s3_sync.throttle.DeleteRails, given to every sync
+        self.throttles = None       # s3_sync.throttle.Throttles, hooked into every provider
 
     def for_container(self, mapping, account, container):
         return self._syncs.get_or_create(
@@ -36,6 +37,8 @@ class SyncFactory:
     def _build(self, mapping, account, container):
         provider = create_provider(mapping, container if mapping.per_account else None,
                                    logger=self.logger)
+        if self.throttles is not None:
+            self.throttles.attach(provider, mapping)
         stats = StatsReporter(self.conf, mapping, container)
         sync = ContainerSync(mapping, account, container, provider, self.local, stats,
                              self.logger)
