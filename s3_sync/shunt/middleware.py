@@ -6,6 +6,9 @@ copy, see ``writes``). Everything else, every container without an active mappin
 request carrying ``X-Cloud-Sync-Shunt-Bypass`` goes straight on; for those the cost is a method
 check, a path split and a dict lookup.
 
+A HEAD that asks for it (``?sync-status`` or ``X-Cloud-Sync-Status: check``) also gets the
+object's sync status (``sync_status``), for any mapping.
+
 Safety: the shunt sits after the auth middleware, and the remote is consulted only after the
 local request came back 404 (objects), 2xx (deletes) or 200 (listings). Swift decides
 authorization before it looks for the object, so a client that may not read or write the
@@ -21,6 +24,7 @@ from s3_sync.shunt.listing import ListingSplice
 from s3_sync.config import DEFAULT_PATH
 from s3_sync.shunt.objects import ObjectFallback
 from s3_sync.shunt.profiles import DEFAULT_CHECK_INTERVAL, DEFAULT_READ_TIMEOUT, Profiles
+from s3_sync.shunt.sync_status import SyncStatus, asked
 from s3_sync.shunt.writes import ArchiveWrites
 
 BYPASS_ENV = 'HTTP_X_CLOUD_SYNC_SHUNT_BYPASS'
@@ -45,8 +49,11 @@ class CloudShunt:
         self.objects = ObjectFallback(app, self.logger)
         self.listing = ListingSplice(app, self.logger)
         self.writes = ArchiveWrites(app, self.logger)
+        self.sync_status = SyncStatus(app, self.profiles, self.logger)
 
     def __call__(self, env, start_response):
+        if asked(env) and not env.get(BYPASS_ENV):
+            return self.sync_status(env, start_response, self._object)
         target = self._target(env)
         if target is None:
             return self.app(env, start_response)

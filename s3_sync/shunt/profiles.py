@@ -32,12 +32,13 @@ DEFAULT_READ_TIMEOUT = 10.0
 MAX_PROVIDERS = 1000        # "/*" mappings can name many containers: bound the cache
 
 
-def index_mappings(config):
-    """``{(account, container): mapping}`` for the active mappings; the first one wins when two
-    name the same container (the daemon syncs both, but a read can come from only one)."""
+def index_mappings(config, active_only=True):
+    """``{(account, container): mapping}`` for the active mappings (every mapping when not
+    ``active_only``); the first one wins when two name the same container (the daemon syncs
+    both, but a read can come from only one)."""
     index = {}
     for mapping in config.containers:
-        if mapping.shunted:
+        if mapping.shunted or not active_only:
             index.setdefault((mapping.account, mapping.container), mapping)
     return index
 
@@ -64,6 +65,7 @@ class Profiles:
         self.clock = clock
         self.provider_factory = provider_factory
         self.mappings = {}
+        self.all_mappings = {}      # sync mappings too: per-object sync status (sync_status.py)
         self._signature = object()   # differs from any real signature: load on first check
         self._next_check = 0.0
         self._providers = LRU(MAX_PROVIDERS)
@@ -89,6 +91,7 @@ class Profiles:
         for warning in config.warnings:
             self._log('warning', 'cloud-shunt: %s: %s', self.conf_file, warning)
         self.mappings = index_mappings(config)
+        self.all_mappings = index_mappings(config, active_only=False)
         # Old providers are dropped, not closed: a request still streaming from one must be
         # able to finish.
         self._providers = LRU(MAX_PROVIDERS)
@@ -99,9 +102,9 @@ class Profiles:
         if self.logger:
             getattr(self.logger, level)(fmt, *args)
 
-    def lookup(self, account, container):
+    def lookup(self, account, container, active_only=True):
         """The mapping serving ``account/container`` (``str`` names), or None."""
-        mappings = self.mappings
+        mappings = self.mappings if active_only else self.all_mappings
         if not mappings:
             return None
         mapping = mappings.get((account, container))
