@@ -71,9 +71,16 @@ def quiet_logger():
 
 def load(args):
     """The config, Swift set up from its ``swift_dir``, and this node."""
+    import os
     from s3_sync.cli.sync import build_node
     from s3_sync.config import load_config
+    from s3_sync.status import StatusError
     conf = load_config(args.config, for_daemon=True)
+    # Missing is fine: the daemon has not run here yet, and every row is behind.
+    if os.path.exists(conf.status_dir) and not os.path.isdir(conf.status_dir):
+        raise StatusError('status_dir %s is not a directory' % conf.status_dir)
+    if os.path.isdir(conf.status_dir) and not os.access(conf.status_dir, os.R_OK | os.X_OK):
+        raise StatusError('status_dir %s cannot be read (permissions)' % conf.status_dir)
     return conf, build_node(conf)
 
 
@@ -111,6 +118,8 @@ def build(args):
     from s3_sync.throttle import read_held
     saved = recon.load(conf)
     report['last_pass'] = saved.get('last_pass')
+    # A pass the daemon said was running, as of its last report.
+    report['pass_started'] = saved.get('report', {}).get('pass_started')
     report['deletes_held'] = read_held(conf.status_dir)
     if 'throttles' in saved.get('report', {}):
         report['throttles'] = saved['report']['throttles']

@@ -66,6 +66,7 @@ class Crawler:
         # Called as observer(start_epoch, elapsed_seconds, counts) after every full cycle
         # (the operations reporter: s3_sync/status/reporter.py).
         self.observers = []
+        self.cycle_started = None   # epoch start of the full cycle running now, else None
         # Called as hook(job, progress) when a DB's progress is loaded, before its passes
         # (re-driven failed rows: s3_sync/crawler/failures.py).
         self.progress_hooks = []
@@ -217,7 +218,7 @@ class Crawler:
     def cycle(self):
         """One full cycle over every mapped DB; the cycle's counts."""
         start = time.monotonic()
-        started_at = time.time()
+        started_at = self.cycle_started = time.time()
         counts = CycleCounts()
         jobs = self.root_jobs()
         shards = self._crawl_all(jobs, counts, full=True)
@@ -232,6 +233,7 @@ class Crawler:
             del self._db_locks[path]
         self._guarded_prune()
         elapsed = time.monotonic() - start
+        self.cycle_started = None
         self.logger.info(counts.summary(elapsed))
         for observer in self.observers:
             observer(started_at, elapsed, counts)

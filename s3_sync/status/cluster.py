@@ -75,6 +75,7 @@ def merge(reports, expected, clock=time.time):
         nodes.append({'node': node, 'host': report.get('host'), 'age': round(age, 1),
                       'stale': age > stale_after,
                       'last_pass': last, 'totals': report.get('totals', {}),
+                      'pass_started': report.get('pass_started'),
                       'deletes_held': report.get('deletes_held', [])})
         for c in report.get('containers', []):
             key = (c['mapping'], c['account'], c['container'])

@@ -65,12 +65,19 @@ def container_lines(containers, now):
     return lines
 
 
-def pass_line(last_pass, now):
+def pass_line(last_pass, now, running=None):
+    lines = []
+    if running:
+        lines.append('pass running since %s' % when(running, now))
     if not last_pass:
-        return 'last pass: none recorded yet'
-    return ('last pass: ended %s, took %s: %d DBs, %d rows scanned, %d handled, %d errors' % (
-        when(last_pass['end'], now), duration(last_pass['duration']), last_pass.get('dbs', 0),
-        last_pass.get('scanned', 0), last_pass.get('handled', 0), last_pass.get('errors', 0)))
+        lines.append('last pass: none recorded yet')
+    else:
+        lines.append('last pass: ended %s, took %s: %d DBs, %d rows scanned, %d handled, '
+                     '%d errors' % (when(last_pass['end'], now),
+                                    duration(last_pass['duration']), last_pass.get('dbs', 0),
+                                    last_pass.get('scanned', 0), last_pass.get('handled', 0),
+                                    last_pass.get('errors', 0)))
+    return '\n'.join(lines)
 
 
 def totals_line(t):
@@ -82,7 +89,7 @@ def totals_line(t):
 def node_text(report, clock=time.time):
     now = clock()
     lines = ['node %s (%s), %s' % (report['node'], report['host'], when(report['time'], now)),
-             pass_line(report.get('last_pass'), now)]
+             pass_line(report.get('last_pass'), now, report.get('pass_started'))]
     for name, value in sorted((report.get('throttles') or {}).items()):
         lines.append('throttle %s: %s' % (name, value))
     for held in report.get('deletes_held', []):
@@ -104,7 +111,9 @@ def cluster_text(report, clock=time.time):
             flag = (flag + ' DELETES HELD').strip()
         rows.append((n['node'], n['host'] or '-',
                      '-' if n['age'] is None else '%s ago' % duration(n['age']),
-                     when(last.get('end'), now) if last else '-',
+                     when(last.get('end'), now) if last else (
+                         'running since %s' % when(n['pass_started'], now)
+                         if n.get('pass_started') else '-'),
                      duration(last.get('duration')) if last else '-',
                      t.get('rows_behind', '-'), duration(t['lag']) if t else '-',
                      t.get('failed', '-'), flag))

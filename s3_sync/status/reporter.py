@@ -53,6 +53,7 @@ class Reporter:
         report = node_report(self.conf, self.crawler.node, self.logger,
                              jobs=self.crawler.jobs() or None, clock=self.clock)
         report['last_pass'] = self.last_pass
+        report['pass_started'] = self.crawler.cycle_started
         report['stats_interval'] = self.conf.stats_interval
         for extra in self.extras:
             report.update(extra())

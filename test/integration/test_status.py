@@ -190,6 +190,14 @@ class BadInputTest(SyncTestBase):
         rc, out, err = run_command(daemons, 1, 'status')
         self.one_line_error(rc, out, err, 2)
         self.assertIn('items_chunk', err)
+        with open(daemons.configs[2]) as f:
+            conf = json.load(f)
+        conf['status_dir'] = daemons.configs[0]     # a file, not a directory
+        with open(daemons.configs[2], 'w') as f:
+            json.dump(conf, f)
+        rc, out, err = run_command(daemons, 2, 'status')
+        self.one_line_error(rc, out, err, 1)
+        self.assertIn('not a directory', err)
         rc, out, err = run_command(daemons, 2, 'status', '--bogus')
         self.assertEqual(rc, 2)
         self.assertNotIn('Traceback', err)
