@@ -90,9 +90,8 @@ def check_containers(conf, names, known):
     for name in names or ():
         named = any(m.container == name for m in conf.containers)
         if not named and name not in known:
-            raise ConfigError('--container', '%s: no mapping of %s names it%s' % (
-                name, conf.containers and 'the config' or 'an empty config',
-                ' (and no "/*" mapping has synced it)' if any(
+            raise ConfigError('--container', '%s: no mapping of the config names it%s' % (
+                name, ' (and no "/*" mapping has synced it on this node)' if any(
                     m.per_account for m in conf.containers) else ''))
 
 

@@ -48,7 +48,7 @@ def collect(internal_client):
             _status, _headers, body = internal_client.get_object(
                 STATUS_ACCOUNT, STATUS_CONTAINER, name)
             reports.append(json.loads(b''.join(body).decode('utf-8')))
-        except (Exception, ValueError):
+        except Exception:
             continue    # a report being replaced or gone: the node shows as missing
     return reports
 

@@ -46,7 +46,8 @@ def container_lines(containers, now):
     rows = [COLUMNS]
     for c in containers:
         rows.append((c['mapping'], '%s/%s' % (c['account'], c['container']), c['aws_bucket'],
-                     c['rows_behind'], duration(c['lag']) if c['rows_behind'] else '0',
+                     ('~%d' if c.get('estimated') else '%d') % c['rows_behind'],
+                     duration(c['lag']) if c['rows_behind'] else '0',
                      size(c['bytes_pending']), c['deferred'],
                      when(c['next_due'], now) if c['deferred'] else '-', c['failed']))
     lines = _table(rows) if containers else ['(no mapped container has a DB replica here)']

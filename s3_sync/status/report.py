@@ -14,7 +14,9 @@ mapped container, with ``last_row`` its checkpoint and ``pending`` its retry lis
 - ``failed``: pending rows whose last attempt failed: their error, attempts and next retry.
 
 A container's figures add up its DBs (a sharded root has one per shard). Rows of other replicas
-are verified after ``verification_slack``, which is not counted here.
+are verified after ``verification_slack``, which is not counted here. Past ``SCAN_LIMIT`` rows
+behind one checkpoint, the rest of the DB's share is estimated (its rows and bytes divided by
+the number of replicas) and ``estimated`` is set.
 """
 import json
 import os
@@ -30,6 +32,9 @@ from s3_sync.crawler.progress import status_path
 from s3_sync.status import StatusError
 
 SCAN_CHUNK = 10000
+# Rows past a checkpoint read one by one (ownership is a hash of each name); beyond this a
+# DB's share is estimated from a count (a big backlog must not make every report a full scan).
+SCAN_LIMIT = 200000
 MAX_FAILED_LISTED = 50       # failed rows listed per container (all are counted)
 
 
@@ -107,6 +112,13 @@ def _db_rows(broker, after, count):
             'ORDER BY ROWID LIMIT ?', (after, count)).fetchall()
 
 
+def _count_after(broker, after):
+    """(rows, bytes of live rows) past ROWID ``after``."""
+    with broker.get() as conn:
+        return conn.execute('SELECT COUNT(*), TOTAL(CASE deleted WHEN 0 THEN size ELSE 0 END) '
+                            'FROM object WHERE ROWID > ?', (after,)).fetchone()
+
+
 def _row_by_id(broker, rowid):
     with broker.get() as conn:
         return conn.execute('SELECT ROWID, name, created_at, size, deleted FROM object '
@@ -130,7 +142,8 @@ def db_figures(job, broker, entry, now):
     fig = {'db_id': _db_id(broker), 'newest_row': max(broker.get_max_row(), 0),
            'checkpoint': last_row, 'verified_row': entry.get('last_verified_row', last_row),
            'rows_behind': 0, 'unscanned_rows': 0, 'bytes_pending': 0, 'oldest': None,
-           'deferred': 0, 'next_due': None, 'failed': 0, 'failed_rows': []}
+           'deferred': 0, 'next_due': None, 'failed': 0, 'failed_rows': [],
+           'estimated': False}
 
     def late(created_at, size, deleted):
         ts = _meta_ts(created_at)
@@ -148,6 +161,13 @@ def db_figures(job, broker, entry, now):
         if len(rows) < SCAN_CHUNK:
             break
         after = rows[-1][0]
+        if fig['unscanned_rows'] >= SCAN_LIMIT:
+            count, size = _count_after(broker, after)
+            fig['unscanned_rows'] += count
+            fig['rows_behind'] += count // job.count
+            fig['bytes_pending'] += int(size) // job.count
+            fig['estimated'] = True
+            break
     for rowid, item in sorted(pending.items(), key=lambda kv: int(kv[0])):
         if not isinstance(item, dict):
             continue
@@ -180,13 +200,13 @@ def _brokers(job, logger):
 CONTAINER_SUMS = ('rows_behind', 'unscanned_rows', 'bytes_pending', 'deferred', 'failed')
 
 
-def container_report(mapping_index, mapping, account, container, now):
+def container_report(mapping_index, mapping, account, container):
     return {'mapping': mapping_index, 'account': account, 'container': container,
             'aws_bucket': mapping.aws_bucket, 'protocol': mapping.protocol,
             'archive': mapping.archive, 'copy_after': mapping.copy_after, 'dbs': 0,
             'rows_behind': 0, 'unscanned_rows': 0, 'bytes_pending': 0, 'lag': 0.0,
             'oldest_unsynced': None, 'deferred': 0, 'next_due': None, 'failed': 0,
-            'failed_rows': [], 'newest_row': 0, 'checkpoint': 0}
+            'failed_rows': [], 'newest_row': 0, 'checkpoint': 0, 'estimated': False}
 
 
 def add_db(report, fig, now):
@@ -195,6 +215,7 @@ def add_db(report, fig, now):
         report[key] += fig[key]
     report['newest_row'] = max(report['newest_row'], fig['newest_row'])
     report['checkpoint'] = max(report['checkpoint'], fig['checkpoint'])
+    report['estimated'] = report['estimated'] or fig['estimated']
     if fig['oldest'] is not None and (report['oldest_unsynced'] is None or
                                       fig['oldest'] < report['oldest_unsynced']):
         report['oldest_unsynced'] = fig['oldest']
@@ -219,7 +240,7 @@ def node_report(conf, node, logger, jobs=None, containers=None, clock=time.time)
         key = (job.mapping_index, job.account, job.container)
         if key not in reports:
             reports[key] = container_report(job.mapping_index, job.mapping, job.account,
-                                            job.container, now)
+                                            job.container)
         if (job.account, job.container) not in status_files:
             status_files[job.account, job.container] = read_status_file(
                 conf.status_dir, job.account, job.container)

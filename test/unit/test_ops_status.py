@@ -168,3 +168,18 @@ class RedriveTest(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class ScanLimitTest(ReportTest):
+    def test_past_the_scan_limit_the_share_is_estimated_from_a_count(self):
+        from s3_sync.status import report
+        old = report.SCAN_LIMIT, report.SCAN_CHUNK
+        report.SCAN_LIMIT, report.SCAN_CHUNK = 3, 3
+        self.addCleanup(setattr, report, 'SCAN_CHUNK', old[1])
+        self.addCleanup(setattr, report, 'SCAN_LIMIT', old[0])
+        rows = self.rows()
+        self.assertTrue(all(r['estimated'] for r in rows))
+        self.assertEqual([r['unscanned_rows'] for r in rows], [9, 9, 9])
+        # 3 rows scanned (their owned share exact), 6 estimated as 6 // 3 per replica.
+        self.assertEqual(sum(r['rows_behind'] for r in rows), 3 + 3 * 2)
+        self.assertIn('~', render.node_text(self.report(1), clock=lambda: self.now))
