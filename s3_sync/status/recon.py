@@ -1,8 +1,9 @@
 """The node's recon-style cache file: ``<recon_cache_path>/s3_sync.recon``.
 
-JSON, written the way Swift's daemons write theirs (``swift.common.utils.dump_recon_cache``:
-locked, merged by top-level key, atomic), so monitoring that reads ``*.recon`` files reads this
-one too. Keys::
+JSON, merged by top-level key like Swift's ``dump_recon_cache``, so monitoring that reads
+``*.recon`` files reads this one too; replaced atomically with a dot-named temp file (the daemon
+is its only writer; a kill -9 leaves no half-written file that looks like a status file).
+Keys::
 
     {"node": "<ip>:<port>", "last_pass": {"start", "end", "duration", "dbs", "scanned",
      "handled", "verified", "pending", "errors"}, "report": <the node report>,
@@ -11,8 +12,7 @@ one too. Keys::
 import json
 import os
 
-from swift.common.utils import dump_recon_cache
-
+from s3_sync.crawler.progress import atomic_write_json
 from s3_sync.status import StatusError
 
 RECON_FILE = 's3_sync.recon'
@@ -23,14 +23,13 @@ def recon_path(conf):
 
 
 def dump(conf, data, logger):
-    """Merge ``data`` into the node's recon file (errors are logged by Swift's helper)."""
-    path = recon_path(conf)
+    """Merge ``data`` into the node's recon file (OSError: the caller logs it)."""
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    except OSError as exc:
-        logger.warning('cannot create %s: %s', os.path.dirname(path), exc)
-        return
-    dump_recon_cache(data, path, logger)
+        current = load(conf)
+    except StatusError:
+        current = {}        # corrupt: replaced whole
+    current.update(data)
+    atomic_write_json(recon_path(conf), current)
 
 
 def load(conf):
