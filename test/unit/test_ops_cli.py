@@ -1,0 +1,95 @@
+"""The operator commands' small decisions: dates, audit differences, the shunt's per-object
+comparison, the dry run's log lines."""
+import unittest
+
+from swift.common.utils import Timestamp
+
+from s3_sync.cli.audit import difference
+from s3_sync.cli.resync import parse_date
+from s3_sync.config import ConfigError
+from s3_sync.dryrun import DryRunSync
+from s3_sync.providers.base import RemoteObject
+from s3_sync.shunt.sync_status import asked, compare
+from test.unit.fakes import make_mapping
+
+
+class ParseDateTest(unittest.TestCase):
+    def test_dates_and_date_times_are_utc_unless_they_say_otherwise(self):
+        self.assertEqual(parse_date('1970-01-02'), 86400)
+        self.assertEqual(parse_date('1970-01-01T01:00:00Z'), 3600)
+        self.assertEqual(parse_date('1970-01-01T02:00:00+01:00'), 3600)
+
+    def test_a_bad_date_is_a_config_error_naming_the_option(self):
+        with self.assertRaises(ConfigError) as caught:
+            parse_date('last tuesday')
+        self.assertIn('--since', str(caught.exception))
+
+
+class AuditDifferenceTest(unittest.TestCase):
+    def remote(self, etag, size):
+        return RemoteObject('o', etag, size, 0.0)
+
+    def test_etag_and_size_decide_and_slos_compare_by_size(self):
+        local = {'name': 'o', 'hash': 'abc', 'bytes': 3, 'content_type': 'text/plain'}
+        self.assertIsNone(difference(local, self.remote('abc', 3)))
+        self.assertIn('ETag', difference(local, self.remote('abd', 3)))
+        self.assertIn('size', difference(local, self.remote('abc', 4)))
+        slo = dict(local, slo_etag='whatever')
+        self.assertIsNone(difference(slo, self.remote('mpu-2', 3)))
+
+
+class ShuntCompareTest(unittest.TestCase):
+    def test_synced_needs_etag_size_and_metadata(self):
+        local = {'etag': '"abc"', 'content-length': '3', 'x-object-meta-k': 'v',
+                 'content-type': 'text/plain'}
+        same = RemoteObject('o', 'abc', 3, 0.0, headers={'x-object-meta-k': 'v',
+                                                         'content-type': 'text/plain'})
+        self.assertIsNone(compare(local, same))
+        self.assertEqual(compare(local, None), 'not on the remote yet')
+        other = RemoteObject('o', 'abc', 3, 0.0, headers={'x-object-meta-k': 'w',
+                                                          'content-type': 'text/plain'})
+        self.assertEqual(compare(local, other), 'remote metadata differ')
+
+    def test_only_a_head_that_asks_is_answered(self):
+        self.assertTrue(asked({'REQUEST_METHOD': 'HEAD', 'QUERY_STRING': 'sync-status'}))
+        self.assertTrue(asked({'REQUEST_METHOD': 'HEAD', 'HTTP_X_CLOUD_SYNC_STATUS': 'check'}))
+        self.assertFalse(asked({'REQUEST_METHOD': 'GET', 'QUERY_STRING': 'sync-status'}))
+        self.assertFalse(asked({'REQUEST_METHOD': 'HEAD', 'QUERY_STRING': 'multipart-manifest=get'}))
+
+
+class Logger:
+    def __init__(self):
+        self.lines = []
+
+    def info(self, fmt, *args):
+        self.lines.append(fmt % args)
+
+
+class FakeSync:
+    def __init__(self, mapping):
+        self.mapping = mapping
+        self.path = 'AUTH_test/cont'
+        self.clock = lambda: 1000.0
+
+    def excluded(self, name):
+        return False
+
+
+def row(name, deleted=0, ts=900.0):
+    return {'name': name, 'deleted': deleted, 'size': 5, 'created_at': Timestamp(ts).internal}
+
+
+class DryRunTest(unittest.TestCase):
+    def test_rows_are_logged_as_what_a_real_pass_would_do(self):
+        logger = Logger()
+        dry = DryRunSync(FakeSync(make_mapping(retain_local=False, copy_after=50)), logger)
+        self.assertIsNone(dry.handle_row(row('a')))
+        later = dry.handle_row(row('b', ts=990.0))
+        self.assertEqual(later.due, 1040.0)
+        self.assertIsNone(dry.handle_row(row('c', deleted=1)))
+        self.assertEqual(logger.lines, [
+            'dry run: would upload AUTH_test/cont/a (5 bytes); would archive it (delete the '
+            'local copy once the remote one is verified)',
+            'dry run: would wait for copy_after: AUTH_test/cont/b due in 40s',
+            'dry run: would delete AUTH_test/cont/c remotely (a client deleted the archived '
+            'object)'])
