@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from devenv.daemons import NodeDaemons, remote_key
+from devenv.daemons import remote_key
 from test.integration.ops_helpers import run_command
 from test.integration.test_sync_daemon import SyncTestBase
 

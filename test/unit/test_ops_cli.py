@@ -54,7 +54,8 @@ class ShuntCompareTest(unittest.TestCase):
         self.assertTrue(asked({'REQUEST_METHOD': 'HEAD', 'QUERY_STRING': 'sync-status'}))
         self.assertTrue(asked({'REQUEST_METHOD': 'HEAD', 'HTTP_X_CLOUD_SYNC_STATUS': 'check'}))
         self.assertFalse(asked({'REQUEST_METHOD': 'GET', 'QUERY_STRING': 'sync-status'}))
-        self.assertFalse(asked({'REQUEST_METHOD': 'HEAD', 'QUERY_STRING': 'multipart-manifest=get'}))
+        self.assertFalse(asked({'REQUEST_METHOD': 'HEAD',
+                                'QUERY_STRING': 'multipart-manifest=get'}))
 
 
 class Logger:

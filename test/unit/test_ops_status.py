@@ -1,6 +1,5 @@
 """The node report, the cluster merge, the table, the Prometheus text and re-drive requests,
 on real container DBs (three nodes on one host) with hand-written status files."""
-import json
 import os
 import time
 import unittest
