@@ -178,15 +178,19 @@ def text(report):
     return '\n'.join(lines)
 
 
-def progress_line(out):
+def progress_line(out, total):
+    """A progress bar over the local objects (``total`` from the container's HEAD) on a
+    terminal; nothing otherwise."""
     if not out.isatty():
         return lambda report: None
+    from s3_sync.cli.resync import bar
 
     def show(report):
         if report['compared'] % 100 == 0:
-            out.write('\raudit %s/%s: %d compared, %d missing, %d extra, %d differing' % (
-                report['account'], report['container'], report['compared'],
-                len(report['missing']), len(report['extra']), len(report['differing'])))
+            out.write('\raudit %s/%s %s %d compared, %d missing, %d extra, %d differing' % (
+                report['account'], report['container'], bar(report['local'], total),
+                report['compared'], len(report['missing']), len(report['extra']),
+                len(report['differing'])))
             out.flush()
     return show
 
@@ -227,13 +231,15 @@ def main(argv=None):
 def audit_one(conf, mapping, args, ic):
     from s3_sync.providers import create_provider
     account = mapping.account
+    info = ic.get_container_metadata(account, args.container, acceptable_statuses=(2, 404))
     if not ic.container_exists(account, args.container):
         from s3_sync.config import ConfigError
         raise ConfigError('--container', '%s/%s: no such container' % (account,
                                                                        args.container))
+    total = int(info.get('x-container-object-count') or 0)
     provider = create_provider(mapping, args.container if mapping.per_account else None)
     try:
         return Walk(mapping, account, args.container, ic, provider, args.metadata,
-                    progress_line(sys.stderr)).run()
+                    progress_line(sys.stderr, total)).run()
     finally:
         provider.close()

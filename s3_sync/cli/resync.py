@@ -49,6 +49,13 @@ def parse_date(text):
     return when.timestamp()
 
 
+def bar(done, total, width=30):
+    """``[#########.....]  45%`` for a terminal's progress line."""
+    frac = min(1.0, done / total) if total else 1.0
+    filled = int(frac * width)
+    return '[%s%s] %3d%%' % ('#' * filled, '.' * (width - filled), int(frac * 100))
+
+
 class Progress:
     def __init__(self, total, out=sys.stderr):
         self.total = max(total, 1)
@@ -61,8 +68,8 @@ class Progress:
         self.done += n
         pct = 100 * self.done // self.total
         if self.tty:
-            self.out.write('\rresync: %d/%d rows checked (%d%%), %d repaired' % (
-                self.done, self.total, pct, repaired))
+            self.out.write('\rresync %s %d/%d rows, %d repaired' % (
+                bar(self.done, self.total), self.done, self.total, repaired))
             self.out.flush()
         elif pct // 10 != self.shown:
             self.shown = pct // 10
