@@ -12,6 +12,8 @@ import io
 import json
 import time
 
+from swift.common.internal_client import UnexpectedResponse
+
 from s3_sync.status import StatusError
 from s3_sync.status.report import CONTAINER_SUMS, MAX_FAILED_LISTED, totals
 
@@ -40,6 +42,11 @@ def collect(internal_client):
     try:
         names = [o['name'] for o in internal_client.iter_objects(
             STATUS_ACCOUNT, STATUS_CONTAINER)]
+    except UnexpectedResponse as exc:
+        if exc.resp.status_int != 404:
+            raise StatusError('cannot list the node reports in %s/%s: %s' % (
+                STATUS_ACCOUNT, STATUS_CONTAINER, exc.resp.status))
+        names = []      # no daemon published yet: every node shows NO REPORT
     except Exception as exc:
         raise StatusError('cannot list the node reports in %s/%s: %s' % (
             STATUS_ACCOUNT, STATUS_CONTAINER, str(exc).splitlines()[0] if str(exc) else exc))
