@@ -191,10 +191,28 @@ NOT_APPLIED = {
 }
 # Applied only on some targets: {key: (protocols where applied, why not elsewhere)}.
 APPLIED_ON = {
-    'remote_delete_after': (('swift',), 'no S3 lifecycle rule is written yet'),
     'propagate_expiration': (('swift',), 'S3 objects have no expiry time to set'),
+    'propagate_expiration_offset': (('swift',), 'S3 objects have no expiry time to set'),
     'sync_container_metadata': (('swift',), 'S3 buckets have no container metadata'),
     'sync_container_acl': (('swift',), 'S3 buckets have no container ACLs'),
+    'storage_policy': (('swift',), 'S3 buckets have no storage policy'),
+    'remote_account': (('swift',), 'it names a Swift account'),
+    'tenant_name': (('swift',), 'S3 targets do not use keystone'),
+    'project_name': (('swift',), 'S3 targets do not use keystone'),
+    'project_domain_name': (('swift',), 'S3 targets do not use keystone'),
+    'user_domain_name': (('swift',), 'S3 targets do not use keystone'),
+    'auth_type': (('swift',), 'S3 targets sign requests with aws_identity/aws_secret'),
+    'custom_prefix': (('s3',), 'Swift targets keep object names unchanged'),
+    'encryption': (('s3',), 'it asks AWS for server-side encryption'),
+    'aws_session_token': (('s3',), 'it is an AWS STS token'),
+    'aws_region': (('s3',), 'Swift targets have no region'),
+    'signature_version': (('s3',), 'Swift targets use tokens, not signatures'),
+}
+# A key that does something only together with another: {key: (the other key, its value
+# that makes it work)}; a key set to something without it is announced at load.
+EFFECTIVE_WITH = {
+    'propagate_expiration_offset': ('propagate_expiration', True),
+    'restore_expire_days': ('restore_object', True),
 }
 
 # The plain defaults a mapping gets when a key is absent.

@@ -22,7 +22,7 @@ from botocore.exceptions import (BotoCoreError, ClientError, NoCredentialsError,
 
 from s3_sync import layout, metadata
 from s3_sync.log import one_line
-from s3_sync.providers import s3_multipart
+from s3_sync.providers import lifecycle, s3_multipart
 from s3_sync.providers.base import (
     Features, Provider, RemoteError, RemoteObject, RemoteResponse)
 from s3_sync.providers.s3_client import make_client
@@ -88,7 +88,8 @@ class S3Provider(Provider):
     """See ``providers.base.Provider``; ``client`` may be injected (tests)."""
 
     name = 's3'
-    features = Features(large_objects=True, bulk_delete=True, conditional_copy=True)
+    features = Features(large_objects=True, bulk_delete=True, conditional_copy=True,
+                        lifecycle=True)
 
     def __init__(self, mapping, container=None, logger=None, retry_policy=None, client=None):
         super().__init__(mapping, container, logger, retry_policy)
@@ -103,8 +104,8 @@ class S3Provider(Provider):
                     if layout.is_aws(self.endpoint) and mapping.encryption else {})
         self.page_size = MAX_LIST
         self._client = client
-        if self.google:     # the GCS XML API has no DeleteObjects
-            self.features = self.features._replace(bulk_delete=False)
+        if self.google:     # the GCS XML API has no DeleteObjects, nor S3 lifecycle rules
+            self.features = self.features._replace(bulk_delete=False, lifecycle=False)
         self._content_location = layout.content_location(mapping, self.account,
                                                          self.container)
 
@@ -425,6 +426,10 @@ class S3Provider(Provider):
         except RemoteError as err:
             if err.status != 404:
                 raise
+
+    def set_expiry_rule(self, days):
+        """The bucket lifecycle rule of ``remote_delete_after`` (see ``providers.lifecycle``)."""
+        return lifecycle.apply_rule(self, days)
 
     # -- setup ----------------------------------------------------------
     def check(self, create=False):
