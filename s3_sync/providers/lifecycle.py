@@ -23,12 +23,17 @@ configuration: ``UNSUPPORTED``. Unlike the original we write no disabled ``faker
 placeholder into an empty configuration; one it left (disabled) is kept and ignored.
 """
 import hashlib
+import random
+
+import eventlet
 
 from s3_sync.providers.base import RemoteError
 from s3_sync.retry import NOT_IMPLEMENTED_CODES
 
 DAY = 86400
 MAX_ID = 255        # S3's limit on a rule ID
+WRITES = 3          # writes of one rule before the periodic re-check takes over
+SETTLE = (0.2, 1.0)     # seconds to let concurrent writers land before reading back
 
 APPLIED, UNCHANGED, CONFLICT, UNSUPPORTED = 'applied', 'unchanged', 'conflict', 'unsupported'
 NO_CONFIGURATION = 'NoSuchLifecycleConfiguration'
@@ -115,20 +120,29 @@ def current_rules(provider):
     return resp['Rules'] if resp.get('Rules') else None
 
 
-def apply_rule(provider, days):
-    """``(outcome, conflicting rule or None)`` for the S3 provider's prefix."""
+def apply_rule(provider, days, sleep=eventlet.sleep):
+    """``(outcome, conflicting rule or None)`` for the S3 provider's prefix.
+
+    A write is read back after a short random pause: several writers (the daemons of every
+    node, the containers of a ``"/*"`` mapping sharing a bucket) may read-modify-write the one
+    configuration at the same time, and the last write drops the others' rules. A rule found
+    missing is written again, up to ``WRITES`` times; past that the caller's periodic re-check
+    restores it."""
     prefix = provider.prefix
-    rules = current_rules(provider)
-    if rules is None:
-        return UNSUPPORTED, None
-    outcome, new_rules, conflict = plan(rules, prefix, days)
-    if outcome != APPLIED:
-        return outcome, conflict
-    try:
-        provider._retried('put_bucket_lifecycle_configuration',
-                          LifecycleConfiguration={'Rules': new_rules})
-    except RemoteError as err:
-        if _unsupported(err):
+    for attempt in range(WRITES + 1):
+        rules = current_rules(provider)
+        if rules is None:
             return UNSUPPORTED, None
-        raise
-    return APPLIED, None
+        outcome, new_rules, conflict = plan(rules, prefix, days)
+        if outcome == UNCHANGED and attempt:
+            return APPLIED, None    # our write is there
+        if outcome != APPLIED or attempt == WRITES:
+            return outcome, conflict
+        try:
+            provider._retried('put_bucket_lifecycle_configuration',
+                              LifecycleConfiguration={'Rules': new_rules})
+        except RemoteError as err:
+            if _unsupported(err):
+                return UNSUPPORTED, None
+            raise
+        sleep(random.uniform(*SETTLE))

@@ -114,6 +114,65 @@ class TestLifecyclePlan(unittest.TestCase):
         self.assertNotEqual(rid, lifecycle.rule_id('x' * 301 + '/'))
 
 
+class FakeBucket:
+    """get/put lifecycle configuration on a list of rules (None: no configuration);
+    ``clobbers`` are configurations a concurrent writer puts over each of our writes."""
+
+    def __init__(self, rules=None, clobbers=()):
+        self.rules = rules
+        self.clobbers = list(clobbers)
+        self.puts = 0
+        self.prefix = 'abc/AUTH_a/c/'
+
+    def _retried(self, op, **params):
+        if op == 'get_bucket_lifecycle_configuration':
+            if not self.rules:
+                raise RemoteError(404, 'none', code=lifecycle.NO_CONFIGURATION)
+            return {'Rules': list(self.rules)}
+        self.puts += 1
+        self.rules = params['LifecycleConfiguration']['Rules']
+        if self.clobbers:
+            self.rules = self.clobbers.pop(0)
+        return {}
+
+
+class TestApplyRule(unittest.TestCase):
+    def apply(self, bucket, days=2):
+        return lifecycle.apply_rule(bucket, days, sleep=lambda s: None)
+
+    def test_written_then_read_back(self):
+        bucket = FakeBucket()
+        self.assertEqual(self.apply(bucket), (lifecycle.APPLIED, None))
+        self.assertEqual((bucket.puts, bucket.rules), (1, [rule(bucket.prefix, 2)]))
+        self.assertEqual(self.apply(bucket), (lifecycle.UNCHANGED, None))
+        self.assertEqual(bucket.puts, 1)
+
+    def test_rule_lost_to_a_concurrent_writer_is_written_again(self):
+        theirs = rule('other/', 5)
+        bucket = FakeBucket(None, clobbers=[[theirs]])
+        self.assertEqual(self.apply(bucket), (lifecycle.APPLIED, None))
+        self.assertEqual(bucket.rules, [theirs, rule(bucket.prefix, 2)])
+        self.assertEqual(bucket.puts, 2)
+
+    def test_writes_are_bounded_when_the_rule_keeps_getting_lost(self):
+        bucket = FakeBucket(None, clobbers=[[rule('x/', 1)]] * 10)
+        self.assertEqual(self.apply(bucket)[0], lifecycle.APPLIED)
+        self.assertEqual(bucket.puts, lifecycle.WRITES)
+
+    def test_listing_instead_of_configuration_means_unsupported(self):
+        bucket = FakeBucket()
+        bucket._retried = lambda op, **p: {'ResponseMetadata': {}}     # s3api: a listing
+        self.assertEqual(self.apply(bucket), (lifecycle.UNSUPPORTED, None))
+
+    def test_not_implemented_means_unsupported(self):
+        bucket = FakeBucket()
+
+        def refuse(op, **params):
+            raise RemoteError(501, 'no', code='NotImplemented')
+        bucket._retried = refuse
+        self.assertEqual(self.apply(bucket), (lifecycle.UNSUPPORTED, None))
+
+
 class FakeClock:
     def __init__(self):
         self.now = 1000.0
