@@ -213,6 +213,10 @@ APPLIED_ON = {
 EFFECTIVE_WITH = {
     'propagate_expiration_offset': ('propagate_expiration', True),
     'restore_expire_days': ('restore_object', True),
+    'tenant_name': ('auth_type', 'keystone_v2'),
+    'project_name': ('auth_type', 'keystone_v3'),
+    'project_domain_name': ('auth_type', 'keystone_v3'),
+    'user_domain_name': ('auth_type', 'keystone_v3'),
 }
 
 # The plain defaults a mapping gets when a key is absent.

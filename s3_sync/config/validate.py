@@ -190,6 +190,9 @@ def announce_no_effect(where, mapping, explicit, warnings):
     """A warning for each mapping key set to something that has no effect with the rest of the
     mapping (said once at load, rather than silently doing nothing)."""
     for name, (needed, value) in schema.EFFECTIVE_WITH.items():
+        protocols = schema.APPLIED_ON.get(name, ((mapping['protocol'],),))[0]
+        if mapping['protocol'] not in protocols:
+            continue    # already said: not applied to this protocol at all
         if name in explicit and mapping.get(name) and mapping[needed] != value:
             warnings.add(_join(where, name), 'has no effect without %s: %s' % (
                 needed, json.dumps(value)))

@@ -55,6 +55,7 @@ class ContainerSync:
         self._check_error = None
         self._next_check = 0.0
         self._pushed_metadata = None
+        self._refused_metadata = None
         self._late_writes = {}      # name -> until when an unanswered write may still land
         self._expiry_rule = ExpiryRule(mapping, provider, self.path, logger, clock)
 
@@ -104,9 +105,16 @@ class ContainerSync:
                     self.mapping.sync_container_acl and
                     lower in ('x-container-read', 'x-container-write')):
                 wanted[key] = value
-        if wanted != (self._pushed_metadata or {}):
+        if wanted == (self._pushed_metadata or {}) or wanted == self._refused_metadata:
+            return
+        try:
             self.provider.set_container_metadata(wanted)
-            self._pushed_metadata = wanted
+        except RemoteError as exc:
+            if not exc.retryable:
+                # Refused (too much metadata, a bad ACL): said once, tried again on change.
+                self._refused_metadata = wanted
+            raise
+        self._pushed_metadata = wanted
 
     def handle_row(self, row):
         name = row['name']

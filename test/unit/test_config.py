@@ -550,6 +550,12 @@ class TestAnnouncements(unittest.TestCase):
                             for w in warnings), warnings)
         self.assertEqual(self.warnings(base_conf(swift_mapping(
             restore_object=True, restore_expire_days=2, merge_namespaces=True))), ())
+        warnings = self.warnings(base_conf(swift_mapping(tenant_name='t')))
+        self.assertEqual(warnings, ('containers[0].tenant_name: has no effect without '
+                                    'auth_type: "keystone_v2"',))
+        warnings = self.warnings(base_conf(s3_mapping(tenant_name='t')))
+        self.assertEqual(len(warnings), 1)
+        self.assertIn('not applied to s3 targets', warnings[0])
 
     def test_propagate_expiration_overridden_by_remote_delete_after_is_announced(self):
         warnings = self.warnings(base_conf(swift_mapping(propagate_expiration=True,
