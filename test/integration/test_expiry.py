@@ -9,7 +9,8 @@ import swiftclient
 from devenv.daemons import NodeDaemons, s3_mapping
 from s3_sync.config import mapping_from_dict
 from s3_sync.providers import lifecycle
-from test.integration.env import IntegrationTest, S3TargetTest
+from test.integration.env import IntegrationTest, S3TargetTest, empty_and_delete_container
+from test.integration.test_shunt import write_sync_conf
 
 NAME = 'ünïcødé/日本語 expiring.txt'
 META = {'X-Object-Meta-Farbe': 'Grün 日本'}
@@ -174,6 +175,38 @@ class SwiftExpiryTest(DaemonRuns, IntegrationTest):
         # Later passes (the archiver's fence and delete rows among them) change nothing.
         self.run_daemons(mapping)
         self.assertEqual(self.remote_head(remote, NAME)['x-delete-at'], str(at + 60))
+
+    def test_client_post_through_the_shunt_sets_the_archived_copys_expiry(self):
+        at = int(time.time()) + 7 * DAY
+        container, remote, mapping = self.pair(
+            'arch-post', propagate_expiration=True, propagate_expiration_offset=60,
+            retain_local=False, merge_namespaces=True)
+        self.conn.put_object(container, NAME, b'cold', headers=META)
+        self.run_daemons(mapping)
+        self.assertEqual(self.local_view.get_container(container)[1], [])
+        write_sync_conf(self.env['sync_conf'], [mapping])
+        self.addCleanup(write_sync_conf, self.env['sync_conf'], [])
+        # Removed before the remote container, through the proxy without the shunt (which
+        # would splice a listing of the remote container).
+        self.addCleanup(empty_and_delete_container, self.local_view, container)
+        deadline = time.time() + 30
+        while True:     # until the shunt has reloaded its config and serves the object
+            try:
+                self.conn.head_object(container, NAME)
+                break
+            except swiftclient.ClientException:
+                if time.time() > deadline:
+                    self.fail('the shunt did not serve the archived object within 30 s')
+                time.sleep(0.3)
+        self.conn.post_object(container, NAME, headers={
+            'X-Delete-At': str(at), 'X-Object-Meta-Farbe': 'Blau'})
+        headers = self.remote_head(remote, NAME)
+        self.assertEqual((headers['x-delete-at'], headers['x-object-meta-farbe']),
+                         (str(at + 60), 'Blau'))
+        self.conn.post_object(container, NAME, headers={'X-Object-Meta-Farbe': 'Rot'})
+        headers = self.remote_head(remote, NAME)
+        self.assertNotIn('x-delete-at', headers)
+        self.assertEqual(headers['x-object-meta-farbe'], 'Rot')
 
 
 class LifecycleTest(DaemonRuns, S3TargetTest):
