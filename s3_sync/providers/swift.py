@@ -173,6 +173,12 @@ class SwiftProvider(Provider):
         segment: its manifest's headers); see ``providers.expiry``."""
         return expiry.expiry_headers(self.mapping, headers, segment)
 
+    def _expiration(self, headers, remote=None):
+        # The name the large-object branch (swift_large.py) calls: the same rule, ``remote``
+        # unused (no local X-Delete-At means none remotely). Drop once callers use
+        # expiry_headers.
+        return self.expiry_headers(headers)
+
     def expires_at(self, headers):
         return expiry.expires_at(self.mapping, headers)
 
