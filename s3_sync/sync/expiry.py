@@ -38,7 +38,8 @@ class ExpiryRule:
         if not self.wanted or self._settled or self.clock() < self._next:
             return
         if not self.provider.features.lifecycle:
-            self._give_up('warning', '%s target has no lifecycle rules' % self.provider.name)
+            self._give_up('warning', 'the target (%s) has no S3 lifecycle rules' % getattr(
+                self.provider, 'where', self.provider.name))
             return
         try:
             outcome, conflict = self.provider.set_expiry_rule(self.days)
