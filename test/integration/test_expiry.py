@@ -209,6 +209,44 @@ class SwiftExpiryTest(DaemonRuns, IntegrationTest):
         self.assertEqual(headers['x-object-meta-farbe'], 'Rot')
 
 
+class TestSwiftContainerKeys(DaemonRuns, IntegrationTest):
+    """The other per-container keys of a Swift mapping, on a ``"/*"`` mapping: each local
+    container's remote one is created with ``storage_policy`` and gets its metadata and ACLs."""
+
+    def test_per_account_mapping_creates_containers_with_policy_metadata_and_acls(self):
+        admin = self.swift_conn('admin:admin')
+        account = self.env['users']['admin:admin']['account']
+        remote = self.remote_swift_conn()
+        self.addCleanup(remote.close)
+        prefix = self.unique_name('all') + '-'
+        containers = [self.make_container(admin, 'meta-ünï-%d' % i) for i in range(2)]
+        for i, container in enumerate(containers):
+            admin.post_container(container, {'X-Container-Meta-Owner': 'Tëam %d' % i,
+                                             'X-Container-Read': '.r:*'})
+            admin.put_object(container, NAME, b'data', headers=META)
+        # every container of the account (other tests' too) gets one under the prefix
+        self.addCleanup(self._remove_remote_containers, remote, prefix)
+        target = self.swift_target()
+        mapping = {'account': account, 'container': '/*', 'aws_bucket': prefix,
+                   'protocol': 'swift', 'aws_endpoint': target['aws_endpoint'],
+                   'aws_identity': target['aws_identity'], 'aws_secret': target['aws_secret'],
+                   'storage_policy': 'gold', 'sync_container_metadata': True,
+                   'sync_container_acl': True, 'remote_delete_after': 3600}
+        self.run_daemons(mapping)
+        for i, container in enumerate(containers):
+            headers = remote.head_container(prefix + container)
+            self.assertEqual((headers['x-storage-policy'], headers['x-container-meta-owner'],
+                              headers.get('x-container-read')), ('gold', 'Tëam %d' % i, '.r:*'))
+            obj = remote.head_object(prefix + container, NAME)
+            self.assertEqual(obj['x-object-meta-farbe'], 'Grün 日本')
+            self.assertIn('x-delete-at', obj)
+
+    @staticmethod
+    def _remove_remote_containers(remote, prefix):
+        for entry in remote.get_account(prefix=prefix, full_listing=True)[1]:
+            empty_and_delete_container(remote, entry['name'])
+
+
 class LifecycleTest(DaemonRuns, S3TargetTest):
     def mapping(self, container, **extra):
         return s3_mapping(self.target, self.bucket, self.account, container, **extra)
