@@ -209,11 +209,12 @@ class ListingSplice:
         try:
             remote = remote_entries(provider, *params)
         except RemoteError as err:
-            if self.logger:
-                self.logger.error('cloud-shunt: listing %s failed: %s',
-                                  provider.content_location.split(';')[0], err)
-            return HTTPBadGateway(request=req, body=b'The remote store did not answer.',
-                                  content_type='text/plain')(env, start_response)
+            if err.status == 404:
+                # Nothing synced yet (the remote container or bucket is made on first
+                # upload): the remote half is empty, the local half is the answer.
+                remote = []
+            else:
+                return self._remote_failed(req, provider, err, env, start_response)
         listing = splice(local, remote, params[4], params[5])
         out, content_type = render(listing, out_type, container)
         if not out:
@@ -223,6 +224,13 @@ class ListingSplice:
         start_response(status, kept + [('Content-Type', content_type),
                                        ('Content-Length', str(len(out)))])
         return [out]
+
+    def _remote_failed(self, req, provider, err, env, start_response):
+        if self.logger:
+            self.logger.error('cloud-shunt: listing %s failed: %s',
+                              provider.content_location.split(';')[0], err)
+        return HTTPBadGateway(request=req, body=b'The remote store did not answer.',
+                              content_type='text/plain')(env, start_response)
 
     @staticmethod
     def _is_json_200(status, headers):
