@@ -58,7 +58,7 @@ class ArchiveWrites:
             if method == 'DELETE':
                 resp = self._delete(req, provider, target, started, status == 404)
             else:
-                resp = self._post(req, provider, target)
+                resp = post_to_remote(req, provider, target, self.logger)
         except RemoteError as err:
             close_if_possible(body)
             return bad_gateway(req, err, self.logger, target)(env, start_response)
@@ -81,22 +81,24 @@ class ArchiveWrites:
             self.logger.info('cloud-shunt: deleted the archived copy of %s/%s/%s', *target)
         return HTTPNoContent(request=req) if local_missing else None
 
-    def _post(self, req, provider, target):
-        name = target[2]
-        remote = provider.head_object(name)
-        if remote is None:
-            return None
-        current = remote.headers or {}
-        wanted = metadata.sync_headers(
-            {wsgi_to_str(k): wsgi_to_str(v) for k, v in req.headers.items()})
-        wanted.setdefault('content-type', current.get('content-type'))
-        for key in KEPT_ON_POST:
-            if key in current:
-                wanted[key] = current[key]
-        wanted = {k: v for k, v in wanted.items() if v is not None}
-        if not provider.update_metadata(name, wanted, remote.etag):
-            return None     # changed or gone meanwhile: Swift's 404 stands
-        if self.logger:
-            self.logger.info('cloud-shunt: new metadata on the archived copy of %s/%s/%s',
-                             *target)
-        return HTTPAccepted(request=req)
+
+def post_to_remote(req, provider, target, logger=None):
+    """Swift's POST semantics on the remote copy of ``target``: HTTPAccepted, or None when
+    there is no remote copy (or it changed meanwhile)."""
+    name = target[2]
+    remote = provider.head_object(name)
+    if remote is None:
+        return None
+    current = remote.headers or {}
+    wanted = metadata.sync_headers(
+        {wsgi_to_str(k): wsgi_to_str(v) for k, v in req.headers.items()})
+    wanted.setdefault('content-type', current.get('content-type'))
+    for key in KEPT_ON_POST:
+        if key in current:
+            wanted[key] = current[key]
+    wanted = {k: v for k, v in wanted.items() if v is not None}
+    if not provider.update_metadata(name, wanted, remote.etag):
+        return None     # changed or gone meanwhile: Swift's 404 stands
+    if logger:
+        logger.info('new metadata on the remote copy of %s/%s/%s', *target)
+    return HTTPAccepted(request=req)
