@@ -1,0 +1,117 @@
+"""Dispatch: which part of proxymc answers a request, and the checks every request passes.
+
+In order: the path (a Swift API path, names valid UTF-8 without NUL), the auth middleware's
+verdict (``auth``), a mapping for the container (else 403), then the method:
+
+=================  =========================================================================
+container GET      the cloud and on-prem listings merged (``shunt.listing``)
+container HEAD     the on-prem cluster's (its counts and metadata)
+object GET/HEAD    the cloud copy, else on-prem (``reads``)
+object PUT/POST/   the cloud copy only (``writes``); COPY is Swift's ``copy`` middleware's
+DELETE             (a GET and a PUT through proxymc)
+anything else      405 with an ``Allow`` header; account requests 403
+=================  =========================================================================
+
+A request proxymc cannot serve gets the status Swift would give and a one-line body; a remote
+failure is a 502 naming nothing internal; nothing is ever answered with a traceback.
+"""
+from swift.common.constraints import check_utf8, valid_api_version
+from swift.common.swob import (HTTPBadRequest, HTTPException, HTTPForbidden,
+                               HTTPMethodNotAllowed, HTTPPreconditionFailed, Request,
+                               wsgi_to_str)
+from swift.common.utils import RESERVED, split_path
+
+from s3_sync.proxymc.auth import Authorizer
+from s3_sync.proxymc.reads import ObjectReads
+from s3_sync.proxymc.writes import ObjectWrites
+from s3_sync.shunt.listing import ListingSplice
+from s3_sync.shunt.profiles import Profiles
+
+ONPREM_LOCATION = 'swift'
+CONTAINER_METHODS = ('GET', 'HEAD')
+OBJECT_METHODS = ('GET', 'HEAD', 'PUT', 'POST', 'DELETE')
+
+
+def serve_all(mapping):
+    return True
+
+
+def _text(exc_class, req, message, **kwargs):
+    return exc_class(request=req, body=message.encode('utf-8') + b'\n',
+                     content_type='text/plain', **kwargs)
+
+
+class ProxyMC:
+    def __init__(self, profiles, onprem, logger):
+        self.profiles = profiles
+        self.onprem = onprem
+        self.logger = logger
+        self.auth = Authorizer(onprem)
+        self.reads = ObjectReads(onprem, logger)
+        self.writes = ObjectWrites(onprem, logger)
+        self.listing = ListingSplice(onprem, logger, local_location=ONPREM_LOCATION)
+
+    @classmethod
+    def from_conf(cls, conf, logger, onprem_factory):
+        profiles = Profiles(conf['conf_file'], logger, check_interval=conf['reload_interval'],
+                            read_timeout=conf['remote_timeout'], select=serve_all,
+                            name='proxymc')
+        return cls(profiles, onprem_factory(), logger)
+
+    def __call__(self, env, start_response):
+        req = Request(env)
+        try:
+            return self._handle(req, env, start_response)
+        except HTTPException as err:
+            return err(env, start_response)
+
+    def _handle(self, req, env, start_response):
+        account, container, obj = self._names(req)
+        denied = self.auth.denied(req, account, container)
+        if denied is not None:
+            return denied(env, start_response)
+        if container is None:
+            raise _text(HTTPForbidden, req, 'proxymc serves mapped containers only, not '
+                        'account requests')
+        self.profiles.reload_if_changed()
+        mapping = self.profiles.lookup(account, container)
+        if mapping is None:
+            raise _text(HTTPForbidden, req, 'container %s/%s is not mapped'
+                        % (account, container))
+        method = req.method
+        allowed = CONTAINER_METHODS if obj is None else OBJECT_METHODS
+        if method not in allowed:
+            raise _text(HTTPMethodNotAllowed, req, '%s is not supported on this %s' % (
+                method, 'container' if obj is None else 'object'),
+                headers={'Allow': ', '.join(allowed)})
+        if obj is None and method == 'HEAD':
+            return self.onprem(env, start_response)
+        provider = self.profiles.provider(mapping, container)
+        if obj is None:
+            return self.listing(env, start_response, provider, container)
+        target = (account, container, obj)
+        if method in ('GET', 'HEAD'):
+            return self.reads(env, start_response, mapping, provider, target)
+        return self.writes(env, start_response, mapping, provider, target)
+
+    @staticmethod
+    def _names(req):
+        """``(account, container|None, object|None)`` as ``str``; 400/412 as Swift answers a
+        path it cannot serve."""
+        try:
+            version, account, container, obj = split_path(req.path_info, 2, 4, True)
+        except ValueError:
+            raise _text(HTTPBadRequest, req, 'not a Swift API path')
+        if not valid_api_version(version):
+            raise _text(HTTPBadRequest, req, 'not a Swift API version: %s'
+                        % wsgi_to_str(version))
+        names = []
+        for name in (account, container, obj):
+            if name is None:
+                names.append(None)
+                continue
+            text = wsgi_to_str(name)
+            if not check_utf8(text) or RESERVED in text:
+                raise _text(HTTPPreconditionFailed, req, 'invalid UTF-8 or contains NULL')
+            names.append(text)
+        return tuple(names)

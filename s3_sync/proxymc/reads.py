@@ -1,0 +1,59 @@
+"""Object GET/HEAD: the cloud copy first, then the on-prem cluster.
+
+The cloud copy is read exactly as the cloud-shunt reads a remote copy (``shunt.objects``:
+key layout, metadata decoded, SLOs with their Swift ETag and whole from the stored manifest,
+Range and conditionals judged as Swift judges them), without restoring anything: proxymc never
+writes on-prem. When the cloud has no copy (404), or did not answer, the on-prem cluster is
+asked with the client's own headers and token (``onprem``); its answer is the client's, except
+that a cloud failure stays a 502 when on-prem has nothing either (the object may well be in the
+cloud). ``X-Proxymc-Source`` says which side answered (``cloud`` or ``swift``).
+"""
+import dataclasses
+
+from swift.common.swob import Request
+
+from s3_sync.shunt.headers import LocalMiss, without_if_match_any
+from s3_sync.shunt.objects import ObjectFallback
+
+SOURCE_HEADER = 'X-Proxymc-Source'
+CLOUD, SWIFT = 'cloud', 'swift'
+NOTHING_LOCAL = LocalMiss([])       # no on-prem tombstone is known here: nothing hides a copy
+ONPREM_ANSWERS = (200, 206, 304, 412, 416)
+
+
+class ObjectReads:
+    """``__call__(env, start_response, mapping, provider, target)`` for object GET/HEAD."""
+
+    def __init__(self, onprem, logger=None):
+        self.onprem = onprem
+        # its app is only used to restore, which proxymc never does (see _no_restore)
+        self.cloud = ObjectFallback(onprem, logger)
+
+    def __call__(self, env, start_response, mapping, provider, target):
+        # If-Match: * holds for any copy that exists, so the cloud read goes without it and a
+        # missing cloud copy is a 404 (then on-prem judges the header), not a 412.
+        resp = self.cloud(Request(without_if_match_any(env)), _no_restore(mapping), provider,
+                          target, NOTHING_LOCAL)
+        status = resp.status_int
+        if status != 404 and status < 500:
+            resp.headers[SOURCE_HEADER] = CLOUD
+            return resp(env, start_response)
+        onprem = Request(env).get_response(self.onprem)
+        if status >= 500 and onprem.status_int not in ONPREM_ANSWERS:
+            _close(onprem)
+            return resp(env, start_response)
+        _close(resp)
+        if onprem.status_int // 100 == 2:
+            onprem.headers[SOURCE_HEADER] = SWIFT
+        return onprem(env, start_response)
+
+
+def _no_restore(mapping):
+    return dataclasses.replace(mapping, restore_object=False) if mapping.restore_object \
+        else mapping
+
+
+def _close(resp):
+    body = resp.app_iter
+    if hasattr(body, 'close'):
+        body.close()
