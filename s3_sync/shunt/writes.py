@@ -92,7 +92,8 @@ def post_to_remote(req, provider, target, logger=None):
     current = remote.headers or {}
     wanted = metadata.sync_headers(
         {wsgi_to_str(k): wsgi_to_str(v) for k, v in req.headers.items()})
-    wanted.setdefault('content-type', current.get('content-type'))
+    if not wanted.get('content-type'):     # absent, or empty as eventlet's environ has it
+        wanted['content-type'] = current.get('content-type')
     for key in KEPT_ON_POST:
         if key in current:
             wanted[key] = current[key]
