@@ -67,14 +67,16 @@ class ProxyMC:
 
     def _handle(self, req, env, start_response):
         account, container, obj = self._names(req)
-        denied = self.auth.denied(req, account, container)
+        mapping = None
+        if container is not None:
+            self.profiles.reload_if_changed()
+            mapping = self.profiles.lookup(account, container)
+        denied = self.auth.denied(req, account, container, mapping is not None)
         if denied is not None:
             return denied(env, start_response)
         if container is None:
             raise _text(HTTPForbidden, req, 'proxymc serves mapped containers only, not '
                         'account requests')
-        self.profiles.reload_if_changed()
-        mapping = self.profiles.lookup(account, container)
         if mapping is None:
             raise _text(HTTPForbidden, req, 'container %s/%s is not mapped'
                         % (account, container))

@@ -12,12 +12,18 @@ proxymc calls it on every request, as Swift's proxy controllers do:
 * writes need the account's owner (write ACLs are not honoured: the cloud copy has no ACLs of
   its own, and the on-prem ones cannot be asked without writing there).
 
+Account ACLs (``X-Account-Access-Control``) live in on-prem account metadata: the auth
+middleware is handed an account with none (proxymc is no proxy server its info lookups could
+ask, and they must never fill the cache with a made-up account), so they count for reads
+through the on-prem question above, not for writes.
+
 With no auth middleware in the pipeline, every request is refused: proxymc never serves
 anonymous traffic by accident.
 """
 import time
 
 from swift.common.swob import HTTPForbidden, str_to_wsgi
+from swift.proxy.controllers.base import get_cache_key, headers_to_account_info
 
 from s3_sync.lru import LRU
 
@@ -32,21 +38,25 @@ def credential(env):
 
 
 class Authorizer:
-    """``denied(req, account, container)`` -> None when allowed, else the error response."""
+    """``denied(req, account, container, mapped)`` -> None when allowed, else the error
+    response; the on-prem ACLs are asked only about ``mapped`` containers."""
 
     def __init__(self, onprem, clock=time.time):
         self.onprem = onprem
         self.clock = clock
         self._allowed = LRU(MAX_REMEMBERED)
 
-    def denied(self, req, account, container):
+    def denied(self, req, account, container, mapped=True):
         authorize = req.environ.get('swift.authorize')
         if authorize is None:
             return HTTPForbidden(request=req, body=NO_AUTH_BODY, content_type='text/plain')
+        # the request's own info cache only: never memcache, which on-prem proxies may share
+        req.environ.setdefault('swift.infocache', {}).setdefault(
+            get_cache_key(str_to_wsgi(account)), headers_to_account_info({}, 200))
         refusal = authorize(req)
         if refusal is None:
             return None
-        if req.method not in READS or container is None:
+        if req.method not in READS or container is None or not mapped:
             return refusal
         if self._acl_allows(req, account, container):
             return None

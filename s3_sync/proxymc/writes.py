@@ -15,6 +15,7 @@ on-prem cluster**. proxymc first asks the on-prem cluster (a HEAD with the clien
 SLO manifests cannot be written (there is no ``slo`` middleware in front of the cloud copy: 400);
 COPY and ``X-Copy-From`` are Swift's ``copy`` middleware's, a GET and a PUT through proxymc.
 """
+import math
 import mimetypes
 
 from swift.common.constraints import MAX_FILE_SIZE, check_object_creation
@@ -22,6 +23,8 @@ from swift.common.swob import (HTTPBadRequest, HTTPConflict, HTTPCreated, HTTPLe
                                HTTPNoContent, HTTPNotFound, HTTPNotImplemented,
                                HTTPRequestEntityTooLarge, HTTPServiceUnavailable,
                                HTTPUnprocessableEntity, Request, Response, str_to_wsgi, wsgi_to_str)
+
+from swift.common.utils import Timestamp
 
 from s3_sync import metadata
 from s3_sync.providers.base import RemoteError
@@ -107,18 +110,22 @@ class ObjectWrites:
                                       body=b'proxymc needs a Content-Length\n')
         if req.content_length > MAX_FILE_SIZE:
             return HTTPRequestEntityTooLarge(request=req)
+        req.headers['X-Timestamp'] = Timestamp.now().internal   # as Swift's proxy sets it
+        if not req.headers.get('Content-Type'):
+            req.headers['Content-Type'] = (mimetypes.guess_type(name)[0] or
+                                           metadata.DEFAULT_CONTENT_TYPE)
         return check_object_creation(req, str_to_wsgi(name))
 
     def _put(self, req, provider, target):
         headers = {wsgi_to_str(k).lower(): wsgi_to_str(v) for k, v in req.headers.items()}
-        if not headers.get('content-type'):
-            headers['content-type'] = (mimetypes.guess_type(target[2])[0] or
-                                       metadata.DEFAULT_CONTENT_TYPE)
         etag = provider.put_object(target[2], headers, req.environ['wsgi.input'],
                                    req.content_length)
         if self.logger:
             self.logger.info('proxymc: PUT %s/%s/%s to the cloud copy', *target)
-        return HTTPCreated(request=req, etag=etag)
+        now = Timestamp.now()
+        # s3api reads the write time from X-Timestamp, as Swift's proxy sends it
+        return HTTPCreated(request=req, etag=etag, last_modified=math.ceil(float(now)),
+                           headers={'X-Timestamp': now.normal})
 
     def _delete(self, req, provider, target):
         if provider.head_object(target[2]) is None:
