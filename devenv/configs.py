@@ -25,10 +25,11 @@ EGG_NAMES = {'proxy-logging': 'proxy_logging', 'cache': 'memcache',
 
 SHUNT_FACTORY = 's3_sync.shunt:filter_factory'
 PROXYMC_FACTORY = 's3_sync.proxymc:app_factory'
+PROXYMC_S3_FACTORY = 's3_sync.proxymc.s3:filter_factory'
 # Swift's own middlewares in front of proxymc: auth (tempauth shares the cluster's memcache, so
 # a token is good on both sides), listings, copies, the S3 API.
 PROXYMC_PIPELINE = ('catch_errors gatekeeper healthcheck proxy-logging cache listing_formats '
-                    's3api tempauth copy proxy-logging proxy-server').split()
+                    's3api proxymc-s3 tempauth copy proxy-logging proxy-server').split()
 
 
 def render_ini(sections):
@@ -96,6 +97,8 @@ def _tempauth(cluster):
 def _filter_section(name, cluster, sync_conf):
     if name == 'cloud-shunt':
         return {'paste.filter_factory': SHUNT_FACTORY, 'conf_file': sync_conf}
+    if name == 'proxymc-s3':
+        return {'paste.filter_factory': PROXYMC_S3_FACTORY}
     options = {'use': 'egg:swift#%s' % EGG_NAMES.get(name, name)}
     if name == 'cache':
         options['memcache_servers'] = cluster.memcache_servers

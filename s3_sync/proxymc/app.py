@@ -19,10 +19,12 @@ from swift.common.constraints import check_utf8, valid_api_version
 from swift.common.swob import (HTTPBadRequest, HTTPException, HTTPForbidden,
                                HTTPMethodNotAllowed, HTTPPreconditionFailed, Request,
                                wsgi_to_str)
+from swift.common.middleware.s3api.s3response import InvalidAccessKeyId
 from swift.common.utils import RESERVED, split_path
 
 from s3_sync.proxymc.auth import Authorizer
 from s3_sync.proxymc.reads import ObjectReads
+from s3_sync.proxymc.s3 import DETAILS, OnPremTokens, unknown_access_key, verified_identity
 from s3_sync.proxymc.writes import ObjectWrites
 from s3_sync.shunt.listing import ListingSplice
 from s3_sync.shunt.profiles import Profiles
@@ -42,10 +44,11 @@ def _text(exc_class, req, message, **kwargs):
 
 
 class ProxyMC:
-    def __init__(self, profiles, onprem, logger):
+    def __init__(self, profiles, onprem, logger, tokens=None):
         self.profiles = profiles
         self.onprem = onprem
         self.logger = logger
+        self.tokens = tokens
         self.auth = Authorizer(onprem)
         self.reads = ObjectReads(onprem, logger)
         self.writes = ObjectWrites(onprem, logger)
@@ -56,9 +59,12 @@ class ProxyMC:
         profiles = Profiles(conf['conf_file'], logger, check_interval=conf['reload_interval'],
                             read_timeout=conf['remote_timeout'], select=serve_all,
                             name='proxymc')
-        return cls(profiles, onprem_factory(), logger)
+        return cls(profiles, onprem_factory(), logger, OnPremTokens(
+            conf['swift_url'], conf['swift_auth_path'], conf['remote_timeout'], logger))
 
     def __call__(self, env, start_response):
+        if DETAILS in env:
+            self._s3_identity(env)      # may raise s3api's error, for s3api to answer
         req = Request(env)
         try:
             return self._handle(req, env, start_response)
@@ -90,11 +96,26 @@ class ProxyMC:
             return self.onprem(env, start_response)
         provider = self.profiles.provider(mapping, container)
         if obj is None:
+            if DETAILS in env:
+                # s3api reads the JSON listing a proxy server's backend gives, whatever the
+                # Accept header: someone above renders it, as with listing_formats
+                env['swift.format_listing'] = True
             return self.listing(env, start_response, provider, container)
         target = (account, container, obj)
         if method in ('GET', 'HEAD'):
             return self.reads(env, start_response, mapping, provider, target)
         return self.writes(env, start_response, mapping, provider, target)
+
+    def _s3_identity(self, env):
+        """An S3 request: refuse an unknown access key as S3 does; give a verified one the
+        user's own on-prem token (see ``s3``)."""
+        if unknown_access_key(env):
+            raise InvalidAccessKeyId()      # s3api answers it (403 InvalidAccessKeyId)
+        identity = verified_identity(env)
+        if identity and self.tokens and not env.get('HTTP_X_AUTH_TOKEN'):
+            token = self.tokens.token(*identity)
+            if token:
+                env['HTTP_X_AUTH_TOKEN'] = token
 
     @staticmethod
     def _names(req):

@@ -19,7 +19,8 @@ import math
 import mimetypes
 
 from swift.common.constraints import MAX_FILE_SIZE, check_object_creation
-from swift.common.swob import (HTTPBadRequest, HTTPConflict, HTTPCreated, HTTPLengthRequired,
+from swift.common.swob import (HTTPBadRequest, HTTPConflict, HTTPCreated, HTTPForbidden,
+                               HTTPLengthRequired,
                                HTTPNoContent, HTTPNotFound, HTTPNotImplemented,
                                HTTPRequestEntityTooLarge, HTTPServiceUnavailable,
                                HTTPUnprocessableEntity, Request, Response, str_to_wsgi, wsgi_to_str)
@@ -52,8 +53,10 @@ class ObjectWrites:
                 return refusal(env, start_response)
         onprem = self._onprem_status(req)
         if onprem // 100 == 2:
-            return HTTPConflict(request=req, body=WHY_CONFLICT.encode('ascii'),
-                                content_type='text/plain')(env, start_response)
+            # s3api turns a 409 into a 503 its clients retry: S3 clients get AccessDenied
+            refuse = HTTPForbidden if 's3api.auth_details' in env else HTTPConflict
+            return refuse(request=req, body=WHY_CONFLICT.encode('ascii'),
+                          content_type='text/plain')(env, start_response)
         if onprem != 404:
             return self._onprem_refusal(req, onprem)(env, start_response)
         try:
