@@ -18,9 +18,10 @@ failure is a 502 naming nothing internal; nothing is ever answered with a traceb
 from swift.common.constraints import check_utf8, valid_api_version
 from swift.common.swob import (HTTPBadRequest, HTTPException, HTTPForbidden,
                                HTTPMethodNotAllowed, HTTPPreconditionFailed, Request,
-                               wsgi_to_str)
+                               str_to_wsgi, wsgi_to_str)
 from swift.common.middleware.s3api.s3response import InvalidAccessKeyId
 from swift.common.utils import RESERVED, split_path
+from swift.proxy.controllers.base import get_cache_key, headers_to_container_info
 
 from s3_sync.proxymc.auth import Authorizer
 from s3_sync.proxymc.reads import ObjectReads
@@ -44,6 +45,11 @@ def _text(exc_class, req, message, **kwargs):
 
 
 class ProxyMC:
+    # Swift's info lookups (get_container_info, run by middlewares) read these of the app
+    # they are given; proxymc is no proxy server: never skip a cached entry.
+    account_existence_skip_cache = 0.0
+    container_existence_skip_cache = 0.0
+
     def __init__(self, profiles, onprem, logger, tokens=None):
         self.profiles = profiles
         self.onprem = onprem
@@ -86,6 +92,12 @@ class ProxyMC:
         if mapping is None:
             raise _text(HTTPForbidden, req, 'container %s/%s is not mapped'
                         % (account, container))
+        if DETAILS in env:
+            # s3api asks Swift's info lookup whether the bucket exists (NoSuchKey or
+            # NoSuchBucket): a mapped container does, in this request's own info cache
+            env.setdefault('swift.infocache', {}).setdefault(
+                get_cache_key(str_to_wsgi(account), str_to_wsgi(container)),
+                headers_to_container_info({}, 200))
         method = req.method
         allowed = CONTAINER_METHODS if obj is None else OBJECT_METHODS
         if method not in allowed:

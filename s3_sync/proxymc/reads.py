@@ -7,10 +7,16 @@ writes on-prem. When the cloud has no copy (404), or did not answer, the on-prem
 asked with the client's own headers and token (``onprem``); its answer is the client's, except
 that a cloud failure stays a 502 when on-prem has nothing either (the object may well be in the
 cloud). ``X-Proxymc-Source`` says which side answered (``cloud`` or ``swift``).
+
+For the S3 API, metadata values that are not printable ASCII go out as RFC 2047 encoded words,
+the form S3 carries them in (``s3_sync.metadata``): s3api would send the raw UTF-8, which S3
+clients read as Latin-1.
 """
 import dataclasses
 
-from swift.common.swob import Request
+from swift.common.swob import Request, str_to_wsgi, wsgi_to_str
+
+from s3_sync.metadata import encode_value
 
 from s3_sync.shunt.headers import LocalMiss, without_if_match_any
 from s3_sync.shunt.objects import ObjectFallback
@@ -37,7 +43,7 @@ class ObjectReads:
         status = resp.status_int
         if status != 404 and status < 500:
             resp.headers[SOURCE_HEADER] = CLOUD
-            return resp(env, start_response)
+            return _for_client(resp, env)(env, start_response)
         onprem = Request(env).get_response(self.onprem)
         if status >= 500 and onprem.status_int not in ONPREM_ANSWERS:
             _close(onprem)
@@ -45,7 +51,15 @@ class ObjectReads:
         _close(resp)
         if onprem.status_int // 100 == 2:
             onprem.headers[SOURCE_HEADER] = SWIFT
-        return onprem(env, start_response)
+        return _for_client(onprem, env)(env, start_response)
+
+
+def _for_client(resp, env):
+    if 's3api.auth_details' in env:
+        for key, value in list(resp.headers.items()):
+            if key.lower().startswith('x-object-meta-'):
+                resp.headers[key] = str_to_wsgi(encode_value(wsgi_to_str(value)))
+    return resp
 
 
 def _no_restore(mapping):
