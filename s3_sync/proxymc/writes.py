@@ -127,8 +127,9 @@ class ObjectWrites:
             self.logger.info('proxymc: PUT %s/%s/%s to the cloud copy', *target)
         now = Timestamp.now()
         # s3api reads the write time from X-Timestamp, as Swift's proxy sends it
-        return HTTPCreated(request=req, etag=etag, last_modified=math.ceil(float(now)),
-                           headers={'X-Timestamp': now.normal})
+        # unquoted, as Swift's proxy answers a PUT
+        return HTTPCreated(request=req, last_modified=math.ceil(float(now)),
+                           headers={'X-Timestamp': now.normal, 'Etag': etag})
 
     def _delete(self, req, provider, target):
         if provider.head_object(target[2]) is None:

@@ -13,7 +13,7 @@ import json
 import os
 import time
 import uuid
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import swiftclient
 
