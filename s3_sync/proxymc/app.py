@@ -18,7 +18,7 @@ failure is a 502 naming nothing internal; nothing is ever answered with a traceb
 from swift.common.constraints import check_utf8, valid_api_version
 from swift.common.swob import (HTTPBadRequest, HTTPException, HTTPForbidden,
                                HTTPMethodNotAllowed, HTTPPreconditionFailed, Request,
-                               str_to_wsgi, wsgi_to_str)
+                               Response, str_to_wsgi, wsgi_to_str)
 from swift.common.middleware.s3api.s3response import InvalidAccessKeyId
 from swift.common.utils import RESERVED, split_path
 from swift.proxy.controllers.base import get_cache_key, headers_to_container_info
@@ -44,6 +44,22 @@ def _text(exc_class, req, message, **kwargs):
                      content_type='text/plain', **kwargs)
 
 
+class OnPremListing:
+    """The on-prem half of a listing: a container the on-prem cluster does not have (a
+    ``"/*"`` mapping's container that only the cloud holds) lists as empty there, so the
+    cloud half still shows."""
+
+    def __init__(self, onprem):
+        self.onprem = onprem
+
+    def __call__(self, env, start_response):
+        resp = Request(env).get_response(self.onprem)
+        if resp.status_int == 404:
+            resp = Response(request=Request(env), status=200, body=b'[]',
+                            content_type='application/json', charset='utf-8')
+        return resp(env, start_response)
+
+
 class ProxyMC:
     # Swift's info lookups (get_container_info, run by middlewares) read these of the app
     # they are given; proxymc is no proxy server: never skip a cached entry.
@@ -58,7 +74,8 @@ class ProxyMC:
         self.auth = Authorizer(onprem)
         self.reads = ObjectReads(onprem, logger)
         self.writes = ObjectWrites(onprem, logger)
-        self.listing = ListingSplice(onprem, logger, local_location=ONPREM_LOCATION)
+        self.listing = ListingSplice(OnPremListing(onprem), logger,
+                                     local_location=ONPREM_LOCATION)
 
     @classmethod
     def from_conf(cls, conf, logger, onprem_factory):

@@ -138,6 +138,12 @@ class TestReads(ProxyMCTestCase):
                          [('a', ['swift']), ('b', [self.cloud.content_location])])
 
 
+    def test_container_only_in_the_cloud_lists_its_cloud_half(self):
+        self.cloud.add('b', b'cloud')
+        resp = self.request('/v1/AUTH_a/cloud-only?format=json')
+        self.assertEqual([e['name'] for e in json.loads(resp.body)], ['b'])
+
+
 class TestAuth(ProxyMCTestCase):
     def test_reader_refused_here_is_allowed_when_on_prem_lets_them_read(self):
         self.cloud.add('o', b'cloud')
