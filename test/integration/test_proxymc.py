@@ -471,6 +471,8 @@ class TestAuth(ProxyMCTest):
 
 class TestMalformed(ProxyMCTest):
     def test_malformed_requests_get_4xx_never_5xx(self):
+        log = os.path.join(self.env['log_dir'], 'proxymc.log')
+        start = os.path.getsize(log)
         c = self.container()
         self.put_cloud(c, 'cloud', b'0123456789')
         self.local.put_object(c, 'local', b'0123456789')
@@ -495,8 +497,11 @@ class TestMalformed(ProxyMCTest):
                                            dict(headers, **{'X-Auth-Token': token}),
                                            b'' if method == 'PUT' else None)
             self.assertIn(status, expected, (method, path, headers, body[:200]))
-        # nothing hurt
+        # nothing hurt, nothing logged a traceback
         self.assertEqual(self.pmc.get_object(c, 'cloud')[1], b'0123456789')
+        with open(log, 'rb') as f:
+            f.seek(start)
+            self.assertNotIn(b'Traceback', f.read())
 
 
 class TestS3API(ProxyMCTest):
