@@ -26,10 +26,12 @@ EGG_NAMES = {'proxy-logging': 'proxy_logging', 'cache': 'memcache',
 SHUNT_FACTORY = 's3_sync.shunt:filter_factory'
 PROXYMC_FACTORY = 's3_sync.proxymc:app_factory'
 PROXYMC_S3_FACTORY = 's3_sync.proxymc.s3:filter_factory'
+# s3api allows multipart uploads only with a filter named slo; proxymc completes them itself
+PROXYMC_SLO_FACTORY = 's3_sync.proxymc.multipart:noop_filter_factory'
 # Swift's own middlewares in front of proxymc: auth (tempauth shares the cluster's memcache, so
 # a token is good on both sides), listings, copies, the S3 API.
 PROXYMC_PIPELINE = ('catch_errors gatekeeper healthcheck proxy-logging cache listing_formats '
-                    's3api proxymc-s3 tempauth copy proxy-logging proxy-server').split()
+                    's3api proxymc-s3 tempauth slo copy proxy-logging proxy-server').split()
 
 
 def render_ini(sections):
@@ -154,7 +156,9 @@ def proxymc_conf(cluster, proxymc, shunt_port, user):
                               'reload_interval': '1'}),
     ]
     for name in sorted(set(PROXYMC_PIPELINE) - {'proxy-server'}):
-        sections.append(('filter:%s' % name, _filter_section(name, cluster, None)))
+        options = {'paste.filter_factory': PROXYMC_SLO_FACTORY} if name == 'slo' else \
+            _filter_section(name, cluster, None)
+        sections.append(('filter:%s' % name, options))
     return render_ini(sections)
 
 

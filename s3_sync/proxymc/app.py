@@ -24,6 +24,7 @@ from swift.common.utils import RESERVED, split_path
 from swift.proxy.controllers.base import get_cache_key, headers_to_container_info
 
 from s3_sync.proxymc.auth import Authorizer
+from s3_sync.proxymc.multipart import SUFFIX, keep_marker_content_type, segments_base
 from s3_sync.proxymc.reads import ObjectReads
 from s3_sync.proxymc.s3 import DETAILS, OnPremTokens, unknown_access_key, verified_identity
 from s3_sync.proxymc.writes import ObjectWrites
@@ -60,6 +61,13 @@ class OnPremListing:
         return resp(env, start_response)
 
 
+def _empty_listing(env, start_response):
+    """The on-prem half of a listing held by the cloud alone."""
+    start_response('200 OK', [('Content-Type', 'application/json; charset=utf-8'),
+                              ('Content-Length', '2')])
+    return [b'[]']
+
+
 class ProxyMC:
     # Swift's info lookups (get_container_info, run by middlewares) read these of the app
     # they are given; proxymc is no proxy server: never skip a cached entry.
@@ -76,6 +84,7 @@ class ProxyMC:
         self.writes = ObjectWrites(onprem, logger)
         self.listing = ListingSplice(OnPremListing(onprem), logger,
                                      local_location=ONPREM_LOCATION)
+        self.cloud_listing = ListingSplice(_empty_listing, logger)
 
     @classmethod
     def from_conf(cls, conf, logger, onprem_factory):
@@ -96,10 +105,15 @@ class ProxyMC:
 
     def _handle(self, req, env, start_response):
         account, container, obj = self._names(req)
-        mapping = None
+        mapping, in_segments = None, False
         if container is not None:
             self.profiles.reload_if_changed()
-            mapping = self.profiles.lookup(account, container)
+            if segments_base(container):
+                # an S3 multipart upload's parts: the bucket's mapping, the cloud only
+                mapping = self.profiles.lookup(account, segments_base(container))
+                in_segments = mapping is not None
+            if mapping is None:
+                mapping = self.profiles.lookup(account, container)
         denied = self.auth.denied(req, account, container, mapping is not None)
         if denied is not None:
             return denied(env, start_response)
@@ -110,12 +124,15 @@ class ProxyMC:
             raise _text(HTTPForbidden, req, 'container %s/%s is not mapped'
                         % (account, container))
         if DETAILS in env:
-            # s3api asks Swift's info lookup whether the bucket exists (NoSuchKey or
-            # NoSuchBucket): a mapped container does, in this request's own info cache
-            env.setdefault('swift.infocache', {}).setdefault(
-                get_cache_key(str_to_wsgi(account), str_to_wsgi(container)),
-                headers_to_container_info({}, 200))
+            # s3api asks Swift's info lookup whether the bucket (and its segments container)
+            # exists: a mapped container does, in this request's own info cache
+            infocache = env.setdefault('swift.infocache', {})
+            for name in {container, segments_base(container) or container + SUFFIX}:
+                infocache.setdefault(get_cache_key(str_to_wsgi(account), str_to_wsgi(name)),
+                                     headers_to_container_info({}, 200))
         method = req.method
+        if in_segments:
+            return self._segments(req, env, start_response, mapping, (account, container, obj))
         allowed = CONTAINER_METHODS if obj is None else OBJECT_METHODS
         if method not in allowed:
             raise _text(HTTPMethodNotAllowed, req, '%s is not supported on this %s' % (
@@ -133,7 +150,36 @@ class ProxyMC:
         target = (account, container, obj)
         if method in ('GET', 'HEAD'):
             return self.reads(env, start_response, mapping, provider, target)
-        return self.writes(env, start_response, mapping, provider, target)
+        segments = self.profiles.provider(mapping, container + SUFFIX) \
+            if DETAILS in env else None
+        return self.writes(env, start_response, mapping, provider, target, segments)
+
+    def _segments(self, req, env, start_response, mapping, target):
+        """The segments container of an S3 multipart upload (see ``multipart``): held by the
+        cloud alone, created by nothing (its objects' keys are enough)."""
+        account, container, obj = target
+        if obj is None:
+            if req.method in ('PUT', 'HEAD', 'POST'):
+                # s3api's info lookup caches this answer, in a memcache the on-prem proxies
+                # may share: for one second only, so they never take it for theirs
+                status = 201 if req.method == 'PUT' else 204
+                return Response(request=req, status=status, headers={
+                    'X-Backend-Recheck-Container-Existence': '1'})(env, start_response)
+            if req.method != 'GET':
+                raise _text(HTTPMethodNotAllowed, req, '%s is not supported on this container'
+                            % req.method, headers={'Allow': 'GET, HEAD, PUT'})
+            env['swift.format_listing'] = True
+            return self.cloud_listing(env, start_response,
+                                      self.profiles.provider(mapping, container), container)
+        if req.method not in OBJECT_METHODS:
+            raise _text(HTTPMethodNotAllowed, req, '%s is not supported on this object'
+                        % req.method, headers={'Allow': ', '.join(OBJECT_METHODS)})
+        provider = self.profiles.provider(mapping, container)
+        if req.method in ('GET', 'HEAD'):
+            return self.reads(env, start_response, mapping, provider, target)
+        if req.method == 'PUT' and obj.count('/') == 1:
+            keep_marker_content_type(env)       # the upload marker: <key>/<upload id>
+        return self.writes(env, start_response, mapping, provider, target, in_segments=True)
 
     def _s3_identity(self, env):
         """An S3 request: refuse an unknown access key as S3 does; give a verified one the

@@ -18,7 +18,7 @@ from swift.common.swob import Request, str_to_wsgi, wsgi_to_str
 
 from s3_sync.metadata import encode_value
 
-from s3_sync.shunt.headers import LocalMiss, without_if_match_any
+from s3_sync.shunt.headers import LocalMiss, looks_like_mpu, without_if_match_any
 from s3_sync.shunt.objects import ObjectFallback
 
 SOURCE_HEADER = 'X-Proxymc-Source'
@@ -59,6 +59,9 @@ def _for_client(resp, env):
         for key, value in list(resp.headers.items()):
             if key.lower().startswith('x-object-meta-'):
                 resp.headers[key] = str_to_wsgi(encode_value(wsgi_to_str(value)))
+        if looks_like_mpu(resp.headers.get('Etag', '').strip('"')):
+            # an S3 multipart object, not an SLO: s3api would add its own "-N" to the ETag
+            resp.headers.pop('X-Static-Large-Object', None)
     return resp
 
 

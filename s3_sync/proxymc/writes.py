@@ -12,7 +12,8 @@ on-prem cluster**. proxymc first asks the on-prem cluster (a HEAD with the clien
 * the on-prem cluster refuses the token (401/403) or does not answer: that answer (or a 503),
   and nothing is written.
 
-SLO manifests cannot be written (there is no ``slo`` middleware in front of the cloud copy: 400);
+SLO manifests cannot be written (there is no ``slo`` middleware in front of the cloud copy: 400),
+except the one s3api sends to complete an S3 multipart upload (``multipart``);
 COPY and ``X-Copy-From`` are Swift's ``copy`` middleware's, a GET and a PUT through proxymc.
 """
 import math
@@ -29,6 +30,7 @@ from swift.common.utils import Timestamp
 
 from s3_sync import metadata
 from s3_sync.providers.base import RemoteError
+from s3_sync.proxymc.multipart import ManifestPut
 from s3_sync.shunt.objects import bad_gateway
 from s3_sync.shunt.writes import post_to_remote
 
@@ -43,15 +45,22 @@ class ObjectWrites:
     def __init__(self, onprem, logger=None):
         self.onprem = onprem
         self.logger = logger
+        self.complete = ManifestPut(logger)
 
-    def __call__(self, env, start_response, mapping, provider, target):
+    def __call__(self, env, start_response, mapping, provider, target, segments=None,
+                 in_segments=False):
+        """``segments``: the provider of the bucket's segments container, for the manifest
+        PUT that completes an S3 multipart upload; ``in_segments``: ``target`` is in a
+        segments container, which only the cloud holds (see ``multipart``)."""
         req = Request(env)
         method = req.method
-        if method == 'PUT':
+        completing = method == 'PUT' and segments is not None and \
+            req.params.get('multipart-manifest') == 'put'
+        if method == 'PUT' and not completing:
             refusal = self._check_put(req, target[2])
             if refusal is not None:
                 return refusal(env, start_response)
-        onprem = self._onprem_status(req)
+        onprem = 404 if in_segments else self._onprem_status(req)
         if onprem // 100 == 2:
             # s3api turns a 409 into a 503 its clients retry: S3 clients get AccessDenied
             refuse = HTTPForbidden if 's3api.auth_details' in env else HTTPConflict
@@ -60,7 +69,9 @@ class ObjectWrites:
         if onprem != 404:
             return self._onprem_refusal(req, onprem)(env, start_response)
         try:
-            if method == 'PUT':
+            if completing:
+                resp = self.complete(req, provider, segments, target)
+            elif method == 'PUT':
                 resp = self._put(req, provider, target)
             elif method == 'POST':
                 resp = post_to_remote(req, provider, target, self.logger) or \

@@ -597,9 +597,59 @@ class TestS3API(ProxyMCTest):
         self.assertIn(self.s3_error(other.get_object, Bucket=c, Key='cloud'),
                       ('AccessDenied', 'NoSuchBucket', 'NoSuchKey'))
 
-    def test_multipart_upload_is_refused_cleanly(self):
+    def test_multipart_upload_lands_in_the_cloud_bucket_only(self):
         c = self.container()
         s3 = self.s3_client()
-        self.assertEqual(self.s3_error(s3.create_multipart_upload, Bucket=c, Key='mpu'),
-                         'NotImplemented')
+        name = 'big \u2603'
+        parts_data = [os.urandom(5 * 1024 * 1024), b'tail of the upload']
+        upload = s3.create_multipart_upload(Bucket=c, Key=name, ContentType='text/x',
+                                            Metadata={'m': 'v'})
+        parts = []
+        for number, data in enumerate(parts_data, 1):
+            resp = s3.upload_part(Bucket=c, Key=name, PartNumber=number, Body=data,
+                                  UploadId=upload['UploadId'])
+            parts.append({'PartNumber': number, 'ETag': resp['ETag']})
+        listed = s3.list_parts(Bucket=c, Key=name, UploadId=upload['UploadId'])['Parts']
+        self.assertEqual([p['PartNumber'] for p in listed], [1, 2])
+        done = s3.complete_multipart_upload(Bucket=c, Key=name, UploadId=upload['UploadId'],
+                                            MultipartUpload={'Parts': parts})
+        expected = md5(b''.join(hashlib.md5(d).digest() for d in parts_data)) + '-2'
+        self.assertEqual(done['ETag'].strip('"'), expected)
+        got = s3.get_object(Bucket=c, Key=name)
+        self.assertEqual(got['Body'].read(), b''.join(parts_data))
+        self.assertEqual((got['ETag'].strip('"'), got['ContentType'], got['Metadata']),
+                         (expected, 'text/x', {'m': 'v'}))
+        # one object in the cloud bucket (parts and upload marker gone), nothing on-prem
+        self.assertEqual(self.cloud_keys(c), [name])
+        self.assertEqual(self.cloud_keys(c + '+segments'), [])
+        self.assertIsNone(self.onprem_head(c, name))
+        with self.assertRaises(swiftclient.ClientException):
+            self.local.head_container(c + '+segments')
+        self.assertEqual(self.pmc.get_object(c, name)[1], b''.join(parts_data))
+
+    def test_aborted_multipart_upload_leaves_nothing(self):
+        c = self.container()
+        s3 = self.s3_client()
+        upload = s3.create_multipart_upload(Bucket=c, Key='gone')
+        s3.upload_part(Bucket=c, Key='gone', PartNumber=1, Body=b'x' * 100,
+                       UploadId=upload['UploadId'])
+        uploads = s3.list_multipart_uploads(Bucket=c).get('Uploads', [])
+        self.assertEqual([u['Key'] for u in uploads], ['gone'])
+        s3.abort_multipart_upload(Bucket=c, Key='gone', UploadId=upload['UploadId'])
+        self.assertEqual(self.cloud_keys(c + '+segments'), [])
         self.assertEqual(self.cloud_keys(c), [])
+
+    def test_multipart_upload_with_a_small_part_is_refused(self):
+        c = self.container()
+        s3 = self.s3_client()
+        upload = s3.create_multipart_upload(Bucket=c, Key='small')
+        parts = []
+        for number in (1, 2):
+            resp = s3.upload_part(Bucket=c, Key='small', PartNumber=number, Body=b'x' * 10,
+                                  UploadId=upload['UploadId'])
+            parts.append({'PartNumber': number, 'ETag': resp['ETag']})
+        self.assertEqual(self.s3_error(s3.complete_multipart_upload, Bucket=c, Key='small',
+                                       UploadId=upload['UploadId'],
+                                       MultipartUpload={'Parts': parts}), 'EntityTooSmall')
+        self.assertNotIn('small', self.cloud_keys(c))
+        s3.abort_multipart_upload(Bucket=c, Key='small', UploadId=upload['UploadId'])
