@@ -9,16 +9,20 @@ For every ``containers[]`` mapping of the one ``sync.json`` (``"/*"`` included) 
   SLOs whole), else from the on-prem Swift cluster with the user's own token (``reads``);
 * container GET: the two listings merged, each entry's ``content_location`` saying where it
   lives; container HEAD: the on-prem cluster's;
-* object PUT, POST, DELETE on the cloud copy only, never on on-prem data (``writes``).
+* object PUT, POST, DELETE on the cloud copy only, never on on-prem data (``writes``); S3
+  multipart uploads too (``multipart``).
 
 Anything not mapped is refused (403); see ``app`` for the rest. Config::
 
     [pipeline:main]
     pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats
-        s3api proxymc-s3 tempauth copy proxy-logging proxy-server
+        s3api proxymc-s3 tempauth slo copy proxy-logging proxy-server
 
     [filter:proxymc-s3]
     use = egg:swift-s3-sync#proxymc-s3
+
+    [filter:slo]
+    use = egg:swift-s3-sync#proxymc-slo
 
     [app:proxy-server]
     use = egg:swift-s3-sync#proxymc

@@ -210,6 +210,65 @@ class TestWrites(ProxyMCTestCase):
         self.assertEqual(self.request('/v1/AUTH_a/c/o', method='DELETE').status_int, 404)
 
 
+class ComposingCloud(CloudProvider):
+    def key(self, name):
+        return 'prefix/' + name
+
+    def compose_object(self, name, headers, keys):
+        self.requests.append(('COMPOSE', name, tuple(keys), headers.get('content-type')))
+        return 'abc-%d' % len(keys)
+
+
+class TestMultipart(ProxyMCTestCase):
+    S3 = {'s3api.auth_details': {'access_key': 'a:u'}}
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = ComposingCloud()
+
+    def complete(self, manifest, path='/v1/AUTH_a/c/o'):
+        return self.request(path + '?multipart-manifest=put', method='PUT',
+                            body=json.dumps(manifest).encode(), env=self.S3)
+
+    def test_segments_container_is_the_clouds_alone(self):
+        for method, status in (('HEAD', 204), ('PUT', 201)):
+            resp = self.request('/v1/AUTH_a/c+segments', method=method, env=self.S3)
+            self.assertEqual(resp.status_int, status)
+            self.assertEqual(resp.headers['X-Backend-Recheck-Container-Existence'], '1')
+        self.request('/v1/AUTH_a/c+segments/o/upload/1', method='PUT', body=b'part', env=self.S3)
+        self.assertEqual(self.onprem.calls, [])
+        self.assertEqual(self.cloud.objects['o/upload/1'][1], b'part')
+
+    def test_completing_composes_the_parts_and_drops_them(self):
+        self.cloud.add('o/u/1', b'a' * (5 * 1024 * 1024))
+        self.cloud.add('o/u/2', b'tail')
+        resp = self.complete([{'path': '/c+segments/o/u/1', 'etag': md5(b'a' * 5242880)},
+                              {'path': '/c+segments/o/u/2', 'etag': md5(b'tail')}])
+        self.assertEqual((resp.status_int, resp.headers['Etag']), (201, 'abc-2'))
+        self.assertIn(('COMPOSE', 'o', ('prefix/o/u/1', 'prefix/o/u/2'), None),
+                      self.cloud.requests)
+        self.assertNotIn('o/u/1', self.cloud.objects)
+
+    def test_completing_refuses_bad_manifests_as_s3api_understands(self):
+        self.cloud.add('o/u/1', b'small')
+        self.cloud.add('o/u/2', b'tail')
+        cases = [([{'path': '/c+segments/o/u/1'}, {'path': '/c+segments/o/u/2'}],
+                  b'at least'),
+                 ([{'path': '/c+segments/o/u/9'}], b'404 Not Found'),
+                 ([{'path': '/c+segments/o/u/2', 'etag': 'f' * 32}], b'Etag Mismatch'),
+                 ([{'path': '/other/o/u/2'}], b'not a part'),
+                 ('nonsense', b'Invalid manifest')]
+        for manifest, message in cases:
+            resp = self.complete(manifest)
+            self.assertEqual(resp.status_int, 400, manifest)
+            self.assertIn(message, resp.body)
+        self.assertFalse([r for r in self.cloud.requests if r[0] == 'COMPOSE'])
+
+    def test_swift_api_manifest_puts_stay_refused(self):
+        resp = self.request('/v1/AUTH_a/c/o?multipart-manifest=put', method='PUT', body=b'[]')
+        self.assertEqual(resp.status_int, 400)
+
+
 class TestS3Identity(unittest.TestCase):
     def call(self, details, secret):
         env = {'s3api.auth_details': details}
