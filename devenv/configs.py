@@ -99,8 +99,6 @@ def _tempauth(cluster):
 def _filter_section(name, cluster, sync_conf):
     if name == 'cloud-shunt':
         return {'paste.filter_factory': SHUNT_FACTORY, 'conf_file': sync_conf}
-    if name == 'proxymc-s3':
-        return {'paste.filter_factory': PROXYMC_S3_FACTORY}
     options = {'use': 'egg:swift#%s' % EGG_NAMES.get(name, name)}
     if name == 'cache':
         options['memcache_servers'] = cluster.memcache_servers
@@ -147,17 +145,20 @@ def proxy_conf(cluster, proxy, user):
 def proxymc_conf(cluster, proxymc, shunt_port, user):
     default = _common(cluster, user, proxymc.name)
     default.update(bind_ip='127.0.0.1', bind_port=str(proxymc.port))
+    swift_url = 'http://127.0.0.1:%d' % shunt_port
     sections = [
         ('DEFAULT', default),
         ('pipeline:main', {'pipeline': ' '.join(PROXYMC_PIPELINE)}),
         ('app:proxy-server', {'paste.app_factory': PROXYMC_FACTORY,
                               'conf_file': cluster.extra['sync_conf'],
-                              'swift_url': 'http://127.0.0.1:%d' % shunt_port,
+                              'swift_url': swift_url,
                               'reload_interval': '1'}),
     ]
+    ours = {'slo': {'paste.filter_factory': PROXYMC_SLO_FACTORY},
+            'proxymc-s3': {'paste.filter_factory': PROXYMC_S3_FACTORY,
+                           'swift_url': swift_url}}
     for name in sorted(set(PROXYMC_PIPELINE) - {'proxy-server'}):
-        options = {'paste.filter_factory': PROXYMC_SLO_FACTORY} if name == 'slo' else \
-            _filter_section(name, cluster, None)
+        options = ours.get(name) or _filter_section(name, cluster, None)
         sections.append(('filter:%s' % name, options))
     return render_ini(sections)
 

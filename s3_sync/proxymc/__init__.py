@@ -20,6 +20,9 @@ Anything not mapped is refused (403); see ``app`` for the rest. Config::
 
     [filter:proxymc-s3]
     use = egg:swift-s3-sync#proxymc-s3
+    swift_url = https://swift.example.com
+    # where S3 users get their own on-prem token (TempAuth v1; default /auth/v1.0)
+    swift_auth_path = /auth/v1.0
 
     [filter:slo]
     use = egg:swift-s3-sync#proxymc-slo
@@ -30,8 +33,6 @@ Anything not mapped is refused (403); see ``app`` for the rest. Config::
     conf_file = /etc/swift-s3-sync/sync.json
     # the on-prem Swift cluster's proxy (a cloud-shunt there is bypassed)
     swift_url = https://swift.example.com
-    # where S3 users get their own on-prem token (TempAuth v1; default /auth/v1.0)
-    swift_auth_path = /auth/v1.0
     # seconds between checks of conf_file's mtime (default 5)
     reload_interval = 5
     # seconds a cloud or on-prem request may take to connect or send data (default 10)
@@ -60,7 +61,6 @@ def app_config(conf):
             raise ValueError('proxymc: %s: not a number: %r' % (key, conf.get(key)))
         if out[key] <= 0:
             raise ValueError('proxymc: %s: must be positive' % key)
-    out['swift_auth_path'] = conf.get('swift_auth_path') or '/auth/v1.0'
     out['swift_url'] = conf.get('swift_url')
     if not out['swift_url']:
         raise ValueError('proxymc: swift_url: missing (the on-prem Swift proxy URL)')

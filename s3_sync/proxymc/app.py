@@ -26,7 +26,7 @@ from swift.proxy.controllers.base import get_cache_key, headers_to_container_inf
 from s3_sync.proxymc.auth import Authorizer
 from s3_sync.proxymc.multipart import SUFFIX, keep_marker_content_type, segments_base
 from s3_sync.proxymc.reads import ObjectReads
-from s3_sync.proxymc.s3 import DETAILS, OnPremTokens, unknown_access_key, verified_identity
+from s3_sync.proxymc.s3 import DETAILS, unknown_access_key
 from s3_sync.proxymc.writes import ObjectWrites
 from s3_sync.shunt.listing import ListingSplice
 from s3_sync.shunt.profiles import Profiles
@@ -74,11 +74,10 @@ class ProxyMC:
     account_existence_skip_cache = 0.0
     container_existence_skip_cache = 0.0
 
-    def __init__(self, profiles, onprem, logger, tokens=None):
+    def __init__(self, profiles, onprem, logger):
         self.profiles = profiles
         self.onprem = onprem
         self.logger = logger
-        self.tokens = tokens
         self.auth = Authorizer(onprem)
         self.reads = ObjectReads(onprem, logger)
         self.writes = ObjectWrites(onprem, logger)
@@ -91,8 +90,7 @@ class ProxyMC:
         profiles = Profiles(conf['conf_file'], logger, check_interval=conf['reload_interval'],
                             read_timeout=conf['remote_timeout'], select=serve_all,
                             name='proxymc')
-        return cls(profiles, onprem_factory(), logger, OnPremTokens(
-            conf['swift_url'], conf['swift_auth_path'], conf['remote_timeout'], logger))
+        return cls(profiles, onprem_factory(), logger)
 
     def __call__(self, env, start_response):
         if DETAILS in env:
@@ -181,16 +179,12 @@ class ProxyMC:
             keep_marker_content_type(env)       # the upload marker: <key>/<upload id>
         return self.writes(env, start_response, mapping, provider, target, in_segments=True)
 
-    def _s3_identity(self, env):
-        """An S3 request: refuse an unknown access key as S3 does; give a verified one the
-        user's own on-prem token (see ``s3``)."""
+    @staticmethod
+    def _s3_identity(env):
+        """An S3 request whose access key the auth middleware did not know: refused as S3
+        does (the user's on-prem token comes from the ``proxymc-s3`` filter, see ``s3``)."""
         if unknown_access_key(env):
             raise InvalidAccessKeyId()      # s3api answers it (403 InvalidAccessKeyId)
-        identity = verified_identity(env)
-        if identity and self.tokens and not env.get('HTTP_X_AUTH_TOKEN'):
-            token = self.tokens.token(*identity)
-            if token:
-                env['HTTP_X_AUTH_TOKEN'] = token
 
     @staticmethod
     def _names(req):

@@ -6,10 +6,11 @@ Swift token, so for the on-prem half of the namespace proxymc needs one of the u
 broader (never a shared admin credential). This module gets it:
 
 * the ``proxymc-s3`` filter, placed between ``s3api`` and ``tempauth``, wraps the signature check
-  so that the key it was verified with (and only a verified one) is kept with the request;
-* ``OnPremTokens`` exchanges that key for a token of the same user at the on-prem cluster's auth
-  endpoint (TempAuth v1: ``X-Auth-User``/``X-Auth-Key``), cached for ``TOKEN_TTL`` seconds, so
-  the on-prem cluster applies that user's rights and ACLs exactly as for the Swift API;
+  so that the key it was verified with (and only a verified one) is exchanged
+  (``OnPremTokens``) for a token of the same user at the on-prem cluster's auth endpoint
+  (TempAuth v1: ``X-Auth-User``/``X-Auth-Key``), cached for ``TOKEN_TTL`` seconds, and given to
+  the request as its ``X-Auth-Token``: the on-prem cluster applies that user's rights and ACLs
+  exactly as for the Swift API, and the middlewares below auth (``copy``) pass it on;
 * an access key the auth middleware does not know is refused as S3 does (403
   ``InvalidAccessKeyId``; a bad signature stays s3api's ``SignatureDoesNotMatch``).
 
@@ -20,47 +21,76 @@ Pipeline: ``... s3api proxymc-s3 tempauth copy ... proxy-server``::
 
     [filter:proxymc-s3]
     use = egg:swift-s3-sync#proxymc-s3
+    # the on-prem Swift proxy, and where its users get tokens (as for the app)
+    swift_url = https://swift.example.com
+    swift_auth_path = /auth/v1.0
 """
 import hashlib
 import http.client
 import time
 from urllib.parse import urlsplit
 
+from swift.common.utils import get_logger
+
 from s3_sync.log import one_line
 from s3_sync.lru import LRU
 
 DETAILS = 's3api.auth_details'
 WRAPPED, CHECKED, SECRET = 'proxymc.wrapped', 'proxymc.checked', 'proxymc.secret'
+CURRENT = 'proxymc.current'
 TOKEN_TTL = 300.0
 MAX_TOKENS = 10000
 
 
 class S3Identity:
-    """Keeps the key an S3 signature was verified with (see the module docstring)."""
+    """Keeps the key an S3 signature was verified with, and gives the request it verified the
+    user's own on-prem token (see the module docstring)."""
 
-    def __init__(self, app):
+    def __init__(self, app, tokens):
         self.app = app
+        self.tokens = tokens
 
     def __call__(self, env, start_response):
         details = env.get(DETAILS)
-        if details is not None and callable(details.get('check_signature')) and \
-                not details.get(WRAPPED):
-            original = details['check_signature']
-
-            def check_signature(secret):
-                ok = original(secret)
-                details[CHECKED] = True
-                if ok:
-                    details[SECRET] = secret
-                return ok
-            details['check_signature'] = check_signature
-            details[WRAPPED] = True
+        if details is not None and callable(details.get('check_signature')):
+            if not details.get(WRAPPED):
+                self._wrap(details)
+            # s3api sends several Swift requests for one S3 request, each checked by the
+            # auth filter right after this one: this is the one it checks next
+            details[CURRENT] = env
         return self.app(env, start_response)
+
+    def _wrap(self, details):
+        original = details['check_signature']
+        tokens = self.tokens
+
+        def check_signature(secret):
+            ok = original(secret)
+            details[CHECKED] = True
+            if ok:
+                details[SECRET] = secret
+                env = details.get(CURRENT)
+                if env is not None and not env.get('HTTP_X_AUTH_TOKEN'):
+                    # set before the middlewares below auth (copy's source GET) copy it
+                    token = tokens.token(details.get('access_key'), secret)
+                    if token:
+                        env['HTTP_X_AUTH_TOKEN'] = token
+            return ok
+        details['check_signature'] = check_signature
+        details[WRAPPED] = True
 
 
 def filter_factory(global_conf, **local_conf):
+    conf = dict(global_conf, **local_conf)
+    swift_url = conf.get('swift_url')
+    if not swift_url:
+        raise ValueError('proxymc-s3: swift_url: missing (the on-prem Swift proxy URL)')
+    logger = get_logger(conf, log_route='proxymc-s3')
+    tokens = OnPremTokens(swift_url, conf.get('swift_auth_path') or '/auth/v1.0',
+                          float(conf.get('remote_timeout', 10)), logger)
+
     def factory(app):
-        return S3Identity(app)
+        return S3Identity(app, tokens)
     return factory
 
 

@@ -582,6 +582,15 @@ class TestS3API(ProxyMCTest):
                          'AccessDenied')
         self.assertEqual(self.local.get_object(c, 'onprem')[1], b'keep me')
 
+    def test_copy_object_from_onprem_lands_in_the_cloud(self):
+        c = self.container()
+        self.local.put_object(c, 'src', b'copy me', headers={'X-Object-Meta-A': 'b'})
+        s3 = self.s3_client()
+        s3.copy_object(Bucket=c, Key='dst', CopySource={'Bucket': c, 'Key': 'src'})
+        self.assertEqual(self.cloud_body(c, 'dst'), b'copy me')
+        self.assertIsNone(self.onprem_head(c, 'dst'))
+        self.assertEqual(s3.head_object(Bucket=c, Key='dst')['Metadata'], {'a': 'b'})
+
     def test_bad_signature_unknown_key_and_other_account_are_refused(self):
         c = self.container()
         self.put_cloud(c, 'cloud', b'x')

@@ -13,6 +13,7 @@ from s3_sync.proxymc import app_config
 from s3_sync.proxymc.app import ProxyMC
 from s3_sync.proxymc.onprem import BYPASS_HEADER, forwarded_headers, request_target
 from s3_sync.proxymc.s3 import S3Identity, unknown_access_key, verified_identity
+from s3_sync.proxymc.s3 import filter_factory as s3_filter_factory
 from s3_sync.shunt.profiles import Profiles
 from test.unit.fakes import NullLogger
 from test.unit.test_shunt_fakes import FakeProvider, FakeSwift, md5
@@ -269,31 +270,53 @@ class TestMultipart(ProxyMCTestCase):
         self.assertEqual(resp.status_int, 400)
 
 
+class FakeTokens:
+    def __init__(self):
+        self.asked = []
+
+    def token(self, access_key, secret):
+        self.asked.append((access_key, secret))
+        return 'AUTH_tk-of-' + access_key
+
+
 class TestS3Identity(unittest.TestCase):
-    def call(self, details, secret):
+    def call(self, details, secret, token=None):
         env = {'s3api.auth_details': details}
+        if token:
+            env['HTTP_X_AUTH_TOKEN'] = token
         seen = []
 
         def app(env, start_response):
-            if secret is not None:
+            if secret is not None:      # what tempauth does
                 seen.append(env['s3api.auth_details']['check_signature'](secret))
             return []
-        S3Identity(app)(env, lambda *a: None)
+        self.tokens = FakeTokens()
+        S3Identity(app, self.tokens)(env, lambda *a: None)
         return env, seen
 
-    def test_keeps_only_a_key_the_signature_was_verified_with(self):
+    def test_a_verified_key_buys_the_users_own_on_prem_token(self):
         good = {'access_key': 'a:u', 'check_signature': lambda key: key == 'right'}
         env, seen = self.call(good, 'right')
         self.assertEqual((seen, verified_identity(env)), ([True], ('a:u', 'right')))
+        self.assertEqual(env['HTTP_X_AUTH_TOKEN'], 'AUTH_tk-of-a:u')
+        self.assertEqual(self.tokens.asked, [('a:u', 'right')])
+
+    def test_a_wrong_key_buys_nothing(self):
         bad = {'access_key': 'a:u', 'check_signature': lambda key: key == 'right'}
         env, seen = self.call(bad, 'wrong')
         self.assertEqual((seen, verified_identity(env)), ([False], None))
+        self.assertNotIn('HTTP_X_AUTH_TOKEN', env)
+        self.assertEqual(self.tokens.asked, [])
         self.assertFalse(unknown_access_key(env))
 
     def test_a_signature_never_checked_means_an_unknown_access_key(self):
         env, _seen = self.call({'access_key': 'x:y', 'check_signature': lambda key: True},
                                None)
         self.assertTrue(unknown_access_key(env))
+
+    def test_filter_needs_the_on_prem_url(self):
+        with self.assertRaisesRegex(ValueError, 'swift_url'):
+            s3_filter_factory({})
 
 
 class TestConfig(unittest.TestCase):
