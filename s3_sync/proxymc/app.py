@@ -9,6 +9,7 @@ container HEAD     the on-prem cluster's (its counts and metadata)
 object GET/HEAD    the cloud copy, else on-prem (``reads``)
 object PUT/POST/   the cloud copy only (``writes``); COPY is Swift's ``copy`` middleware's
 DELETE             (a GET and a PUT through proxymc)
+``<c>+segments``   s3api's multipart parts: the cloud alone (``multipart``)
 anything else      405 with an ``Allow`` header; account requests 403
 =================  =========================================================================
 
@@ -56,6 +57,8 @@ class OnPremListing:
     def __call__(self, env, start_response):
         resp = Request(env).get_response(self.onprem)
         if resp.status_int == 404:
+            if hasattr(resp.app_iter, 'close'):
+                resp.app_iter.close()
             resp = Response(request=Request(env), status=200, body=b'[]',
                             content_type='application/json', charset='utf-8')
         return resp(env, start_response)
