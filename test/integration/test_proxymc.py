@@ -469,6 +469,38 @@ class TestAuth(ProxyMCTest):
         self.assertIn(status, (405, 501))
 
 
+class TestConfig(ProxyMCTest):
+    def test_a_broken_config_keeps_the_last_good_one_and_a_new_one_is_picked_up(self):
+        c = self.container()
+        self.put_cloud(c, 'cloud', b'still served')
+        path = self.env['sync_conf']
+        good = list(ProxyMCLayer.mappings.values())
+        self.addCleanup(write_sync_conf, path, good)
+        with open(path, 'w') as f:
+            f.write('{"containers": [ this is not json')
+        time.sleep(2.5)             # the devenv's proxymc checks every second
+        self.assertEqual(self.pmc.get_object(c, 'cloud')[1], b'still served')
+        write_sync_conf(path, good[1:])     # the archive mapping of AUTH_test removed
+        deadline = time.time() + 30
+        while True:
+            try:
+                self.pmc.get_object(c, 'cloud')
+            except swiftclient.ClientException as err:
+                self.assertEqual(err.http_status, 403)
+                break
+            self.assertLess(time.time(), deadline, 'the new config was not picked up')
+            time.sleep(0.3)
+        write_sync_conf(path, good)
+        deadline = time.time() + 30
+        while True:
+            try:
+                self.pmc.get_object(c, 'cloud')
+                break
+            except swiftclient.ClientException:
+                self.assertLess(time.time(), deadline, 'the mapping did not come back')
+                time.sleep(0.3)
+
+
 class TestMalformed(ProxyMCTest):
     def test_malformed_requests_get_4xx_never_5xx(self):
         log = os.path.join(self.env['log_dir'], 'proxymc.log')
