@@ -84,13 +84,24 @@ def measure(benv, counter, plan, workers, scratch, log):
 
 
 def _gets(pmc, s3, bucket, container, key, name, count, size=None):
+    expected = size or 4096
+
+    def through_proxymc():
+        body = pmc.get_object(container, name)[1]
+        if len(body) != expected:       # a short read must never look fast
+            raise AssertionError('proxymc gave %d of %d bytes' % (len(body), expected))
+
+    def straight():
+        body = s3.get_object(Bucket=bucket, Key=key(name))['Body'].read()
+        if len(body) != expected:
+            raise AssertionError('the S3 server gave %d of %d bytes' % (len(body), expected))
     through, direct = [], []
     for _ in range(3):      # connections and auth outside the timing
-        pmc.get_object(container, name)
-        s3.get_object(Bucket=bucket, Key=key(name))['Body'].read()
+        through_proxymc()
+        straight()
     for _ in range(count):
-        through.append(_timed(lambda: pmc.get_object(container, name)))
-        direct.append(_timed(lambda: s3.get_object(Bucket=bucket, Key=key(name))['Body'].read()))
+        through.append(_timed(through_proxymc))
+        direct.append(_timed(straight))
     a, b = median(through), median(direct)
     out = {'proxymc_ms': a * 1000, 'direct_ms': b * 1000, 'ratio': a / b, 'count': count}
     if size:
