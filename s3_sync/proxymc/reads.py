@@ -25,6 +25,7 @@ SOURCE_HEADER = 'X-Proxymc-Source'
 CLOUD, SWIFT = 'cloud', 'swift'
 NOTHING_LOCAL = LocalMiss([])       # no on-prem tombstone is known here: nothing hides a copy
 ONPREM_ANSWERS = (200, 206, 304, 412, 416)
+COALESCE = 1024 * 1024
 
 
 class ObjectReads:
@@ -43,7 +44,8 @@ class ObjectReads:
         status = resp.status_int
         if status != 404 and status < 500:
             resp.headers[SOURCE_HEADER] = CLOUD
-            return _for_client(resp, env)(env, start_response)
+            body = _for_client(resp, env)(env, start_response)
+            return Coalesced(body) if env['REQUEST_METHOD'] == 'GET' else body
         onprem = Request(env).get_response(self.onprem)
         if status >= 500 and onprem.status_int not in ONPREM_ANSWERS:
             _close(onprem)
@@ -63,6 +65,31 @@ def _for_client(resp, env):
             # an S3 multipart object, not an SLO: s3api would add its own "-N" to the ETag
             resp.headers.pop('X-Static-Large-Object', None)
     return resp
+
+
+class Coalesced:
+    """A cloud body handed on in pieces of about ``size`` bytes: the store is read 64 KiB at a
+    time, and every piece costs a pass through each middleware above and a socket write (a
+    16 MiB GET went at 0.4x the S3 server's own speed in 64 KiB pieces)."""
+
+    def __init__(self, body, size=COALESCE):
+        self.body = body
+        self.size = size
+
+    def __iter__(self):
+        pending, length = [], 0
+        for chunk in self.body:
+            pending.append(chunk)
+            length += len(chunk)
+            if length >= self.size:
+                yield b''.join(pending)
+                pending, length = [], 0
+        if pending:
+            yield b''.join(pending)
+
+    def close(self):
+        if hasattr(self.body, 'close'):
+            self.body.close()
 
 
 def _no_restore(mapping):

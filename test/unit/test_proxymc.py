@@ -145,6 +145,23 @@ class TestReads(ProxyMCTestCase):
         self.assertEqual([e['name'] for e in json.loads(resp.body)], ['b'])
 
 
+    def test_big_cloud_bodies_go_out_in_big_pieces_and_whole(self):
+        data = os.urandom(3 * 1024 * 1024 + 5)
+        self.cloud.add('big', data)
+        self.cloud._chunks = lambda body: (body[i:i + 65536]
+                                           for i in range(0, len(body), 65536))
+        req = Request.blank('/v1/AUTH_a/c/big', environ={'swift.authorize': owner_only,
+                                                         'REMOTE_USER': 'AUTH_a,a:u'})
+        pieces = []
+        body = self.app(req.environ, lambda *a: None)
+        for piece in body:
+            pieces.append(piece)
+        body.close()
+        self.assertEqual(b''.join(pieces), data)
+        self.assertEqual([len(p) for p in pieces[:-1]], [1024 * 1024] * 3)
+        self.assertEqual(self.cloud.closed, 1)
+
+
 class TestAuth(ProxyMCTestCase):
     def test_reader_refused_here_is_allowed_when_on_prem_lets_them_read(self):
         self.cloud.add('o', b'cloud')
