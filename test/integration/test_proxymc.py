@@ -668,6 +668,23 @@ class TestS3API(ProxyMCTest):
             self.local.head_container(c + '+segments')
         self.assertEqual(self.pmc.get_object(c, name)[1], b''.join(parts_data))
 
+    def test_upload_part_copy_from_an_onprem_object(self):
+        c = self.container()
+        self.local.put_object(c, 'source', b'on-prem part')
+        s3 = self.s3_client()
+        upload = s3.create_multipart_upload(Bucket=c, Key='copied')
+        part = s3.upload_part_copy(Bucket=c, Key='copied', PartNumber=1,
+                                   UploadId=upload['UploadId'],
+                                   CopySource={'Bucket': c, 'Key': 'source'})
+        s3.complete_multipart_upload(
+            Bucket=c, Key='copied', UploadId=upload['UploadId'],
+            MultipartUpload={'Parts': [{'PartNumber': 1,
+                                        'ETag': part['CopyPartResult']['ETag']}]})
+        self.assertEqual(s3.get_object(Bucket=c, Key='copied')['Body'].read(),
+                         b'on-prem part')
+        self.assertEqual(self.cloud_keys(c), ['copied'])
+        self.assertEqual(self.local.get_object(c, 'source')[1], b'on-prem part')
+
     def test_aborted_multipart_upload_leaves_nothing(self):
         c = self.container()
         s3 = self.s3_client()
