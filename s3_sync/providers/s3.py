@@ -382,6 +382,30 @@ class S3Provider(Provider):
         etag = s3_multipart.MultipartUploads(self).copy_parts(name, fields, source, remote)
         return etag if etag is None else bool(etag)
 
+    def compose_object(self, name, headers, source_keys):
+        """Write ``name`` (Swift-style ``headers``) as the concatenation of the objects at
+        ``source_keys`` of this bucket, server side: one multipart upload of part copies (each
+        source but the last >= 5 MiB, as S3 requires). Returns the new ETag (``<md5>-N``, the
+        one S3 gives the client's own multipart upload of those parts). proxymc completes S3
+        multipart uploads with it; aborted on any failure."""
+        key = self.key(name)
+        upload_id = self._retried('create_multipart_upload', key, **metadata.s3_fields(headers),
+                                  **self.sse)['UploadId']
+        try:
+            parts = []
+            for number, source in enumerate(source_keys, 1):
+                resp = self._retried('upload_part_copy', key, UploadId=upload_id,
+                                     PartNumber=number,
+                                     CopySource={'Bucket': self.bucket, 'Key': source})
+                parts.append({'PartNumber': number,
+                              'ETag': resp['CopyPartResult']['ETag']})
+            resp = self._retried('complete_multipart_upload', key, UploadId=upload_id,
+                                 MultipartUpload={'Parts': parts})
+        except BaseException:
+            s3_multipart.MultipartUploads(self).abort(key, upload_id)
+            raise
+        return resp['ETag'].strip('"')
+
     def large_data_matches(self, remote, source):
         if remote.size != source.size:
             return False
