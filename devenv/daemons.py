@@ -136,7 +136,7 @@ class NodeMigrators(NodeDaemons):
                 'internal_client_path': node['internal_client_conf_path'],
                 'migrations': self.migrations,
                 'migrator_settings': dict(
-                    {'status_file': self.status_file(index), 'log_level': 'debug',
+                    {'status_file': self.status_file(index), 'log_level': 'info',
                      'poll_interval': 1}, **self.settings),
             }
             with open(path, 'w') as f:

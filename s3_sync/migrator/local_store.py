@@ -11,8 +11,9 @@ match its ETag). Anything else is a :class:`LocalError` naming the request.
 """
 import json
 
+import eventlet
 from swift.common.internal_client import UnexpectedResponse
-from swift.common.swob import str_to_wsgi
+from swift.common.swob import Request, str_to_wsgi
 
 from s3_sync import local
 from s3_sync.local import LocalError, LocalSwift, _lower, close_body
@@ -22,6 +23,8 @@ POLICY = 'X-Storage-Policy'
 # What a PUT may answer that the migrator handles itself.
 PUT_STATUSES = (201, 404, 409, 422)
 DELETED, KEPT, GONE = 'deleted', 'kept', 'gone'
+# A container PUT/POST as the account's owner: Swift keeps ACL headers only from owners.
+OWNER = {'swift_owner': True}
 
 
 def _wsgi(headers):
@@ -42,12 +45,27 @@ class LocalStore:
         self.objects = LocalSwift(client)
 
     def _request(self, method, what, path, headers=None, statuses=(2,), body=None,
-                 params=None):
-        try:
-            return self.client.make_request(method, path, _wsgi(headers or {}), statuses,
-                                            body_file=body, params=params)
-        except UnexpectedResponse as exc:
-            raise LocalError('local %s %s: %s' % (method, what, exc.resp.status)) from None
+                 params=None, environ=None):
+        """One request through the InternalClient's pipeline. ``environ`` carries what a
+        proxy middleware would set: ``swift_owner`` (so ACL headers are kept) and
+        ``swift.content_type_overridden`` (a manifest's ``swift_bytes``), which
+        ``make_request`` cannot pass, hence our own Request."""
+        headers = _wsgi(headers or {})
+        headers['User-Agent'] = self.client.user_agent
+        env = {'REQUEST_METHOD': method}
+        env.update(environ or {})
+        req = Request.blank(path, environ=env, headers=headers)
+        if body is not None:
+            req.body_file = body
+        if params:
+            req.params = params
+        # Its own green thread, as InternalClient does, so the pipeline's corolocals
+        # (logging's transaction id) stay its own.
+        resp = eventlet.spawn(req.get_response, self.client.app).wait()
+        if resp.status_int in statuses or resp.status_int // 100 in statuses:
+            return resp
+        _drain(resp)
+        raise LocalError('local %s %s: %s' % (method, what, resp.status))
 
     # -- containers ---------------------------------------------------------
     def container_headers(self, account, container):
@@ -65,12 +83,14 @@ class LocalStore:
         if policy:
             headers[POLICY] = policy
         resp = self._request('PUT', '/%s/%s' % (account, container),
-                             self.client.make_path(account, container), headers)
+                             self.client.make_path(account, container), headers,
+                             environ=OWNER)
         _drain(resp)
 
     def post_container(self, account, container, headers):
         resp = self._request('POST', '/%s/%s' % (account, container),
-                             self.client.make_path(account, container), headers)
+                             self.client.make_path(account, container), headers,
+                             environ=OWNER)
         _drain(resp)
 
     def listing(self, account, container, marker='', prefix=''):
@@ -87,12 +107,12 @@ class LocalStore:
                 account, container, exc.resp.status)) from None
 
     # -- objects --------------------------------------------------------------
-    def put(self, account, container, name, headers, body, size, params=None):
+    def put(self, account, container, name, headers, body, size, params=None, environ=None):
         """PUT ``size`` bytes read from the file-like ``body``; the status (PUT_STATUSES)."""
         headers = dict(headers, **{'Content-Length': str(size)})
         resp = self._request('PUT', '/%s/%s/%s' % (account, container, name),
                              self.client.make_path(account, container, name), headers,
-                             PUT_STATUSES, body=body, params=params)
+                             PUT_STATUSES, body=body, params=params, environ=environ)
         _drain(resp)
         return resp.status_int
 
@@ -105,7 +125,8 @@ class LocalStore:
         headers = dict(headers)
         headers.update(slo_put_headers(segments, body, headers.get('content-type')))
         headers.pop('content-type', None)
-        return self.put(account, container, name, headers, _Bytes(body), len(body), params)
+        return self.put(account, container, name, headers, _Bytes(body), len(body), params,
+                        environ={'swift.content_type_overridden': True})
 
     def head(self, account, container, name):
         """Lower-case headers of the object as stored (a manifest, not its content), or None
