@@ -348,6 +348,9 @@ def check_migration(where, migration, warnings):
     for name, why in schema.IGNORED_MIGRATOR_KEYS.items():
         if name in explicit and migration.get(name) is not None:
             warnings.add(_join(where, name), why)
+    if migration['propagate_account_metadata'] and migration['protocol'] != 'swift':
+        warnings.add(_join(where, 'propagate_account_metadata'), 'not applied to s3 sources '
+                     '(S3 accounts have no metadata)')
     if migration['custom_prefix']:
         warnings.add(_join(where, 'custom_prefix'), 'ignored: migration sources are read '
                      'with their native keys')

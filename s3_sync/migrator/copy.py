@@ -21,6 +21,7 @@ wins), GONE (the source object went meanwhile), EXPIRED (its X-Delete-At is past
 import collections
 import json
 import time
+from urllib.parse import unquote
 
 from swift.common import constraints
 
@@ -30,6 +31,7 @@ from s3_sync.migrator import large
 from s3_sync.migrator.headers import (REMOTE_ETAG, expired, header_time, local_headers,
                                       source_timestamp)
 from s3_sync.migrator.large import CopyFailed, SegmentedCopy
+from s3_sync.migrator.merge import COPY, merge
 from s3_sync.providers.swift_conn import listing_epoch
 
 COPIED, NEWER_HERE, GONE, EXPIRED, SKIPPED = 'copied', 'newer-here', 'gone', 'expired', 'skipped'
@@ -75,6 +77,7 @@ class Copier:
                 return self._slo(target, bucket, resp, put_headers, size)
             if headers.get(DLO_HEADER):
                 put_headers[DLO_HEADER] = headers[DLO_HEADER]
+                self._dlo_segments(account, bucket, headers[DLO_HEADER])
                 return self._put(target, put_headers, resp, size, None)
             parts = large.mpu_parts(etag)
             if parts and provider.features.large_objects:
@@ -136,6 +139,28 @@ class Copier:
             'name': name, 'last_modified': None})
         if outcome.result not in (COPIED, NEWER_HERE):
             raise CopyFailed('SLO segment /%s: %s' % (path, outcome.result))
+
+    # -- Swift DLOs -------------------------------------------------------------
+    def _dlo_segments(self, account, bucket, manifest):
+        """Copy the objects a DLO's ``container/prefix`` names (missing or older here) before
+        its manifest. Segments in the manifest's own container are that container's objects,
+        migrated like any other (a self-referencing DLO is no loop)."""
+        container, _, prefix = unquote(manifest).partition('/')
+        if not container or container == bucket:
+            return
+        provider = self.providers(container)
+        if self.store.container_headers(account, container) is None:
+            self.store.create_container(account, container, {})
+        marker = ''
+        while True:
+            page = provider.list_objects(marker=marker, limit=1000, prefix=prefix)
+            if not page:
+                return
+            local = self.store.listing(account, container, marker, prefix)
+            for action in merge(page, local, marker, False):
+                if action.kind == COPY:
+                    self.copy(account, container, container, action.source)
+            marker = page[-1]['name']
 
     # -- S3 multipart and oversize objects ---------------------------------------
     def _multipart(self, target, provider, headers, timestamp, etag, parts):

@@ -67,6 +67,18 @@ class LocalStore:
         _drain(resp)
         raise LocalError('local %s %s: %s' % (method, what, resp.status))
 
+    # -- the account -----------------------------------------------------------
+    def account_headers(self, account):
+        resp = self._request('HEAD', '/%s' % account, self.client.make_path(account),
+                             statuses=(2, 404), environ=OWNER)
+        _drain(resp)
+        return None if resp.status_int == 404 else _lower(resp.headers)
+
+    def post_account(self, account, headers):
+        resp = self._request('POST', '/%s' % account, self.client.make_path(account),
+                             headers, environ=OWNER)
+        _drain(resp)
+
     # -- containers ---------------------------------------------------------
     def container_headers(self, account, container):
         """Lower-case headers of the local container, or None when it does not exist."""

@@ -20,6 +20,23 @@ from s3_sync.providers import create_provider
 from s3_sync.stats import StatsReporter
 
 MAX_PROVIDERS = 256
+ACCOUNT_ACL = 'x-account-access-control'
+ACCOUNT_ACL_SYSMETA = 'x-account-sysmeta-core-access-control'
+
+
+def account_changes(source, local):
+    """The POST that makes the local account's metadata and ACL the source's: changed or new
+    keys, and ``""`` (a removal) for keys the source no longer has."""
+    wanted = {k: v for k, v in source.items() if k.startswith('x-account-meta-')}
+    if source.get(ACCOUNT_ACL):
+        wanted[ACCOUNT_ACL_SYSMETA] = source[ACCOUNT_ACL]
+    have = {k: v for k, v in local.items()
+            if k.startswith('x-account-meta-') or k == ACCOUNT_ACL_SYSMETA}
+    changes = {k: v for k, v in wanted.items() if have.get(k) != v}
+    # Quotas are the local operator's (a reseller admin's setting), never removed here.
+    changes.update({k: '' for k in have if k not in wanted
+                    and not k.startswith('x-account-meta-quota-')})
+    return changes
 ACCOUNT_LEVEL = '.account'      # the placeholder container of a provider that lists buckets
 
 
@@ -62,6 +79,8 @@ class Migrator:
                 self.logger.error('%s: cannot list the source containers: %s', migration,
                                   one_line(exc))
                 continue
+            if migration.propagate_account_metadata:
+                self.account_metadata(migration)
             for bucket in buckets:
                 if self.stopping:
                     return
@@ -97,6 +116,21 @@ class Migrator:
                 return names
             names.extend(entry['name'] for entry in page)
             marker = page[-1]['name']
+
+    def account_metadata(self, migration):
+        """Swift sources: the source account's metadata and ACL (behaviour 7.2)."""
+        source = self.provider(migration, ACCOUNT_LEVEL)
+        if not source.features.container_metadata:
+            return
+        try:
+            changes = account_changes(source.account_headers(),
+                                      self.store.account_headers(migration.account) or {})
+            if changes:
+                self.store.post_account(migration.account, changes)
+                self.logger.info('%s: account metadata copied: %s', migration,
+                                 ', '.join(sorted(changes)))
+        except Exception as exc:
+            self.logger.error('%s: account metadata: %s', migration, one_line(exc))
 
     # -- one container ------------------------------------------------------------------
     def migrate_container(self, migration, bucket, share):

@@ -174,6 +174,10 @@ class Provider:
         where the store has none, or None when it does not exist."""
         raise NotImplementedError
 
+    def account_headers(self):
+        """Swift-style headers of the source account (Swift sources only)."""
+        raise NotImplementedError
+
     def list_containers(self, marker='', limit=1000, prefix=''):
         """One page of ``{name, count, bytes, last_modified}`` of the account's containers
         (S3: buckets, one page), sorted by name; ``[]`` at the end."""

@@ -343,6 +343,11 @@ class SwiftProvider(Provider):
                 return None
             raise
 
+    def account_headers(self):
+        """Swift-style headers of the source account (metadata, ACL)."""
+        return self._retried('HEAD account', None, lambda conn: response_headers(
+            conn, conn.head_account()))
+
     def list_containers(self, marker='', limit=1000, prefix=''):
         def page(conn):
             return conn.get_account(marker=marker or None, limit=min(int(limit), MAX_LIST),

@@ -275,7 +275,8 @@ class TestMigrateFromSwift(MigratorTestMixin, IntegrationTest):
         self.remote.put_object(first, 'a', b'alpha', headers={'X-Object-Meta-K': 'v ☃',
                                                               'Content-Type': 'text/a'})
         self.remote.put_object(second, 'b/ü', b'beta')
-        migration = dict(self.source, aws_bucket='/*')
+        self.remote.post_account({'X-Account-Meta-Owner': 'team ☃'})
+        migration = dict(self.source, aws_bucket='/*', propagate_account_metadata=True)
         migrators, _ = self.run_migrators([migration])
         headers, got = self.local_conn.get_object(first, 'a')
         self.assertEqual(got, b'alpha')
@@ -287,6 +288,7 @@ class TestMigrateFromSwift(MigratorTestMixin, IntegrationTest):
         container = self.local_conn.head_container(first)
         self.assertEqual(container['x-container-meta-team'], 'blue')
         self.assertEqual(container['x-container-read'], '.r:*')
+        self.assertEqual(self.local_conn.head_account()['x-account-meta-owner'], 'team ☃')
         entries = self.statuses(migrators)
         self.assertEqual(sorted({e['container'] for e in entries}), [first, second])
         self.assertTrue(all(e['all_buckets'] and 'aws_secret' not in e for e in entries))
@@ -310,6 +312,21 @@ class TestMigrateFromSwift(MigratorTestMixin, IntegrationTest):
         # a second run finds the same manifest here (same listing hash and time)
         again, _ = self.run_migrators([dict(self.source, aws_bucket=container)])
         self.assertEqual(self.moved(again), 0)
+
+
+    def test_swift_dlo_segments_then_manifest(self):
+        container = self.remote_container('dlo')
+        segs = self.remote_container('dlo_segs')
+        self.remote.put_object(segs, 'part/1', b'one-')
+        self.remote.put_object(segs, 'part/2', b'two')
+        self.remote.put_object(segs, 'other', b'not a segment')
+        self.remote.put_object(container, 'big', b'',
+                               headers={'X-Object-Manifest': '%s/part/' % segs})
+        self.run_migrators([dict(self.source, aws_bucket=container)])
+        headers, got = self.local_conn.get_object(container, 'big')
+        self.assertEqual(got, b'one-two')
+        self.assertEqual(headers['x-object-manifest'], '%s/part/' % segs)
+        self.assertEqual(sorted(self.local_listing(segs, self.local_conn)), ['part/1', 'part/2'])
 
 
 class TestMigratorRefusesBadConfig(MigratorTestMixin, IntegrationTest):
