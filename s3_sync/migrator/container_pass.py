@@ -96,7 +96,7 @@ class ContainerMigration:
         entries = self.provider.list_objects(marker=marker, limit=self.limit,
                                              prefix=self.migration.prefix)
         entries = [e for e in entries if 'name' in e]
-        end = len(entries) < self.limit
+        end = len(entries) < self.limit and self._listing_ended(entries)
         if not entries and not self._source_has_objects(marker):
             self._rail()
             return PageResult('', True, counts)
@@ -111,6 +111,15 @@ class ContainerMigration:
         self._report(counts)
         next_marker = '' if end else entries[-1]['name']
         return PageResult(next_marker, end, counts)
+
+    def _listing_ended(self, entries):
+        """A short page is the end only if nothing follows it: a store may return fewer
+        names than asked before the end (S3 pages with hidden keys), and local objects after
+        the page are judged missing at the source only at the real end."""
+        if not entries:
+            return True
+        return not self.provider.list_objects(marker=entries[-1]['name'], limit=1,
+                                              prefix=self.migration.prefix)
 
     def _source_has_objects(self, marker):
         """After an empty page: does the source list anything at all? (An empty page from a
@@ -135,7 +144,10 @@ class ContainerMigration:
             elif action.kind == LARGE:
                 if not self.copier.same_large_object(self.account, self.container,
                                                      action.source):
-                    self._copy(action, counts)
+                    # Same time, other data: the source was rewritten within its clock's
+                    # resolution (whole seconds on many S3 stores). The object server refuses
+                    # a PUT at an equal time, so the copy goes just after it.
+                    self._copy(action, counts, offset=1)
             elif action.kind == GONE:
                 if self.store.delete_marked(self.account, self.container,
                                             action.name) == DELETED:
@@ -148,13 +160,14 @@ class ContainerMigration:
                               type(exc).__name__, one_line(exc))
             self.logger.debug('%s: %s %r', self, action.kind, action.name, exc_info=True)
 
-    def _copy(self, action, counts):
+    def _copy(self, action, counts, offset=0):
         older_than = self.migration.older_than
         if older_than is not None and \
                 listing_epoch(action.source['last_modified']) > self.clock() - older_than:
             counts['skipped_count'] += 1
             return
-        outcome = self.copier.copy(self.account, self.container, self.bucket, action.source)
+        outcome = self.copier.copy(self.account, self.container, self.bucket, action.source,
+                                   offset)
         if outcome.result == copying.COPIED:
             counts['moved_count'] += 1
             counts['bytes_count'] += outcome.bytes

@@ -24,6 +24,7 @@ import time
 from urllib.parse import unquote
 
 from swift.common import constraints
+from swift.common.utils import Timestamp
 
 from s3_sync.local import BodyReader
 from s3_sync.metadata import DLO_HEADER, content_md5, is_slo
@@ -53,8 +54,9 @@ class Copier:
         self.logger = logger
         self.clock = clock
 
-    def copy(self, account, container, bucket, entry):
-        """Copy the object a source listing ``entry`` names into ``account/container``."""
+    def copy(self, account, container, bucket, entry, offset=0):
+        """Copy the object a source listing ``entry`` names into ``account/container``;
+        ``offset`` is added to the source's timestamp (see ``container_pass``)."""
         provider = self.providers(bucket)
         name = entry['name']
         resp = provider.get_raw(name)
@@ -69,6 +71,8 @@ class Copier:
             listed = listing_epoch(entry['last_modified']) if entry.get('last_modified') \
                 else header_time(headers) or self.clock()
             timestamp = source_timestamp(listed, headers)
+            if offset:
+                timestamp = Timestamp(timestamp, offset=offset)
             put_headers = local_headers(headers, timestamp)
             size = int(headers.get('content-length', 0))
             etag = (headers.get('etag') or '').strip('"')
