@@ -17,6 +17,9 @@ from s3_sync import layout
 from s3_sync.config import schema
 
 ALL_CONTAINERS = '/*'
+# The container name a migration's provider gets when it only lists the source account's
+# containers (``Migration.source(ACCOUNT_LEVEL)``).
+ACCOUNT_LEVEL = '.account'
 
 _TYPES = {schema.STR: str, schema.INT: int, schema.NUMBER: float, schema.BOOL: bool,
           schema.LIST: tuple, schema.DICT: dict}

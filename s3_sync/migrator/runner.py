@@ -12,6 +12,7 @@ log line and does not stop the others; its marker stays where it was.
 import time
 
 from s3_sync.log import one_line
+from s3_sync.config.model import ACCOUNT_LEVEL
 from s3_sync.lru import LRU
 from s3_sync.migrator.container_pass import ContainerMigration
 from s3_sync.migrator.copy import Copier
@@ -37,7 +38,6 @@ def account_changes(source, local):
     changes.update({k: '' for k in have if k not in wanted
                     and not k.startswith('x-account-meta-quota-')})
     return changes
-ACCOUNT_LEVEL = '.account'      # the placeholder container of a provider that lists buckets
 
 
 class Migrator:

@@ -20,6 +20,8 @@ the new cluster from day one while ``swift-s3-migrator`` copies the data in.
 
 As for archive mappings, the source is consulted only after Swift answered (authorization first).
 """
+import json
+
 from swift.common.constraints import valid_api_version
 from swift.proxy.controllers.base import get_container_info
 from swift.common.swob import (HTTPAccepted, HTTPNoContent, HTTPNotFound, Request, str_to_wsgi,
@@ -27,6 +29,7 @@ from swift.common.swob import (HTTPAccepted, HTTPNoContent, HTTPNotFound, Reques
 from swift.common.utils import Timestamp, close_if_possible, split_path
 from swift.common.wsgi import WSGIContext, make_pre_authed_request
 
+from s3_sync.config.model import ACCOUNT_LEVEL
 from s3_sync.lru import LRU
 from s3_sync.migrator.container_pass import container_settings
 from s3_sync.migrator.headers import CONTAINER_STATE, MIGRATOR_TAG, MODIFIED, header_time
@@ -87,9 +90,16 @@ class MigrationShunt:
             version, account, container, obj = split_path(env.get('PATH_INFO', ''), 1, 4, True)
         except ValueError:
             return None
-        if not container or not valid_api_version(version):
+        if not valid_api_version(version):
             return None
-        account, container = wsgi_to_str(account), wsgi_to_str(container)
+        account = wsgi_to_str(account)
+        if not container:
+            # the account listing of a "/*" migration shows the source's containers too
+            migration = migrations.get((account, '/*'))
+            if migration is None or env.get('REQUEST_METHOD') != 'GET':
+                return None
+            return migration, account, None, None
+        container = wsgi_to_str(container)
         migration = migrations.get((account, container)) or migrations.get((account, '/*'))
         if migration is None:
             return None
@@ -100,6 +110,8 @@ class MigrationShunt:
 
     def provider(self, migration, container):
         bucket = container if migration.all_buckets else migration.aws_bucket
+        if bucket is None:
+            bucket = container = ACCOUNT_LEVEL
         mapping = self._sources.get_or_create((migration, container),
                                               lambda: migration.source(bucket))
         return self.profiles.provider(mapping, container)
@@ -108,6 +120,8 @@ class MigrationShunt:
         method = env['REQUEST_METHOD']
         provider = self.provider(migration, container)
         try:
+            if container is None:
+                return self._account(env, start_response, provider)
             if obj is None:
                 return self._container(env, start_response, migration, provider, account,
                                        container)
@@ -125,6 +139,37 @@ class MigrationShunt:
             return bad_gateway(req, err, self.logger, (account, container, obj or ''))(
                 env, start_response)
         return self.app(env, start_response)
+
+    # -- the account (``"/*"``) -------------------------------------------------------
+    def _account(self, env, start_response, provider):
+        """The local account listing spliced with the source's containers (behaviour 6.6):
+        JSON below ``listing_formats`` (which renders the client's format); a local answer
+        other than a JSON 200 is returned as it came."""
+        req = Request(env)
+        if not env.get('swift.format_listing') or 'prefix' in req.params and \
+                'delimiter' in req.params:
+            return self.app(env, start_response)
+        status, headers, body = req.call_application(self.app)
+        ctype = dict((k.lower(), v) for k, v in headers).get('content-type', '')
+        if not status.startswith('200') or not ctype.startswith('application/json'):
+            start_response(status, headers)
+            return body
+        local = json.loads(b''.join(body))
+        close_if_possible(body)
+        limit = min(int(req.params.get('limit') or 10000), 10000)
+        marker = wsgi_to_str(req.params.get('marker', ''))
+        end_marker = wsgi_to_str(req.params.get('end_marker', ''))
+        prefix = wsgi_to_str(req.params.get('prefix', ''))
+        source = [c for c in provider.list_containers(marker=marker, limit=limit,
+                                                      prefix=prefix)
+                  if not end_marker or c['name'] < end_marker]
+        merged = {c['name']: c for c in source}
+        merged.update({c['name']: c for c in local})
+        names = sorted(merged, reverse=bool(req.params.get('reverse')))[:limit]
+        out = json.dumps([merged[n] for n in names]).encode('utf-8')
+        kept = [(k, v) for k, v in headers if k.lower() not in ('content-length',)]
+        start_response(status, kept + [('Content-Length', str(len(out)))])
+        return [out]
 
     # -- containers ---------------------------------------------------------------
     def _container(self, env, start_response, migration, provider, account, container):

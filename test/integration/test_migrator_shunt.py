@@ -7,6 +7,7 @@ The environment's ``sync.json`` (read by proxy A's shunt) gets one migration per
 import json
 import os
 import time
+import urllib.request
 import uuid
 
 import swiftclient
@@ -105,3 +106,19 @@ class TestMigrationShunt(S3TargetTest):
         head = self.s3.head_object(Bucket=self.bucket, Key='meta')
         self.assertEqual(head['Metadata'], {'new': 'yes'})
         self.assertEqual(head['ContentType'], 'text/m')
+
+    def test_account_listing_of_an_all_buckets_migration_shows_the_source(self):
+        write_sync_conf(self.env['sync_conf'], [dict(self.migration, aws_bucket='/*')])
+        deadline = time.time() + 30
+        while True:
+            names = [c['name'] for c in self.conn.get_account(full_listing=True)[1]]
+            if self.bucket in names or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        self.assertIn(self.bucket, names)
+        self.assertEqual(names, sorted(names))
+        # plain format too, rendered by listing_formats from our JSON
+        url, token = self.conn.get_auth()
+        request = urllib.request.Request(url, headers={'X-Auth-Token': token})
+        with urllib.request.urlopen(request) as resp:
+            self.assertIn(self.bucket, resp.read().decode('utf-8').splitlines())
