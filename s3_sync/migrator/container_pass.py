@@ -18,7 +18,7 @@ import eventlet
 
 from s3_sync.log import one_line
 from s3_sync.migrator import copy as copying
-from s3_sync.migrator.headers import CONTAINER_STATE, MODIFIED
+from s3_sync.migrator.headers import CONTAINER_STATE, MODIFIED, SRC_DELETED
 from s3_sync.migrator.local_store import DELETED
 from s3_sync.migrator.merge import COPY, GONE, LARGE, merge
 from s3_sync.providers.swift_conn import listing_epoch
@@ -82,7 +82,12 @@ class ContainerMigration:
         if here is None:
             self.store.create_container(self.account, self.container, wanted, self.policy)
             return
-        if here.get(CONTAINER_STATE.lower()) == MODIFIED:
+        state = here.get(CONTAINER_STATE.lower())
+        if state == SRC_DELETED:
+            # the source container is back: migrate again, keeping the local settings
+            self.store.post_container(self.account, self.container, {CONTAINER_STATE: MODIFIED})
+            return
+        if state == MODIFIED:
             return      # a client changed it through the shunt: its settings win
         changed = {k: v for k, v in wanted.items() if here.get(k.lower()) != v}
         if changed:

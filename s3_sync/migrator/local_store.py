@@ -105,6 +105,20 @@ class LocalStore:
                              environ=OWNER)
         _drain(resp)
 
+    def containers(self, account):
+        """The account's containers (listing dicts), paged lazily; none when it is missing."""
+        try:
+            yield from self.client.iter_containers(account)
+        except UnexpectedResponse as exc:
+            raise LocalError('local listing /%s: %s' % (account, exc.resp.status)) from None
+
+    def delete_container(self, account, container):
+        """True when deleted (or gone), False when it still holds objects (409)."""
+        resp = self._request('DELETE', '/%s/%s' % (account, container),
+                             self.client.make_path(account, container), statuses=(2, 404, 409))
+        _drain(resp)
+        return resp.status_int != 409
+
     def listing(self, account, container, marker='', prefix=''):
         """The local listing after ``marker`` (listing dicts, name order), paged lazily;
         empty when the container does not exist. Reserved (null-namespace) names are left

@@ -16,6 +16,7 @@ from s3_sync.config.model import ACCOUNT_LEVEL
 from s3_sync.lru import LRU
 from s3_sync.migrator.container_pass import ContainerMigration
 from s3_sync.migrator.copy import Copier
+from s3_sync.migrator.removal import ContainerRemoval
 from s3_sync.migrator.status import entry_for
 from s3_sync.providers import create_provider
 from s3_sync.stats import StatsReporter
@@ -54,6 +55,7 @@ class Migrator:
         self.clock = clock
         self.policies = policies or {}
         self._providers = LRU(MAX_PROVIDERS)
+        self.removal = ContainerRemoval(store, placement, logger)
         self.stopping = False
 
     def stop(self):
@@ -90,6 +92,9 @@ class Migrator:
                     continue
                 handled.append(entry_for(migration, bucket))
                 self.migrate_container(migration, bucket, share)
+            if migration.all_buckets and not self.stopping:
+                self.removal.run(migration, buckets,
+                                 lambda bucket, m=migration: self.provider(m, bucket))
         if not keep_all and not self.stopping:
             self.status.prune(handled)
 

@@ -293,6 +293,28 @@ class TestMigrateFromSwift(MigratorTestMixin, IntegrationTest):
         self.assertEqual(sorted({e['container'] for e in entries}), [first, second])
         self.assertTrue(all(e['all_buckets'] and 'aws_secret' not in e for e in entries))
 
+    def test_source_container_gone_removes_only_what_the_migrator_made(self):
+        stays = self.remote_container('stays')
+        gone = self.remote_container('gone')
+        gone_used = self.remote_container('gone-used')
+        for container in (stays, gone, gone_used):
+            self.remote.put_object(container, 'obj', b'data')
+        migration = dict(self.source, aws_bucket='/*')
+        self.run_migrators([migration])
+        self.local_conn.put_object(gone_used, 'client-object', b'client')
+        self.local_conn.put_container('client-made')
+        self.cleanup_local('client-made', self.local_conn)
+        for container in (gone, gone_used):
+            self.remote.delete_object(container, 'obj')
+            self.remote.delete_container(container)
+        _, outputs = self.run_migrators([migration])
+        names = [c['name'] for c in self.local_conn.get_account()[1]]
+        self.assertEqual(sorted(names), sorted(['client-made', gone_used, stays]),
+                         [out[-1500:] for _, out in outputs])
+        self.assertEqual(sorted(self.local_listing(gone_used, self.local_conn)),
+                         ['client-object'])
+        self.assertEqual(sorted(self.local_listing(stays, self.local_conn)), ['obj'])
+
     def test_swift_slo_segments_then_manifest(self):
         container = self.remote_container('slo')
         segs = self.remote_container('slo_segs')
