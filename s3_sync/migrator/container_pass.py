@@ -73,25 +73,26 @@ class ContainerMigration:
     # -- the container itself -----------------------------------------------------
     def prepare(self):
         """Create the local container when missing (with the source's metadata and ACLs) and
-        keep its metadata in step with the source's while no client changed it here."""
+        keep its metadata in step with the source's while no client changed it here. The
+        source's versions container (old-style versioning), or None."""
         source = self.provider.container_headers()
         if source is None:
             raise copying.CopyFailed('source container %s does not exist' % self.bucket)
         wanted = container_settings(source)
+        versions = wanted.get(VERSIONS_SYSMETA)
         here = self.store.container_headers(self.account, self.container)
         if here is None:
             self.store.create_container(self.account, self.container, wanted, self.policy)
-            return
+            return versions
         state = here.get(CONTAINER_STATE.lower())
         if state == SRC_DELETED:
             # the source container is back: migrate again, keeping the local settings
             self.store.post_container(self.account, self.container, {CONTAINER_STATE: MODIFIED})
-            return
-        if state == MODIFIED:
-            return      # a client changed it through the shunt: its settings win
-        changed = {k: v for k, v in wanted.items() if here.get(k.lower()) != v}
-        if changed:
-            self.store.post_container(self.account, self.container, changed)
+        elif state != MODIFIED:     # MODIFIED: a client changed it here; its settings win
+            changed = {k: v for k, v in wanted.items() if here.get(k.lower()) != v}
+            if changed:
+                self.store.post_container(self.account, self.container, changed)
+        return versions
 
     # -- one page -------------------------------------------------------------------
     def page(self, marker):

@@ -9,6 +9,7 @@ One source provider (and its connection pool) per migration and source container
 cycles (bounded). A failure of one container (its source unreachable, its listing refused) is one
 log line and does not stop the others; its marker stays where it was.
 """
+import dataclasses
 import time
 
 from s3_sync.log import one_line
@@ -90,8 +91,7 @@ class Migrator:
                 share = self.placement.share(migration.account, container)
                 if share is None:
                     continue
-                handled.append(entry_for(migration, bucket))
-                self.migrate_container(migration, bucket, share)
+                handled.extend(self.migrate_container(migration, bucket, share))
             if migration.all_buckets and not self.stopping:
                 self.removal.run(migration, buckets,
                                  lambda bucket, m=migration: self.provider(m, bucket))
@@ -138,9 +138,12 @@ class Migrator:
             self.logger.error('%s: account metadata: %s', migration, one_line(exc))
 
     # -- one container ------------------------------------------------------------------
-    def migrate_container(self, migration, bucket, share):
+    def migrate_container(self, migration, bucket, share, nested=False):
+        """Migrate one source container; the status entries it used. A Swift container with
+        old-style versioning has its versions container migrated first (behaviour 7.2)."""
         provider = self.provider(migration, bucket)
         entry = entry_for(migration, bucket)
+        handled = [entry]
         work = ContainerMigration(
             migration, bucket, provider, self.store,
             Copier(self.store, lambda b: self.provider(migration, b),
@@ -150,17 +153,29 @@ class Migrator:
             policy=migration.storage_policy)
         marker = self.status.get(entry).get('marker', '')
         try:
-            work.prepare()
+            versions = work.prepare()
+            if versions and not nested and not migration.all_buckets:
+                handled.extend(self._versions_first(migration, versions))
             while not self.stopping:
                 result = work.page(marker)
                 self.status.record(entry, result.marker, result.counts, reset=not marker)
                 self._log_page(work, marker, result)
                 if result.end:
-                    return
+                    break
                 marker = result.marker
         except Exception as exc:
             self.logger.error('%s: %s: %s', work, type(exc).__name__, one_line(exc))
             self.logger.debug('%s', work, exc_info=True)
+        return handled
+
+    def _versions_first(self, migration, versions):
+        """The versions container of a versioned source container, as a migration of its own
+        into the local container of the same name (``"/*"`` migrations list it anyway)."""
+        derived = dataclasses.replace(migration, aws_bucket=versions, container=versions)
+        share = self.placement.share(migration.account, versions)
+        if share is None:
+            return []
+        return self.migrate_container(derived, versions, share, nested=True)
 
     def _log_page(self, work, marker, result):
         counts = result.counts

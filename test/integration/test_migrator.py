@@ -24,6 +24,14 @@ def md5(data):
     return hashlib.md5(data).hexdigest()
 
 
+def unversion(conn, container):
+    try:
+        conn.post_container(container, {'X-Remove-Versions-Location': 'x'})
+    except swiftclient.ClientException as err:
+        if err.http_status != 404:
+            raise
+
+
 class MigratorTestMixin:
     def run_migrators(self, migrations, **settings):
         migrators = NodeMigrators(self.env, migrations, **settings)
@@ -314,6 +322,22 @@ class TestMigrateFromSwift(MigratorTestMixin, IntegrationTest):
         self.assertEqual(sorted(self.local_listing(gone_used, self.local_conn)),
                          ['client-object'])
         self.assertEqual(sorted(self.local_listing(stays, self.local_conn)), ['obj'])
+
+    def test_versioned_container_with_its_versions_first(self):
+        versions = self.remote_container('docs_versions')
+        docs = self.remote_container('docs', {'X-Versions-Location': versions})
+        # cleanups run last-first: versioning off before the containers are emptied
+        for conn in (self.remote, self.local_conn):
+            self.addCleanup(unversion, conn, docs)
+        self.remote.put_object(docs, 'doc', b'v1')
+        self.remote.put_object(docs, 'doc', b'v2')
+        self.assertEqual(len(self.remote.get_container(versions)[1]), 1)
+        migrators, _ = self.run_migrators([dict(self.source, aws_bucket=docs)])
+        self.assertEqual(self.local_conn.get_object(docs, 'doc')[1], b'v2')
+        old, = self.local_listing(versions, self.local_conn)
+        self.assertEqual(self.local_conn.get_object(versions, old)[1], b'v1')
+        self.assertEqual(self.local_conn.head_container(docs)['x-versions-location'], versions)
+        self.assertEqual({e['aws_bucket'] for e in self.statuses(migrators)}, {docs, versions})
 
     def test_swift_slo_segments_then_manifest(self):
         container = self.remote_container('slo')
