@@ -180,6 +180,9 @@ def print_status(path):
         print('  previous full scan: copied %d objects, %d bytes; scanned %d' % tuple(
             status.get(k, 0) for k in ('last_moved_count', 'last_bytes_count',
                                        'last_scanned_count')))
+        if status.get('source_count') is not None:
+            print('  the source holds %d objects; this scan has listed %d so far' % (
+                status['source_count'], status.get('scanned_count', 0)))
         print('  marker %r; last page at %s' % (status.get('marker', ''),
                                                  status.get('finished')))
     return 0

@@ -66,6 +66,7 @@ class ContainerMigration:
         self.stats = stats
         self.clock = clock
         self.policy = policy
+        self.source_count = None    # what the source says it holds (Swift), once prepared
 
     def __str__(self):
         return '%s/%s <- %s' % (self.account, self.container, self.bucket)
@@ -80,6 +81,8 @@ class ContainerMigration:
             raise copying.CopyFailed('source container %s does not exist' % self.bucket)
         wanted = container_settings(source)
         versions = wanted.get(VERSIONS_SYSMETA)
+        count = source.get('x-container-object-count')
+        self.source_count = int(count) if count and count.isdigit() else None
         here = self.store.container_headers(self.account, self.container)
         if here is None:
             self.store.create_container(self.account, self.container, wanted, self.policy)

@@ -158,7 +158,8 @@ class Migrator:
                 handled.extend(self._versions_first(migration, versions))
             while not self.stopping:
                 result = work.page(marker)
-                self.status.record(entry, result.marker, result.counts, reset=not marker)
+                self.status.record(entry, result.marker, result.counts, reset=not marker,
+                                   source_count=work.source_count)
                 self._log_page(work, marker, result)
                 if result.end:
                     break

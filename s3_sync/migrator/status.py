@@ -10,7 +10,8 @@ it (without ``aws_secret``; for ``"/*"`` migrations with ``"all_buckets": true``
      "last_bytes_count": 0, "last_finished": 1553294400.0}
 
 the original's format, so a deployment switches in place, plus ours: ``errors_count``,
-``deleted_count`` and ``skipped_count``. Writes are atomic (temp file in the same directory,
+``deleted_count``, ``skipped_count`` and ``source_count`` (what a Swift source's container
+says it holds). Writes are atomic (temp file in the same directory,
 fsync, rename); a file that is not valid JSON is moved aside as ``<file>.corrupted.<n>`` and the
 migration starts over from the beginning of each listing (nothing is lost: what is already
 copied is skipped by the merge-join).
@@ -108,9 +109,10 @@ class StatusFile:
         return dict(found['status']) if found else {}
 
     # -- writing ------------------------------------------------------------
-    def record(self, entry, marker, counts, reset):
+    def record(self, entry, marker, counts, reset, source_count=None):
         """Save one listing step: the new ``marker``, ``counts`` (moved/scanned/bytes and ours)
-        of the step; ``reset`` when the listing wrapped around (a new full scan starts)."""
+        of the step; ``reset`` when the listing wrapped around (a new full scan starts);
+        ``source_count``: the objects the source says it holds (ours, when known)."""
         found = self.find(entry)
         if found is None:
             found = dict(entry, status={})
@@ -124,6 +126,8 @@ class StatusFile:
             status[key] = status.get(key, 0) + counts.get(key, 0)
         status['marker'] = marker
         status['finished'] = self.clock()
+        if source_count is not None:
+            status['source_count'] = source_count
         self.save()
 
     @staticmethod

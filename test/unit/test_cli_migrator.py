@@ -48,7 +48,8 @@ class TestMigratorCommandLine(unittest.TestCase):
 
     def test_status_prints_each_container(self):
         status = self.write([dict(MIGRATION, container='c', status={
-            'marker': 'm', 'moved_count': 3, 'bytes_count': 30, 'scanned_count': 4})])
+            'marker': 'm', 'moved_count': 3, 'bytes_count': 30, 'scanned_count': 4,
+            'source_count': 9})])
         rc, out, _err = self.run_main('--config', self.write({
             'migrations': [MIGRATION],
             'migrator_settings': {'status_file': status, 'items_chunk': 10}}), '--status')
@@ -56,6 +57,7 @@ class TestMigratorCommandLine(unittest.TestCase):
         self.assertIn('AUTH_a/c <- s3 b', out)
         self.assertIn('copied 3 objects, 30 bytes; scanned 4', out)
         self.assertIn("marker 'm'", out)
+        self.assertIn('the source holds 9 objects; this scan has listed 4', out)
 
 
 if __name__ == '__main__':
