@@ -127,7 +127,8 @@ class _MigrationFacts:
         values = {name: None for name in schema.MAPPING_KEYS}
         values.update(schema.MAPPING_DEFAULTS)
         values.update({name: getattr(self, name) for name in schema.MIGRATION_KEYS
-                       if name in schema.MAPPING_KEYS and name != 'storage_policy'})
+                       if name in schema.MAPPING_KEYS
+                       and name not in ('storage_policy', 'selection_criteria')})
         values.update(container=self.local_container(bucket), aws_bucket=bucket,
                       custom_prefix='', merge_namespaces=True, propagate_delete=False,
                       restore_object=self.restore_object)
