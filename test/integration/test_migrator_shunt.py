@@ -13,7 +13,7 @@ import uuid
 import swiftclient
 
 from devenv.daemons import NodeMigrators
-from test.integration.env import S3TargetTest, empty_and_delete_container
+from test.integration.env import IntegrationTest, S3TargetTest, empty_and_delete_container
 
 
 def write_sync_conf(path, migrations):
@@ -122,3 +122,50 @@ class TestMigrationShunt(S3TargetTest):
         request = urllib.request.Request(url, headers={'X-Auth-Token': token})
         with urllib.request.urlopen(request) as resp:
             self.assertIn(self.bucket, resp.read().decode('utf-8').splitlines())
+
+
+class TestMigrationShuntS3api(TestMigrationShunt):
+    target_name = 's3api'
+
+
+class TestMigrationShuntSwiftSource(IntegrationTest):
+    """The second Swift as the source: reads come from it, and a DELETE reaches it."""
+
+    def setUp(self):
+        super().setUp()
+        target = self.swift_target()
+        self.remote = self.remote_swift_conn()
+        self.container = self.unique_name('msrc')
+        self.remote.put_container(self.container, headers={'X-Container-Meta-Origin': 'old'})
+        self.addCleanup(empty_and_delete_container, self.remote, self.container)
+        self.conn = self.swift_conn()
+        self.local = self.swift_conn(shunt=False)
+        self.addCleanup(empty_and_delete_container, self.local, self.container)
+        self.addCleanup(write_sync_conf, self.env['sync_conf'], [])
+        self.remote.put_object(self.container, 'probe', b'probe')
+        write_sync_conf(self.env['sync_conf'], [{
+            'account': self.env['users']['test:tester']['account'],
+            'aws_bucket': self.container, 'protocol': 'swift',
+            'aws_endpoint': target['aws_endpoint'], 'aws_identity': target['aws_identity'],
+            'aws_secret': target['aws_secret'], 'restore_object': False}])
+        deadline = time.time() + 30
+        while True:
+            try:
+                self.conn.head_object(self.container, 'probe')
+                break
+            except swiftclient.ClientException as err:
+                if err.http_status != 404 or time.time() > deadline:
+                    raise
+            time.sleep(0.5)
+
+    def test_container_settings_come_from_the_source_and_delete_reaches_it(self):
+        self.remote.put_object(self.container, 'doc ☃', b'remote body')
+        self.assertEqual(self.conn.head_container(self.container)['x-container-meta-origin'],
+                         'old')
+        self.assertEqual(self.conn.get_object(self.container, 'doc ☃')[1], b'remote body')
+        # restore_object false: nothing was written here
+        self.assertEqual(self.local.get_container(self.container)[1], [])
+        self.conn.delete_object(self.container, 'doc ☃')
+        with self.assertRaises(swiftclient.ClientException) as ctx:
+            self.remote.head_object(self.container, 'doc ☃')
+        self.assertEqual(ctx.exception.http_status, 404)
