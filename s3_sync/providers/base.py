@@ -158,6 +158,32 @@ class Provider:
         """The SLO manifest stored beside a remote object (list of dicts), or None."""
         raise NotImplementedError
 
+    # -- reading a source (the migrator) -----------------------------------
+    def get_raw(self, name):
+        """RemoteResponse (200 or 404) for the object as stored: a Swift SLO's manifest
+        (``multipart-manifest=get``) rather than its content; the same as ``get_object``
+        where the store has no manifests."""
+        raise NotImplementedError
+
+    def get_part(self, name, number, etag):
+        """RemoteResponse for part ``number`` (from 1) of a multipart object whose etag is
+        ``etag`` (412 when the object changed meanwhile). S3 only."""
+        raise NotImplementedError
+
+    def container_headers(self):
+        """Swift-style headers of the source container (metadata, ACLs, versioning), ``{}``
+        where the store has none, or None when it does not exist."""
+        raise NotImplementedError
+
+    def account_headers(self):
+        """Swift-style headers of the source account (Swift sources only)."""
+        raise NotImplementedError
+
+    def list_containers(self, marker='', limit=1000, prefix=''):
+        """One page of ``{name, count, bytes, last_modified}`` of the account's containers
+        (S3: buckets, one page), sorted by name; ``[]`` at the end."""
+        raise NotImplementedError
+
     # -- writes ---------------------------------------------------------
     def put_object(self, name, headers, body, size):
         """Upload ``size`` bytes read from the file-like ``body`` with the given Swift-style

@@ -72,6 +72,9 @@ def _request_params(headers):
     An unparseable date is dropped, as HTTP says to ignore it."""
     params = {}
     for key, value in (headers or {}).items():
+        if key == '_part_number':       # ours (get_part), not an HTTP header
+            params['PartNumber'] = int(value)
+            continue
         param = CONDITIONALS.get(key.lower())
         if not param:
             continue
@@ -318,6 +321,40 @@ class S3Provider(Provider):
         except ValueError:
             raise RemoteError(502, "SLO manifest '%s/%s' at %s is not valid JSON" % (
                 self.bucket, key, self.where), False, 'InvalidManifest') from None
+
+    # -- reading a source (the migrator) -----------------------------------
+    def get_raw(self, name):
+        return self.get_object(name)
+
+    def get_part(self, name, number, etag):
+        return self.get_object(name, {'if-match': '"%s"' % etag.strip('"'),
+                                      '_part_number': number})
+
+    def container_headers(self):
+        try:
+            self._retried('head_bucket')
+        except RemoteError as err:
+            if err.status == 404:
+                return None
+            raise
+        return {}
+
+    def list_containers(self, marker='', limit=1000, prefix=''):
+        """ListBuckets has no paging: the whole list, cut to the page asked for."""
+        try:
+            resp = self.retry.call(lambda: self.client.list_buckets())
+        except (BotoCoreError, ClientError, OSError, urllib3.exceptions.HTTPError) as exc:
+            raise self._error(exc, 'list_buckets', None) from None
+        names = sorted((b['Name'], b.get('CreationDate')) for b in resp.get('Buckets', []))
+        out = []
+        for name, created in names:
+            if name <= marker or not name.startswith(prefix):
+                continue
+            out.append({'name': name, 'count': 0, 'bytes': 0,
+                        'last_modified': swift_time(created) if created else None})
+            if len(out) >= limit:
+                break
+        return out
 
     # -- writes ---------------------------------------------------------
     def put_object(self, name, headers, body, size):
