@@ -21,6 +21,7 @@ from swift.common.wsgi import WSGIContext
 
 from s3_sync.shunt.headers import LocalMiss, without_if_match_any
 from s3_sync.shunt.listing import ListingSplice
+from s3_sync.shunt.migration import MigrationShunt
 from s3_sync.config import DEFAULT_PATH
 from s3_sync.shunt.objects import ObjectFallback
 from s3_sync.shunt.profiles import DEFAULT_CHECK_INTERVAL, DEFAULT_READ_TIMEOUT, Profiles
@@ -50,10 +51,14 @@ class CloudShunt:
         self.listing = ListingSplice(app, self.logger)
         self.writes = ArchiveWrites(app, self.logger)
         self.sync_status = SyncStatus(app, self.profiles, self.logger)
+        self.migrations = MigrationShunt(app, self.profiles, self.listing, self.logger)
 
     def __call__(self, env, start_response):
         if asked(env) and not env.get(BYPASS_ENV):
             return self.sync_status(env, start_response, self._object)
+        migrated = self.migrations.target(env)
+        if migrated is not None:
+            return self.migrations(env, start_response, *migrated)
         target = self._target(env)
         if target is None:
             return self.app(env, start_response)
