@@ -381,6 +381,9 @@ class S3Provider(Provider):
         etag = s3_multipart.MultipartUploads(self).copy_parts(name, fields, source, remote)
         return etag if etag is None else bool(etag)
 
+    def abort_upload(self, key, upload_id):
+        return s3_multipart.MultipartUploads(self).abort(key, upload_id)
+
     def large_data_matches(self, remote, source):
         if remote.size != source.size:
             return False

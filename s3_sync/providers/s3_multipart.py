@@ -24,7 +24,9 @@ Choices, and why:
   A failed part is retried alone by re-opening its local ranges; at most ``PART_CONCURRENCY``
   parts of one object are in flight, each holding one read chunk.
 * Any failure aborts the upload, so no orphan parts are billed; uploads of the same key left by
-  a killed daemon are aborted before a new one starts. ``still_current()`` is asked right
+  a killed daemon are aborted before a new one starts, and every upload is noted in the
+  daemon's journal (``s3_sync.sync.journal``) from its creation to its end, so a restarted
+  daemon aborts those a kill -9 left, whatever became of their rows. ``still_current()`` is asked right
   before the commit (CompleteMultipartUpload): an object overwritten or deleted locally
   meanwhile is aborted rather than written over a newer remote version.
 * Metadata-only changes copy the parts from the remote object itself (UploadPartCopy,
@@ -335,11 +337,23 @@ class MultipartUploads:
                 self.abort(key, upload['UploadId'])
 
     def abort(self, key, upload_id):
+        """True when the upload is gone (aborted now, or no longer there)."""
         try:
             self.p._retried('abort_multipart_upload', key, UploadId=upload_id)
         except RemoteError as err:
             if err.status != 404:
                 self._log('abort of upload %s of %s failed: %s', upload_id, key, err)
+                return False
+        self._ended(upload_id)
+        return True
+
+    def _created(self, key, upload_id):
+        if self.p.journal is not None:
+            self.p.journal.started(self.p, key, upload_id)
+
+    def _ended(self, upload_id):
+        if self.p.journal is not None:
+            self.p.journal.finished(upload_id)
 
     def _log(self, msg, *args):
         if self.p.logger:
@@ -352,6 +366,7 @@ class MultipartUploads:
         self.abort_orphans(key)
         upload_id = self.p._retried('create_multipart_upload', key, **fields,
                                     **self.p.sse)['UploadId']
+        self._created(key, upload_id)
         try:
             etags = self._run(lambda part: self._upload_part(key, upload_id, part), parts)
             return self._commit(name, key, upload_id, etags, source)
@@ -380,6 +395,11 @@ class MultipartUploads:
         return self._complete(key, upload_id, parts)
 
     def _complete(self, key, upload_id, parts):
+        etag = self._complete_once_done(key, upload_id, parts)
+        self._ended(upload_id)
+        return etag
+
+    def _complete_once_done(self, key, upload_id, parts):
         tries = []
 
         def attempt():
@@ -417,6 +437,7 @@ class MultipartUploads:
             parts = byte_ranges(sizes)
         upload_id = self.p._retried('create_multipart_upload', key, **fields,
                                     **self.p.sse)['UploadId']
+        self._created(key, upload_id)
         try:
             etags = self._run(lambda part: self._copy_part(key, upload_id, part, remote),
                               parts)
