@@ -26,9 +26,9 @@ Choices, and why:
 * Any failure aborts the upload, so no orphan parts are billed; uploads of the same key left by
   a killed daemon are aborted before a new one starts, and every upload is noted in the
   daemon's journal (``s3_sync.sync.journal``) from its creation to its end, so a restarted
-  daemon aborts those a kill -9 left, whatever became of their rows. ``still_current()`` is asked right
-  before the commit (CompleteMultipartUpload): an object overwritten or deleted locally
-  meanwhile is aborted rather than written over a newer remote version.
+  daemon aborts those a kill -9 left, whatever became of their rows. ``still_current()`` is
+  asked right before the commit (CompleteMultipartUpload): an object overwritten or deleted
+  locally meanwhile is aborted rather than written over a newer remote version.
 * Metadata-only changes copy the parts from the remote object itself (UploadPartCopy,
   conditional on its ETag) into a new upload with the new metadata: CopyObject would turn a
   ``-N`` ETag into a plain one and cannot copy more than 5 GiB.

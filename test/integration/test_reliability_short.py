@@ -136,7 +136,7 @@ class TestReliabilityShort(S3TargetTest):
         self.assertEqual(sum(counter.uploads().values()), 30)
 
     def test_sharding_during_a_sync_uploads_each_object_once(self):
-        """B5 (fixed): sharded mid-sync, rows went up from the root and from the shards."""
+        """B5 (fixed in 06c62f4): sharded mid-sync, rows went up from the root and the shards."""
         counter, container, daemons = self.sharding_setup(60)
         counter.arm(1.0, ['stall'], stall_seconds=0.3, match=lambda kind: kind == 'PutObject')
         self.addCleanup(daemons.stop_all)
@@ -176,7 +176,7 @@ class TestReliabilityShort(S3TargetTest):
             self.assertEqual(rc, 0, out)
         self.assertEqual(sum(counter.uploads().values()), 0)
 
-    # B7: a multipart upload in flight at a kill -9 was left incomplete on the remote
+    # B7 (fixed in ea47259): a multipart upload cut by a kill -9 was left incomplete
     def test_a_multipart_upload_cut_by_a_kill_is_aborted_after_the_restart(self):
         counter = FaultProxy(self.target['aws_endpoint']).start()
         self.addCleanup(counter.stop)

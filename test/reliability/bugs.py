@@ -61,7 +61,9 @@ FIXED = {
     'B2': '070835a',
     'B3': 'ec4033a',
     'B4': '602a7df',
+    'B5': '06c62f4',
     'B6': '1041c40',
+    'B7': 'ea47259',
     'B8': 'be9b45c',
 }
 KNOWN_BUGS = {bug: text for bug, text in BUGS.items() if bug not in FIXED}
