@@ -1,5 +1,6 @@
 """Large objects on S3: part plans, the streaming part reader, and the multipart requests
 S3Provider sends (with an in-memory fake S3 client that reads every body it is given)."""
+import datetime
 import hashlib
 import json
 import os
@@ -151,6 +152,14 @@ class FakeS3:
 
     def close(self):
         pass
+
+    def head_object(self, Bucket, Key):
+        self.calls.append(('head', Key))
+        if Key not in self.objects:
+            raise client_error(404, 'NoSuchKey', 'HeadObject')
+        data, etag = self.objects[Key][:2]
+        return {'ETag': '"%s"' % etag, 'ContentLength': len(data),
+                'LastModified': datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)}
 
     def abort_multipart_upload(self, Bucket, Key, UploadId):
         self.calls.append(('abort', UploadId))
@@ -385,7 +394,7 @@ class TestLargeMetadataAndMatching(ProviderTest):
         done = self.provider.update_large_metadata('big', {'x-object-meta-v': '2'}, source,
                                                    remote)
         self.assertTrue(done)
-        self.assertEqual(self.ops(), ['create', 'copy', 'copy', 'complete'])
+        self.assertEqual(self.ops(), ['create', 'copy', 'copy', 'head', 'complete'])
         self.assertEqual(sorted(c[2] for c in self.s3.calls if c[0] == 'copy'),
                          ['bytes=0-5242879', 'bytes=5242880-9437183'])
         data, etag, meta = self.s3.objects[KEY][:3]
@@ -399,12 +408,30 @@ class TestLargeMetadataAndMatching(ProviderTest):
         self.assertIn('abort', self.ops())
         self.assertEqual(self.s3.uploads, {})
 
+    def test_a_store_ignoring_the_copy_condition_gets_no_parts_of_another_object(self):
+        # segments under 5 MiB: coalesced parts, copied by byte range (no md5 to check)
+        source, remote = self.upload([FakePiece(b'a' * (3 * MiB)), FakePiece(b'b' * (3 * MiB)),
+                                      FakePiece(b'c' * (4 * MiB))])
+        # a newer object arrives; the store copies its parts without looking at the condition
+        self.s3.objects[KEY] = (b'n' * (10 * MiB), md5(b'n' * (10 * MiB)), {}, '')
+        self.s3.upload_part_copy = self.copy_ignoring_condition
+        done = self.provider.update_large_metadata('big', {'x-object-meta-v': '2'}, source,
+                                                   remote)
+        self.assertFalse(done)          # the caller uploads the local object instead
+        self.assertNotIn('complete', self.ops())
+        self.assertEqual(self.s3.uploads, {})
+        self.assertEqual(self.s3.objects[KEY][0], b'n' * (10 * MiB))
+
+    def copy_ignoring_condition(self, CopySourceIfMatch, **kw):
+        return FakeS3.upload_part_copy(self.s3, CopySourceIfMatch='"%s"' % self.s3.objects[
+            kw['CopySource']['Key']][1], **kw)
+
     def test_an_empty_etag_from_complete_is_not_taken_for_a_failed_copy(self):
         source, remote = self.upload([FakePiece(b'a' * (5 * MiB)), FakePiece(b'b' * (5 * MiB))])
         self.s3.empty_complete_etag = True
         self.assertTrue(self.provider.update_large_metadata(
             'big', {'x-object-meta-v': '2'}, source, remote))
-        self.assertEqual(self.ops(), ['create', 'copy', 'copy', 'complete'])
+        self.assertEqual(self.ops(), ['create', 'copy', 'copy', 'head', 'complete'])
 
     def test_copied_part_with_a_wrong_etag_is_copied_again(self):
         source, remote = self.upload([FakePiece(b'a' * (5 * MiB)), FakePiece(b'b' * (5 * MiB))])
@@ -412,7 +439,7 @@ class TestLargeMetadataAndMatching(ProviderTest):
         done = self.provider.update_large_metadata('big', {'x-object-meta-v': '2'}, source,
                                                    remote)
         self.assertTrue(done)
-        self.assertEqual(self.ops(), ['create', 'copy', 'copy', 'copy', 'complete'])
+        self.assertEqual(self.ops(), ['create', 'copy', 'copy', 'copy', 'head', 'complete'])
         self.assertEqual(self.s3.objects[KEY][:2], (source.data, remote.etag))
 
     def test_single_put_remote_is_copied_onto_itself(self):
