@@ -21,16 +21,17 @@ is gone was superseded by a newer row, which the primary pass sees on its own.
 
 *Verification* looks at every row (all replicas, no ownership) once it is older than
 ``verification_slack`` and asks the sync side, in one batch per chunk, which rows the remote does
-not reflect; only those are handled again.
+not reflect; only those are handled again: at once by the row's owner and the replica after it,
+by each further replica a slack later (a pending entry, checked again with a listing then), so
+that a missing replica's share is taken over by one survivor.
 
 A DB that sharding made (a root's fresh DB, a shard) receives rows another DB of the container
 held first, with their old timestamps: the crawl of that DB (another replica on another node,
 under other ownership) propagates them. The primary pass leaves such rows (written before the
 DB's ``handed_over`` moment) alone, or both DBs would upload them, and verification takes over
 what the other DB's crawl did not finish (a root whose retiring DB went away with rows still
-pending): every replica looks at them at the slack, but only the row's owner hands it then;
-each further replica checks it again a slack later per ring distance (a pending entry), since
-no replica of this DB tried it before. A plain deferral of such a row (``copy_after`` not
+pending): the row's owner hands it at the slack, each further replica checks it again a slack
+later per ring distance, since no replica of this DB tried it before. A plain deferral of such a row (``copy_after`` not
 reached) waits a slack more than the root's own, so the two never archive it at the same time.
 """
 import collections
@@ -296,11 +297,23 @@ class DbPasses:
         """How much later than the slack this replica takes ``row`` over: its owner and the
         replica after it at once, each further one a slack later, so that the share of a
         missing (or slow) replica is taken over by one survivor, not uploaded by all. A row
-        sharding moved here was tried by no replica of this DB: its owner goes first alone."""
+        sharding moved here was tried by no replica of this DB: its owner goes first alone.
+
+        Every replica looks at every row at the slack; a row the remote lacks that this
+        replica is to take over later waits in the pending list (checked again with a listing
+        when it comes due), not at the verification checkpoint, where it would hold back the
+        rows behind it, the missing replica's share among them, until all replicas reached
+        them at once."""
         distance = (self.job.index - owner_index(row['name'])) % self.job.count
         if self.came_from_elsewhere(row):
             return self.slack * distance
         return self.slack * max(0, distance - 1)
+
+    def takeover_at(self, row):
+        """When this replica hands ``row`` if the remote still lacks it (epoch seconds): a
+        slack plus its takeover delay after the row was written, or after it came here."""
+        since = self.handed_over if self.came_from_elsewhere(row) else meta_timestamp(row)
+        return since + self.slack + self.takeover_delay(row)
 
     def verify(self):
         prog = self.progress
@@ -310,10 +323,7 @@ class DbPasses:
             kept = []
             for row in rows:
                 # The checkpoint waits at a row not due yet: the rows behind it wait with it.
-                # (Rows sharding moved here are all due at the slack: their takeover delay is
-                # a pending entry, so that the rows behind them do not wait.)
-                delay = 0 if self.came_from_elsewhere(row) else self.takeover_delay(row)
-                if meta_timestamp(row) > cutoff - delay:
+                if meta_timestamp(row) > cutoff:
                     break
                 kept.append(row)
             if not kept:
@@ -322,11 +332,11 @@ class DbPasses:
                           if r['ROWID'] not in self.handled and not prog.is_pending(r['ROWID'])]
             need = self.sync.verify_rows(candidates) if candidates else []
             self.counts.verified += len(candidates)
-            later = [r for r in need if self.came_from_elsewhere(r) and self.takeover_delay(r)]
+            now = self.clock()
+            later = [r for r in need if self.takeover_at(r) > now]
             waiting = {r['ROWID'] for r in later}
             results = self.hand([r for r in need if r['ROWID'] not in waiting]) + [
-                (r, Retry(self.clock() + self.takeover_delay(r), 'left to its owner replica'))
-                for r in later]
+                (r, Retry(self.takeover_at(r), 'left to a nearer replica')) for r in later]
             results.sort(key=lambda pair: pair[0]['ROWID'])
             stuck = self.settle_all(results, verify=True)
             prog.last_verified_row = kept[-1]['ROWID'] if stuck is None else stuck - 1

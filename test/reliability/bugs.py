@@ -53,6 +53,11 @@ BUGS = {
            'and returns before reading it: archive of an object already on the remote, a stale '
            'read, a selection mismatch; with remote retries keeping the row\'s frames alive, '
            'the watchdog fires into the hub: a ChunkWriteTimeout Traceback in the daemon log'),
+    'B9': ('what was left of B4 after its fix (602a7df): verification waited at the first row '
+           'not due for this replica (a row it takes over only a slack later), so the rows '
+           'behind it, the missing replica\'s share among them, waited too, until every '
+           'survivor reached them at the same time and uploaded them all '
+           '(s3_sync/crawler/passes.py verify)'),
 }
 
 # bug id -> the commit that fixed it
@@ -60,7 +65,7 @@ FIXED = {
     'B1': 'e31e0be',
     'B2': '070835a',
     'B3': 'ec4033a',
-    'B4': '602a7df',
+    'B4': '602a7df',       # completed by the commit that fixed B9
     'B5': '06c62f4',
     'B6': '1041c40',
     'B7': 'ea47259',

@@ -452,6 +452,27 @@ class TestVerificationPass(CrawlerTestCase):
         self.assertEqual(handled & set(names[1]), set(names[1]))     # the next replica: now
         self.assertEqual(handled & set(names[2]), set())             # the one after: later
 
+    def test_rows_taken_over_later_do_not_hold_back_the_missing_replicas_share(self):
+        broker = self.cluster.create('AUTH_test', 'other')[0]
+        index, count = self.replica(1, container='other').index, 3
+        when = Timestamp(time.time() - 90).internal
+        names = {d: self.names((index - d) % count, n=2, prefix='d%d-' % d) for d in (1, 2)}
+        # in ROWID order the rows this replica takes over only later come first
+        for name in names[2] + names[1]:
+            put(broker, name, when)
+        crawler = self.crawler(1, mappings=[mapping(container='other')], verification_slack=1)
+        self.sync.need = set(names[1] + names[2])
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), sorted(names[1]))
+        pending = self.status(container='other')[broker.get_info()['id']]['pending']
+        self.assertEqual(sorted(e['name'] for e in pending.values()), sorted(names[2]))
+        # a slack later the others have done them: checked with a listing, not handled
+        self.sync.need = set()
+        crawler.clock = lambda: time.time() + 61
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), sorted(names[1]))
+        self.assertEqual(self.status(container='other')[broker.get_info()['id']]['pending'], {})
+
     def test_rows_the_remote_lacks_are_handled(self):
         crawler = self.crawler(1, verification_slack=10)
         self.sync.need = {self.old_unowned[1]}
@@ -658,7 +679,7 @@ class TestShardedContainer(CrawlerTestCase):
         self.assertEqual(self.sync.rows, ['written-to-the-shard'])
 
     def test_inherited_rows_the_root_did_not_finish_are_taken_over_by_their_owner(self):
-        # written 90 s ago: past a 60 s slack, not past two
+        # written 90 s ago: past a 60 s slack; the shard is new
         when = Timestamp(time.time() - 90).internal
         index, count = 0, 3
         names = {d: self.names((index - d) % count, n=2, prefix='d%d-' % d) for d in (0, 1)}
@@ -671,14 +692,21 @@ class TestShardedContainer(CrawlerTestCase):
         crawler._remote_shards = lambda a, c: [('.shards_AUTH_test', 'cont-s-1-0')]
         self.sync.need = set(names[0] + names[1])     # never propagated
         crawler.run_once()
-        # the owner takes them over at the slack; the next replica only a slack later
+        # the root has a slack from the sharding on to finish them: nothing handled yet
+        self.assertEqual(self.sync.rows, [])
+        pending = self.status()[self.shard_id()]['pending']
+        self.assertEqual(sorted(e['name'] for e in pending.values()),
+                         sorted(names[0] + names[1]))
+        self.assertTrue(all(e['verify'] for e in pending.values()))
+        # then the owner takes them over; the next replica only a slack later
+        crawler.clock = lambda: time.time() + 61
+        crawler.run_once()
         self.assertEqual(sorted(self.sync.rows), sorted(names[0]))
         pending = self.status()[self.shard_id()]['pending']
         self.assertEqual(sorted(e['name'] for e in pending.values()), sorted(names[1]))
-        self.assertTrue(all(e['verify'] for e in pending.values()))
-        # a slack later the owner of those has done it: checked, not handled again
+        # by when the owner of those has done it: checked, not handled again
         self.sync.need = set()
-        crawler.clock = lambda: time.time() + 61
+        crawler.clock = lambda: time.time() + 121
         crawler.run_once()
         self.assertEqual(sorted(self.sync.rows), sorted(names[0]))
         self.assertEqual(self.status()[self.shard_id()]['pending'], {})
@@ -696,6 +724,8 @@ class TestShardedContainer(CrawlerTestCase):
         crawler._remote_shards = lambda a, c: [('.shards_AUTH_test', 'cont-s-1-0')]
         self.sync.need = {'a'}
         self.sync.outcomes['a'] = Retry(when + 120)      # copy_after: 120 s
+        crawler.run_once()
+        crawler.clock = lambda: time.time() + 61          # taken over a slack after sharding
         crawler.run_once()
         self.assertEqual(self.sync.rows, ['a'])
         pending = list(self.status()[self.shard_id()]['pending'].values())
