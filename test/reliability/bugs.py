@@ -70,6 +70,7 @@ FIXED = {
     'B6': '1041c40',
     'B7': 'ea47259',
     'B8': 'be9b45c',
+    'B9': '09aa9ee',
 }
 KNOWN_BUGS = {bug: text for bug, text in BUGS.items() if bug not in FIXED}
 
