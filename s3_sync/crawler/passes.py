@@ -30,8 +30,8 @@ held first, with their old timestamps: the crawl of that DB (another replica on 
 under other ownership) propagates them. The primary pass leaves such rows (written before the
 DB's ``handed_over`` moment) alone, or both DBs would upload them, and verification takes over
 what the other DB's crawl did not finish (a root whose retiring DB went away with rows still
-pending): the row's owner hands it at the slack, each further replica checks it again a slack
-later per ring distance, since no replica of this DB tried it before. A plain deferral of such a row (``copy_after`` not
+pending): the row's owner a slack after the DB came to be, each further replica a slack per
+ring distance later, since no replica of this DB tried it before. A plain deferral of such a row (``copy_after`` not
 reached) waits a slack more than the root's own, so the two never archive it at the same time.
 """
 import collections
