@@ -58,6 +58,13 @@ BUGS = {
            'behind it, the missing replica\'s share among them, waited too, until every '
            'survivor reached them at the same time and uploaded them all '
            '(s3_sync/crawler/passes.py verify)'),
+    'B10': ('what is left of B5 after its fix (06c62f4): an object written while the sharding '
+            'begins lands in a root replica that does not know the shard ranges yet (no '
+            'redirect) after the shard DBs were created; the sharder moves it into its shard '
+            'later, where it is newer than the shard DB, so the root\'s owner and the shard\'s '
+            'owner both handle it, at the same copy_after due time in archive mode (two uploads; '
+            'the loser\'s fence is logged "kept: a client wrote it") (s3_sync/crawler/crawler.py '
+            'handed_over_before: a shard DB\'s created_at is too early a moment)'),
 }
 
 # bug id -> the commit that fixed it

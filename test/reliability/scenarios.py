@@ -404,7 +404,6 @@ def scenario_replica_missing(run, size):
     run.wait_converged()
     restored = time.time()
     run.explain('B4', removed, restored)
-    run.explain('B5', restored)
     for lane in run.lanes:
         localfaults.restore_container_replica(run.info, 3, 1, lane.account, lane.container)
     run.log('  node 3 replicas restored (copy + new id) at t=%.0fs' % run.elapsed())
@@ -431,7 +430,7 @@ def scenario_sharding(run, size):
     run.on_finish.append(replicator.stop)
     run.wait_progress(0.4)
     workdir = tempfile.mkdtemp(prefix='s3sync-rel-sharder-')
-    run.explain('B5', time.time())
+    run.explain('B10', time.time())
     try:
         for lane in sorted(run.lanes, key=lambda lane: not lane.archive):
             shards, seconds, log = localfaults.shard_container(
