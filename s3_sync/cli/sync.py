@@ -139,6 +139,8 @@ def _run(args, stop):
             logger.warning('%s: %s', args.config, warning)
         stop.crawler = crawler
         if stop.signum is None:
+            # before any row: what a kill -9 left open on the remotes
+            crawler.factory.abort_left_uploads()
             if args.once:
                 crawler.run_once()
             else:
