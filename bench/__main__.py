@@ -8,6 +8,7 @@ then stops the environment and wipes its base unless ``--keep-env``.
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -70,9 +71,12 @@ def main(argv=None):
             run_all(benv, results, only, plan, args.workers, scratch, log)
     finally:
         results['elapsed_s'] = time.time() - started
-        text = report.markdown(results)
+        results['load_end'] = os.getloadavg()
         out_dir = args.base.rstrip('/') + '-results'   # survives down --wipe
         os.makedirs(out_dir, exist_ok=True)
+        from bench import plots
+        results['plots'] = plots.draw(results, out_dir)
+        text = report.markdown(results)
         with open(os.path.join(out_dir, 'results.json'), 'w') as f:
             json.dump(results, f, indent=1, default=str)
         with open(os.path.join(out_dir, 'results.md'), 'w') as f:
@@ -81,6 +85,9 @@ def main(argv=None):
         if args.write:
             with open(args.write, 'w') as f:
                 f.write(text)
+            for name in results['plots']:      # the report links them by file name
+                shutil.copy(os.path.join(out_dir, name),
+                            os.path.join(os.path.dirname(os.path.abspath(args.write)), name))
         print(text)
         if not args.keep_env:
             log('stopping the environment (down --wipe)')

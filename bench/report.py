@@ -1,5 +1,6 @@
 """The Markdown report: one table per measurement, figures and ratios, machine and method."""
-from bench.stats import fmt, ratio
+from bench import targets
+from bench.stats import fmt, fmt_spread, ratio
 
 TARGETS = {'small': 1.0, 'medium': 0.8, 'large': 0.8}
 
@@ -11,9 +12,14 @@ def markdown(results):
              'total %.0f s.' % (m['date'], results['mode'], m['nproc'], m['ram_gib'], m['cpu'],
                                 m['python'], ' '.join('%.2f' % x for x in m['loadavg']),
                                 results.get('elapsed_s', 0)),
-             '', 'Medians of %d run(s) per contender, contenders interleaved within one '
-             'invocation; compare ratios, not absolute times (the machine is shared).'
-             % results['plan']['rounds'], '']
+             '', '%d round(s) per contender, contenders interleaved within one invocation; '
+             'figures are median (min–max) over the rounds; compare ratios, not absolute times '
+             '(the machine is shared). Load average at the end: %s.' % (
+                 results['plan']['rounds'], ' '.join('%.2f' % x for x in
+                                                     results.get('load_end') or ())), '',
+             '## Targets (issue 14), judged by this run', ''] + targets.table(results) + ['']
+    if results.get('plots'):
+        lines += ['Plots: %s.' % ', '.join('![%s](%s)' % (p, p) for p in results['plots']), '']
     for name in ('small', 'medium'):
         if name in results:
             lines += throughput_table(name, results[name])
@@ -34,27 +40,39 @@ def throughput_table(name, data):
         return ['## %s' % name, '', 'failed: %s' % data['error'], '']
     s = data['summary']
     ours = s.get('ours', {})
-    lines = ['## Sync throughput: %s (3 node daemons, workers=10 each)' % data['label'], '',
-             '| contender | objects/s (start to all remote) | MB/s | objects/s (first to last '
-             'PUT) | remote requests/object | by method | peak RSS MiB (max process) | '
-             'client CPU ms/object (all processes) | complete runs |',
-             '|---|---|---|---|---|---|---|---|---|']
+    lines = ['## Sync throughput and cost: %s (3 node daemons, workers=%s each)' % (
+        data['label'], data.get('workers', 10)), '',
+        'Every figure: median (min–max) over the verified runs. Window = first to last object '
+        'PUT (start-up left out); CPU = user+system seconds of every process of the environment '
+        '(both Swift clusters, memcached, the S3 server) plus the contender\'s own, over the '
+        'window, per object.', '',
+        '| contender | objects/s (window) | MB/s | objects/s (start to all remote) | '
+        'CPU ms/object, all processes | of which the contender\'s own | requests/object | '
+        'by method | peak RSS MiB | verified runs |',
+        '|---|---|---|---|---|---|---|---|---|---|']
     for who, fig in s.items():
-        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s | %d/%d |' % (
-            who, fmt(fig['objs_per_s'], '%.1f'), fmt(fig['mb_per_s'], '%.2f'),
-            fmt(fig['steady_objs_per_s'], '%.1f'), fmt(fig['requests_per_obj'], '%.3f'),
+        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d/%d%s |' % (
+            who, fmt_spread(fig['objs_per_s'], '%.1f'), fmt_spread(fig['mb_per_s'], '%.2f'),
+            fmt_spread(fig['start_to_end_objs_per_s'], '%.1f'),
+            fmt_spread(fig['cpu_ms_per_obj'], '%.2f'),
+            fmt_spread(fig['contender_cpu_ms_per_obj'], '%.2f'),
+            fmt_spread(fig['requests_per_obj'], '%.3f'),
             ', '.join('%s %.3f' % (k, v) for k, v in fig['requests_per_obj_by_method'].items()
                       if v is not None),
-            fmt(fig['peak_rss_mib'], '%.0f'), fmt(fig.get('cpu_ms_per_obj'), '%.2f'),
-            fig['complete_runs'], data['rounds']))
+            fmt_spread(fig['peak_rss_mib'], '%.0f'), fig['ok_runs'], fig['runs'],
+            ('; FAILED: ' + '; '.join(fig['failures'])) if fig['failures'] else ''))
     lines.append('')
-    for other in ('ceiling', 'rclone'):
-        if other in s:
-            lines.append('- ours / %s: **%s** (start to all remote), %s (first to last PUT)' % (
-                other, fmt(ratio(ours.get('objs_per_s'), s[other]['objs_per_s']), '%.2fx'),
-                fmt(ratio(ours.get('steady_objs_per_s'), s[other]['steady_objs_per_s']),
-                    '%.2fx')))
+    for other, r in sorted(ours.get('ratio', {}).items()):
+        lines.append('- ours / %s, per round: throughput **%s**, CPU per object %s' % (
+            other, fmt_spread(r['objs_per_s'], '%.2fx'), fmt_spread(r['cpu_ms_per_obj'],
+                                                                    '%.2fx')))
     lines.append('')
+    harness = ours.get('harness_ms_per_obj')
+    if harness:
+        lines.append('The request counter in front of the S3 server runs in the bench process '
+                     '(%s ms CPU per object for ours; not counted above, every contender goes '
+                     'through it).' % fmt_spread(harness, '%.2f'))
+        lines.append('')
     return lines
 
 
