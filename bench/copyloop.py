@@ -11,7 +11,10 @@ every Nth name (names known up front: no listing, no status files, no ownership 
   done in another process, which the all-process CPU figure now counts);
 * ``get``: the local side alone: the ``inproc`` read, body read and dropped;
 * ``put``: the remote side alone: every process first reads its bodies into memory (outside
-  the window), then PUTs them.
+  the window), then PUTs them;
+* ``slo``: each name is an SLO: its raw manifest is read in-process, then one multipart upload
+  with one part per segment, ``parts`` parts in flight, each segment read whole in-process
+  (the large-object ceiling; no stale checks, no manifest copy, no retries).
 
 Each process reports ``ready`` on stdout, waits for ``go`` on stdin, and reports ``done`` when
 its share is copied; it exits when its stdin closes. So the window (go to the last done) leaves
@@ -23,7 +26,7 @@ import subprocess
 import sys
 import time
 
-MODES = ('inproc', 'proxy', 'get', 'put')
+MODES = ('inproc', 'proxy', 'get', 'put', 'slo')
 
 
 def worker(job, index):
@@ -55,11 +58,50 @@ def worker(job, index):
         key = layout.object_key(mapping, mapping.account, mapping.container, name)
         s3.put_object(Bucket=mapping.aws_bucket, Key=key, Body=body, **params)
 
+    if job['mode'] == 'slo':
+        copy = slo_copier(job, index, s3, mapping)
     print('ready', flush=True)
     sys.stdin.readline()
     list(pmap(job, copy, names))
     print('done', flush=True)
     sys.stdin.read()
+
+
+def slo_copier(job, index, s3, mapping):
+    import json
+    from eventlet import GreenPool
+    from s3_sync import layout
+    from s3_sync.local import LocalSwift
+    local = LocalSwift(internal_client(job, index))
+    account = job['account']
+
+    def copy(name):
+        raw, _headers = local.raw_manifest(account, job['container'], name)
+        segments = json.loads(raw)
+        key = layout.object_key(mapping, account, job['container'], name)
+        upload = s3.create_multipart_upload(Bucket=mapping.aws_bucket, Key=key)['UploadId']
+
+        def part(numbered):
+            number, seg = numbered
+            container, obj = seg['name'].lstrip('/').split('/', 1)
+            _status, _h, body = local.client.get_object(account, container, obj)
+            data = b''.join(body)
+            return s3.upload_part(Bucket=mapping.aws_bucket, Key=key, UploadId=upload,
+                                  PartNumber=number, Body=data)['ETag']
+        etags = list(GreenPool(job['parts']).imap(part, enumerate(segments, 1)))
+        s3.complete_multipart_upload(
+            Bucket=mapping.aws_bucket, Key=key, UploadId=upload,
+            MultipartUpload={'Parts': [{'PartNumber': n, 'ETag': e}
+                                       for n, e in enumerate(etags, 1)]})
+    return copy
+
+
+def internal_client(job, index):
+    from s3_sync.config import load_config
+    from s3_sync.swift_env import make_internal_client, setup_swift
+    conf = load_config(job['configs'][index % len(job['configs'])], for_daemon=True)
+    setup_swift(conf.swift_dir)
+    return make_internal_client(conf)
 
 
 def pmap(job, fn, items):
@@ -87,12 +129,8 @@ def reader(job, index):
             return local.conn.get_object(job['container'], name)
         return read
 
-    from s3_sync.config import load_config
     from s3_sync.local import LocalSwift
-    from s3_sync.swift_env import make_internal_client, setup_swift
-    conf = load_config(job['configs'][index % len(job['configs'])], for_daemon=True)
-    setup_swift(conf.swift_dir)
-    local = LocalSwift(make_internal_client(conf))
+    local = LocalSwift(internal_client(job, index))
 
     def read(name):
         obj = local.open(job['account'], job['container'], name, 0)
@@ -104,14 +142,14 @@ def reader(job, index):
 
 
 def run(benv, counter, container, names, size, processes, threads, timeout, path,
-        mode='inproc', configs=()):
+        mode='inproc', configs=(), parts=4, expected=None):
     """One run of a copy loop in ``mode``; figures as ``bench.ours.finish`` gives them."""
     from bench import cost
     from bench.environment import PeakWatcher, expected_keys, stop_procs
     from bench.ours import finish
     bucket = benv.new_bucket('ceiling')
     target = benv.moto
-    job = {'mode': mode, 'names': names, 'processes': processes, 'threads': threads,
+    job = {'mode': mode, 'names': names, 'parts': parts, 'processes': processes, 'threads': threads,
            'container': container, 'account': benv.account, 'configs': list(configs),
            'auth_url': benv.info['proxies']['noshunt']['auth_url'], 'user': 'test:tester',
            'key': benv.info['users']['test:tester']['key'],
@@ -157,8 +195,13 @@ def run(benv, counter, container, names, size, processes, threads, timeout, path
         result['ok'] = window['done'] is not None
         result['verified'] = {'ok': result['ok'], 'why': 'nothing is written: not checked'}
         return result
-    return finish(benv, counter, start, window, len(names), size, bucket,
-                  expected_keys(benv, bucket, container, names), watcher)
+    if expected is None:
+        expected = expected_keys(benv, bucket, container, names)
+    elif callable(expected):
+        expected = expected(bucket)
+    result = finish(benv, counter, start, window, len(names), size, bucket, expected, watcher)
+    result['bucket'] = bucket
+    return result
 
 
 if __name__ == '__main__':

@@ -77,15 +77,25 @@ def throughput_table(name, data):
 
 
 def large_table(data):
-    lines = ['## Large objects (%s)' % data.get('label', 'SLO'), '']
-    if data.get('na'):
-        return lines + ['n/a: %s' % data['na'], '']
-    for key in ('ours', 'ceiling'):
-        if key in data:
-            lines.append('- %s: %s MB/s' % (key, fmt(data[key].get('mb_per_s'), '%.1f')))
-    if 'ours' in data and 'ceiling' in data:
-        lines.append('- ours / ceiling: **%s**' % fmt(ratio(
-            data['ours'].get('mb_per_s'), data['ceiling'].get('mb_per_s')), '%.2fx'))
+    lines = ['## Large objects (%s)' % data.get('label', 'SLO'), '',
+             '| contender | MB/s (upload window) | CPU s per GiB, all processes | peak RSS MiB '
+             '| verified runs |', '|---|---|---|---|---|']
+    for who, fig in data.get('summary', {}).items():
+        lines.append('| %s | %s | %s | %s | %d/%d%s |' % (
+            who, fmt_spread(fig['mb_per_s'], '%.1f'), fmt_spread(fig['cpu_s_per_gib'], '%.2f'),
+            fmt_spread(fig['peak_rss_mib'], '%.0f'), fig['ok_runs'], fig['runs'],
+            ('; FAILED: ' + '; '.join(str(f) for f in fig['failures'])) if fig['failures']
+            else ''))
+    lines.append('')
+    for other, r in sorted(data.get('ratios', {}).items()):
+        lines.append('- ours / %s, per round: **%s**' % (other, fmt_spread(r, '%.2fx')))
+    lines += ['', '`copy`: 3 processes, raw manifest and segments read in-process the way the '
+              'daemon reads, one part per segment, 4 parts in flight (`copy-8`: 8).', '']
+    for kind, fig in sorted((data.get('big') or {}).items()):
+        lines.append('- %s of %s MiB: daemon peak RSS **%s MiB**, %s MB/s%s' % (
+            kind, data.get('big_mib', ''), fmt(fig.get('peak_rss_mib'), '%.0f'),
+            fmt(fig.get('mb_per_s'), '%.1f'), '' if fig.get('ok') else ' (FAILED: %s)' %
+            fig.get('why')))
     return lines + ['']
 
 
@@ -116,19 +126,32 @@ def idle_table(data):
 
 
 def shunt_table(data):
-    lines = ['## Shunt', '', '| what | proxy A (shunt) | proxy B (no shunt) | overhead |',
-             '|---|---|---|---|']
-    get = data['local_get']
-    lines.append('| local 4 KiB GET, median ms | %s | %s | %s |' % (
-        fmt(get['a_median_ms'], '%.2f'), fmt(get['b_median_ms'], '%.2f'),
-        fmt(get.get('overhead_pct'), '%+.1f%%')))
-    lines.append('| local 4 KiB GET, p99 ms | %s | %s | |' % (
-        fmt(get['a_p99_ms'], '%.2f'), fmt(get['b_p99_ms'], '%.2f')))
-    for key, label in (('archived_get', 'archived GET vs direct S3 GET'),
-                       ('listing', 'listing 10,000 entries, half archived')):
-        item = data.get(key) or {}
-        lines.append('| %s | %s | | |' % (label, item.get('na') and 'n/a: ' + item['na']
-                                          or item.get('text', 'n/a')))
+    lines = ['## Shunt, with a sync and an archive mapping configured', '',
+             'Each figure alternates its two sides request by request, in %s rounds; ratio = '
+             'median A / median B per round, given as median (min–max) over the rounds.'
+             % data.get('rounds'), '',
+             '| what | A | B | A ms (median, p99) | B ms (median, p99) | A / B |',
+             '|---|---|---|---|---|---|']
+
+    def row(label, a, b, fig):
+        if not fig:
+            return
+        lines.append('| %s | %s | %s | %s, %s | %s, %s | %s |' % (
+            label, a, b, fmt(fig['a_median_ms'], '%.2f'), fmt(fig['a_p99_ms'], '%.2f'),
+            fmt(fig['b_median_ms'], '%.2f'), fmt(fig['b_p99_ms'], '%.2f'),
+            fmt_spread(fig['ratio'], '%.3fx')))
+    row('local 4 KiB GET, sync-mapped container', 'proxy A (shunt)', 'proxy B (none)',
+        data.get('local_get'))
+    row('local 4 KiB GET, archive-mapped container', 'proxy A (shunt)', 'proxy B (none)',
+        data.get('local_get_archive_mapped'))
+    arch = data.get('archived_get') or {}
+    row('archived 4 KiB GET', 'proxy A', 'S3 server direct', arch.get('small'))
+    row('archived 16 MiB GET', 'proxy A', 'S3 server direct', arch.get('large'))
+    lst = data.get('listing')
+    if lst:
+        row('listing of %d entries paged by 1,000 (%s)' % (
+            lst['entries'], 'half archived' if lst.get('ok') else 'FAILED: counts %s' %
+            lst.get('counts')), 'spliced, proxy A', 'plain local, proxy B', lst)
     return lines + ['']
 
 
