@@ -15,12 +15,12 @@ import time
 
 from bench import environment, report
 
-MEASUREMENTS = ('small', 'medium', 'large', 'lag', 'idle', 'shunt', 'container_sync',
-                'profile')
+MEASUREMENTS = ('small', 'medium', 'large', 'processes', 'lag', 'idle', 'shunt',
+                'container_sync', 'growth', 'profile')
 FULL = dict(rounds=3, small=2000, medium=200, large=2, large_mib=256, big_mib=1000, lag_seconds=60,
-            idle_rows=100000, shunt_gets=300, listing_entries=10000, csync_objects=2000)
-QUICK = dict(rounds=1, small=500, medium=50, large=2, large_mib=32, big_mib=100, lag_seconds=15,
-             idle_rows=20000, shunt_gets=60, listing_entries=2000, csync_objects=300)
+            idle_rows=100000, shunt_gets=300, listing_entries=10000, proc_containers=12, proc_objects=200, csync_objects=2000)
+QUICK = dict(quick=True, rounds=1, small=500, medium=50, large=2, large_mib=32, big_mib=100, lag_seconds=15,
+             idle_rows=20000, shunt_gets=60, listing_entries=2000, proc_containers=8, proc_objects=60, csync_objects=300)
 
 
 def parse_args(argv):

@@ -156,23 +156,26 @@ def shunt_table(data):
 
 
 def csync_table(data):
-    lines = ['## Swift to Swift: ours vs Swift container-sync (%s objects of 4 KiB, to the '
-             'second cluster)' % data.get('count'), '']
-    if data.get('na'):
-        lines.append('n/a: %s' % data['na'])
-    for key in ('ours', 'container_sync'):
-        if key in data:
-            fig = data[key]
-            lines.append('- %s: %s objects/s (start to all remote), %s s, requests %s' % (
-                key, fmt(fig.get('objs_per_s'), '%.1f'), fmt(fig.get('seconds'), '%.1f'),
-                fig.get('requests')))
-    if 'ours' in data and 'container_sync' in data:
-        lines.append('- ours / container-sync: **%s**' % fmt(ratio(
-            data['ours'].get('objs_per_s'), data['container_sync'].get('objs_per_s')),
-            '%.2fx'))
+    lines = ['## Swift to Swift: ours vs Swift container-sync, both as daemons (%s objects of '
+             '4 KiB, a backlog, to the second cluster)' % data.get('count'), '',
+             '| contender | objects/s (start to all remote) | seconds | objects/s (first to '
+             'last PUT) | CPU ms/object, all processes | requests | remote objects |',
+             '|---|---|---|---|---|---|---|']
+    for who, r in (data.get('runs') or {}).items():
+        lines.append('| %s | %s | %s | %s | %s | %s | %s%s |' % (
+            who, fmt(r.get('objs_per_s') or r.get('partial_objs_per_s'), '%.1f'),
+            fmt(r.get('seconds'), '%.1f'), fmt(r.get('window_objs_per_s'), '%.1f'),
+            fmt(r.get('cpu_ms_per_obj'), '%.2f'), r.get('requests'), r.get('remote_keys'),
+            '' if r.get('ok') else ' (FAILED: not all arrived)'))
+    runs = data.get('runs') or {}
+    ours = (runs.get('ours') or {}).get('objs_per_s')
+    for who, r in runs.items():
+        if who != 'ours' and ours and r.get('objs_per_s'):
+            lines.append('')
+            lines.append('- ours / %s: **%.2fx** (one run each, start to all remote)' % (
+                who, ours / r['objs_per_s']))
     if data.get('note'):
-        lines.append('')
-        lines.append(data['note'])
+        lines += ['', data['note']]
     return lines + ['']
 
 
