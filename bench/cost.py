@@ -70,18 +70,25 @@ class CpuMeter:
     the last value seen of every contender process, so one that exits just before the window
     closes is still counted (up to ``interval`` stale: in the peers' favour, never ours)."""
 
-    def __init__(self, benv, contender, interval=0.05):
+    def __init__(self, benv, contender, interval=0.25, rescan=2.0):
         self.env = env_pids(benv)
         self.roots = [p.pid for p in contender]
+        self.kids = set()
+        self.rescan = rescan      # seconds between scans of /proc for new children
+        self._scanned = 0.0
         self.seen = {}            # contender pid -> last CPU seconds
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
         self._thread.start()
 
-    def _sample_contender(self):
-        pids = set(self.roots) | children_of(self.roots)
-        for pid in pids:
+    def _sample_contender(self, scan=False):
+        # Scanning all of /proc is costly (it would load the bench process, which hosts the
+        # request counter), so children are looked for every ``rescan`` seconds only.
+        if scan or time.time() - self._scanned >= self.rescan:
+            self.kids = children_of(self.roots)
+            self._scanned = time.time()
+        for pid in set(self.roots) | self.kids:
             stat = proc_stat(pid)
             if stat:
                 with self._lock:
@@ -93,7 +100,7 @@ class CpuMeter:
 
     def snapshot(self):
         """{group: CPU seconds so far}."""
-        self._sample_contender()
+        self._sample_contender(scan=True)
         out = {'swift': 0.0, 'memcached': 0.0, 's3': 0.0, 'contender': 0.0, 'harness': 0.0}
         for pid, group in self.env.items():
             stat = proc_stat(pid)
@@ -130,10 +137,10 @@ def measure_window(benv, counter, n, procs, timeout):
                 break
             if all(p.poll() is not None for p in procs):
                 break
-            time.sleep(0.005)
+            time.sleep(0.01)
         if opened is None:
             return {'done': None}
-        done = counter.wait_for_puts(n, max(1, deadline - time.time()), procs, poll=0.005)
+        done = counter.wait_for_puts(n, max(1, deadline - time.time()), procs, poll=0.01)
         after, t1 = meter.snapshot(), time.time()
     finally:
         meter.stop()

@@ -5,9 +5,11 @@ Throughput, N rounds, each contender to a fresh bucket:
 
 * ``ours``: the three node daemons (run_forever), window from the first multipart upload
   started at the S3 server to the last one completed;
+* ``ours-8``: the same daemons with 8 parts of an SLO in flight instead of 4 (the provider's
+  ``PART_CONCURRENCY``, changed for this run only): does more in flight help?
 * ``copy`` / ``copy-8``: ``bench.copyloop`` in ``slo`` mode (3 processes, raw manifest and
   segments read in-process, one part per segment, 4 or 8 parts in flight): the ceiling, and
-  what more parts in flight would give.
+  what more parts in flight would give it.
 
 Every run is verified: the bucket holds exactly the SLOs' keys (plus our manifest copies), each
 of the SLO's size. The memory measurement syncs one SLO and one DLO over the same segments
@@ -74,13 +76,14 @@ def check_sizes(benv, bucket, container, names, size, with_manifests):
     return result
 
 
-def run_ours(benv, counter, container, names, size, workers, timeout, manifests=True):
+def run_ours(benv, counter, container, names, size, workers, timeout, manifests=True,
+             parts=None):
     """Our daemons until every SLO's upload completed; figures over the upload window."""
     bucket = benv.new_bucket('large')
     daemons = ours.daemons_for(benv, counter, container, bucket, workers)
     counter.reset()
     start = time.time()
-    procs = ours.start_daemons(daemons)
+    procs = ours.start_daemons(daemons, parts=parts)
     watcher = PeakWatcher(procs)
     meter = cost.CpuMeter(benv, procs)
     before = t0 = done = None
@@ -128,11 +131,12 @@ def throughput(benv, counter, plan, workers, scratch, log):
     container = benv.new_container('large')
     log('large: %d SLOs of %d MiB' % (count, plan['large_mib']))
     names, _segs = make_slos(benv, container, count, size)
-    runs = {'ours': [], 'copy': [], 'copy-8': []}
+    runs = {'ours': [], 'ours-8': [], 'copy': [], 'copy-8': []}
     for rnd in range(plan['rounds']):
         for name in runs:
-            if name == 'ours':
-                r = run_ours(benv, counter, container, names, size, workers, 300)
+            if name.startswith('ours'):
+                r = run_ours(benv, counter, container, names, size, workers, 300,
+                             parts=8 if name == 'ours-8' else None)
             else:
                 r = run_copy(benv, counter, container, names, size, workers, 300, scratch,
                              8 if name == 'copy-8' else 4)
@@ -142,9 +146,11 @@ def throughput(benv, counter, plan, workers, scratch, log):
             runs[name].append(r)
             benv.reset_moto()
     series = {}
-    for r in runs['ours']:
-        series.setdefault('%d x %d MiB SLO (sync)' % (count, plan['large_mib']),
-                          r.pop('rss_series', None))
+    label = '%d x %d MiB SLO' % (count, plan['large_mib'])
+    for r in runs['ours'] + runs['ours-8']:
+        points = r.pop('rss_series', None)
+        if points and label not in series:
+            series[label] = points
     summary = {n: {'mb_per_s': spread([r.get('mb_per_s') for r in rs if r['ok']]),
                    'cpu_s_per_gib': spread([r['cpu_ms_per_obj'] / 1000 * 2 ** 30 / size
                                             for r in rs if r['ok'] and r.get('cpu_ms_per_obj')]),
@@ -154,6 +160,9 @@ def throughput(benv, counter, plan, workers, scratch, log):
                    'failures': [r['verified'].get('why') for r in rs if not r['ok']]}
                for n, rs in runs.items()}
     ratios = {}
+    ratios['ours-8 / copy-8'] = spread([a['mb_per_s'] / b['mb_per_s'] for a, b in
+                                        zip(runs['ours-8'], runs['copy-8'])
+                                        if a['ok'] and b['ok']])
     for other in ('copy', 'copy-8'):
         ratios[other] = spread([a['mb_per_s'] / b['mb_per_s'] for a, b in
                                 zip(runs['ours'], runs[other]) if a['ok'] and b['ok']])

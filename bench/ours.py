@@ -27,13 +27,23 @@ def daemons_for(benv, counter, container, bucket, workers, **overrides):
     return NodeDaemons(benv.info, [mapping], **conf)
 
 
-def start_daemons(daemons, profile_to=None):
-    """Start the three daemons; with ``profile_to``, node 1's runs under cProfile."""
+# Runs the daemon with another number of SLO parts in flight (a bench experiment, not a key).
+PARTS = ('import sys; from s3_sync.providers import s3_multipart as m; '
+         'm.MultipartUploads.__init__.__defaults__ = (int(sys.argv.pop(1)),); '
+         'from s3_sync.cli.sync import main; sys.exit(main())')
+
+
+def start_daemons(daemons, profile_to=None, parts=None):
+    """Start the three daemons; with ``profile_to``, node 1's runs under cProfile; with
+    ``parts``, every daemon uploads that many parts of a large object at once."""
     procs = []
     for index in range(len(daemons.configs)):
-        if index == 0 and profile_to:
+        if (index == 0 and profile_to) or parts:
             cmd = daemons.command(index, once=False)
-            cmd = [sys.executable, '-m', 'cProfile', '-o', profile_to] + cmd[1:]
+            if parts:
+                cmd = [sys.executable, '-c', PARTS, str(parts)] + cmd[3:]
+            else:
+                cmd = [sys.executable, '-m', 'cProfile', '-o', profile_to] + cmd[1:]
             log = open(daemons.dir + '/node0.log', 'ab')
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                     env=daemons._env())

@@ -23,9 +23,10 @@ def markdown(results):
     for name in ('small', 'medium'):
         if name in results:
             lines += throughput_table(name, results[name])
-    for name, render in (('large', large_table), ('lag', lag_table), ('idle', idle_table),
-                         ('shunt', shunt_table), ('container_sync', csync_table),
-                         ('profile', profile_table)):
+    for name, render in (('large', large_table), ('processes', processes_table),
+                         ('lag', lag_table), ('shunt', shunt_table),
+                         ('container_sync', csync_table), ('growth', growth_table),
+                         ('idle', idle_table), ('profile', profile_table)):
         if name in results:
             data = results[name]
             if 'error' in data:
@@ -99,13 +100,66 @@ def large_table(data):
     return lines + ['']
 
 
+def processes_table(data):
+    lines = ['## One node, 1 vs 2 daemon processes (`processes`), %d containers, %d objects of '
+             '4 KiB' % (data['containers'], data['objects']), '',
+             'Only node 1\'s daemon runs (verification_slack 0: it propagates every row).', '',
+             '| processes | objects/s (window) | CPU ms/object, all processes | cores used by '
+             'the daemon | verified runs |', '|---|---|---|---|---|']
+    for p, fig in sorted(data['summary'].items()):
+        lines.append('| %s | %s | %s | %s | %d/%d |' % (
+            p, fmt_spread(fig['objs_per_s'], '%.1f'), fmt_spread(fig['cpu_ms_per_obj'], '%.2f'),
+            fmt_spread(fig['contender_cores'], '%.2f'), fig['ok_runs'], fig['runs']))
+    lines += ['', '- 2 processes / 1 process, per round: **%s**' % fmt_spread(data['ratio'],
+                                                                            '%.2fx'), '']
+    return lines
+
+
+def growth_table(data):
+    lines = ['## Growth: how cost grows with work', '',
+             '| run | objects/s (window) | CPU ms/object, all processes | peak RSS MiB | '
+             'verified |', '|---|---|---|---|---|']
+    for key, label in (('one', 'objects in one container'),
+                       ('many', 'same count over many containers, `"/*"` mapping')):
+        r = data.get(key) or {}
+        if 'error' in r:
+            lines.append('| %s | failed: %s | | | |' % (label, r['error']))
+            continue
+        lines.append('| %s | %s | %s | %s | %s |' % (
+            label, fmt(r.get('objs_per_s'), '%.1f'), fmt(r.get('cpu_ms_per_obj'), '%.2f'),
+            fmt(max([x for x in r.get('rss_mib') or [] if x] or [0]) or None, '%.0f'),
+            'yes' if (r.get('verified') or {}).get('ok') else 'FAILED: %s' % (
+                (r.get('verified') or {}).get('why'))))
+    one = data.get('one') or {}
+    lines += ['', '- backlog drain (one container): first fifth %s obj/s, %s ms CPU/object; '
+              'last fifth %s obj/s, %s ms CPU/object' % (
+                  fmt(one.get('start_objs_per_s'), '%.1f'),
+                  fmt(one.get('start_cpu_ms_per_obj'), '%.2f'),
+                  fmt(one.get('end_objs_per_s'), '%.1f'),
+                  fmt(one.get('end_cpu_ms_per_obj'), '%.2f'))]
+    rows = data.get('rows') or {}
+    if 'error' in rows:
+        lines.append('- big container: failed: %s' % rows['error'])
+    elif rows:
+        for phase, label in (('prime', 'priming pass'), ('idle', 'idle poll')):
+            r = rows.get(phase) or {}
+            lines.append('- %d-row container, %s (node 1, `--once`): cycle %s s, whole process '
+                         '%s s, %s CPU s, peak RSS %s MiB, %s rows read, remote requests %s' % (
+                             rows['rows'], label, fmt(r.get('cycle_s'), '%.2f'),
+                             fmt(r.get('process_s'), '%.1f'), fmt(r.get('cpu_s'), '%.1f'),
+                             fmt(r.get('peak_rss_mib'), '%.0f'), r.get('scanned'),
+                             r.get('requests')))
+    return lines + ['']
+
+
 def lag_table(data):
-    return ['## Lag under a steady %s PUT/s for %s s (daemons in run_forever)' % (
+    return ['## Lag under a steady %s PUT/s for %s s (daemons in run_forever; one run)' % (
         data['rate'], data['seconds']), '',
-        '| objects PUT | arrived | p50 s | p99 s | max s | achieved client PUT/s |',
-        '|---|---|---|---|---|---|',
-        '| %d | %d | %s | %s | %s | %s |' % (
-            data['sent'], data['arrived'], fmt(data['p50'], '%.3f'), fmt(data['p99'], '%.3f'),
+        '| objects PUT | arrived | min s | p50 s | p90 s | p99 s | max s | achieved client '
+        'PUT/s |', '|---|---|---|---|---|---|---|---|',
+        '| %d | %d | %s | %s | %s | %s | %s | %s |' % (
+            data['sent'], data['arrived'], fmt(data.get('min'), '%.3f'),
+            fmt(data['p50'], '%.3f'), fmt(data.get('p90'), '%.3f'), fmt(data['p99'], '%.3f'),
             fmt(data['max'], '%.3f'), fmt(data.get('achieved_rate'), '%.1f')), '',
         'Lag = time the S3 server answered the daemon\'s PUT (at the request counter) minus the '
         'time the client\'s Swift PUT returned.', '']
