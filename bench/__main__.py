@@ -39,6 +39,9 @@ def parse_args(argv):
     parser.add_argument('--port-offset', type=int, default=environment.DEFAULT_PORT_OFFSET)
     parser.add_argument('--workers', type=int, default=10,
                         help='rows in flight per daemon (the copy loop and rclone match 3x)')
+    parser.add_argument('--set', metavar='KEY=N,...', default='',
+                        help='change workload sizes of the plan (e.g. small=1000,growth_rows='
+                        '300000); the report names them')
     parser.add_argument('--keep-env', action='store_true', help='leave the environment up')
     parser.add_argument('--write', metavar='FILE', help='also write the Markdown report here')
     args = parser.parse_args(argv)
@@ -49,7 +52,22 @@ def parse_args(argv):
         parser.error('--only: unknown measurement(s): %s' % ', '.join(sorted(unknown)))
     if args.rounds is not None and args.rounds < 1:
         parser.error('--rounds: must be at least 1')
+    try:
+        args.set = dict((k.strip(), int(v)) for k, v in
+                        (item.split('=', 1) for item in args.set.split(',') if item))
+    except ValueError:
+        parser.error('--set: KEY=N pairs separated by commas')
+    unknown = set(args.set) - set(FULL)
+    if unknown:
+        parser.error('--set: unknown size(s): %s (known: %s)' % (
+            ', '.join(sorted(unknown)), ', '.join(sorted(FULL))))
     return args
+
+
+def argv_text(argv):
+    argv = sys.argv[1:] if argv is None else argv
+    return ' '.join(a for a in argv if not a.startswith('--write') and
+                    (argv.index(a) == 0 or argv[argv.index(a) - 1] != '--write'))
 
 
 def log(message):
@@ -61,10 +79,12 @@ def main(argv=None):
     plan = dict(QUICK if args.quick else FULL)
     if args.rounds:
         plan['rounds'] = args.rounds
+    plan.update(args.set)
     only = args.only.split(',')
     benv = environment.BenchEnv(args.base, args.port_offset)
     started = time.time()
-    results = {'machine': environment.machine(), 'plan': plan, 'mode':
+    results = {'machine': environment.machine(), 'plan': plan, 'argv': argv_text(argv),
+               'mode':
                'quick' if args.quick else 'full', 'workers': args.workers}
     log('environment up at %s (port offset %d)' % (args.base, args.port_offset))
     try:

@@ -166,12 +166,15 @@ def big_container(benv, counter, plan, workers, log):
         counter.reset()
         proc = subprocess.Popen(daemons.command(0), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, env=daemons._env())
+        # VmHWM of the daemon itself (ru_maxrss would count the bench process it forked from)
+        watcher = PeakWatcher([proc], interval=0.1)
         before = time.time()
         output = proc.stdout.read().decode('utf-8', 'replace')
+        watcher.stop()
         _pid, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         found = CYCLE.findall(output)
-        out[phase] = {'process_s': time.time() - before, 'peak_rss_mib': usage.ru_maxrss / 1024,
+        out[phase] = {'process_s': time.time() - before, 'peak_rss_mib': watcher.peaks[0],
                       'cpu_s': usage.ru_utime + usage.ru_stime, 'exit': proc.returncode,
                       'cycle_s': float(found[-1][0]) if found else None,
                       'scanned': int(found[-1][2]) if found else None,
