@@ -1,6 +1,9 @@
 """Several daemon processes per node (``processes``): they split the node's containers with no
 overlap, and together sync everything."""
 import collections
+import os
+import signal
+import time
 
 from devenv.daemons import NodeDaemons
 from s3_sync.crawler.workers import share_of
@@ -46,3 +49,24 @@ class TestTwoProcessesPerNode(SyncTestBase):
                 c for line in out.splitlines() if ' row ' in line and ' pending' in line
                 for c in containers if '%s/%s: ' % (self.account, c) in line)
             self.assertEqual(crawls, collections.Counter({c: 1 for c in containers}))
+
+    def test_sigterm_stops_the_supervisor_and_every_process_cleanly(self):
+        container = self.new_container('procs')
+        self.conn.put_object(container, 'o', b'body')
+        mapping = self.mapping(container)
+        daemons = NodeDaemons(self.env, [mapping], processes=2, log_level='debug')
+        proc = daemons.start(0)
+        deadline = time.time() + 60
+        while 'cycle done' not in daemons.log(0) and time.time() < deadline:
+            time.sleep(0.2)
+        children = child_pids(proc.pid)
+        self.assertEqual(len(children), 2, daemons.log(0))
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=30), 0, daemons.log(0))
+        self.assertEqual([p for p in children if os.path.exists('/proc/%d' % p)], [])
+        self.assertEqual(daemons.log(0).count('SIGTERM: stopping after the rows in flight'), 3)
+
+
+def child_pids(pid):
+    with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+        return [int(p) for p in f.read().split()]
