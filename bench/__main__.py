@@ -1,9 +1,10 @@
-"""``python -m bench [--quick] [--rounds N] [--only NAMES] [--base DIR] [--port-offset N]``.
+"""``python -m bench [--quick] [--rounds N] [--only NAMES] [--set K=N,...] [--write FILE]``.
 
 Brings up its own environment (default /tmp/s3sync-bench, ports +20000: never the tests'), runs
-the measurements, prints a Markdown report and writes it with the raw figures to
-``BASE-results/results.md`` / ``BASE-results/results.json`` (``--write FILE`` also copies the Markdown there),
-then stops the environment and wipes its base unless ``--keep-env``.
+the measurements, prints a Markdown report and writes it, the raw figures and the PNG plots to
+``BASE-results/`` (``results.md``, ``results.json``, ``bench-*.png``; ``--write FILE`` also
+writes the Markdown to FILE and the plots beside it), then stops the environment and wipes its
+base unless ``--keep-env``.
 """
 import argparse
 import json
