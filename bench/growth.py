@@ -189,6 +189,8 @@ def measure(benv, counter, plan, workers, scratch, log):
     out = {}
     for name, fn in (('one', one_container), ('many', many_containers),
                      ('rows', big_container)):
+        if not plan['growth_objects' if name != 'rows' else 'growth_rows']:
+            continue            # --set growth_objects=0 (or growth_rows=0) leaves it out
         try:
             out[name] = fn(benv, counter, plan, workers, log)
         except Exception as exc:
