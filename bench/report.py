@@ -151,7 +151,10 @@ def growth_table(data):
              'verified |', '|---|---|---|---|---|']
     for key, label in (('one', 'objects in one container'),
                        ('many', 'same count over many containers, `"/*"` mapping')):
-        r = data.get(key) or {}
+        r = data.get(key)
+        if r is None:
+            lines.append('| %s | not run | | | |' % label)
+            continue
         if 'error' in r:
             lines.append('| %s | failed: %s | | | |' % (label, r['error']))
             continue
