@@ -164,12 +164,14 @@ def growth_table(data):
             'yes' if (r.get('verified') or {}).get('ok') else 'FAILED: %s' % (
                 (r.get('verified') or {}).get('why'))))
     one = data.get('one') or {}
-    lines += ['', '- backlog drain (one container): first fifth %s obj/s, %s ms CPU/object; '
-              'last fifth %s obj/s, %s ms CPU/object' % (
-                  fmt(one.get('start_objs_per_s'), '%.1f'),
-                  fmt(one.get('start_cpu_ms_per_obj'), '%.2f'),
-                  fmt(one.get('end_objs_per_s'), '%.1f'),
-                  fmt(one.get('end_cpu_ms_per_obj'), '%.2f'))]
+    lines.append('')
+    if data.get('one') is not None:
+        lines.append('- backlog drain (one container): first fifth %s obj/s, %s ms CPU/object; '
+                     'last fifth %s obj/s, %s ms CPU/object' % (
+                         fmt(one.get('start_objs_per_s'), '%.1f'),
+                         fmt(one.get('start_cpu_ms_per_obj'), '%.2f'),
+                         fmt(one.get('end_objs_per_s'), '%.1f'),
+                         fmt(one.get('end_cpu_ms_per_obj'), '%.2f')))
     rows = data.get('rows') or {}
     if 'error' in rows:
         lines.append('- big container: failed: %s' % rows['error'])
