@@ -16,18 +16,19 @@ import time
 
 from bench import environment, report
 
-MEASUREMENTS = ('small', 'medium', 'large', 'processes', 'lag', 'shunt', 'container_sync',
-                'growth', 'profile', 'idle')
+MEASUREMENTS = ('small', 'medium', 'large', 'processes', 'lag', 'shunt', 'proxymc',
+                'container_sync', 'growth', 'profile', 'idle')
 DEFAULT = MEASUREMENTS[:-1]     # growth's 'rows' part is the idle poll, at a larger size
-QUICK_DEFAULT = DEFAULT[:-1]    # no profile
+QUICK_DEFAULT = tuple(m for m in DEFAULT if m not in ('profile', 'proxymc'))
 FULL = dict(rounds=3, small=2000, medium=200, large=2, large_mib=256, big_mib=1000,
             proc_containers=12, proc_objects=200, lag_seconds=60, shunt_gets=300,
             listing_entries=10000, csync_objects=2000, growth_objects=10000,
-            growth_containers=1000, growth_rows=1000000, idle_rows=100000)
+            growth_containers=1000, growth_rows=1000000, idle_rows=100000,
+            proxymc_listing=10000)
 QUICK = dict(quick=True, rounds=1, small=300, medium=30, large=2, large_mib=16, big_mib=50,
              proc_containers=6, proc_objects=40, lag_seconds=10, shunt_gets=40,
              listing_entries=2000, csync_objects=200, growth_objects=300,
-             growth_containers=30, growth_rows=20000, idle_rows=20000)
+             growth_containers=30, growth_rows=20000, idle_rows=20000, proxymc_listing=2000)
 
 
 def parse_args(argv):
@@ -35,7 +36,8 @@ def parse_args(argv):
     parser.add_argument('--quick', action='store_true', help='smaller workloads, 1 round')
     parser.add_argument('--rounds', type=int, help='runs per contender (median of them)')
     parser.add_argument('--only', help='comma-separated subset of: %s (default: all but '
-                        'idle; --quick: all but idle and profile)' % ', '.join(MEASUREMENTS))
+                        'idle; --quick: all but idle, proxymc and profile)'
+                        % ', '.join(MEASUREMENTS))
     parser.add_argument('--base', default=environment.DEFAULT_BASE)
     parser.add_argument('--port-offset', type=int, default=environment.DEFAULT_PORT_OFFSET)
     parser.add_argument('--workers', type=int, default=10,

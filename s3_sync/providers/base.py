@@ -54,6 +54,7 @@ class Features(collections.namedtuple('Features', [
         'large_objects',       # put_large / update_large_metadata / large_data_matches work
         'container_metadata',  # set_container_metadata works (container metadata and ACLs)
         'expiry',              # objects can carry an expiry time (x-delete-at/-after)
+        'lifecycle',           # set_expiry_rule works (a bucket rule expires a key prefix)
         'bulk_delete',         # delete_objects removes many objects in one request
         'conditional_copy',    # update_metadata is one server-side copy conditional on the etag
 ])):
@@ -157,6 +158,32 @@ class Provider:
         """The SLO manifest stored beside a remote object (list of dicts), or None."""
         raise NotImplementedError
 
+    # -- reading a source (the migrator) -----------------------------------
+    def get_raw(self, name):
+        """RemoteResponse (200 or 404) for the object as stored: a Swift SLO's manifest
+        (``multipart-manifest=get``) rather than its content; the same as ``get_object``
+        where the store has no manifests."""
+        raise NotImplementedError
+
+    def get_part(self, name, number, etag):
+        """RemoteResponse for part ``number`` (from 1) of a multipart object whose etag is
+        ``etag`` (412 when the object changed meanwhile). S3 only."""
+        raise NotImplementedError
+
+    def container_headers(self):
+        """Swift-style headers of the source container (metadata, ACLs, versioning), ``{}``
+        where the store has none, or None when it does not exist."""
+        raise NotImplementedError
+
+    def account_headers(self):
+        """Swift-style headers of the source account (Swift sources only)."""
+        raise NotImplementedError
+
+    def list_containers(self, marker='', limit=1000, prefix=''):
+        """One page of ``{name, count, bytes, last_modified}`` of the account's containers
+        (S3: buckets, one page), sorted by name; ``[]`` at the end."""
+        raise NotImplementedError
+
     # -- writes ---------------------------------------------------------
     def put_object(self, name, headers, body, size):
         """Upload ``size`` bytes read from the file-like ``body`` with the given Swift-style
@@ -205,6 +232,22 @@ class Provider:
 
     def delete_objects(self, names):
         """Delete these objects (and any SLO manifest stored beside them); missing is fine."""
+        raise NotImplementedError
+
+    # -- expiry (remote_delete_after, propagate_expiration) -----------------
+    def expires_at(self, headers):
+        """The fixed moment (epoch) the remote copy of an object with these local headers
+        would expire at, or None. Only stores with ``features.expiry`` have one."""
+        return None
+
+    def expiry_matches(self, local_headers, remote_headers):
+        """True when the remote copy already has the expiry the local object asks for."""
+        return True
+
+    def set_expiry_rule(self, days):
+        """Make the store expire this mapping's (and container's) objects ``days`` after they
+        were written, by a bucket rule (``features.lifecycle``). Returns one of
+        ``providers.lifecycle``'s outcomes; raises RemoteError."""
         raise NotImplementedError
 
     def set_container_metadata(self, headers):

@@ -465,12 +465,33 @@ class TestSelectionCriteria(ConfigFileCase):
                       'string, not number', self.refuses({'OR': [{'x-object-meta-n': 5}]}))
 
 
+MIGRATION = {'account': 'AUTH_m', 'aws_bucket': 'src', 'aws_identity': 'id',
+             'aws_secret': 'secret'}
+
+
 class TestMigrations(ConfigFileCase):
-    def test_migrations_are_kept_as_given(self):
-        migration = {'account': 'AUTH_m', 'aws_bucket': 'src', 'protocol': 'swift',
-                     'custom': 1}
-        conf = validate_config(dict(base_conf(), migrations=[migration]))
-        self.assertEqual(conf.migrations, (migration,))
+    def migration(self, **extra):
+        return validate_config(dict(base_conf(), migrations=[dict(MIGRATION, **extra)]))
+
+    def test_migration_defaults_come_from_the_schema(self):
+        conf = self.migration()
+        migration, = conf.migrations
+        self.assertEqual((migration.container, migration.protocol, migration.prefix,
+                          migration.restore_object, migration.custom_prefix),
+                         ('src', 's3', '', True, ''))
+        self.assertEqual(migration.wire(), MIGRATION)
+        self.assertIsNone(conf.migrator_settings)
+
+    def test_migration_source_is_a_native_mapping(self):
+        source = self.migration(protocol='swift', aws_endpoint='http://127.0.0.1:1/auth/v1.0',
+                                remote_account='AUTH_r').migrations[0].source()
+        self.assertEqual((source.aws_bucket, source.container, source.custom_prefix,
+                          source.remote_account, source.auth_type),
+                         ('src', 'src', '', 'AUTH_r', 'swift'))
+
+    def test_unknown_migration_key_is_a_warning(self):
+        self.assertIn('migrations[0].custom: unknown key, ignored',
+                      self.migration(custom=1).warnings)
 
     def test_migration_without_bucket_is_refused(self):
         self.assertIn(': migrations[0].aws_bucket: missing required key',
@@ -479,7 +500,32 @@ class TestMigrations(ConfigFileCase):
     def test_migration_protocol_is_checked(self):
         self.assertIn(': migrations[0].protocol: must be one of s3, swift',
                       self.refusal(dict(base_conf(), migrations=[
-                          {'account': 'AUTH_m', 'aws_bucket': 'b', 'protocol': 'nfs'}])))
+                          dict(MIGRATION, protocol='nfs')])))
+
+    def test_all_buckets_cannot_be_relocated(self):
+        self.assertIn('migrations[0].container: must be "/*"', self.refusal(dict(
+            base_conf(), migrations=[dict(MIGRATION, aws_bucket='/*', container='c')])))
+
+    def test_two_migrations_into_one_container_are_refused(self):
+        self.assertIn('migrations[1]: same account and container as migrations[0]',
+                      self.refusal(dict(base_conf(), migrations=[
+                          MIGRATION, dict(MIGRATION, aws_bucket='other', container='src')])))
+
+    def test_swift_source_needs_an_auth_url(self):
+        self.assertIn('migrations[0].aws_endpoint: missing required key for protocol swift',
+                      self.refusal(dict(base_conf(), migrations=[
+                          dict(MIGRATION, protocol='swift')])))
+
+    def test_migrator_settings_are_checked_and_filled(self):
+        conf = validate_config(dict(base_conf(), migrator_settings={
+            'status_file': '/tmp/m.json', 'items_chunk': 50, 'process': 0}))
+        settings = conf.migrator_settings
+        self.assertEqual((settings['workers'], settings['segment_size'],
+                          settings['ring_name']), (10, 100000000, 'container'))
+        self.assertTrue(any(w.startswith('migrator_settings.process: ignored')
+                            for w in conf.warnings), conf.warnings)
+        self.assertIn('migrator_settings.items_chunk: missing required key', self.refusal(
+            dict(base_conf(), migrator_settings={'status_file': '/tmp/m.json'})))
 
 
 class TestSample(unittest.TestCase):
@@ -506,18 +552,66 @@ class TestAnnouncements(unittest.TestCase):
     def test_keys_this_version_does_not_apply_are_announced(self):
         warnings = self.warnings(dict(
             base_conf(swift_mapping(convert_dlo=True, min_segment_size=1024)),
-            bulk_process=True, migrations=[{'account': 'AUTH_m', 'aws_bucket': 'b'}]))
+            bulk_process=True))
         for key in ('containers[0].convert_dlo', 'containers[0].min_segment_size',
-                    'bulk_process', 'migrations'):
+                    'bulk_process'):
             self.assertTrue(any(w.startswith(key + ': not applied') for w in warnings),
                             (key, warnings))
         self.assertTrue(all('\n' not in w for w in warnings))
 
-    def test_s3_remote_delete_after_is_announced_swift_is_not(self):
-        s3 = self.warnings(base_conf(s3_mapping(remote_delete_after=86400)))
-        self.assertEqual(s3, ('containers[0].remote_delete_after: not applied to s3 targets '
-                              'by this version (no S3 lifecycle rule is written yet)',))
+    def test_remote_delete_after_applies_to_both_targets(self):
+        self.assertEqual(self.warnings(base_conf(s3_mapping(remote_delete_after=86400))), ())
         self.assertEqual(self.warnings(base_conf(swift_mapping(remote_delete_after=86400))), ())
+
+    def test_s3_remote_delete_after_below_half_a_day_is_refused(self):
+        with self.assertRaises(ConfigError) as ctx:
+            validate_config(base_conf(s3_mapping(remote_delete_after=3600)))
+        self.assertIn('containers[0].remote_delete_after: must be 0 or at least 43200 on S3 '
+                      'targets', str(ctx.exception))
+        validate_config(base_conf(swift_mapping(remote_delete_after=3600)))
+
+    def test_keys_of_the_other_protocol_are_announced(self):
+        s3 = self.warnings(base_conf(s3_mapping(
+            storage_policy='gold', remote_account='AUTH_x', propagate_expiration=True,
+            propagate_expiration_offset=5, sync_container_metadata=True)))
+        for key in ('storage_policy', 'remote_account', 'propagate_expiration',
+                    'propagate_expiration_offset', 'sync_container_metadata'):
+            self.assertTrue(any(w.startswith('containers[0].%s: not applied to s3 targets' % key)
+                                for w in s3), (key, s3))
+        swift = self.warnings(base_conf(swift_mapping(
+            custom_prefix='p', aws_session_token='t', encryption=True, aws_region='eu-west-1',
+            signature_version='s3')))
+        for key in ('custom_prefix', 'aws_session_token', 'encryption', 'aws_region',
+                    'signature_version'):
+            self.assertTrue(any(w.startswith('containers[0].%s: not applied to swift targets'
+                                             % key) for w in swift), (key, swift))
+        self.assertFalse(any('aws_session_token' in w and "'t'" in w for w in swift))
+
+    def test_keys_without_effect_in_their_mapping_are_announced(self):
+        warnings = self.warnings(base_conf(swift_mapping(
+            propagate_expiration_offset=60, restore_object=True, restore_expire_days=2)))
+        self.assertIn('containers[0].propagate_expiration_offset: has no effect without '
+                      'propagate_expiration: true', warnings)
+        self.assertTrue(any(w.startswith('containers[0].restore_object: has no effect')
+                            for w in warnings), warnings)
+        self.assertEqual(self.warnings(base_conf(swift_mapping(
+            restore_object=True, restore_expire_days=2, merge_namespaces=True))), ())
+        warnings = self.warnings(base_conf(swift_mapping(tenant_name='t')))
+        self.assertEqual(warnings, ('containers[0].tenant_name: has no effect without '
+                                    'auth_type: "keystone_v2"',))
+        warnings = self.warnings(base_conf(s3_mapping(tenant_name='t')))
+        self.assertEqual(len(warnings), 1)
+        self.assertIn('not applied to s3 targets', warnings[0])
+
+    def test_propagate_expiration_overridden_by_remote_delete_after_is_announced(self):
+        warnings = self.warnings(base_conf(swift_mapping(propagate_expiration=True,
+                                                         remote_delete_after=100)))
+        self.assertEqual(len(warnings), 1)
+        self.assertTrue(warnings[0].startswith('containers[0].propagate_expiration: ignored '
+                                               'while remote_delete_after is set'))
+        self.assertEqual(self.warnings(base_conf(swift_mapping(
+            propagate_expiration=True, remote_delete_after=100,
+            propagate_expiration_offset=1))), ())
 
     def test_keys_at_their_default_say_nothing(self):
         self.assertEqual(self.warnings(base_conf(s3_mapping(convert_dlo=False,
