@@ -64,8 +64,8 @@ def lag(plt, results):
     ax.hist(lags, bins=40, color='tab:green')
     ax.set_xlabel('lag, s (S3 answered our PUT - client PUT returned)')
     ax.set_ylabel('objects')
-    ax.set_title('Sync lag under a steady %s PUT/s (%d objects)' % (
-        results['lag'].get('rate'), len(lags)))
+    ax.set_title('Sync lag, client writing at %.1f PUT/s (aimed at %s; %d objects)' % (
+        results['lag'].get('achieved_rate') or 0, results['lag'].get('rate'), len(lags)))
     return fig
 
 
