@@ -27,6 +27,7 @@ from s3_sync.crawler.passes import CHECKPOINT_ROWS, CHECKPOINT_SECONDS, DbPasses
 from s3_sync.log import one_line
 from s3_sync.crawler.progress import StatusFile, prune_status_files
 from s3_sync.crawler.watcher import Watcher
+from s3_sync.crawler.workers import mine
 from s3_sync.sync.outcome import DestinationUnavailable
 
 MIN_WAIT = 0.05   # never spin: a row due "now" over and over waits at least this long
@@ -51,12 +52,14 @@ def handed_over_before(job, broker, info):
 
 class Crawler:
     def __init__(self, conf, sync_factory, logger, node=None, internal_client=None,
-                 watcher=None):
+                 watcher=None, process=0):
         self.conf = conf
         self.factory = sync_factory
         self.logger = logger
         self.internal_client = internal_client
         self.mappings = conf.containers
+        # this process's share of the node's containers (s3_sync.crawler.workers)
+        self.process, self.processes = process, conf.processes
         self.status_dir = conf.status_dir
         self.chunk = conf.items_chunk
         self.poll_interval = conf.poll_interval
@@ -111,7 +114,7 @@ class Crawler:
         for index, mapping in enumerate(self.mappings):
             jobs.extend(mapping_jobs(index, mapping, self.node, self._list_containers,
                                      self.logger, find_shards=self._remote_shards))
-        return jobs
+        return [j for j in jobs if mine(j, self.process, self.processes)]
 
     # -- one DB ----------------------------------------------------------------
     def crawl_db(self, job, counts, full=True):
@@ -239,6 +242,8 @@ class Crawler:
         return counts
 
     def _guarded_prune(self):
+        if self.process != 0:     # one pruner per node (status files are per container)
+            return
         try:
             prune_status_files(self.status_dir, self.mappings, self.logger)
         except OSError as exc:    # pruning is housekeeping: never a reason to stop syncing
