@@ -33,8 +33,10 @@ def mapping_label(mapping):
 
 
 class DeleteRails:
-    def __init__(self, status_dir, logger, clock=time.time):
-        self.path = os.path.join(status_dir, RAILS_FILE) if status_dir else None
+    def __init__(self, status_dir, logger, clock=time.time, process=0):
+        # One file per process of the node (each crawls its own containers).
+        name = RAILS_FILE + ('.%d' % process if process else '')
+        self.path = os.path.join(status_dir, name) if status_dir else None
         self.logger = logger
         self.clock = clock
         self.counts = {}        # mapping label -> [deletes, bytes] this pass
@@ -122,15 +124,21 @@ class DeleteRails:
 
 
 def read_held(status_dir):
-    """The tripped rails as saved by the daemon (for ``status``); [] when none."""
-    path = os.path.join(status_dir, RAILS_FILE)
+    """The tripped rails as saved by the daemon's processes (for ``status``); [] when none."""
+    held = []
     try:
-        with open(path, 'rb') as f:
-            data = json.loads(f.read().decode('utf-8'))
-    except (OSError, ValueError):
+        names = sorted(n for n in os.listdir(status_dir) if n.startswith(RAILS_FILE))
+    except OSError:
         return []
-    return [dict(v, mapping=k) for k, v in sorted(data.items())] if isinstance(data, dict) \
-        else []
+    for name in names:
+        try:
+            with open(os.path.join(status_dir, name), 'rb') as f:
+                data = json.loads(f.read().decode('utf-8'))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            held.extend(dict(v, mapping=k) for k, v in sorted(data.items()))
+    return held
 
 
 class TokenBucket:

@@ -84,6 +84,10 @@ GLOBAL_KEYS = {
     'poll_interval': Key(NUMBER, default=5, minimum=0, maximum=DAY),
     'workers': Key(INT, default=10, minimum=1, maximum=1000),
     'enumerator_workers': Key(INT, default=10, minimum=1, maximum=1000),
+    # ours, Swift's convention: processes sharing the node's containers, and which share this
+    # process does (none: fork them all; s3_sync.crawler.workers)
+    'processes': Key(INT, default=1, minimum=1, maximum=64),
+    'process': Key(INT, minimum=0, maximum=63),
     'verification_slack': Key(NUMBER, default=60, minimum=0, maximum=YEAR // 60),  # minutes
     # ours: rows a DB may have waiting for a retry (failed or deferred) before its checkpoint
     # stops moving; default 2 * items_chunk

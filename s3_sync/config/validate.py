@@ -439,6 +439,9 @@ def fill_globals(conf, for_daemon, warnings):
     if conf['statsd_host'] is not None:
         check_host('statsd_host', conf['statsd_host'])
     check_bind_ip(conf['swift_bind_ip'])
+    if conf['process'] is not None and conf['process'] >= conf['processes']:
+        raise ConfigError('process', '%d is not below processes (%d): shares are numbered '
+                          'from 0' % (conf['process'], conf['processes']))
     if conf['poll_interval'] < schema.MIN_POLL_INTERVAL:
         # 0 would run full passes back to back: a busy loop logging a line per pass. New rows
         # are noticed within a second by inotify anyway, so a shorter interval buys nothing.

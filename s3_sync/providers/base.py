@@ -116,6 +116,9 @@ class Provider:
 
     name = 'remote'             # the kind of store, for log lines only
     features = Features()
+    # The daemon's journal of multipart uploads in flight (``s3_sync.sync.journal``), or None:
+    # each upload is noted in it when created and struck off when completed or aborted.
+    journal = None
 
     def __init__(self, mapping, container=None, logger=None, retry_policy=None):
         self.mapping = mapping
@@ -229,6 +232,11 @@ class Provider:
     def large_data_matches(self, remote, source):
         """True when ``remote`` (a RemoteObject with headers) already holds ``source``'s data."""
         raise NotImplementedError
+
+    def abort_upload(self, key, upload_id):
+        """Abort the multipart upload ``upload_id`` of remote ``key``; True when it is gone
+        (aborted, or not there). Stores without multipart uploads never have one to abort."""
+        return True
 
     def delete_objects(self, names):
         """Delete these objects (and any SLO manifest stored beside them); missing is fine."""

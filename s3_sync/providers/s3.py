@@ -388,17 +388,30 @@ class S3Provider(Provider):
         """CopyObject onto itself with REPLACE, conditional on the etag: one request.
 
         False when the object is missing (404), has changed (412) or is archived in Glacier
-        (InvalidObjectState: its metadata cannot be changed, so the caller re-uploads)."""
+        (InvalidObjectState: its metadata cannot be changed, so the caller re-uploads).
+
+        A store that ignores the condition (moto; radosgw 16 without the header it reads)
+        copies whatever object is there: the copy's own ETag then names another object, whose
+        metadata this copy has just replaced. That is answered as a 412 would be, so the
+        caller uploads the local object, which writes the newest local state over it."""
         key = self.key(name)
+        etag = etag.strip('"')
         try:
-            self._retried('copy_object', key, CopySource={'Bucket': self.bucket, 'Key': key},
-                          CopySourceIfMatch='"%s"' % etag.strip('"'),
-                          MetadataDirective='REPLACE', **metadata.s3_fields(headers),
-                          **self.sse)
+            resp = self._retried(
+                'copy_object', key, CopySource={'Bucket': self.bucket, 'Key': key},
+                CopySourceIfMatch='"%s"' % etag, MetadataDirective='REPLACE',
+                **metadata.s3_fields(headers), **self.sse)
         except RemoteError as err:
             if err.status in (404, 412) or err.code == 'InvalidObjectState':
                 return False
             raise
+        copied = (resp.get('CopyObjectResult') or {}).get('ETag', '').strip('"')
+        if copied and copied != etag:
+            if self.logger:
+                self.logger.warning(
+                    "'%s/%s' at %s ignored the copy's If-Match %s (copied %s): uploading "
+                    "instead", self.bucket, key, self.where, etag, copied)
+            return False
         return True
 
     # -- large objects (see s3_multipart) ------------------------------------
@@ -442,6 +455,9 @@ class S3Provider(Provider):
             s3_multipart.MultipartUploads(self).abort(key, upload_id)
             raise
         return resp['ETag'].strip('"')
+
+    def abort_upload(self, key, upload_id):
+        return s3_multipart.MultipartUploads(self).abort(key, upload_id)
 
     def large_data_matches(self, remote, source):
         if remote.size != source.size:

@@ -6,6 +6,8 @@ one long pass, and the figures must move while it does), the node report is comp
 (:mod:`s3_sync.status.report`) and written to the recon file, the Prometheus text file, the
 statsd gauges and, with ``cluster_status``, the cluster (:mod:`s3_sync.status.cluster`).
 A failure there is one warning line; it never stops or slows the sync beyond the report itself.
+With several processes per node, process 0 alone reports, over every DB of the node (its last
+pass is its own share's).
 """
 import time
 
@@ -35,8 +37,12 @@ class Reporter:
         except StatusError:
             self.last_pass = None
         self._warned = set()
+        self.active = getattr(crawler, 'process', 0) == 0
+        self.whole_node = getattr(crawler, 'processes', 1) > 1
 
     def cycle_done(self, start, elapsed, counts):
+        if not self.active:
+            return
         self.last_pass = dict({'start': round(start, 3), 'end': round(start + elapsed, 3),
                                'duration': round(elapsed, 3)},
                               **{f: getattr(counts, f) for f in PASS_FIELDS})
@@ -47,11 +53,13 @@ class Reporter:
         self.gauges.pass_done(self.last_pass)
 
     def publish(self):
-        self._guard('status report', self._publish)
+        if self.active:
+            self._guard('status report', self._publish)
 
     def _publish(self):
         report = node_report(self.conf, self.crawler.node, self.logger,
-                             jobs=self.crawler.jobs() or None, clock=self.clock)
+                             jobs=None if self.whole_node else (self.crawler.jobs() or None),
+                             clock=self.clock)
         report['last_pass'] = self.last_pass
         report['pass_started'] = self.crawler.cycle_started
         report['stats_interval'] = self.conf.stats_interval
@@ -83,7 +91,7 @@ class Reporter:
     def run(self):
         """Publish every ``stats_interval`` until the daemon stops."""
         next_at = self.clock()
-        while not self.crawler.stopping():
+        while self.active and not self.crawler.stopping():
             if self.clock() >= next_at:
                 next_at = self.clock() + self.conf.stats_interval
                 self.publish()
