@@ -18,7 +18,8 @@ from devenv.daemons import NodeDaemons
 from devenv.request_counter import RequestCounter
 from s3_sync.config import mapping_from_dict
 from s3_sync.providers import create_provider
-from test.integration.env import IntegrationTest
+from test.integration.env import IntegrationTest, empty_and_delete_container
+from test.integration.test_shunt import write_sync_conf
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -428,6 +429,119 @@ class TestDloToSwift(SwiftLargeBase):
         self.proxy.reset()
         self.sync()
         self.assertEqual(self.proxy.counts['PUT'], 0, self.proxy.counts)
+
+
+class TestArchiveLargeToSwift(SwiftLargeBase):
+    """Archive mode: upload, verify, drop the local copy and segments; the shunt serves and
+    restores the SLO from the remote Swift."""
+
+    def setUp(self):
+        super().setUp()
+        self.local_view = self.swift_conn(shunt=False)     # what is really stored locally
+
+    def shunted(self, mapping, probe_container):
+        """Serve ``mapping`` through the shunt proxy, once the shunt has it (a probe object
+        only on the remote shows up in the listing)."""
+        write_sync_conf(self.env['sync_conf'], [mapping])
+        self.addCleanup(write_sync_conf, self.env['sync_conf'], [])
+        self.remote.put_object(self.bucket, '.shunt-probe', b'')
+        try:
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                listing = self.conn.get_container(probe_container)[1]
+                if any(e.get('name') == '.shunt-probe' for e in listing):
+                    return
+                time.sleep(0.3)
+            self.fail('the shunt did not take the new config within 30 s')
+        finally:
+            self.remote.delete_object(self.bucket, '.shunt-probe')
+
+    def test_archived_slo_is_served_ranged_and_restored_through_the_shunt(self):
+        segs = self.put_segments([MiB, MiB, 1000])
+        self.put_slo('cold ü', [{'path': self.seg_path(n)} for n, _ in segs],
+                     headers={'X-Object-Meta-Tier': 'kält'})
+        whole = b''.join(d for _, d in segs)
+        local_etag = self.local('cold ü')[0]['etag']
+        self.mapping.update(retain_local=False, propagate_delete=False, merge_namespaces=True,
+                            restore_object=True)
+        self.sync()
+        # Verified on the remote, then gone locally, segments too.
+        self.assertEqual(self.remote_get('cold ü')[1], whole)
+        self.assertEqual(self.local_view.get_container(self.container)[1], [])
+        self.assertEqual(self.local_view.get_container(self.segments)[1], [])
+        restored_segments = self.container + '_segments'
+        self.addCleanup(empty_and_delete_container, self.local_view, restored_segments)
+        # Before the remote container goes (the shunt may still list it for a while).
+        self.addCleanup(empty_and_delete_container, self.local_view, self.container)
+        shunt_mapping = dict(self.mapping, aws_endpoint=self.swift_target()['aws_endpoint'])
+        self.shunted(shunt_mapping, self.container)
+        # A range across the first segment boundary: served, not restored.
+        headers, body = self.conn.get_object(self.container, 'cold ü',
+                                             headers={'Range': 'bytes=%d-%d' % (MiB - 5, MiB + 5)})
+        self.assertEqual(body, whole[MiB - 5:MiB + 6])
+        self.assertEqual(self.local_view.get_container(self.container)[1], [])
+        # A full GET: the SLO with its Swift ETag and metadata, restored as it streams.
+        headers, body = self.conn.get_object(self.container, 'cold ü')
+        self.assertEqual(body, whole)
+        self.assertEqual(headers['etag'], local_etag)
+        self.assertEqual(headers['x-object-meta-tier'], 'kält')
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                headers, body = self.local_view.get_object(self.container, 'cold ü')
+                break
+            except swiftclient.ClientException:
+                time.sleep(0.3)
+        self.assertEqual(body, whole)
+        self.assertEqual(headers['x-static-large-object'], 'True')
+        self.assertEqual(sorted(o['name'] for o in self.local_view.get_container(
+            restored_segments)[1]), [n for n, _ in segs])
+
+    def test_retain_local_segments_keeps_them(self):
+        segs = self.put_segments([MiB, 10])
+        self.put_slo('kept', [{'path': self.seg_path(n)} for n, _ in segs])
+        self.mapping.update(retain_local=False, propagate_delete=False,
+                            retain_local_segments=True)
+        self.sync()
+        self.assertEqual(self.local_view.get_container(self.container)[1], [])
+        self.assertEqual(len(self.local_view.get_container(self.segments)[1]), 2)
+        self.assertEqual(self.remote_get('kept')[1], b''.join(d for _, d in segs))
+
+
+class TestPerAccountLargeToSwift(SwiftLargeBase):
+    """A "/*" mapping over two containers whose SLOs share a segments container."""
+
+    def test_two_containers_with_slos_and_their_segments_container(self):
+        admin = self.swift_conn(user=self.env['admin_user'], key=self.env['admin_key'])
+        admin.get_auth()
+        account = 'AUTH_lo%d' % int(time.time() * 1000)
+        admin.url = admin.url.rsplit('/', 1)[0] + '/' + urllib.parse.quote(account)
+        prefix = self.unique_name('pa') + '-'
+        for name in ('alpha', 'beta', 'segs ü'):
+            admin.put_container(name)
+            self.addCleanup(empty_and_delete_container, admin, name)
+            self.addCleanup(empty_remote, self.remote, prefix + name)
+        data = {}
+        for i, container in enumerate(('alpha', 'beta')):
+            entries = []
+            for j, size in enumerate((MiB, 1000 + i)):
+                seg = '%s/%d' % (container, j)
+                data[seg] = os.urandom(size)
+                admin.put_object('segs ü', seg, data[seg])
+                entries.append({'path': '/segs ü/%s' % seg})
+            admin.put_object(container, 'big', json.dumps(entries),
+                             query_string='multipart-manifest=put')
+        mapping = self.make_mapping('/*', prefix)
+        mapping['account'] = account
+        self.sync([mapping])
+        for container in ('alpha', 'beta'):
+            _headers, body = self.remote.get_object(prefix + container, 'big')
+            self.assertEqual(body, data[container + '/0'] + data[container + '/1'])
+            manifest = self.remote_manifest('big', prefix + container)
+            self.assertEqual([e['name'] for e in manifest],
+                             ['/%ssegs ü/%s/%d' % (prefix, container, j) for j in (0, 1)])
+        # The segments container is mapped too: its objects are the SLOs' segments, once.
+        self.assertEqual(sorted(self.remote_names(prefix + 'segs ü')), sorted(data))
 
 
 if __name__ == '__main__':
