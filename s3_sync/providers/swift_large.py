@@ -16,6 +16,11 @@ remote it wrote keeps working):
 * the manifest carries the marker of ``s3_sync.sync.large`` (``x-object-meta-swift-slo-etag`` /
   ``-swift-source-dlo-etag``) so an unchanged large object costs one HEAD, and a metadata change
   one POST;
+* ``min_segment_size`` (with ``convert_dlo``): consecutive DLO segments are concatenated until
+  each piece has at least that many bytes, into ``<object>/<x-timestamp>/<NNNNNN>`` (index from
+  1) in the segments container, each marked ``x-object-meta-combined-etag`` (md5 of the joined
+  segment ETags) so an unchanged piece is not sent again; every segment's md5 is checked on the
+  way and the piece's own md5 against the ETag the remote answered (a mismatch deletes it);
 * a segment that must be *replaced* (same name, new bytes) while the remote manifest of this
   object still uses it: that manifest is deleted first, since it would otherwise serve bytes it
   never described.
@@ -41,9 +46,11 @@ import eventlet
 from s3_sync.local import BodyReader
 from s3_sync.metadata import DLO_HEADER, is_slo
 from s3_sync.providers.base import LocalDataError, RemoteError
+from s3_sync.providers.s3_multipart import PartReader, Span
 from s3_sync.providers.swift_conn import CHUNK, response_headers
 
 SEGMENTS_SUFFIX = '_segments'
+COMBINED_ETAG = 'x-object-meta-combined-etag'
 SEGMENT_CONCURRENCY = 4
 # Fewer segments than this are HEADed one by one rather than listed.
 LIST_FROM = 3
@@ -89,11 +96,11 @@ class Segment:
 
 
 def segments_of(pieces, mapping):
-    """The distinct local segment objects the pieces read, in order (inline data and
-    empty pieces have none)."""
+    """The distinct local segment objects the pieces read, in order (inline data has none;
+    empty DLO segments are kept: a remote DLO's ETag counts them)."""
     found = {}
     for piece in pieces:
-        if piece.data is not None or not piece.whole:
+        if piece.data is not None:
             continue
         key = (piece.container, piece.obj)
         if key not in found:
@@ -119,6 +126,32 @@ def manifest_entries(pieces, mapping):
             entry['range'] = '%d-%d' % (piece.start, piece.start + piece.size - 1)
         entries.append(entry)
     return entries
+
+
+def combine(pieces, minimum):
+    """Consecutive non-empty pieces grouped until each group has ``minimum`` bytes (the last
+    group may have fewer)."""
+    groups, current, size = [], [], 0
+    for piece in pieces:
+        if not piece.size:
+            continue
+        current.append(piece)
+        size += piece.size
+        if size >= minimum:
+            groups.append(current)
+            current, size = [], 0
+    if current:
+        groups.append(current)
+    return groups
+
+
+def combined_etag(pieces):
+    """The ``x-object-meta-combined-etag`` of a piece joined from these segments."""
+    return hashlib.md5(''.join(p.etag for p in pieces).encode('ascii')).hexdigest()
+
+
+def combined_name(name, timestamp, index):
+    return '%s/%s/%06d' % (name, timestamp, index)
 
 
 def slo_etag(entries):
@@ -254,6 +287,8 @@ class SwiftLargeObjects:
         """Segments, then the manifest; the remote ETag, or None when the local object changed
         before the manifest was written (uploaded segments stay, unreferenced, for the next
         try to reuse)."""
+        if source.kind == 'dlo' and self.mapping.convert_dlo and self.mapping.min_segment_size:
+            return self._put_combined(name, headers, source)
         segments = segments_of(source.pieces, self.mapping)
         replaced = self.upload_segments(segments, name)
         if not source.still_current():
@@ -337,6 +372,77 @@ class SwiftLargeObjects:
             raise LocalDataError('%s: read %d of %d bytes' % (
                 piece, reader.bytes_read, segment.size), retryable=True)
 
+    # -- min_segment_size ---------------------------------------------------------
+    def _put_combined(self, name, headers, source):
+        """A DLO as an SLO of pieces of at least ``min_segment_size`` bytes."""
+        container = remote_segments_container(self.mapping, source.dlo[0])
+        groups = combine(source.pieces, self.mapping.min_segment_size)
+        singles = [Segment(g[0], container) for g in groups if len(g) == 1]
+        self.upload_segments(singles, name)
+        joined = [(index, group) for index, group in enumerate(groups, 1) if len(group) > 1]
+        etags = dict(zip([i for i, _ in joined], self._run(
+            lambda item: self._put_joined(container, combined_name(
+                name, source.timestamp, item[0]), item[1]), joined)))
+        entries = []
+        for index, group in enumerate(groups, 1):
+            if len(group) == 1:
+                entries.extend(manifest_entries(group, self.mapping))
+            else:
+                entries.append({'path': '/%s/%s' % (container, combined_name(
+                    name, source.timestamp, index)), 'etag': etags[index],
+                    'size_bytes': sum(p.size for p in group)})
+        if not source.still_current():
+            return None
+        return self._put_slo_manifest(name, self._manifest_headers(headers, source), entries)
+
+    def _put_joined(self, container, name, pieces):
+        """One piece joined from ``pieces`` at ``container/name``, unless it is there already
+        (same combined ETag and size); its md5."""
+        marker, size = combined_etag(pieces), sum(p.size for p in pieces)
+        try:
+            found = self._retried('HEAD', container, name, lambda conn: response_headers(
+                conn, conn.head_object(container, name)))
+        except RemoteError as err:
+            if err.status != 404:
+                raise
+            found = {}
+        if found.get(COMBINED_ETAG) == marker and int(found.get('content-length', -1)) == size:
+            return found['etag']
+        created = []
+
+        def attempt():
+            try:
+                return self._send_joined(container, name, pieces, marker, size)
+            except RemoteError as err:
+                if err.status != 404 or created:
+                    raise
+            created.append(self.create_container(container))
+            return self._send_joined(container, name, pieces, marker, size)
+        etag = self.p.retry.call(attempt)
+        self.known.add(container)
+        return etag
+
+    def _send_joined(self, container, name, pieces, marker, size):
+        reader = PartReader([Span(p, 0, p.size) for p in pieces])
+        try:
+            etag = self._call('PUT', container, name, lambda conn: conn.put_object(
+                container, name, reader, content_length=size, headers={COMBINED_ETAG: marker},
+                content_type='application/octet-stream'))
+        except RemoteError:
+            if reader.error is not None:
+                raise reader.error from None
+            raise
+        finally:
+            reader.close()
+        etag = (etag or '').strip('"')
+        if reader.bytes_read != size or etag != reader.hexdigest():
+            # What the remote stored is not what was read: it must not be used.
+            self.p._delete_one(name, container)
+            raise RemoteError(502, "joined segment '%s/%s' at %s: remote ETag %s, sent md5 %s "
+                              "(%d of %d bytes)" % (container, name, self.p.where, etag,
+                                                   reader.hexdigest(), reader.bytes_read, size))
+        return etag
+
     def create_container(self, container):
         headers = {}
         if self.mapping.storage_policy:
@@ -361,12 +467,20 @@ class SwiftLargeObjects:
                 remote_segments_container(self.mapping, seg_container), prefix))
             self._retried('PUT', container, name, lambda conn: conn.put_object(
                 container, name, b'', content_length=0, headers=out))
-            return self.p.head_object(name).etag
-        entries = manifest_entries(source.pieces, self.mapping)
+            remote = self.p.head_object(name)
+            if remote is None:
+                raise RemoteError(502, "DLO manifest '%s/%s' at %s: gone right after its PUT"
+                                  % (container, name, self.p.where))
+            return remote.etag
+        return self._put_slo_manifest(name, out, manifest_entries(source.pieces, self.mapping))
+
+    def _put_slo_manifest(self, name, headers, entries):
+        """``multipart-manifest=put`` with the ETag Swift must find; that ETag."""
+        container = self.p.remote_container
         body = json.dumps(entries).encode('utf-8')
         etag = slo_etag(entries)
         self._retried('PUT', container, name, lambda conn: conn.put_object(
-            container, name, body, content_length=len(body), etag=etag, headers=out,
+            container, name, body, content_length=len(body), etag=etag, headers=headers,
             query_string='multipart-manifest=put'))
         return etag
 

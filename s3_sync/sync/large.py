@@ -112,9 +112,11 @@ def slice_pieces(pieces, start, length):
 class LargeSource:
     """What the provider uploads: see ``Provider.put_large``."""
 
-    def __init__(self, kind, pieces, etag, marker, manifest=None, check=None, dlo=None):
+    def __init__(self, kind, pieces, etag, marker, manifest=None, check=None, dlo=None,
+                 timestamp=None):
         self.kind = kind                  # 'slo' or 'dlo'
         self.dlo = dlo                    # a DLO's (segment container, prefix)
+        self.timestamp = timestamp        # the local object's X-Timestamp
         self.pieces = pieces
         self.size = sum(p.size for p in pieces)
         self.etag = etag
@@ -293,7 +295,7 @@ class LargeObjectSync:
         etag = hashlib.md5(''.join(e for _n, e, _s in listing).encode()).hexdigest()
         return LargeSource('dlo', pieces, etag, DLO_ETAG_MARKER, None,
                            self._checker(row, headers, (container, prefix, listing)),
-                           (container, prefix))
+                           (container, prefix), headers.get('x-timestamp'))
 
     def _checker(self, row, headers, dlo=None):
         """still_current(): same data version locally and, for a DLO, the same segments."""

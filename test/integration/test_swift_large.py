@@ -430,6 +430,30 @@ class TestDloToSwift(SwiftLargeBase):
         self.sync()
         self.assertEqual(self.proxy.counts['PUT'], 0, self.proxy.counts)
 
+    def test_min_segment_size_joins_small_segments_into_checked_pieces(self):
+        segs = self.put_segments([300 * KiB] * 7 + [MiB, 10], prefix='small/')
+        self.conn.put_object(self.container, 'joined', b'',
+                             headers={'X-Object-Manifest': '%s/small/' % self.segments})
+        timestamp = self.local('joined')[0]['x-timestamp']
+        self.mapping.update(convert_dlo=True, min_segment_size=MiB)
+        self.sync()
+        headers = self.assert_remote_equals_local('joined')
+        self.assertEqual(headers['x-static-large-object'], 'True')
+        # 4 x 300 KiB, 3 x 300 KiB + 1 MiB, then the 10-byte rest: a piece of one segment is
+        # that segment, under its own name.
+        names = ['joined/%s/%06d' % (timestamp, i) for i in (1, 2)] + [segs[-1][0]]
+        self.assertEqual([e['name'] for e in self.remote_manifest('joined')],
+                         ['/%s/%s' % (self.seg_bucket, n) for n in names])
+        self.assertEqual(sorted(self.remote_names(self.seg_bucket)), sorted(names))
+        first = self.remote.head_object(self.seg_bucket, names[0])
+        self.assertEqual(first['x-object-meta-combined-etag'],
+                         md5(''.join(md5(d) for _, d in segs[:4]).encode()))
+        self.assertEqual(int(first['content-length']), 4 * 300 * KiB)
+        # Unchanged: nothing sent again.
+        self.proxy.reset()
+        self.sync()
+        self.assertEqual(self.proxy.counts['PUT'], 0, self.proxy.counts)
+
 
 class TestArchiveLargeToSwift(SwiftLargeBase):
     """Archive mode: upload, verify, drop the local copy and segments; the shunt serves and
