@@ -23,7 +23,8 @@ remote it wrote keeps working):
   way and the piece's own md5 against the ETag the remote answered (a mismatch deletes it);
 * a segment that must be *replaced* (same name, new bytes) while the remote manifest of this
   object still uses it: that manifest is deleted first, since it would otherwise serve bytes it
-  never described.
+  never described; while *another* remote manifest uses it, the upload is refused (409, one
+  line naming the segment) rather than leave that manifest stale.
 
 Nested SLOs, ``range`` entries and inline ``data`` are flattened into one manifest of leaf
 segments (``range`` kept; a nested SLO's segments are uploaded like any other), so what the
@@ -320,6 +321,7 @@ class SwiftLargeObjects:
                         replaced.add((container, segment.name))
         if replaced:
             self._drop_manifest_using(name, replaced)
+            self._refuse_if_shared(name, replaced)
         # A container not seen yet gets its first segment alone: if it is missing, one PUT
         # finds out and creates it, not one per segment in flight.
         first = {}
@@ -338,6 +340,18 @@ class SwiftLargeObjects:
             if self.p.logger:
                 self.p.logger.info("removed the remote manifest of '%s/%s' before replacing "
                                    "segments it uses", self.p.remote_container, name)
+
+    def _refuse_if_shared(self, name, replaced):
+        """Another remote manifest still uses a segment that would get new bytes under its
+        name (two local segment containers with the same names share ``<aws_bucket>_segments``,
+        or manifests share segments): replacing it would leave that manifest stale."""
+        shared = self.referenced(replaced, name)
+        if shared:
+            container, obj = sorted(shared)[0]
+            raise RemoteError(409, "'%s/%s' at %s: segment '%s/%s' would get other bytes, but "
+                              "another remote manifest still uses it (%d such segment(s))" % (
+                                  self.p.remote_container, name, self.p.where, container, obj,
+                                  len(shared)), retryable=False)
 
     def _put_segment(self, segment):
         created = []

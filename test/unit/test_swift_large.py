@@ -265,6 +265,16 @@ class TestUpload(SwiftLargeTest):
         self.assertEqual(writes, [('DELETE', 'target/obj'), ('PUT', 'target_segments/a'),
                                   ('PUT', 'target/obj')])
 
+    def test_replacing_a_segment_another_manifest_uses_is_refused(self):
+        provider = self.provider()
+        provider.put_large('other', {}, self.slo())
+        self.local.objects[('segs', 'a')] = b'new'
+        with self.assertRaises(RemoteError) as ctx:
+            provider.put_large('obj', {}, source([piece(self.local, 'segs', 'a')]))
+        self.assertEqual(ctx.exception.status, 409)
+        self.assertIn("segment 'target_segments/a'", str(ctx.exception))
+        self.assertEqual(self.remote('target_segments', 'a')[1], b'A' * 100)
+
     def test_dlo_manifest_points_at_the_remote_segments(self):
         dlo = source([piece(self.local, 'segs', 'a')], kind='dlo', dlo=('segs', 'pre ü/'))
         self.provider().put_large('obj', {'x-object-manifest': 'segs/pre'}, dlo)
