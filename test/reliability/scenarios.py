@@ -340,8 +340,9 @@ def scenario_remote_faults(run, size):
     n = size['objects']
     run.add_lane('moto', 'moto', False, n, slos=size['slos'], posts=n // 20, deletes=n // 20)
     run.add_lane('s3api', 's3api', True, n, slos=size['slos'])
-    run.add_lane('swsync', 'swift', False, n, posts=n // 20, deletes=n // 20)
-    run.add_lane('swarch', 'swift', True, n)
+    run.add_lane('swsync', 'swift', False, n, slos=size['slos'], posts=n // 20,
+                 deletes=n // 20)
+    run.add_lane('swarch', 'swift', True, n, slos=size['slos'])
     arm(run, size['rate'])
     run.start(size['write_seconds'])
     run.wait_writer()
