@@ -291,7 +291,7 @@ class SwiftLargeObjects:
         if source.kind == 'dlo' and self.mapping.convert_dlo and self.mapping.min_segment_size:
             return self._put_combined(name, headers, source)
         segments = segments_of(source.pieces, self.mapping)
-        replaced = self.upload_segments(segments, name)
+        self.upload_segments(segments, name)
         if not source.still_current():
             return None
         try:
@@ -301,16 +301,17 @@ class SwiftLargeObjects:
                 raise
         # Swift's manifest check found a segment missing or different from what a listing
         # said (listings lag behind writes): HEAD every segment and send what is not right.
-        self.upload_segments(segments, name, fresh=True, replaced=replaced)
+        self.upload_segments(segments, name, fresh=True)
         return self._put_manifest(name, headers, source)
 
-    def upload_segments(self, segments, name, fresh=False, replaced=None):
-        """Upload the segments the remote does not hold as they are; the names replaced."""
+    def upload_segments(self, segments, name, fresh=False):
+        """Upload the segments the remote does not hold as they are (``fresh``: HEAD each
+        rather than trust a listing)."""
         todo = []
         by_container = {}
         for segment in segments:
             by_container.setdefault(segment.remote_container, []).append(segment)
-        replaced = set(replaced or ())
+        replaced = set()
         for container, group in by_container.items():
             present = self._present(container, group, fresh)
             for segment in group:
@@ -330,7 +331,6 @@ class SwiftLargeObjects:
                 first.setdefault(segment.remote_container, segment)
         self._run(self._put_segment, list(first.values()))
         self._run(self._put_segment, [s for s in todo if s not in first.values()])
-        return replaced
 
     def _drop_manifest_using(self, name, replaced):
         """Delete this object's remote SLO manifest if it uses a segment about to change."""
