@@ -115,7 +115,8 @@ class SwiftView:
 
     def listing(self, mapping):
         listing = self.conn.get_container(self.container, full_listing=True)[1]
-        return {o['name']: o['hash'] for o in listing}
+        # An SLO's listing hash is its manifest's md5; its ETag is the listing's slo_etag.
+        return {o['name']: o.get('slo_etag', o['hash']).strip('"') for o in listing}
 
     def get(self, mapping, name):
         try:
