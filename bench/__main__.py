@@ -14,12 +14,12 @@ import time
 
 from bench import environment, report
 
-MEASUREMENTS = ('small', 'medium', 'large', 'lag', 'idle', 'shunt', 'container_sync',
-                'profile')
+MEASUREMENTS = ('small', 'medium', 'large', 'lag', 'idle', 'shunt', 'proxymc',
+                'container_sync', 'profile')
 FULL = dict(rounds=3, small=2000, medium=200, large=2, large_mib=256, lag_seconds=60,
-            idle_rows=100000, shunt_gets=300, csync_objects=2000)
+            idle_rows=100000, shunt_gets=300, csync_objects=2000, proxymc_listing=10000)
 QUICK = dict(rounds=1, small=500, medium=50, large=2, large_mib=64, lag_seconds=15,
-             idle_rows=20000, shunt_gets=100, csync_objects=300)
+             idle_rows=20000, shunt_gets=100, csync_objects=300, proxymc_listing=2000)
 
 
 def parse_args(argv):

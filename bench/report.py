@@ -18,7 +18,8 @@ def markdown(results):
         if name in results:
             lines += throughput_table(name, results[name])
     for name, render in (('large', large_table), ('lag', lag_table), ('idle', idle_table),
-                         ('shunt', shunt_table), ('container_sync', csync_table),
+                         ('shunt', shunt_table), ('proxymc', proxymc_table),
+                         ('container_sync', csync_table),
                          ('profile', profile_table)):
         if name in results:
             data = results[name]
@@ -111,6 +112,26 @@ def shunt_table(data):
         item = data.get(key) or {}
         lines.append('| %s | %s | | |' % (label, item.get('na') and 'n/a: ' + item['na']
                                           or item.get('text', 'n/a')))
+    return lines + ['']
+
+
+def proxymc_table(data):
+    lines = ['## proxymc (cloud side) vs the S3 server directly', '',
+             '| what | proxymc | direct | ratio | goal |', '|---|---|---|---|---|']
+    for key, label in (('get_4k', '4 KiB GET, median ms'), ('get_16m', '16 MiB GET, median ms')):
+        get = data[key]
+        lines.append('| %s | %s | %s | %s | <= 1.2x |' % (
+            label, fmt(get['proxymc_ms'], '%.1f'), fmt(get['direct_ms'], '%.1f'),
+            fmt(get['ratio'], '%.2fx')))
+    get = data['get_16m']
+    lines.append('| 16 MiB GET, MiB/s | %s | %s | %s | >= 0.9x |' % (
+        fmt(get['proxymc_mib_s'], '%.0f'), fmt(get['direct_mib_s'], '%.0f'),
+        fmt(get['throughput_ratio'], '%.2fx')))
+    listing = data['listing']
+    lines.append('| listing of %s entries (half cloud, half on-prem), s | %s | %s (both plain '
+                 'listings) | %s | |' % (listing['entries'], fmt(listing['merged_s'], '%.2f'),
+                                        fmt(listing['plain_s'], '%.2f'),
+                                        fmt(listing['ratio'], '%.2fx')))
     return lines + ['']
 
 

@@ -51,6 +51,7 @@ MEASURE = {
     'lag': _lazy('lag'),
     'idle': _lazy('idle'),
     'shunt': _lazy('shunt'),
+    'proxymc': _lazy('proxymc'),
     'container_sync': _lazy('container_sync'),
     'profile': _lazy('profile'),
 }

@@ -44,6 +44,10 @@ def describe(info):
     lines = ['base: %s' % info['base'],
              'swift proxy A (cloud-shunt): %s' % proxies['shunt']['auth_url'],
              'swift proxy B (no shunt): %s' % proxies['noshunt']['auth_url']]
+    if info.get('proxymc'):
+        lines.append('proxymc: %s (Swift API), %s (S3 API: access key account:user, '
+                     'secret its key)' % (info['proxymc']['auth_url'],
+                                          info['proxymc']['s3_endpoint']))
     for user, data in sorted(info['users'].items()):
         lines.append('  user %s key %s (%s)' % (
             user, data['key'], data['account']))

@@ -24,6 +24,14 @@ EGG_NAMES = {'proxy-logging': 'proxy_logging', 'cache': 'memcache',
              'account-quotas': 'account_quotas'}
 
 SHUNT_FACTORY = 's3_sync.shunt:filter_factory'
+PROXYMC_FACTORY = 's3_sync.proxymc:app_factory'
+PROXYMC_S3_FACTORY = 's3_sync.proxymc.s3:filter_factory'
+# s3api allows multipart uploads only with a filter named slo; proxymc completes them itself
+PROXYMC_SLO_FACTORY = 's3_sync.proxymc.multipart:noop_filter_factory'
+# Swift's own middlewares in front of proxymc: auth (tempauth shares the cluster's memcache, so
+# a token is good on both sides), listings, copies, the S3 API.
+PROXYMC_PIPELINE = ('catch_errors gatekeeper healthcheck proxy-logging cache listing_formats '
+                    's3api proxymc-s3 tempauth slo copy proxy-logging proxy-server').split()
 
 
 def render_ini(sections):
@@ -134,6 +142,27 @@ def proxy_conf(cluster, proxy, user):
     return render_ini(sections)
 
 
+def proxymc_conf(cluster, proxymc, shunt_port, user):
+    default = _common(cluster, user, proxymc.name)
+    default.update(bind_ip='127.0.0.1', bind_port=str(proxymc.port))
+    swift_url = 'http://127.0.0.1:%d' % shunt_port
+    sections = [
+        ('DEFAULT', default),
+        ('pipeline:main', {'pipeline': ' '.join(PROXYMC_PIPELINE)}),
+        ('app:proxy-server', {'paste.app_factory': PROXYMC_FACTORY,
+                              'conf_file': cluster.extra['sync_conf'],
+                              'swift_url': swift_url,
+                              'reload_interval': '1'}),
+    ]
+    ours = {'slo': {'paste.filter_factory': PROXYMC_SLO_FACTORY},
+            'proxymc-s3': {'paste.filter_factory': PROXYMC_S3_FACTORY,
+                           'swift_url': swift_url}}
+    for name in sorted(set(PROXYMC_PIPELINE) - {'proxy-server'}):
+        options = ours.get(name) or _filter_section(name, cluster, None)
+        sections.append(('filter:%s' % name, options))
+    return render_ini(sections)
+
+
 def internal_client_conf(cluster, user):
     pipeline = 'catch_errors proxy-logging cache symlink proxy-server'
     sections = [
@@ -159,4 +188,8 @@ def all_configs(cluster, user, base):
             files[path] = backend_conf(cluster, node, kind, user, base)
     for proxy in cluster.proxies:
         files[proxy.conf] = proxy_conf(cluster, proxy, user)
+    proxymc = cluster.extra.get('proxymc')
+    if proxymc:
+        shunt = [p for p in cluster.proxies if p.shunt][0]
+        files[proxymc.conf] = proxymc_conf(cluster, proxymc, shunt.port, user)
     return files

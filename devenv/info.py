@@ -92,6 +92,14 @@ def build_info(base, settings, local, remote):
              'swift_account': 'AUTH_' + S3API_USER.split(':')[0]},
         ],
     })
+    proxymc = local.extra.get('proxymc')
+    if proxymc:
+        # the Swift API (auth_url) and the S3 API (endpoint: s3api + tempauth, keys
+        # 'account:user' / the user's key) of one server
+        info['proxymc'] = {'url': _url(proxymc.port),
+                           'auth_url': _url(proxymc.port) + '/auth/v1.0',
+                           's3_endpoint': _url(proxymc.port), 'region': REGION,
+                           'conf': proxymc.conf}
     remote_url = _url(remote.proxies[0].port)
     info['remote_cluster'] = dict(_cluster_info(remote), url=remote_url,
                                   auth_url=remote_url + '/auth/v1.0',

@@ -18,6 +18,7 @@ ENTRY_POINTS = {
     'container': 'swift.container.server:main',
     'object': 'swift.obj.server:main',
     'proxy': 'swift.proxy.server:main',
+    'proxymc': 's3_sync.cli.proxymc:main',
 }
 LAUNCH = [sys.executable, '-m', 'devenv.launch']
 
@@ -65,6 +66,15 @@ def swift_servers(cluster):
             [('127.0.0.1', proxy.port)],
             probes.healthcheck('127.0.0.1', proxy.port), var, proxy.conf,
             cluster.name))
+    proxymc = cluster.extra.get('proxymc')
+    if proxymc:
+        servers.append(Server(
+            proxymc.name,
+            LAUNCH + ['swift', cluster.swift_dir, ENTRY_POINTS['proxymc'],
+                      proxymc.conf],
+            [('127.0.0.1', proxymc.port)],
+            probes.healthcheck('127.0.0.1', proxymc.port),
+            'S3SYNC_PROXYMC_PORT', proxymc.conf, cluster.name))
     return servers
 
 

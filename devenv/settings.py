@@ -19,6 +19,7 @@ DEFAULT_BASE = '/tmp/s3sync-devenv'
 KNOBS = {
     'proxy_port': ('S3SYNC_PROXY_PORT', 8080),          # proxy A, with shunt
     'noshunt_port': ('S3SYNC_NOSHUNT_PORT', 8082),      # proxy B, + s3api target
+    'proxymc_port': ('S3SYNC_PROXYMC_PORT', 8085),      # proxymc (Swift + S3 APIs)
     'memcache_port': ('S3SYNC_MEMCACHE_PORT', 11211),
     'port_base': ('S3SYNC_PORT_BASE', 6200),            # node N: base+10N+0..2
     'moto_port': ('S3SYNC_MOTO_PORT', 5055),

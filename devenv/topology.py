@@ -5,7 +5,8 @@ module (rings, configs, processes, env.json) agrees on one picture:
 
 * the "local" cluster: 3 nodes on 127.0.0.1-3 (SAIO convention: node N
   serves object/container/account on PORT_BASE + 10N + 0/1/2), two proxies
-  (A with the cloud-shunt filter, B without it and serving the s3api target);
+  (A with the cloud-shunt filter, B without it and serving the s3api target),
+  and proxymc (the cloud side's endpoint, reading on-prem through proxy A);
 * the "remote" cluster, a cheap Swift-to-Swift target: 1 node on 127.0.0.4,
   1-replica rings, its own swift_dir and hash prefix/suffix, its own proxy
   and memcached.
@@ -101,7 +102,9 @@ def local_cluster(base, settings):
         replicas={'account': 3, 'container': 3,
                   'object': settings['obj_replicas'],
                   'object-1': settings['obj_replicas']},
-        extra={'sync_conf': os.path.join(swift_dir, 'sync.json')})
+        extra={'sync_conf': os.path.join(swift_dir, 'sync.json'),
+               'proxymc': Proxy('proxymc', settings['proxymc_port'],
+                                os.path.join(swift_dir, 'proxymc.conf'))})
 
 
 def remote_cluster(base, settings):

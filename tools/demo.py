@@ -90,6 +90,18 @@ def main():
     print('== listing of %s through the shunt: %s' % (
         archived, ', '.join('%s' % o['name']
                             for o in listing)))
+    # proxymc, the cloud side's endpoint, serves the same namespace (Swift and S3 APIs); the
+    # token proxy A gave is good there too (tempauth shares the cluster's memcache).
+    proxymc = info['proxymc']
+    pmc_url = proxymc['url'] + '/v1/' + user['account']
+    _, body = swift.get_object(pmc_url, token, archived, 'report-1.txt')
+    print('== the archived object through proxymc (Swift API): %r' % body)
+    s3 = boto3.session.Session().client(
+        's3', endpoint_url=proxymc['s3_endpoint'], region_name=proxymc['region'],
+        aws_access_key_id='test:tester', aws_secret_access_key=user['key'],
+        config=Config(s3={'addressing_style': 'path'}))
+    body = s3.get_object(Bucket=archived, Key='report-1.txt')['Body'].read()
+    print('== and through proxymc (S3 API, boto3): %r' % body)
     print('== done; stop the environment with: .venv/bin/python -m devenv down')
     return 0
 

@@ -182,19 +182,41 @@ DERIVED_DEFAULTS = {
 # that asks for something is announced at load in one line; none of them loses data when
 # ignored (they add behaviour: expiry, segment handling, the migrator).
 NOT_APPLIED = {
-    'remote_delete_after_addition': 'large objects are not sent to Swift targets yet',
     'bulk_process': 'rows are always handled by the green-thread pool',
     'migrations': 'the migrator is not built yet',
     'migrator_settings': 'the migrator is not built yet',
 }
 # Applied only on some targets: {key: (protocols where applied, why not elsewhere)}.
 APPLIED_ON = {
-    'remote_delete_after': (('swift',), 'no S3 lifecycle rule is written yet'),
     'convert_dlo': (('swift',), 'S3 targets store a DLO as one object already'),
+    'remote_delete_after_addition': (('swift',), 'S3 lifecycle rules expire whole objects'),
     'min_segment_size': (('swift',), 'S3 targets store a DLO as one object already'),
     'propagate_expiration': (('swift',), 'S3 objects have no expiry time to set'),
+    'propagate_expiration_offset': (('swift',), 'S3 objects have no expiry time to set'),
     'sync_container_metadata': (('swift',), 'S3 buckets have no container metadata'),
     'sync_container_acl': (('swift',), 'S3 buckets have no container ACLs'),
+    'storage_policy': (('swift',), 'S3 buckets have no storage policy'),
+    'remote_account': (('swift',), 'it names a Swift account'),
+    'tenant_name': (('swift',), 'S3 targets do not use keystone'),
+    'project_name': (('swift',), 'S3 targets do not use keystone'),
+    'project_domain_name': (('swift',), 'S3 targets do not use keystone'),
+    'user_domain_name': (('swift',), 'S3 targets do not use keystone'),
+    'auth_type': (('swift',), 'S3 targets sign requests with aws_identity/aws_secret'),
+    'custom_prefix': (('s3',), 'Swift targets keep object names unchanged'),
+    'encryption': (('s3',), 'it asks AWS for server-side encryption'),
+    'aws_session_token': (('s3',), 'it is an AWS STS token'),
+    'aws_region': (('s3',), 'Swift targets have no region'),
+    'signature_version': (('s3',), 'Swift targets use tokens, not signatures'),
+}
+# A key that does something only together with another: {key: (the other key, its value
+# that makes it work)}; a key set to something without it is announced at load.
+EFFECTIVE_WITH = {
+    'propagate_expiration_offset': ('propagate_expiration', True),
+    'restore_expire_days': ('restore_object', True),
+    'tenant_name': ('auth_type', 'keystone_v2'),
+    'project_name': ('auth_type', 'keystone_v3'),
+    'project_domain_name': ('auth_type', 'keystone_v3'),
+    'user_domain_name': ('auth_type', 'keystone_v3'),
 }
 
 # The plain defaults a mapping gets when a key is absent.

@@ -11,6 +11,7 @@ not apply) becomes a one-line warning in ``Warnings``, which the caller logs onc
 import copy
 import difflib
 import ipaddress
+import json
 import math
 import re
 from urllib.parse import urlsplit
@@ -185,6 +186,28 @@ def announce_not_applied(where, section, explicit, warnings, protocol=None):
                          % (protocol, why))
 
 
+def announce_no_effect(where, mapping, explicit, warnings):
+    """A warning for each mapping key set to something that has no effect with the rest of the
+    mapping (said once at load, rather than silently doing nothing)."""
+    for name, (needed, value) in schema.EFFECTIVE_WITH.items():
+        protocols = schema.APPLIED_ON.get(name, ((mapping['protocol'],),))[0]
+        if mapping['protocol'] not in protocols:
+            continue    # already said: not applied to this protocol at all
+        if name in explicit and mapping.get(name) and mapping[needed] != value:
+            warnings.add(_join(where, name), 'has no effect without %s: %s' % (
+                needed, json.dumps(value)))
+    if mapping['restore_object'] and mapping['retain_local'] and \
+            not mapping['merge_namespaces']:
+        warnings.add(_join(where, 'restore_object'), 'has no effect: the cloud-shunt serves '
+                     '(and restores) only mappings with merge_namespaces: true or '
+                     'retain_local: false')
+    if mapping['protocol'] == 'swift' and mapping['propagate_expiration'] and \
+            mapping['remote_delete_after'] and not mapping['propagate_expiration_offset']:
+        warnings.add(_join(where, 'propagate_expiration'), 'ignored while remote_delete_after '
+                     'is set and propagate_expiration_offset is 0 (as in the original): remote '
+                     'copies get X-Delete-After instead')
+
+
 def schema_default(name):
     for table in (schema.GLOBAL_KEYS, schema.MAPPING_KEYS):
         if name in table:
@@ -281,6 +304,11 @@ def check_mapping_rules(where, mapping):
                           'must be false when retain_local is false (archive mode)')
     if mapping['min_segment_size'] and not mapping['convert_dlo']:
         raise ConfigError(_join(where, 'min_segment_size'), 'requires convert_dlo: true')
+    if mapping['protocol'] == 's3' and 0 < mapping['remote_delete_after'] < schema.DAY / 2:
+        # An S3 lifecycle rule counts whole days; this would round to 0, which S3 refuses.
+        raise ConfigError(_join(where, 'remote_delete_after'), 'must be 0 or at least %d on '
+                          'S3 targets (a lifecycle rule expires after whole days), not %s' % (
+                              schema.DAY // 2, _short(mapping['remote_delete_after'])))
     if mapping['sync_container_acl'] and not mapping['sync_container_metadata']:
         raise ConfigError(_join(where, 'sync_container_acl'),
                           'requires sync_container_metadata: true')
@@ -310,6 +338,7 @@ def check_mapping(where, mapping, warnings):
     check_section(where, mapping, schema.MAPPING_KEYS, warnings)
     check_mapping_rules(where, mapping)
     announce_not_applied(where, mapping, explicit, warnings, mapping['protocol'])
+    announce_no_effect(where, mapping, explicit, warnings)
     return mapping
 
 

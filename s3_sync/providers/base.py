@@ -54,6 +54,7 @@ class Features(collections.namedtuple('Features', [
         'large_objects',       # put_large / update_large_metadata / large_data_matches work
         'container_metadata',  # set_container_metadata works (container metadata and ACLs)
         'expiry',              # objects can carry an expiry time (x-delete-at/-after)
+        'lifecycle',           # set_expiry_rule works (a bucket rule expires a key prefix)
         'bulk_delete',         # delete_objects removes many objects in one request
         'conditional_copy',    # update_metadata is one server-side copy conditional on the etag
 ])):
@@ -208,6 +209,22 @@ class Provider:
 
     def delete_objects(self, names):
         """Delete these objects (and any SLO manifest stored beside them); missing is fine."""
+        raise NotImplementedError
+
+    # -- expiry (remote_delete_after, propagate_expiration) -----------------
+    def expires_at(self, headers):
+        """The fixed moment (epoch) the remote copy of an object with these local headers
+        would expire at, or None. Only stores with ``features.expiry`` have one."""
+        return None
+
+    def expiry_matches(self, local_headers, remote_headers):
+        """True when the remote copy already has the expiry the local object asks for."""
+        return True
+
+    def set_expiry_rule(self, days):
+        """Make the store expire this mapping's (and container's) objects ``days`` after they
+        were written, by a bucket rule (``features.lifecycle``). Returns one of
+        ``providers.lifecycle``'s outcomes; raises RemoteError."""
         raise NotImplementedError
 
     def set_container_metadata(self, headers):

@@ -22,7 +22,7 @@ from botocore.exceptions import (BotoCoreError, ClientError, NoCredentialsError,
 
 from s3_sync import layout, metadata
 from s3_sync.log import one_line
-from s3_sync.providers import s3_multipart
+from s3_sync.providers import lifecycle, s3_multipart
 from s3_sync.providers.base import (
     Features, Provider, RemoteError, RemoteObject, RemoteResponse)
 from s3_sync.providers.s3_client import make_client
@@ -88,7 +88,8 @@ class S3Provider(Provider):
     """See ``providers.base.Provider``; ``client`` may be injected (tests)."""
 
     name = 's3'
-    features = Features(large_objects=True, bulk_delete=True, conditional_copy=True)
+    features = Features(large_objects=True, bulk_delete=True, conditional_copy=True,
+                        lifecycle=True)
 
     def __init__(self, mapping, container=None, logger=None, retry_policy=None, client=None):
         super().__init__(mapping, container, logger, retry_policy)
@@ -103,8 +104,8 @@ class S3Provider(Provider):
                     if layout.is_aws(self.endpoint) and mapping.encryption else {})
         self.page_size = MAX_LIST
         self._client = client
-        if self.google:     # the GCS XML API has no DeleteObjects
-            self.features = self.features._replace(bulk_delete=False)
+        if self.google:     # the GCS XML API has no DeleteObjects, nor S3 lifecycle rules
+            self.features = self.features._replace(bulk_delete=False, lifecycle=False)
         self._content_location = layout.content_location(mapping, self.account,
                                                          self.container)
 
@@ -381,6 +382,30 @@ class S3Provider(Provider):
         etag = s3_multipart.MultipartUploads(self).copy_parts(name, fields, source, remote)
         return etag if etag is None else bool(etag)
 
+    def compose_object(self, name, headers, source_keys):
+        """Write ``name`` (Swift-style ``headers``) as the concatenation of the objects at
+        ``source_keys`` of this bucket, server side: one multipart upload of part copies (each
+        source but the last >= 5 MiB, as S3 requires). Returns the new ETag (``<md5>-N``, the
+        one S3 gives the client's own multipart upload of those parts). proxymc completes S3
+        multipart uploads with it; aborted on any failure."""
+        key = self.key(name)
+        upload_id = self._retried('create_multipart_upload', key, **metadata.s3_fields(headers),
+                                  **self.sse)['UploadId']
+        try:
+            parts = []
+            for number, source in enumerate(source_keys, 1):
+                resp = self._retried('upload_part_copy', key, UploadId=upload_id,
+                                     PartNumber=number,
+                                     CopySource={'Bucket': self.bucket, 'Key': source})
+                parts.append({'PartNumber': number,
+                              'ETag': resp['CopyPartResult']['ETag']})
+            resp = self._retried('complete_multipart_upload', key, UploadId=upload_id,
+                                 MultipartUpload={'Parts': parts})
+        except BaseException:
+            s3_multipart.MultipartUploads(self).abort(key, upload_id)
+            raise
+        return resp['ETag'].strip('"')
+
     def large_data_matches(self, remote, source):
         if remote.size != source.size:
             return False
@@ -425,6 +450,10 @@ class S3Provider(Provider):
         except RemoteError as err:
             if err.status != 404:
                 raise
+
+    def set_expiry_rule(self, days):
+        """The bucket lifecycle rule of ``remote_delete_after`` (see ``providers.lifecycle``)."""
+        return lifecycle.apply_rule(self, days)
 
     # -- setup ----------------------------------------------------------
     def check(self, create=False):

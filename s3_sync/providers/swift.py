@@ -29,6 +29,7 @@ from swiftclient.exceptions import ClientException
 from s3_sync.log import one_line
 from s3_sync.metadata import DLO_HEADER, META_PREFIX
 from s3_sync.retry import retryable_status
+from s3_sync.providers import expiry
 from s3_sync.providers.base import (
     Features, Provider, RemoteError, RemoteObject, RemoteResponse)
 from s3_sync.providers.swift_large import SwiftLargeObjects, local_segments_container
@@ -172,25 +173,16 @@ class SwiftProvider(Provider):
         return self.retry.call(self._with_conn, op, name, fn, container)
 
     # -- headers we send --------------------------------------------------
-    def _expiration(self, headers, remote=None):
-        """``x-delete-at``/``x-delete-after`` for a PUT or POST (behaviour 5).
+    def expiry_headers(self, headers, segment=False):
+        """X-Delete-At/-After for a PUT or POST of an object with these local headers (for a
+        segment: its manifest's headers); see ``providers.expiry``."""
+        return expiry.expiry_headers(self.mapping, headers, segment)
 
-        ``propagate_expiration`` copies the local X-Delete-At (plus the offset), except when
-        ``remote_delete_after`` is set and the offset is 0; otherwise ``remote_delete_after``
-        becomes X-Delete-After. ``remote`` (the remote HEAD, for a POST) keeps the remote's
-        X-Delete-At when the caller did not say what the local one is, since a Swift POST
-        without it would cancel the expiration."""
-        mapping = self.mapping
-        offset = mapping.propagate_expiration_offset
-        delete_after = int(mapping.remote_delete_after)
-        if mapping.propagate_expiration and not (delete_after and not offset):
-            if headers.get('x-delete-at'):
-                return {'x-delete-at': str(int(headers['x-delete-at']) + offset)}
-            if remote and remote.get('x-delete-at') and 'x-delete-at' not in headers:
-                return {'x-delete-at': remote['x-delete-at']}
-        if delete_after:
-            return {'x-delete-after': str(delete_after)}
-        return {}
+    def expires_at(self, headers):
+        return expiry.expires_at(self.mapping, headers)
+
+    def expiry_matches(self, local_headers, remote_headers):
+        return expiry.expiry_matches(self.mapping, local_headers, remote_headers)
 
     @staticmethod
     def _user_headers(headers):
@@ -327,7 +319,7 @@ class SwiftProvider(Provider):
         Large objects (SLO/DLO) are ``put_large``."""
         lower = {k.lower(): v for k, v in headers.items()}
         out = self._user_headers(lower)
-        out.update(self._expiration(lower))
+        out.update(self.expiry_headers(lower))
         etag = (lower.get('etag') or '').strip('"') or None
 
         def put(conn):
@@ -342,8 +334,9 @@ class SwiftProvider(Provider):
         if remote is None or remote.etag != (etag or '').strip('"'):
             return False
         lower = {k.lower(): v for k, v in headers.items()}
+        # A Swift POST replaces the expiry too: what the local object has (nothing = none).
         out = self._user_headers(lower)
-        out.update(self._expiration(lower, remote.headers))
+        out.update(self.expiry_headers(lower))
 
         def post(conn):
             conn.post_object(self.remote_container, name, out)

@@ -77,11 +77,12 @@ def local_segments_container(mapping, remote_container, local_container):
 
 class Segment:
     """One local segment object to have on the remote: its first piece reads it."""
-    __slots__ = ('piece', 'remote_container')
+    __slots__ = ('piece', 'remote_container', 'headers')
 
-    def __init__(self, piece, remote_container):
+    def __init__(self, piece, remote_container, headers=None):
         self.piece = piece
         self.remote_container = remote_container
+        self.headers = headers or {}    # what its PUT carries besides the data (expiry)
 
     @property
     def name(self):
@@ -96,7 +97,7 @@ class Segment:
         return self.piece.whole
 
 
-def segments_of(pieces, mapping):
+def segments_of(pieces, mapping, headers=None):
     """The distinct local segment objects the pieces read, in order (inline data has none;
     empty DLO segments are kept: a remote DLO's ETag counts them)."""
     found = {}
@@ -105,7 +106,8 @@ def segments_of(pieces, mapping):
             continue
         key = (piece.container, piece.obj)
         if key not in found:
-            found[key] = Segment(piece, remote_segments_container(mapping, piece.container))
+            found[key] = Segment(piece, remote_segments_container(mapping, piece.container),
+                                 headers)
     return list(found.values())
 
 
@@ -290,7 +292,7 @@ class SwiftLargeObjects:
         try to reuse)."""
         if source.kind == 'dlo' and self.mapping.convert_dlo and self.mapping.min_segment_size:
             return self._put_combined(name, headers, source)
-        segments = segments_of(source.pieces, self.mapping)
+        segments = segments_of(source.pieces, self.mapping, self._segment_headers(headers))
         self.upload_segments(segments, name)
         if not source.still_current():
             return None
@@ -375,7 +377,8 @@ class SwiftLargeObjects:
         try:
             self._call('PUT', container, segment.name, lambda conn: conn.put_object(
                 container, segment.name, reader, content_length=segment.size,
-                etag=segment.etag, content_type='application/octet-stream'))
+                etag=segment.etag, content_type='application/octet-stream',
+                headers=segment.headers))
         except RemoteError:
             if reader.error is not None:
                 raise reader.error from None
@@ -391,12 +394,13 @@ class SwiftLargeObjects:
         """A DLO as an SLO of pieces of at least ``min_segment_size`` bytes."""
         container = remote_segments_container(self.mapping, source.dlo[0])
         groups = combine(source.pieces, self.mapping.min_segment_size)
-        singles = [Segment(g[0], container) for g in groups if len(g) == 1]
+        extra = self._segment_headers(headers)
+        singles = [Segment(g[0], container, extra) for g in groups if len(g) == 1]
         self.upload_segments(singles, name)
         joined = [(index, group) for index, group in enumerate(groups, 1) if len(group) > 1]
         etags = dict(zip([i for i, _ in joined], self._run(
             lambda item: self._put_joined(container, combined_name(
-                name, source.timestamp, item[0]), item[1]), joined)))
+                name, source.timestamp, item[0]), item[1], extra), joined)))
         entries = []
         for index, group in enumerate(groups, 1):
             if len(group) == 1:
@@ -409,7 +413,7 @@ class SwiftLargeObjects:
             return None
         return self._put_slo_manifest(name, self._manifest_headers(headers, source), entries)
 
-    def _put_joined(self, container, name, pieces):
+    def _put_joined(self, container, name, pieces, extra):
         """One piece joined from ``pieces`` at ``container/name``, unless it is there already
         (same combined ETag and size); its md5."""
         marker, size = combined_etag(pieces), sum(p.size for p in pieces)
@@ -426,21 +430,22 @@ class SwiftLargeObjects:
 
         def attempt():
             try:
-                return self._send_joined(container, name, pieces, marker, size)
+                return self._send_joined(container, name, pieces, marker, size, extra)
             except RemoteError as err:
                 if err.status != 404 or created:
                     raise
             created.append(self.create_container(container))
-            return self._send_joined(container, name, pieces, marker, size)
+            return self._send_joined(container, name, pieces, marker, size, extra)
         etag = self.p.retry.call(attempt)
         self.known.add(container)
         return etag
 
-    def _send_joined(self, container, name, pieces, marker, size):
+    def _send_joined(self, container, name, pieces, marker, size, extra):
         reader = PartReader([Span(p, 0, p.size) for p in pieces])
         try:
             etag = self._call('PUT', container, name, lambda conn: conn.put_object(
-                container, name, reader, content_length=size, headers={COMBINED_ETAG: marker},
+                container, name, reader, content_length=size,
+                headers=dict(extra, **{COMBINED_ETAG: marker}),
                 content_type='application/octet-stream'))
         except RemoteError:
             if reader.error is not None:
@@ -465,11 +470,16 @@ class SwiftLargeObjects:
             container, headers=headers))
         return container
 
-    def _manifest_headers(self, headers, source, remote=None):
+    def _segment_headers(self, headers):
+        """A segment's expiry follows its manifest's, ``remote_delete_after_addition`` later
+        (``providers.expiry``)."""
+        return self.p.expiry_headers({k.lower(): v for k, v in headers.items()}, segment=True)
+
+    def _manifest_headers(self, headers, source):
         lower = {k.lower(): v for k, v in headers.items()}
         out = self.p._user_headers(lower)
         out[source.marker] = source.etag
-        out.update(self.p._expiration(lower, remote))
+        out.update(self.p.expiry_headers(lower))
         return out
 
     def _put_manifest(self, name, headers, source):
@@ -502,7 +512,7 @@ class SwiftLargeObjects:
         """POST the user metadata (a DLO keeps its remote ``x-object-manifest``)."""
         if not source.still_current():
             return None
-        out = self._manifest_headers(headers, source, remote.headers)
+        out = self._manifest_headers(headers, source)
         if DLO_HEADER in (remote.headers or {}):
             out[DLO_HEADER] = quote(unquote(remote.headers[DLO_HEADER]))
         container = self.p.remote_container

@@ -141,8 +141,11 @@ def remote_entries(provider, marker, end_marker, prefix, delimiter, limit, rever
     return list(reversed(tail))
 
 
-def splice(local, remote, limit, reverse=False):
-    """Merge two listings sorted the same way; see the module docstring for the annotations."""
+def splice(local, remote, limit, reverse=False, local_location=None):
+    """Merge two listings sorted the same way; see the module docstring for the annotations.
+
+    ``local_location``: the ``content_location`` of local-only entries (none by default: the
+    shunt's local side is the Swift cluster itself)."""
     out = []
     i = j = 0
     before = (lambda a, b: a > b) if reverse else (lambda a, b: a < b)
@@ -150,7 +153,8 @@ def splice(local, remote, limit, reverse=False):
         lkey = entry_key(local[i]) if i < len(local) else None
         rkey = entry_key(remote[j]) if j < len(remote) else None
         if rkey is None or (lkey is not None and before(lkey, rkey)):
-            out.append(local[i])
+            out.append(local[i] if local_location is None else
+                       dict(local[i], content_location=[local_location]))
             i += 1
             continue
         entry = dict(remote[j])
@@ -176,11 +180,14 @@ def render(listing, content_type, container):
 
 
 class ListingSplice:
-    """``__call__(env, start_response, provider, container)`` for one mapped container GET."""
+    """``__call__(env, start_response, provider, container)`` for one mapped container GET.
 
-    def __init__(self, app, logger=None):
+    ``app`` answers the local listing; ``local_location`` see ``splice``."""
+
+    def __init__(self, app, logger=None, local_location=None):
         self.app = app
         self.logger = logger
+        self.local_location = local_location
 
     def __call__(self, env, start_response, provider, container):
         req = Request(env)
@@ -209,12 +216,13 @@ class ListingSplice:
         try:
             remote = remote_entries(provider, *params)
         except RemoteError as err:
-            if self.logger:
-                self.logger.error('cloud-shunt: listing %s failed: %s',
-                                  provider.content_location.split(';')[0], err)
-            return HTTPBadGateway(request=req, body=b'The remote store did not answer.',
-                                  content_type='text/plain')(env, start_response)
-        listing = splice(local, remote, params[4], params[5])
+            if err.status == 404:
+                # Nothing synced yet (the remote container or bucket is made on first
+                # upload): the remote half is empty, the local half is the answer.
+                remote = []
+            else:
+                return self._remote_failed(req, provider, err, env, start_response)
+        listing = splice(local, remote, params[4], params[5], self.local_location)
         out, content_type = render(listing, out_type, container)
         if not out:
             status = '204 No Content'
@@ -223,6 +231,13 @@ class ListingSplice:
         start_response(status, kept + [('Content-Type', content_type),
                                        ('Content-Length', str(len(out)))])
         return [out]
+
+    def _remote_failed(self, req, provider, err, env, start_response):
+        if self.logger:
+            self.logger.error('cloud-shunt: listing %s failed: %s',
+                              provider.content_location.split(';')[0], err)
+        return HTTPBadGateway(request=req, body=b'The remote store did not answer.',
+                              content_type='text/plain')(env, start_response)
 
     @staticmethod
     def _is_json_200(status, headers):

@@ -32,12 +32,17 @@ DEFAULT_READ_TIMEOUT = 10.0
 MAX_PROVIDERS = 1000        # "/*" mappings can name many containers: bound the cache
 
 
-def index_mappings(config):
-    """``{(account, container): mapping}`` for the active mappings; the first one wins when two
-    name the same container (the daemon syncs both, but a read can come from only one)."""
+def is_shunted(mapping):
+    return mapping.shunted
+
+
+def index_mappings(config, select=is_shunted):
+    """``{(account, container): mapping}`` for the ``select``-ed mappings (the shunt's: the
+    active ones); the first one wins when two name the same container (the daemon syncs both,
+    but a read can come from only one)."""
     index = {}
     for mapping in config.containers:
-        if mapping.shunted:
+        if select(mapping):
             index.setdefault((mapping.account, mapping.container), mapping)
     return index
 
@@ -52,12 +57,18 @@ def _file_signature(path):
 
 
 class Profiles:
-    """The active mappings of one config file, reloaded when the file changes."""
+    """The active mappings of one config file, reloaded when the file changes.
+
+    ``select`` picks the mappings served (the shunt's active ones by default; proxymc serves
+    them all); ``name`` starts the log lines."""
 
     def __init__(self, conf_file=DEFAULT_PATH, logger=None,
                  check_interval=DEFAULT_CHECK_INTERVAL, clock=time.time,
-                 provider_factory=create_provider, read_timeout=DEFAULT_READ_TIMEOUT):
+                 provider_factory=create_provider, read_timeout=DEFAULT_READ_TIMEOUT,
+                 select=is_shunted, name='cloud-shunt'):
         self.conf_file = conf_file
+        self.select = select
+        self.name = name
         self.read_timeout = read_timeout
         self.logger = logger
         self.check_interval = check_interval
@@ -83,17 +94,17 @@ class Profiles:
             config = load_config(self.conf_file, for_daemon=False)
         except ConfigError as err:
             # ConfigError is one line naming the file and key, never a value (no secret).
-            self._log('error', 'cloud-shunt: keeping %d previous mapping(s): %s',
-                      len(self.mappings), err)
+            self._log('error', '%s: keeping %d previous mapping(s): %s',
+                      self.name, len(self.mappings), err)
             return
         for warning in config.warnings:
-            self._log('warning', 'cloud-shunt: %s: %s', self.conf_file, warning)
-        self.mappings = index_mappings(config)
+            self._log('warning', '%s: %s: %s', self.name, self.conf_file, warning)
+        self.mappings = index_mappings(config, self.select)
         # Old providers are dropped, not closed: a request still streaming from one must be
         # able to finish.
         self._providers = LRU(MAX_PROVIDERS)
-        self._log('info', 'cloud-shunt: loaded %s: %d active mapping(s)',
-                  self.conf_file, len(self.mappings))
+        self._log('info', '%s: loaded %s: %d active mapping(s)',
+                  self.name, self.conf_file, len(self.mappings))
 
     def _log(self, level, fmt, *args):
         if self.logger:

@@ -58,7 +58,7 @@ class ArchiveWrites:
             if method == 'DELETE':
                 resp = self._delete(req, provider, target, started, status == 404)
             else:
-                resp = self._post(req, provider, target)
+                resp = post_to_remote(req, provider, target, self.logger, started)
         except RemoteError as err:
             close_if_possible(body)
             return bad_gateway(req, err, self.logger, target)(env, start_response)
@@ -81,22 +81,42 @@ class ArchiveWrites:
             self.logger.info('cloud-shunt: deleted the archived copy of %s/%s/%s', *target)
         return HTTPNoContent(request=req) if local_missing else None
 
-    def _post(self, req, provider, target):
-        name = target[2]
-        remote = provider.head_object(name)
-        if remote is None:
-            return None
-        current = remote.headers or {}
-        wanted = metadata.sync_headers(
-            {wsgi_to_str(k): wsgi_to_str(v) for k, v in req.headers.items()})
-        wanted.setdefault('content-type', current.get('content-type'))
-        for key in KEPT_ON_POST:
-            if key in current:
-                wanted[key] = current[key]
-        wanted = {k: v for k, v in wanted.items() if v is not None}
-        if not provider.update_metadata(name, wanted, remote.etag):
-            return None     # changed or gone meanwhile: Swift's 404 stands
-        if self.logger:
-            self.logger.info('cloud-shunt: new metadata on the archived copy of %s/%s/%s',
-                             *target)
-        return HTTPAccepted(request=req)
+
+def post_to_remote(req, provider, target, logger=None, started=None):
+    """Swift's POST semantics on the remote copy of ``target``: HTTPAccepted, or None when
+    there is no remote copy (or it changed meanwhile). ``started`` (the request's time)
+    counts a client X-Delete-After, for stores that carry an expiry."""
+    name = target[2]
+    remote = provider.head_object(name)
+    if remote is None:
+        return None
+    current = remote.headers or {}
+    wanted = metadata.sync_headers(
+        {wsgi_to_str(k): wsgi_to_str(v) for k, v in req.headers.items()})
+    if not wanted.get('content-type'):     # absent, or empty as eventlet's environ has it
+        wanted['content-type'] = current.get('content-type')
+    for key in KEPT_ON_POST:
+        if key in current:
+            wanted[key] = current[key]
+    wanted = {k: v for k, v in wanted.items() if v is not None}
+    delete_at = requested_delete_at(req, time.time() if started is None else started)
+    if delete_at:       # for stores that carry an expiry (propagate_expiration)
+        wanted['x-delete-at'] = delete_at
+    if not provider.update_metadata(name, wanted, remote.etag):
+        return None     # changed or gone meanwhile: Swift's 404 stands
+    if logger:
+        logger.info('new metadata on the remote copy of %s/%s/%s', *target)
+    return HTTPAccepted(request=req)
+
+
+def requested_delete_at(req, started):
+    """The X-Delete-At a client POST asks for (X-Delete-After counted from the request, as
+    Swift does), or None; Swift's proxy already refused malformed or past values (400)."""
+    try:
+        if req.headers.get('X-Delete-At'):
+            return str(int(req.headers['X-Delete-At']))
+        if req.headers.get('X-Delete-After'):
+            return str(int(started + int(req.headers['X-Delete-After'])))
+    except ValueError:
+        return None
+    return None

@@ -20,6 +20,7 @@ from s3_sync.local import CLIENT_DELETED, KEPT, LocalError, is_fence
 from s3_sync.providers.base import RemoteError, written_after
 from s3_sync.retry import DEFAULT_POLICY
 from s3_sync.rows import is_archiver_tombstone, row_timestamps
+from s3_sync.sync.expiry import ExpiryRule, expired_remotely, expiry_matches
 from s3_sync.sync.large import LargeObjectSync, is_large
 from s3_sync.sync.outcome import (
     STALE_RETRY_SECONDS, DestinationUnavailable, Propagated, Retry, stale_read)
@@ -54,7 +55,9 @@ class ContainerSync:
         self._check_error = None
         self._next_check = 0.0
         self._pushed_metadata = None
+        self._refused_metadata = None
         self._late_writes = {}      # name -> until when an unanswered write may still land
+        self._expiry_rule = ExpiryRule(mapping, provider, self.path, logger, clock)
 
     @property
     def path(self):
@@ -84,9 +87,11 @@ class ContainerSync:
         self._remote_ok = True
 
     def handle_container_info(self, broker_info, broker_metadata):
-        """Container-level settings: metadata and ACLs for Swift targets that ask for them."""
+        """Container-level settings: metadata and ACLs for Swift targets that ask for them,
+        the lifecycle rule of ``remote_delete_after`` for S3 targets."""
         if self.mapping.sync_container_metadata and self.provider.features.container_metadata:
             self._push_container_metadata(broker_metadata)
+        self._expiry_rule()
 
     def _push_container_metadata(self, broker_metadata):
         """Copy X-Container-Meta-* (and, with sync_container_acl, the ACLs) to the remote.
@@ -100,9 +105,16 @@ class ContainerSync:
                     self.mapping.sync_container_acl and
                     lower in ('x-container-read', 'x-container-write')):
                 wanted[key] = value
-        if wanted != (self._pushed_metadata or {}):
+        if wanted == (self._pushed_metadata or {}) or wanted == self._refused_metadata:
+            return
+        try:
             self.provider.set_container_metadata(wanted)
-            self._pushed_metadata = wanted
+        except RemoteError as exc:
+            if not exc.retryable:
+                # Refused (too much metadata, a bad ACL): said once, tried again on change.
+                self._refused_metadata = wanted
+            raise
+        self._pushed_metadata = wanted
 
     def handle_row(self, row):
         name = row['name']
@@ -179,11 +191,10 @@ class ContainerSync:
         if is_large(headers):
             # The remote holds the content, not the manifest: large.py compares and copies.
             return self._propagate_large(row, headers, meta_ts)
+        if self._expired_remotely(row, headers):
+            return None
         etag = headers.get('etag', '').strip('"')
-        wanted = metadata.sync_headers(headers)
-        # Swift targets may propagate expiry (S3 ignores it); an archiver's fence is no expiry.
-        if 'x-delete-at' in headers and not is_fence(headers['x-delete-at']):
-            wanted['x-delete-at'] = headers['x-delete-at']
+        wanted = _propagated(headers)
         if not self.provider.update_metadata(row['name'], wanted, etag):
             return False
         self.logger.debug('updated metadata of %s/%s', self.path, row['name'])
@@ -200,6 +211,8 @@ class ContainerSync:
                 return stale
             if not selection.matches(obj.headers, self.criteria):
                 self.stats.increment('skipped')
+                return None
+            if self._expired_remotely(row, obj.headers):
                 return None
             if is_large(obj.headers):
                 return self._propagate_large(row, obj.headers, meta_ts, obj.reader)
@@ -253,14 +266,29 @@ class ContainerSync:
         remote = self.provider.head_object(row['name'])
         if remote is None or remote.etag != obj.etag or remote.size != obj.size:
             return False
-        if not metadata.metadata_matches(obj.headers, remote.headers or {}):
-            wanted = metadata.sync_headers(obj.headers)
+        if not (metadata.metadata_matches(obj.headers, remote.headers or {}) and
+                expiry_matches(self.provider, obj.headers, remote.headers or {})):
+            wanted = _propagated(obj.headers)
             if not self.provider.update_metadata(row['name'], wanted, obj.etag):
                 return False
             remote = None       # changed since the HEAD: verify afresh
         self.logger.debug('%s/%s already on the remote; archiving without upload',
                           self.path, row['name'])
         return self._archive(row, meta_ts, obj.etag, obj.size, (), remote)
+
+    def _expired_remotely(self, row, headers):
+        """A remote copy that would already be expired (``propagate_expiration_offset`` below
+        zero took its X-Delete-At into the past; Swift refuses such a write for ever) is not
+        written, and an older one is deleted: the remote is what it would be had the copy
+        been made in time. The local object is kept (archive mode too) until its own expiry."""
+        if not expired_remotely(self.provider, headers, self.clock()):
+            return False
+        self.provider.delete_objects([row['name']])
+        self.stats.increment('skipped')
+        self.logger.info('%s/%s: its remote copy would expire at %s (X-Delete-At plus '
+                         'propagate_expiration_offset), already past: not copied',
+                         self.path, row['name'], self.provider.expires_at(headers))
+        return True
 
     def _may_still_land(self, name):
         """A write to ``name`` got no answer (a timeout, a reset): the remote may still apply
@@ -316,3 +344,13 @@ class ContainerSync:
             self.logger.error('%s/%s archived, but %d segment(s) could not be deleted: %s',
                               self.path, name, len(failed), ', '.join(failed[:10]))
 
+
+
+def _propagated(headers):
+    """The local headers a metadata update sends: those ``metadata.sync_headers`` keeps, plus
+    X-Delete-At for targets that propagate expiry (the archiver's fence is no expiry)."""
+    wanted = metadata.sync_headers(headers)
+    delete_at = headers.get('x-delete-at')
+    if delete_at and not is_fence(delete_at):
+        wanted['x-delete-at'] = delete_at
+    return wanted

@@ -83,6 +83,11 @@ def local_verdict(row, mapping, now):
         return False        # not eligible yet: the handler defers it to its due time
     if mapping.archive:
         return False        # still local and eligible: it has to be archived
+    if mapping.remote_delete_after and \
+            now >= float(meta_ts) + mapping.copy_after + mapping.remote_delete_after:
+        # Its remote copy has expired (or would have by now, had it been written in time):
+        # copying it again would only make a copy the mapping asks to be gone.
+        return True
     return None
 
 

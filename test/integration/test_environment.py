@@ -205,11 +205,18 @@ class TestLifecycle(IntegrationTest):
     def test_up_on_a_running_environment_restarts_nothing(self):
         env = Environment(self.env['base'])
         before = self._pids(env)
-        self.assertEqual(18, len(before))
+        self.assertEqual(19, len(before))     # proxymc included
         info = env.up()
         self.assertEqual(before, self._pids(env))
         self.assertEqual(self.env['nodes'], info['nodes'])
         self.assertTrue(env.is_up())
+
+    def test_proxymc_answers_on_its_own_port_with_swift_auth(self):
+        info = self.env['proxymc']
+        conn = swiftclient.Connection(info['auth_url'], 'test:tester',
+                                      self.env['users']['test:tester']['key'], retries=0)
+        self.assertIn('/v1/AUTH_test', conn.get_auth()[0])
+        self.assertNotIn(info['url'], [p['url'] for p in self.env['proxies'].values()])
 
     def test_env_json_gives_each_node_what_a_sync_daemon_needs(self):
         for node in self.env['nodes']:

@@ -512,10 +512,8 @@ class TestAnnouncements(unittest.TestCase):
                             (key, warnings))
         self.assertTrue(all('\n' not in w for w in warnings))
 
-    def test_s3_remote_delete_after_is_announced_swift_is_not(self):
-        s3 = self.warnings(base_conf(s3_mapping(remote_delete_after=86400)))
-        self.assertEqual(s3, ('containers[0].remote_delete_after: not applied to s3 targets '
-                              'by this version (no S3 lifecycle rule is written yet)',))
+    def test_remote_delete_after_applies_to_both_targets(self):
+        self.assertEqual(self.warnings(base_conf(s3_mapping(remote_delete_after=86400))), ())
         self.assertEqual(self.warnings(base_conf(swift_mapping(remote_delete_after=86400))), ())
 
     def test_dlo_conversion_applies_to_swift_targets_only(self):
@@ -525,6 +523,56 @@ class TestAnnouncements(unittest.TestCase):
         self.assertEqual([w.split(':')[0] for w in s3],
                          ['containers[0].convert_dlo', 'containers[0].min_segment_size'])
         self.assertTrue(all('not applied to s3 targets' in w for w in s3), s3)
+
+    def test_s3_remote_delete_after_below_half_a_day_is_refused(self):
+        with self.assertRaises(ConfigError) as ctx:
+            validate_config(base_conf(s3_mapping(remote_delete_after=3600)))
+        self.assertIn('containers[0].remote_delete_after: must be 0 or at least 43200 on S3 '
+                      'targets', str(ctx.exception))
+        validate_config(base_conf(swift_mapping(remote_delete_after=3600)))
+
+    def test_keys_of_the_other_protocol_are_announced(self):
+        s3 = self.warnings(base_conf(s3_mapping(
+            storage_policy='gold', remote_account='AUTH_x', propagate_expiration=True,
+            propagate_expiration_offset=5, sync_container_metadata=True)))
+        for key in ('storage_policy', 'remote_account', 'propagate_expiration',
+                    'propagate_expiration_offset', 'sync_container_metadata'):
+            self.assertTrue(any(w.startswith('containers[0].%s: not applied to s3 targets' % key)
+                                for w in s3), (key, s3))
+        swift = self.warnings(base_conf(swift_mapping(
+            custom_prefix='p', aws_session_token='t', encryption=True, aws_region='eu-west-1',
+            signature_version='s3')))
+        for key in ('custom_prefix', 'aws_session_token', 'encryption', 'aws_region',
+                    'signature_version'):
+            self.assertTrue(any(w.startswith('containers[0].%s: not applied to swift targets'
+                                             % key) for w in swift), (key, swift))
+        self.assertFalse(any('aws_session_token' in w and "'t'" in w for w in swift))
+
+    def test_keys_without_effect_in_their_mapping_are_announced(self):
+        warnings = self.warnings(base_conf(swift_mapping(
+            propagate_expiration_offset=60, restore_object=True, restore_expire_days=2)))
+        self.assertIn('containers[0].propagate_expiration_offset: has no effect without '
+                      'propagate_expiration: true', warnings)
+        self.assertTrue(any(w.startswith('containers[0].restore_object: has no effect')
+                            for w in warnings), warnings)
+        self.assertEqual(self.warnings(base_conf(swift_mapping(
+            restore_object=True, restore_expire_days=2, merge_namespaces=True))), ())
+        warnings = self.warnings(base_conf(swift_mapping(tenant_name='t')))
+        self.assertEqual(warnings, ('containers[0].tenant_name: has no effect without '
+                                    'auth_type: "keystone_v2"',))
+        warnings = self.warnings(base_conf(s3_mapping(tenant_name='t')))
+        self.assertEqual(len(warnings), 1)
+        self.assertIn('not applied to s3 targets', warnings[0])
+
+    def test_propagate_expiration_overridden_by_remote_delete_after_is_announced(self):
+        warnings = self.warnings(base_conf(swift_mapping(propagate_expiration=True,
+                                                         remote_delete_after=100)))
+        self.assertEqual(len(warnings), 1)
+        self.assertTrue(warnings[0].startswith('containers[0].propagate_expiration: ignored '
+                                               'while remote_delete_after is set'))
+        self.assertEqual(self.warnings(base_conf(swift_mapping(
+            propagate_expiration=True, remote_delete_after=100,
+            propagate_expiration_offset=1))), ())
 
     def test_keys_at_their_default_say_nothing(self):
         self.assertEqual(self.warnings(base_conf(s3_mapping(convert_dlo=False,

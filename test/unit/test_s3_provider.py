@@ -443,3 +443,35 @@ class TestLayoutUse(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class TestCompose(StubbedTest):
+    def test_compose_is_one_upload_of_part_copies(self):
+        provider = self.make()
+        key = PREFIX + 'big'
+        self.stub.add_response('create_multipart_upload', {'UploadId': 'U'},
+                               {'Bucket': 'bucket', 'Key': key, 'Metadata': {'m': 'v'},
+                                'ContentType': 'text/x'})
+        for number, source in enumerate(('seg/1', 'seg/2'), 1):
+            self.stub.add_response(
+                'upload_part_copy', {'CopyPartResult': {'ETag': '"e%d"' % number}},
+                {'Bucket': 'bucket', 'Key': key, 'UploadId': 'U', 'PartNumber': number,
+                 'CopySource': {'Bucket': 'bucket', 'Key': source}})
+        self.stub.add_response(
+            'complete_multipart_upload', {'ETag': '"abc-2"'},
+            {'Bucket': 'bucket', 'Key': key, 'UploadId': 'U',
+             'MultipartUpload': {'Parts': [{'PartNumber': 1, 'ETag': '"e1"'},
+                                           {'PartNumber': 2, 'ETag': '"e2"'}]}})
+        etag = provider.compose_object('big', {'content-type': 'text/x',
+                                               'x-object-meta-m': 'v'}, ['seg/1', 'seg/2'])
+        self.assertEqual(etag, 'abc-2')
+
+    def test_a_failed_part_copy_aborts_the_upload(self):
+        provider = self.make()
+        key = PREFIX + 'big'
+        self.stub.add_response('create_multipart_upload', {'UploadId': 'U'}, None)
+        self.stub.add_client_error('upload_part_copy', 'NoSuchKey', http_status_code=404)
+        self.stub.add_response('abort_multipart_upload', {},
+                               {'Bucket': 'bucket', 'Key': key, 'UploadId': 'U'})
+        with self.assertRaises(RemoteError):
+            provider.compose_object('big', {}, ['seg/1'])

@@ -143,6 +143,13 @@ class TestListingThroughTheShunt(ShuntTestCase):
         self.assertEqual(resp.status_int, 502)
         self.assertNotIn(b'SECRET', resp.body)
 
+    def test_missing_remote_container_lists_the_local_half(self):
+        # Nothing synced yet: the remote container or bucket is made on first upload.
+        self.remote.fail = remote_error(404)
+        resp = self.get('?format=json')
+        self.assertEqual(resp.status_int, 200)
+        self.assertEqual(names(json.loads(resp.body)), sorted(self.local_names))
+
 
 class TestFakeAgreesWithSplice(unittest.TestCase):
     def test_splice_of_two_listings_is_the_listing_of_the_union(self):

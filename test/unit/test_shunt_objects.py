@@ -289,6 +289,17 @@ class TestArchivedObjectsObeyWrites(ShuntTestCase):
         self.assertEqual(meta['content-type'], 'text/plain')       # kept: not in the POST
         self.assertEqual(meta['x-object-meta-swift-slo-etag'], 'slo')  # describes the data
 
+    def test_post_of_an_archived_object_passes_the_requested_expiry_on(self):
+        # The provider decides whether its store keeps it (Swift with propagate_expiration).
+        self.remote.add('o')
+        resp = self.request('/v1/a/c/o', method='POST', headers={'X-Delete-At': '4000000000'})
+        self.assertEqual(resp.status_int, 202)
+        self.assertEqual(self.remote.objects['o'][0]['x-delete-at'], '4000000000')
+        before = time.time()
+        self.request('/v1/a/c/o', method='POST', headers={'X-Delete-After': '600'})
+        self.assertAlmostEqual(int(self.remote.objects['o'][0]['x-delete-at']),
+                               before + 600, delta=2)
+
     def test_post_of_a_local_object_is_swifts(self):
         self.swift.add('/v1/a/c/o', b'local')
         self.remote.add('o')

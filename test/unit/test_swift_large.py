@@ -236,6 +236,12 @@ class TestUpload(SwiftLargeTest):
         self.assertEqual((headers['x-object-meta-k'], headers[SLO_ETAG_MARKER]),
                          ('v', 'local-etag'))
 
+    def test_segments_outlive_their_manifest_by_the_addition(self):
+        provider = self.provider(remote_delete_after=100, remote_delete_after_addition=50)
+        provider.put_large('obj', {}, self.slo())
+        self.assertEqual(self.remote('target', 'obj')[0]['x-delete-after'], '100')
+        self.assertEqual(self.remote('target_segments', 'a')[0]['x-delete-after'], '150')
+
     def test_unchanged_segments_are_not_sent_again(self):
         provider = self.provider()
         provider.put_large('obj', {}, self.slo())

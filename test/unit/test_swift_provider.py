@@ -204,6 +204,10 @@ class TestPutObject(ProviderTest):
             {'x-delete-at': '2000000000'}, propagate_expiration=True,
             remote_delete_after=100), {'x-delete-after': '100'})
 
+    def test_archiver_fence_is_never_propagated(self):
+        self.assertEqual(self.expiration_headers(
+            {'x-delete-at': '9000012345'}, propagate_expiration=True), {})
+
     def test_expiration_with_offset_wins_over_remote_delete_after(self):
         self.assertEqual(self.expiration_headers(
             {'x-delete-at': '2000000000'}, propagate_expiration=True,
@@ -233,13 +237,29 @@ class TestUpdateMetadata(ProviderTest):
         self.assertFalse(provider.update_metadata('o', {}, MD5))
         self.conn().post_object.assert_not_called()
 
-    def test_post_keeps_remote_expiration_when_local_one_is_unknown(self):
+    def test_post_without_local_expiration_removes_the_remote_one(self):
+        # A Swift POST without X-Delete-At drops it: the local object no longer has one.
         self.conn_setup = {'head_object.return_value': {
             'etag': MD5, 'content-length': '5', 'x-delete-at': '2000000000'}}
         provider = self.make(propagate_expiration=True)
         provider.update_metadata('o', {'x-object-meta-a': 'b'}, MD5)
+        self.assertEqual(self.conn().post_object.call_args[0][2], {'x-object-meta-a': 'b'})
+
+    def test_post_carries_the_new_local_expiration_plus_offset(self):
+        self.conn_setup = {'head_object.return_value': {
+            'etag': MD5, 'content-length': '5', 'x-delete-at': '2000000000'}}
+        provider = self.make(propagate_expiration=True, propagate_expiration_offset=-30)
+        provider.update_metadata('o', {'x-object-meta-a': 'b', 'x-delete-at': '2100000000'},
+                                 MD5)
         self.assertEqual(self.conn().post_object.call_args[0][2],
-                         {'x-object-meta-a': 'b', 'x-delete-at': '2000000000'})
+                         {'x-object-meta-a': 'b', 'x-delete-at': '2099999970'})
+
+    def test_post_with_remote_delete_after_restates_it(self):
+        self.conn_setup = {'head_object.return_value': {'etag': MD5, 'content-length': '5'}}
+        provider = self.make(remote_delete_after=3600)
+        provider.update_metadata('o', {'x-object-meta-a': 'b'}, MD5)
+        self.assertEqual(self.conn().post_object.call_args[0][2],
+                         {'x-object-meta-a': 'b', 'x-delete-after': '3600'})
 
 
 class TestDeleteObjects(ProviderTest):

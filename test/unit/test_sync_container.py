@@ -250,11 +250,82 @@ class TestContainerInfo(ContainerSyncTestCase):
             'X-Container-Meta-Color': 'red', 'X-Container-Read': '.r:*',
             'X-Container-Meta-Gone': ''})])
 
+    def test_refused_container_metadata_is_not_pushed_again_until_it_changes(self):
+        self.provider.features = Features(container_metadata=True)
+
+        def refuse(headers):
+            self.provider.calls.append(('meta', headers))
+            raise RemoteError(400, 'metadata too large')
+        self.provider.set_container_metadata = refuse
+        sync = self.make_sync(protocol='swift', aws_endpoint=SWIFT_AUTH_URL,
+                              sync_container_metadata=True)
+        meta = {'X-Container-Meta-Big': ('x' * 300, '1')}
+        with self.assertRaises(RemoteError):
+            sync.handle_container_info({}, meta)
+        sync.handle_container_info({}, meta)        # said once: the crawler logged it
+        self.assertEqual(len(self.provider.calls), 1)
+        with self.assertRaises(RemoteError):
+            sync.handle_container_info({}, {'X-Container-Meta-Big': ('y', '2')})
+        self.assertEqual(len(self.provider.calls), 2)
+
     def test_acls_stay_local_without_sync_container_acl(self):
         sync = self.make_sync(protocol='swift', aws_endpoint=SWIFT_AUTH_URL,
                               sync_container_metadata=True)
         sync.handle_container_info({}, {'X-Container-Read': ('.r:*', '1')})
         self.assertEqual(self.provider.calls, [])   # nothing to push: no request
+
+
+class ExpiringProvider(FakeProvider):
+    """A fake Swift-like store whose objects carry the local X-Delete-At (no offset)."""
+    features = Features(expiry=True)
+
+    def expires_at(self, headers):
+        return int(headers['x-delete-at']) if headers.get('x-delete-at') else None
+
+    def expiry_matches(self, local_headers, remote_headers):
+        return local_headers.get('x-delete-at') == remote_headers.get('x-delete-at')
+
+    def update_metadata(self, name, headers, etag):
+        done = super().update_metadata(name, headers, etag)
+        if done and 'x-delete-at' not in headers:     # a Swift POST drops it
+            self.objects[name][1].pop('x-delete-at', None)
+        return done
+
+
+class TestExpiry(ContainerSyncTestCase):
+    def setUp(self):
+        super().setUp()
+        self.provider = ExpiringProvider()
+
+    def test_remote_copy_already_expired_is_not_written_and_an_old_one_goes(self):
+        self.local.put('o', b'data', self.ts(), **{'x-delete-at': str(int(self.now) - 1)})
+        self.provider.objects['o'] = ('old', {})
+        self.assertIsNone(self.make_sync().handle_row(row('o', self.ts())))
+        self.assertEqual(self.provider.calls, [('delete', ('o',))])
+        self.assertEqual(self.stats.counts, {'skipped': 1})
+        self.assertIn('o', self.local.objects)
+
+    def test_metadata_post_carries_the_expiry_but_never_the_fence(self):
+        # (the local x-timestamp is the POST's, as Swift reports it)
+        self.local.put('o', b'data', self.ts(1), **{'x-delete-at': str(int(self.now) + 60)})
+        self.provider.objects['o'] = (self.local.objects['o'][0]['etag'], {})
+        sync = self.make_sync()
+        self.assertIsNone(sync.handle_row(row('o', self.ts(), self.ts(1))))
+        self.assertEqual(self.provider.objects['o'][1]['x-delete-at'], str(int(self.now) + 60))
+        self.local.objects['o'][0].update({'x-delete-at': '9000000123',
+                                           'x-timestamp': self.ts(2).normal})
+        self.assertIsNone(sync.handle_row(row('o', self.ts(), self.ts(2))))
+        self.assertNotIn('x-delete-at', self.provider.objects['o'][1])
+
+    def test_archive_without_upload_fixes_a_different_remote_expiry(self):
+        self.local.put('o', b'data', self.ts(), **{'x-delete-at': str(int(self.now) + 60)})
+        headers = dict(self.local.objects['o'][0])
+        headers.pop('x-delete-at')
+        self.provider.objects['o'] = (headers['etag'], headers)
+        self.make_sync(retain_local=False).handle_row(row('o', self.ts()))
+        self.assertEqual(self.provider.objects['o'][1]['x-delete-at'], str(int(self.now) + 60))
+        self.assertNotIn(('put', 'o'), self.provider.calls)
+        self.assertNotIn('o', self.local.objects)
 
 
 class TestArchive(ContainerSyncTestCase):

@@ -62,6 +62,13 @@ class TestRowsNeedingRepair(unittest.TestCase):
         self.assertEqual(provider.list_calls, 1)
         self.assertEqual(provider.heads, [])
 
+    def test_rows_whose_remote_copy_has_expired_are_not_copied_again(self):
+        mapping = m(remote_delete_after=86400, **SYNC)
+        need, provider = self.check([row('expired', NOW - 86401), row('live', NOW - 86399)],
+                                    {}, mapping)
+        self.assertEqual(need, ['live'])
+        self.assertEqual(provider.heads + ['listed'] * provider.list_calls, ['listed'])
+
     def test_missing_remote_object_needs_upload(self):
         need, _ = self.check([row('a', NOW - 5000), row('b', NOW - 5000)],
                              {'a': remote('a', NOW - 4999)})

@@ -1,0 +1,357 @@
+"""proxymc's dispatch, auth, reads, writes and S3 identity, with a fake on-prem Swift and cloud."""
+import io
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+from swift.common.swob import HTTPForbidden, Request
+
+from s3_sync.providers.base import RemoteError
+from s3_sync.proxymc import app_config
+from s3_sync.proxymc.app import ProxyMC
+from s3_sync.proxymc.onprem import BYPASS_HEADER, forwarded_headers, request_target
+from s3_sync.proxymc.s3 import S3Identity, unknown_access_key, verified_identity
+from s3_sync.proxymc.s3 import filter_factory as s3_filter_factory
+from s3_sync.shunt.profiles import Profiles
+from test.unit.fakes import NullLogger
+from test.unit.test_shunt_fakes import FakeProvider, FakeSwift, md5
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class CloudProvider(FakeProvider):
+    """A fake cloud copy that also takes PUTs (and can refuse them like S3 does)."""
+    put_error = None
+
+    def put_object(self, name, headers, body, size):
+        self.requests.append(('PUT', name, dict(headers)))
+        if self.put_error:
+            raise self.put_error
+        data = body.read(size)
+        self.add(name, data, {k: v for k, v in headers.items()
+                              if k.startswith('x-object-meta-') or k == 'content-type'})
+        return md5(data)
+
+
+def owner_only(req):
+    """A stand-in for tempauth's authorize: only AUTH_a's owner passes."""
+    groups = (req.remote_user or '').split(',')
+    if 'AUTH_a' in groups:
+        return None
+    return HTTPForbidden(request=req) if req.remote_user else \
+        HTTPForbidden(request=req, status=401)
+
+
+class ProxyMCTestCase(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        conf = os.path.join(self.dir, 'sync.json')
+        with open(conf, 'w') as f:
+            json.dump({'containers': [{
+                'account': 'AUTH_a', 'container': '/*', 'aws_bucket': 'bucket',
+                'aws_endpoint': 'http://cloud.example', 'aws_identity': 'id',
+                'aws_secret': 'SECRET', 'retain_local': False}]}, f)
+        self.cloud = CloudProvider()
+        self.onprem = FakeSwift()
+        self.onprem.containers.add('/v1/AUTH_a/c')
+        profiles = Profiles(conf, NullLogger(), provider_factory=lambda *a, **k: self.cloud,
+                            select=lambda m: True, name='proxymc')
+        self.app = ProxyMC(profiles, self.onprem, NullLogger())
+
+    def request(self, path, method='GET', user='AUTH_a,a:u', body=None, headers=None,
+                authorize=owner_only, env=None):
+        req = Request.blank(path, method=method, headers=headers or {})
+        if body is not None:
+            req.body = body
+        if authorize:
+            req.environ['swift.authorize'] = authorize
+        if user:
+            req.environ['REMOTE_USER'] = user
+        req.environ.update(env or {})
+        return req.get_response(self.app)
+
+
+class TestDispatch(ProxyMCTestCase):
+    def test_no_auth_middleware_refuses_everything(self):
+        self.cloud.add('o', b'data')
+        resp = self.request('/v1/AUTH_a/c/o', authorize=None)
+        self.assertEqual(resp.status_int, 403)
+        self.assertIn(b'no auth middleware', resp.body)
+
+    def test_unmapped_container_and_account_requests_are_403(self):
+        self.assertEqual(self.request('/v1/AUTH_b/c/o', user='AUTH_b,b:u',
+                                      authorize=lambda r: None).status_int, 403)
+        resp = self.request('/v1/AUTH_a')
+        self.assertEqual(resp.status_int, 403)
+        self.assertIn(b'account requests', resp.body)
+
+    def test_unsupported_verbs_are_405_with_allow(self):
+        resp = self.request('/v1/AUTH_a/c', method='PUT')
+        self.assertEqual((resp.status_int, resp.headers['Allow']), (405, 'GET, HEAD'))
+        resp = self.request('/v1/AUTH_a/c/o', method='OPTIONS')
+        self.assertEqual(resp.status_int, 405)
+        self.assertIn('PUT', resp.headers['Allow'])
+
+    def test_bad_paths_are_4xx(self):
+        self.assertEqual(self.request('/v1/AUTH_a/c/bad\xff').status_int, 412)
+        self.assertEqual(self.request('/v9/AUTH_a/c/o').status_int, 400)
+        self.assertEqual(self.request('/nope').status_int, 400)
+
+
+class TestReads(ProxyMCTestCase):
+    def test_cloud_copy_first(self):
+        self.cloud.add('o', b'cloud')
+        self.onprem.add('/v1/AUTH_a/c/o', b'onprem')
+        resp = self.request('/v1/AUTH_a/c/o')
+        self.assertEqual((resp.body, resp.headers['X-Proxymc-Source']), (b'cloud', 'cloud'))
+        self.assertEqual(self.onprem.calls, [])
+
+    def test_missing_in_the_cloud_falls_back_on_prem_with_bypass_and_the_users_token(self):
+        self.onprem.add('/v1/AUTH_a/c/o', b'onprem')
+        resp = self.request('/v1/AUTH_a/c/o', headers={'X-Auth-Token': 'tok',
+                                                       'Authorization': 'AWS4 secret'})
+        self.assertEqual((resp.body, resp.headers['X-Proxymc-Source']), (b'onprem', 'swift'))
+        # the fake on-prem app sees the env as proxymc hands it to the HTTP forwarder
+        method, path, _q, env = self.onprem.calls[-1]
+        self.assertEqual((method, path), ('GET', '/v1/AUTH_a/c/o'))
+        headers = forwarded_headers(env)
+        self.assertEqual(headers[BYPASS_HEADER], 'true')
+        self.assertEqual(headers['X-Auth-Token'], 'tok')
+        self.assertNotIn('Authorization', headers)
+
+    def test_cloud_failure_stays_502_when_on_prem_has_nothing(self):
+        self.cloud.fail = RemoteError(503, 'down')
+        resp = self.request('/v1/AUTH_a/c/o')
+        self.assertEqual(resp.status_int, 502)
+        self.assertNotIn(b'SECRET', resp.body)
+        self.onprem.add('/v1/AUTH_a/c/o', b'onprem')
+        self.assertEqual(self.request('/v1/AUTH_a/c/o').body, b'onprem')
+
+    def test_listing_marks_on_prem_entries(self):
+        self.cloud.add('b', b'cloud')
+        self.onprem.add('/v1/AUTH_a/c/a', b'onprem')
+        resp = self.request('/v1/AUTH_a/c?format=json')
+        listing = json.loads(resp.body)
+        self.assertEqual([(e['name'], e['content_location']) for e in listing],
+                         [('a', ['swift']), ('b', [self.cloud.content_location])])
+
+
+    def test_container_only_in_the_cloud_lists_its_cloud_half(self):
+        self.cloud.add('b', b'cloud')
+        resp = self.request('/v1/AUTH_a/cloud-only?format=json')
+        self.assertEqual([e['name'] for e in json.loads(resp.body)], ['b'])
+
+
+    def test_big_cloud_bodies_go_out_in_big_pieces_and_whole(self):
+        data = os.urandom(3 * 1024 * 1024 + 5)
+        self.cloud.add('big', data)
+        self.cloud._chunks = lambda body: (body[i:i + 65536]
+                                           for i in range(0, len(body), 65536))
+        req = Request.blank('/v1/AUTH_a/c/big', environ={'swift.authorize': owner_only,
+                                                         'REMOTE_USER': 'AUTH_a,a:u'})
+        pieces = []
+        body = self.app(req.environ, lambda *a: None)
+        for piece in body:
+            pieces.append(piece)
+        body.close()
+        self.assertEqual(b''.join(pieces), data)
+        self.assertEqual([len(p) for p in pieces[:-1]], [1024 * 1024] * 3)
+        self.assertEqual(self.cloud.closed, 1)
+
+
+class TestAuth(ProxyMCTestCase):
+    def test_reader_refused_here_is_allowed_when_on_prem_lets_them_read(self):
+        self.cloud.add('o', b'cloud')
+        resp = self.request('/v1/AUTH_a/c/o', user='AUTH_x,x:u')
+        self.assertEqual(resp.status_int, 200)
+        self.assertEqual(self.onprem.calls[0][:2], ('HEAD', '/v1/AUTH_a/c'))
+        self.request('/v1/AUTH_a/c/o', user='AUTH_x,x:u')
+        self.assertEqual(len(self.onprem.calls), 1)       # remembered
+
+    def test_reader_refused_on_prem_too_stays_refused(self):
+        self.cloud.add('o', b'cloud')
+        self.onprem.denied.add('/v1/AUTH_a/c')
+        self.assertEqual(self.request('/v1/AUTH_a/c/o', user='AUTH_x,x:u').status_int, 403)
+        self.assertEqual(self.request('/v1/AUTH_a/c/o', user=None).status_int, 401)
+
+    def test_writes_need_the_owner_and_never_ask_on_prem_acls(self):
+        self.assertEqual(self.request('/v1/AUTH_a/c/o', method='PUT', body=b'x',
+                                      user='AUTH_x,x:u').status_int, 403)
+        self.assertEqual(self.onprem.calls, [])
+        self.assertEqual(self.cloud.requests, [])
+
+
+class TestWrites(ProxyMCTestCase):
+    def test_put_goes_to_the_cloud_after_checking_on_prem(self):
+        resp = self.request('/v1/AUTH_a/c/new.txt', method='PUT', body=b'data',
+                            headers={'X-Object-Meta-K': 'v'})
+        self.assertEqual(resp.status_int, 201)
+        self.assertEqual(resp.headers['Etag'], md5(b'data'))
+        self.assertEqual(self.cloud.objects['new.txt'][1], b'data')
+        self.assertEqual(self.cloud.objects['new.txt'][0]['content-type'], 'text/plain')
+        self.assertEqual([c[:2] for c in self.onprem.calls], [('HEAD', '/v1/AUTH_a/c/new.txt')])
+
+    def test_objects_on_prem_are_not_written_anywhere(self):
+        self.onprem.add('/v1/AUTH_a/c/o', b'onprem')
+        for method in ('PUT', 'POST', 'DELETE'):
+            resp = self.request('/v1/AUTH_a/c/o', method=method,
+                                body=b'x' if method == 'PUT' else None)
+            self.assertEqual(resp.status_int, 409, method)
+        self.assertEqual(self.cloud.requests, [])
+        self.assertEqual([c[0] for c in self.onprem.calls], ['HEAD'] * 3)
+        # S3 clients get AccessDenied instead (s3api turns a 409 into a 503)
+        resp = self.request('/v1/AUTH_a/c/o', method='DELETE',
+                            env={'s3api.auth_details': {'access_key': 'a:u'}})
+        self.assertEqual(resp.status_int, 403)
+
+    def test_put_refusals(self):
+        self.cloud.put_error = RemoteError(400, 'bad digest', code='BadDigest')
+        self.assertEqual(self.request('/v1/AUTH_a/c/o', method='PUT', body=b'x').status_int,
+                         422)
+        self.assertEqual(self.request('/v1/AUTH_a/c/o?multipart-manifest=put', method='PUT',
+                                      body=b'[]').status_int, 400)
+        req_env = {'wsgi.input': io.BytesIO(b'xx')}
+        resp = self.request('/v1/AUTH_a/c/o', method='PUT', env=dict(
+            req_env, HTTP_TRANSFER_ENCODING='chunked'))
+        self.assertEqual(resp.status_int, 411)
+
+    def test_delete_and_post_reach_the_cloud_copy(self):
+        self.cloud.add('o', b'cloud', {'x-object-meta-old': '1'})
+        self.assertEqual(self.request('/v1/AUTH_a/c/o', method='POST',
+                                      headers={'X-Object-Meta-New': '2'}).status_int, 202)
+        self.assertEqual(self.cloud.objects['o'][0].get('x-object-meta-new'), '2')
+        self.assertEqual(self.request('/v1/AUTH_a/c/o', method='DELETE').status_int, 204)
+        self.assertNotIn('o', self.cloud.objects)
+        self.assertEqual(self.request('/v1/AUTH_a/c/o', method='DELETE').status_int, 404)
+
+
+class ComposingCloud(CloudProvider):
+    def key(self, name):
+        return 'prefix/' + name
+
+    def compose_object(self, name, headers, keys):
+        self.requests.append(('COMPOSE', name, tuple(keys), headers.get('content-type')))
+        return 'abc-%d' % len(keys)
+
+
+class TestMultipart(ProxyMCTestCase):
+    S3 = {'s3api.auth_details': {'access_key': 'a:u'}}
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = ComposingCloud()
+
+    def complete(self, manifest, path='/v1/AUTH_a/c/o'):
+        return self.request(path + '?multipart-manifest=put', method='PUT',
+                            body=json.dumps(manifest).encode(), env=self.S3)
+
+    def test_segments_container_is_the_clouds_alone(self):
+        for method, status in (('HEAD', 204), ('PUT', 201)):
+            resp = self.request('/v1/AUTH_a/c+segments', method=method, env=self.S3)
+            self.assertEqual(resp.status_int, status)
+            self.assertEqual(resp.headers['X-Backend-Recheck-Container-Existence'], '1')
+        self.request('/v1/AUTH_a/c+segments/o/upload/1', method='PUT', body=b'part', env=self.S3)
+        self.assertEqual(self.onprem.calls, [])
+        self.assertEqual(self.cloud.objects['o/upload/1'][1], b'part')
+
+    def test_completing_composes_the_parts_and_drops_them(self):
+        self.cloud.add('o/u/1', b'a' * (5 * 1024 * 1024))
+        self.cloud.add('o/u/2', b'tail')
+        resp = self.complete([{'path': '/c+segments/o/u/1', 'etag': md5(b'a' * 5242880)},
+                              {'path': '/c+segments/o/u/2', 'etag': md5(b'tail')}])
+        self.assertEqual((resp.status_int, resp.headers['Etag']), (201, 'abc-2'))
+        self.assertIn(('COMPOSE', 'o', ('prefix/o/u/1', 'prefix/o/u/2'), None),
+                      self.cloud.requests)
+        self.assertNotIn('o/u/1', self.cloud.objects)
+
+    def test_completing_refuses_bad_manifests_as_s3api_understands(self):
+        self.cloud.add('o/u/1', b'small')
+        self.cloud.add('o/u/2', b'tail')
+        cases = [([{'path': '/c+segments/o/u/1'}, {'path': '/c+segments/o/u/2'}],
+                  b'at least'),
+                 ([{'path': '/c+segments/o/u/9'}], b'404 Not Found'),
+                 ([{'path': '/c+segments/o/u/2', 'etag': 'f' * 32}], b'Etag Mismatch'),
+                 ([{'path': '/other/o/u/2'}], b'not a part'),
+                 ('nonsense', b'Invalid manifest')]
+        for manifest, message in cases:
+            resp = self.complete(manifest)
+            self.assertEqual(resp.status_int, 400, manifest)
+            self.assertIn(message, resp.body)
+        self.assertFalse([r for r in self.cloud.requests if r[0] == 'COMPOSE'])
+
+    def test_swift_api_manifest_puts_stay_refused(self):
+        resp = self.request('/v1/AUTH_a/c/o?multipart-manifest=put', method='PUT', body=b'[]')
+        self.assertEqual(resp.status_int, 400)
+
+
+class FakeTokens:
+    def __init__(self):
+        self.asked = []
+
+    def token(self, access_key, secret):
+        self.asked.append((access_key, secret))
+        return 'AUTH_tk-of-' + access_key
+
+
+class TestS3Identity(unittest.TestCase):
+    def call(self, details, secret, token=None):
+        env = {'s3api.auth_details': details}
+        if token:
+            env['HTTP_X_AUTH_TOKEN'] = token
+        seen = []
+
+        def app(env, start_response):
+            if secret is not None:      # what tempauth does
+                seen.append(env['s3api.auth_details']['check_signature'](secret))
+            return []
+        self.tokens = FakeTokens()
+        S3Identity(app, self.tokens)(env, lambda *a: None)
+        return env, seen
+
+    def test_a_verified_key_buys_the_users_own_on_prem_token(self):
+        good = {'access_key': 'a:u', 'check_signature': lambda key: key == 'right'}
+        env, seen = self.call(good, 'right')
+        self.assertEqual((seen, verified_identity(env)), ([True], ('a:u', 'right')))
+        self.assertEqual(env['HTTP_X_AUTH_TOKEN'], 'AUTH_tk-of-a:u')
+        self.assertEqual(self.tokens.asked, [('a:u', 'right')])
+
+    def test_a_wrong_key_buys_nothing(self):
+        bad = {'access_key': 'a:u', 'check_signature': lambda key: key == 'right'}
+        env, seen = self.call(bad, 'wrong')
+        self.assertEqual((seen, verified_identity(env)), ([False], None))
+        self.assertNotIn('HTTP_X_AUTH_TOKEN', env)
+        self.assertEqual(self.tokens.asked, [])
+        self.assertFalse(unknown_access_key(env))
+
+    def test_a_signature_never_checked_means_an_unknown_access_key(self):
+        env, _seen = self.call({'access_key': 'x:y', 'check_signature': lambda key: True},
+                               None)
+        self.assertTrue(unknown_access_key(env))
+
+    def test_filter_needs_the_on_prem_url(self):
+        with self.assertRaisesRegex(ValueError, 'swift_url'):
+            s3_filter_factory({})
+
+
+class TestConfig(unittest.TestCase):
+    def test_options_are_checked(self):
+        self.assertEqual(app_config({'swift_url': 'http://s'})['reload_interval'], 5.0)
+        with self.assertRaisesRegex(ValueError, 'swift_url'):
+            app_config({})
+        with self.assertRaisesRegex(ValueError, 'remote_timeout'):
+            app_config({'swift_url': 'http://s', 'remote_timeout': 'soon'})
+
+    def test_on_prem_request_target_quotes_utf8(self):
+        env = {'PATH_INFO': '/v1/a/c/\xe2\x98\x83 x', 'QUERY_STRING': 'prefix=\xc3\xa9&a=b'}
+        self.assertEqual(request_target(env), '/v1/a/c/%E2%98%83%20x?prefix=%C3%A9&a=b')
+
+    def test_example_paste_config_loads(self):
+        from swift.common.wsgi import loadapp
+        path = os.path.join(REPO, 'etc', 'proxymc.conf-sample')
+        app = loadapp(path, global_conf={'swift_dir': self.id()})
+        while hasattr(app, 'app'):
+            app = app.app
+        self.assertIsInstance(app, ProxyMC)
