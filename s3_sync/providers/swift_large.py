@@ -509,12 +509,18 @@ class SwiftLargeObjects:
         return etag
 
     def update_metadata(self, name, headers, source, remote):
-        """POST the user metadata (a DLO keeps its remote ``x-object-manifest``)."""
+        """POST the user metadata (a DLO keeps its remote ``x-object-manifest``). With an
+        expiry, the segments are POSTed their own first: the manifest's new expiry must not
+        outlive them."""
         if not source.still_current():
             return None
         out = self._manifest_headers(headers, source)
-        if DLO_HEADER in (remote.headers or {}):
-            out[DLO_HEADER] = quote(unquote(remote.headers[DLO_HEADER]))
+        remote_headers = remote.headers or {}
+        if DLO_HEADER in remote_headers:
+            out[DLO_HEADER] = quote(unquote(remote_headers[DLO_HEADER]))
+        extra = self._segment_headers(headers)
+        if extra:
+            self._refresh_segments(name, remote_headers, extra)
         container = self.p.remote_container
         try:
             self._retried('POST', container, name, lambda conn: conn.post_object(
@@ -524,6 +530,25 @@ class SwiftLargeObjects:
                 return False
             raise
         return True
+
+    def _refresh_segments(self, name, remote_headers, extra):
+        """POST ``extra`` (the segments' expiry) to every remote segment of ``name``, keeping
+        each segment's own metadata (a joined piece's combined ETag)."""
+        if is_slo(remote_headers):
+            segments = manifest_paths(self.read_manifest(self.p.remote_container, name))
+        elif DLO_HEADER in remote_headers:
+            segments = self._dlo_segments(remote_headers[DLO_HEADER])
+        else:
+            return
+
+        def post(path):
+            container, obj = path
+            found = self._retried('HEAD', container, obj, lambda conn: response_headers(
+                conn, conn.head_object(container, obj)))
+            kept = {k: v for k, v in found.items() if k.startswith('x-object-meta-')}
+            self._retried('POST', container, obj, lambda conn: conn.post_object(
+                container, obj, dict(kept, **extra)))
+        self._run(post, sorted(segments))
 
     # -- reads ------------------------------------------------------------------
     def read_manifest(self, container, name):

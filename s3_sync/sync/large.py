@@ -31,6 +31,7 @@ from urllib.parse import unquote
 from s3_sync import metadata
 from s3_sync.local import LocalError, SegmentChanged
 from s3_sync.providers.base import LocalDataError
+from s3_sync.sync.expiry import expiry_matches, propagated_headers
 from s3_sync.sync.outcome import Propagated, Retry, stale_read
 
 SLO_ETAG_MARKER = 'x-object-meta-swift-slo-etag'
@@ -315,11 +316,12 @@ class LargeObjectSync:
     # -- deciding --------------------------------------------------------------
     def _sync(self, row, headers, source):
         name = row['name']
-        wanted = metadata.sync_headers(headers)
+        wanted = propagated_headers(headers)
         remote = self.provider.head_object(name)
         if remote is not None and self.provider.large_data_matches(remote, source):
             if metadata.metadata_matches(headers, remote.headers or {},
-                                        ignore=MARKERS + self.provider.rewritten_headers):
+                                        ignore=MARKERS + self.provider.rewritten_headers) \
+                    and expiry_matches(self.provider, headers, remote.headers or {}):
                 self.logger.debug('%s/%s unchanged on the remote', self.path, name)
                 return Propagated(remote.etag, remote.size, _segments(source))
             done = self.provider.update_large_metadata(name, wanted, source, remote)

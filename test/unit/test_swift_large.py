@@ -242,6 +242,21 @@ class TestUpload(SwiftLargeTest):
         self.assertEqual(self.remote('target', 'obj')[0]['x-delete-after'], '100')
         self.assertEqual(self.remote('target_segments', 'a')[0]['x-delete-after'], '150')
 
+    def test_a_metadata_post_refreshes_the_segments_expiry_first(self):
+        provider = self.provider(remote_delete_after=100, remote_delete_after_addition=50)
+        slo = self.slo()
+        provider.put_large('obj', {}, slo)
+        self.swift.containers['target_segments']['a'][0]['x-object-meta-keep'] = 'me'
+        self.swift.log.clear()
+        remote = provider.head_object('obj')
+        self.assertTrue(provider.update_large_metadata('obj', {'x-object-meta-v': '2'}, slo,
+                                                       remote))
+        posts = [p for m, p in self.swift.log if m == 'POST']
+        self.assertEqual(posts, ['target_segments/a', 'target_segments/b', 'target/obj'])
+        self.assertEqual(self.remote('target_segments', 'a')[0],
+                         {'etag': md5(b'A' * 100), 'x-object-meta-keep': 'me',
+                          'x-delete-after': '150'})
+
     def test_unchanged_segments_are_not_sent_again(self):
         provider = self.provider()
         provider.put_large('obj', {}, self.slo())
