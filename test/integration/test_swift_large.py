@@ -353,6 +353,29 @@ class TestSloToSwift(SwiftLargeBase):
         local = self.local('ranged')[1]
         self.assertEqual(got[1], local[MiB - 10:MiB + 21])
 
+    def test_expiry_reaches_manifest_and_segments_which_outlive_it(self):
+        segs = self.put_segments([MiB, 10])
+        delete_at = int(time.time()) + 7200
+        self.put_slo('expiring', [{'path': self.seg_path(n)} for n, _ in segs],
+                     headers={'X-Delete-At': str(delete_at)})
+        self.mapping.update(propagate_expiration=True, propagate_expiration_offset=60,
+                            remote_delete_after_addition=600)
+        self.sync()
+        self.assertEqual(int(self.remote_get('expiring')[0]['x-delete-at']), delete_at + 60)
+        for name, _ in segs:
+            self.assertEqual(int(self.remote.head_object(self.seg_bucket, name)['x-delete-at']),
+                             delete_at + 660)
+        # A POST that moves the expiry moves it for the segments too, without an upload.
+        self.conn.post_object(self.container, 'expiring',
+                              headers={'X-Delete-At': str(delete_at + 3600)})
+        self.proxy.reset()
+        self.sync()
+        self.assertEqual(self.proxy.counts['PUT'], 0, self.proxy.counts)
+        self.assertEqual(int(self.remote_get('expiring')[0]['x-delete-at']), delete_at + 3660)
+        for name, _ in segs:
+            self.assertEqual(int(self.remote.head_object(self.seg_bucket, name)['x-delete-at']),
+                             delete_at + 4260)
+
 
 class TestLargeDeletesOnSwift(SwiftLargeBase):
 
