@@ -1,46 +1,76 @@
-"""``python -m bench [--quick] [--rounds N] [--only NAMES] [--base DIR] [--port-offset N]``.
+"""``python -m bench [--quick] [--rounds N] [--only NAMES] [--set K=N,...] [--write FILE]``.
 
 Brings up its own environment (default /tmp/s3sync-bench, ports +20000: never the tests'), runs
-the measurements, prints a Markdown report and writes it with the raw figures to
-``BASE-results/results.md`` / ``BASE-results/results.json`` (``--write FILE`` also copies the Markdown there),
-then stops the environment and wipes its base unless ``--keep-env``.
+the measurements, prints a Markdown report and writes it, the raw figures and the PNG plots to
+``BASE-results/`` (``results.md``, ``results.json``, ``bench-*.png``; ``--write FILE`` also
+writes the Markdown to FILE and the plots beside it), then stops the environment and wipes its
+base unless ``--keep-env``.
 """
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
 
 from bench import environment, report
 
-MEASUREMENTS = ('small', 'medium', 'large', 'lag', 'idle', 'shunt', 'proxymc',
-                'container_sync', 'profile')
-FULL = dict(rounds=3, small=2000, medium=200, large=2, large_mib=256, lag_seconds=60,
-            idle_rows=100000, shunt_gets=300, csync_objects=2000, proxymc_listing=10000)
-QUICK = dict(rounds=1, small=500, medium=50, large=2, large_mib=64, lag_seconds=15,
-             idle_rows=20000, shunt_gets=100, csync_objects=300, proxymc_listing=2000)
+MEASUREMENTS = ('small', 'medium', 'large', 'processes', 'lag', 'shunt', 'proxymc',
+                'container_sync', 'growth', 'profile', 'idle')
+DEFAULT = MEASUREMENTS[:-1]     # growth's 'rows' part is the idle poll, at a larger size
+QUICK_DEFAULT = tuple(m for m in DEFAULT if m not in ('profile', 'proxymc'))
+FULL = dict(rounds=3, small=2000, medium=200, large=2, large_mib=256, big_mib=1000,
+            proc_containers=12, proc_objects=200, lag_seconds=60, shunt_gets=300,
+            listing_entries=10000, csync_objects=2000, growth_objects=10000,
+            growth_containers=1000, growth_rows=1000000, idle_rows=100000,
+            proxymc_listing=10000)
+QUICK = dict(quick=True, rounds=1, small=300, medium=30, large=2, large_mib=16, big_mib=50,
+             proc_containers=6, proc_objects=40, lag_seconds=10, shunt_gets=40,
+             listing_entries=2000, csync_objects=200, growth_objects=300,
+             growth_containers=30, growth_rows=20000, idle_rows=20000, proxymc_listing=2000)
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog='./tools/bench', description=__doc__.split('\n')[0])
     parser.add_argument('--quick', action='store_true', help='smaller workloads, 1 round')
     parser.add_argument('--rounds', type=int, help='runs per contender (median of them)')
-    parser.add_argument('--only', default=','.join(MEASUREMENTS),
-                        help='comma-separated subset of: %s' % ', '.join(MEASUREMENTS))
+    parser.add_argument('--only', help='comma-separated subset of: %s (default: all but '
+                        'idle; --quick: all but idle, proxymc and profile)'
+                        % ', '.join(MEASUREMENTS))
     parser.add_argument('--base', default=environment.DEFAULT_BASE)
     parser.add_argument('--port-offset', type=int, default=environment.DEFAULT_PORT_OFFSET)
     parser.add_argument('--workers', type=int, default=10,
                         help='rows in flight per daemon (the copy loop and rclone match 3x)')
+    parser.add_argument('--set', metavar='KEY=N,...', default='',
+                        help='change workload sizes of the plan (e.g. small=1000,growth_rows='
+                        '300000); the report names them')
     parser.add_argument('--keep-env', action='store_true', help='leave the environment up')
     parser.add_argument('--write', metavar='FILE', help='also write the Markdown report here')
     args = parser.parse_args(argv)
+    if args.only is None:
+        args.only = ','.join(QUICK_DEFAULT if args.quick else DEFAULT)
     unknown = set(args.only.split(',')) - set(MEASUREMENTS)
     if unknown:
         parser.error('--only: unknown measurement(s): %s' % ', '.join(sorted(unknown)))
     if args.rounds is not None and args.rounds < 1:
         parser.error('--rounds: must be at least 1')
+    try:
+        args.set = dict((k.strip(), int(v)) for k, v in
+                        (item.split('=', 1) for item in args.set.split(',') if item))
+    except ValueError:
+        parser.error('--set: KEY=N pairs separated by commas')
+    unknown = set(args.set) - set(FULL)
+    if unknown:
+        parser.error('--set: unknown size(s): %s (known: %s)' % (
+            ', '.join(sorted(unknown)), ', '.join(sorted(FULL))))
     return args
+
+
+def argv_text(argv):
+    argv = sys.argv[1:] if argv is None else argv
+    return ' '.join(a for a in argv if not a.startswith('--write') and
+                    (argv.index(a) == 0 or argv[argv.index(a) - 1] != '--write'))
 
 
 def log(message):
@@ -52,10 +82,12 @@ def main(argv=None):
     plan = dict(QUICK if args.quick else FULL)
     if args.rounds:
         plan['rounds'] = args.rounds
+    plan.update(args.set)
     only = args.only.split(',')
     benv = environment.BenchEnv(args.base, args.port_offset)
     started = time.time()
-    results = {'machine': environment.machine(), 'plan': plan, 'mode':
+    results = {'machine': environment.machine(), 'plan': plan, 'argv': argv_text(argv),
+               'mode':
                'quick' if args.quick else 'full', 'workers': args.workers}
     log('environment up at %s (port offset %d)' % (args.base, args.port_offset))
     try:
@@ -70,9 +102,12 @@ def main(argv=None):
             run_all(benv, results, only, plan, args.workers, scratch, log)
     finally:
         results['elapsed_s'] = time.time() - started
-        text = report.markdown(results)
+        results['load_end'] = os.getloadavg()
         out_dir = args.base.rstrip('/') + '-results'   # survives down --wipe
         os.makedirs(out_dir, exist_ok=True)
+        from bench import plots
+        results['plots'] = plots.draw(results, out_dir)
+        text = report.markdown(results)
         with open(os.path.join(out_dir, 'results.json'), 'w') as f:
             json.dump(results, f, indent=1, default=str)
         with open(os.path.join(out_dir, 'results.md'), 'w') as f:
@@ -81,6 +116,9 @@ def main(argv=None):
         if args.write:
             with open(args.write, 'w') as f:
                 f.write(text)
+            for name in results['plots']:      # the report links them by file name
+                shutil.copy(os.path.join(out_dir, name),
+                            os.path.join(os.path.dirname(os.path.abspath(args.write)), name))
         print(text)
         if not args.keep_env:
             log('stopping the environment (down --wipe)')

@@ -22,6 +22,7 @@ def is_object_put(method, path, status):
 class TimedCounter(RequestCounter):
     def __init__(self, target, **kwargs):
         self.events = []
+        self.ok_put_count = 0
         self._events_lock = threading.Lock()
         super().__init__(target, **kwargs)
 
@@ -29,6 +30,7 @@ class TimedCounter(RequestCounter):
         super().reset()
         with self._events_lock:
             self.events = []
+            self.ok_put_count = 0
 
     def _handler_class(self):
         base = super()._handler_class()
@@ -46,6 +48,8 @@ class TimedCounter(RequestCounter):
                 event = (arrived, time.time(), self.command, unquote(self.path), self._status)
                 with counter._events_lock:
                     counter.events.append(event)
+                    if is_object_put(*event[2:]):
+                        counter.ok_put_count += 1
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _timed
 
@@ -62,8 +66,7 @@ class TimedCounter(RequestCounter):
         return sorted(puts, key=lambda e: e[1])
 
     def count_ok_puts(self):
-        with self._events_lock:
-            return sum(1 for e in self.events if is_object_put(e[2], e[3], e[4]))
+        return self.ok_put_count
 
     def by_method(self):
         counts = {}
@@ -71,7 +74,7 @@ class TimedCounter(RequestCounter):
             counts[method] = counts.get(method, 0) + 1
         return counts
 
-    def wait_for_puts(self, n, timeout, procs=()):
+    def wait_for_puts(self, n, timeout, procs=(), poll=0.02):
         """Block until ``n`` successful PUTs were answered; the time of the n-th, or None.
 
         Gives up early when every process in ``procs`` has exited (nothing more will come)."""
@@ -83,5 +86,5 @@ class TimedCounter(RequestCounter):
                 time.sleep(0.2)
                 if self.count_ok_puts() < n:
                     return None
-            time.sleep(0.02)
+            time.sleep(poll)
         return None

@@ -53,6 +53,7 @@ class BenchEnv:
         self.environment = Environment(base, port_offset=port_offset,
                                        obj_replicas=obj_replicas)
         self.info = None
+        self.etags = {}           # container -> {name: MD5 hex} of what populate wrote
 
     def up(self):
         self.info = self.environment.up(timeout=120)
@@ -106,17 +107,30 @@ class BenchEnv:
         names = ['%s-%06d' % (prefix, i) for i in range(count)]
         local = threading.local()
         filler = os.urandom(size)
+        etags = self.etags.setdefault(container, {})
 
         def put(i):
             if not hasattr(local, 'conn'):
                 local.conn = self.swift_conn()
             body = b'%08d' % i + filler[8:] if size >= 8 else filler
-            local.conn.put_object(container, names[i], body,
-                                  content_type='application/octet-stream')
+            etags[names[i]] = local.conn.put_object(container, names[i], body,
+                                                    content_type='application/octet-stream')
 
         with concurrent.futures.ThreadPoolExecutor(POPULATE_THREADS) as pool:
             list(pool.map(put, range(count)))
         return names
+
+
+def rss_mib(pid):
+    """VmRSS (resident set now) of a live process, MiB; None once it is gone."""
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
 
 
 def peak_rss_mib(pid):
@@ -148,6 +162,8 @@ class PeakWatcher:
         self.procs = procs
         self.peaks = [None] * len(procs)
         self.cpu = [None] * len(procs)
+        self.series = []          # (seconds since start, [VmRSS MiB per process])
+        self._t0 = time.time()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
         self._thread.start()
@@ -159,6 +175,9 @@ class PeakWatcher:
                 return
 
     def sample(self):
+        self.series.append((round(time.time() - self._t0, 2),
+                            [rss_mib(p.pid) if p.poll() is None else None
+                             for p in self.procs]))
         for i, proc in enumerate(self.procs):
             if proc.poll() is not None:
                 continue
@@ -193,3 +212,13 @@ def layout_mapping(bucket):
     """A mapping that only the key layout reads (hashed prefix, no custom prefix)."""
     return mapping_from_dict({'account': 'x', 'container': 'x', 'aws_bucket': bucket,
                               'aws_identity': 'x', 'aws_secret': 'x'})
+
+
+def expected_keys(benv, bucket, container, names=None):
+    """{remote key: ETag} that a sync of ``container`` into ``bucket`` must leave (our layout;
+    the peers are pointed at the same keys)."""
+    from s3_sync import layout
+    mapping = layout_mapping(bucket)
+    etags = benv.etags.get(container, {})
+    return {layout.object_key(mapping, benv.account, container, name): etags.get(name)
+            for name in (names if names is not None else etags)}

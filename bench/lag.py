@@ -79,6 +79,7 @@ def measure(benv, counter, plan, workers, scratch, log):
         arrived.setdefault(name, answered)
     lags = [arrived[n] - t for n, t in sent.items() if n in arrived]
     return {'rate': RATE, 'seconds': seconds, 'sent': len(sent), 'arrived': len(lags),
-            'achieved_rate': achieved, 'p50': percentile(lags, 50),
+            'achieved_rate': achieved, 'p50': percentile(lags, 50), 'lags': lags,
+            'p90': percentile(lags, 90), 'min': min(lags) if lags else None,
             'p99': percentile(lags, 99), 'max': max(lags) if lags else None,
             'rss_mib': peaks, 'requests': counter.by_method()}

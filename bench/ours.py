@@ -1,16 +1,19 @@
 """Our side: the three node daemons (run_forever) syncing one container to a fresh bucket.
 
 Timed from the daemons' start (process start included) to the answer of the N-th successful
-PUT at the request counter; the first-to-last-PUT window is reported too (steady rate, without
-the process start-up). Request economy counts every request the counter saw from the start to
-one second after the last object arrived. Peak RSS is each daemon's VmHWM.
+PUT at the request counter; the window from the first PUT to the N-th (start-up left out) gives
+the steady rate and the CPU of every process of the environment per object (``bench.cost``).
+Request economy counts every request the counter saw from the start to one second after the
+last object arrived. Peak RSS is each daemon's VmHWM. Every run ends with a check of the bucket
+(``bench.verify``): a run whose bucket is wrong is a failed run.
 """
 import shutil
 import subprocess
 import sys
 import time
 
-from bench.environment import PeakWatcher, stop_procs
+from bench import cost, verify
+from bench.environment import PeakWatcher, expected_keys, stop_procs
 from devenv.daemons import NodeDaemons, s3_mapping
 
 SETTLE = 1.0
@@ -24,13 +27,23 @@ def daemons_for(benv, counter, container, bucket, workers, **overrides):
     return NodeDaemons(benv.info, [mapping], **conf)
 
 
-def start_daemons(daemons, profile_to=None):
-    """Start the three daemons; with ``profile_to``, node 1's runs under cProfile."""
+# Runs the daemon with another number of SLO parts in flight (a bench experiment, not a key).
+PARTS = ('import sys; from s3_sync.providers import s3_multipart as m; '
+         'm.MultipartUploads.__init__.__defaults__ = (int(sys.argv.pop(1)),); '
+         'from s3_sync.cli.sync import main; sys.exit(main())')
+
+
+def start_daemons(daemons, profile_to=None, parts=None):
+    """Start the three daemons; with ``profile_to``, node 1's runs under cProfile; with
+    ``parts``, every daemon uploads that many parts of a large object at once."""
     procs = []
     for index in range(len(daemons.configs)):
-        if index == 0 and profile_to:
+        if (index == 0 and profile_to) or parts:
             cmd = daemons.command(index, once=False)
-            cmd = [sys.executable, '-m', 'cProfile', '-o', profile_to] + cmd[1:]
+            if parts:
+                cmd = [sys.executable, '-c', PARTS, str(parts)] + cmd[3:]
+            else:
+                cmd = [sys.executable, '-m', 'cProfile', '-o', profile_to] + cmd[1:]
             log = open(daemons.dir + '/node0.log', 'ab')
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                     env=daemons._env())
@@ -41,29 +54,40 @@ def start_daemons(daemons, profile_to=None):
     return procs
 
 
-def run(benv, counter, container, count, size, workers, timeout, profile_to=None):
+def run(benv, counter, container, count, size, workers, timeout, profile_to=None,
+        **overrides):
     """One measured run; a dict of figures (``None`` time when not all objects arrived)."""
     bucket = benv.new_bucket('ours')
-    daemons = daemons_for(benv, counter, container, bucket, workers)
+    daemons = daemons_for(benv, counter, container, bucket, workers, **overrides)
     counter.reset()
     start = time.time()
     procs = start_daemons(daemons, profile_to)
     watcher = PeakWatcher(procs)
     try:
-        done = counter.wait_for_puts(count, timeout, procs)
-        if done is not None:
+        window = cost.measure_window(benv, counter, count, procs, timeout)
+        if window['done'] is not None:
             time.sleep(SETTLE)
-        peaks = watcher.stop()
+        watcher.stop()
     finally:
         stop_procs(procs)
-    result = figures(counter, start, done, count, size)
-    result['rss_mib'] = peaks
-    result['cpu_s'] = watcher.cpu
-    result['requests'] = counter.by_method()
+    result = finish(benv, counter, start, window, count, size, bucket,
+                    expected_keys(benv, bucket, container), watcher)
     logs = '\n'.join(daemons.log(i) for i in range(len(procs)))
     result['errors_in_log'] = sum(1 for line in logs.splitlines()
                                   if ' ERROR ' in line or 'Traceback' in line)
     shutil.rmtree(daemons.dir, ignore_errors=True)
+    return result
+
+
+def finish(benv, counter, start, window, count, size, bucket, expected, watcher):
+    """The figures of one run, its window's cost, its RSS and its verification."""
+    result = figures(counter, start, window['done'], count, size)
+    result.update({k: v for k, v in window.items() if k != 'done'})
+    result['rss_mib'] = watcher.peaks
+    result['rss_series'] = watcher.series
+    result['requests'] = counter.by_method()
+    result['verified'] = verify.check(benv, bucket, expected)
+    result['ok'] = result['seconds'] is not None and result['verified']['ok']
     return result
 
 

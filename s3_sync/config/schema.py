@@ -84,6 +84,10 @@ GLOBAL_KEYS = {
     'poll_interval': Key(NUMBER, default=5, minimum=0, maximum=DAY),
     'workers': Key(INT, default=10, minimum=1, maximum=1000),
     'enumerator_workers': Key(INT, default=10, minimum=1, maximum=1000),
+    # ours, Swift's convention: processes sharing the node's containers, and which share this
+    # process does (none: fork them all; s3_sync.crawler.workers)
+    'processes': Key(INT, default=1, minimum=1, maximum=64),
+    'process': Key(INT, minimum=0, maximum=63),
     'verification_slack': Key(NUMBER, default=60, minimum=0, maximum=YEAR // 60),  # minutes
     # ours: rows a DB may have waiting for a retry (failed or deferred) before its checkpoint
     # stops moving; default 2 * items_chunk
@@ -176,6 +180,7 @@ DERIVED_DEFAULTS = {
     # refused).
     'propagate_delete': lambda mapping: mapping['retain_local'],
     'auth_type': lambda mapping: 'swift' if mapping['protocol'] == 'swift' else None,
+    'container': lambda migration: migration['aws_bucket'],
 }
 
 # Keys accepted (existing files use them) but not acted on by this version, with why. Each one
@@ -183,8 +188,6 @@ DERIVED_DEFAULTS = {
 # ignored (they add behaviour: expiry, segment handling, the migrator).
 NOT_APPLIED = {
     'bulk_process': 'rows are always handled by the green-thread pool',
-    'migrations': 'the migrator is not built yet',
-    'migrator_settings': 'the migrator is not built yet',
 }
 # Applied only on some targets: {key: (protocols where applied, why not elsewhere)}.
 APPLIED_ON = {
@@ -223,22 +226,63 @@ EFFECTIVE_WITH = {
 MAPPING_DEFAULTS = {name: key.default for name, key in MAPPING_KEYS.items()
                     if key.default not in (ABSENT, REQUIRED, DERIVED)}
 
-# Migrations are the migrator's business; we check only what the shunt relies on.
+# One ``migrations[]`` entry (behaviour 2.3): where the migrator (and, for reads, the shunt)
+# takes data from. Source keys are the same as a mapping's remote keys.
 MIGRATION_KEYS = {
     'account': Key(STR, default=REQUIRED),
-    'aws_bucket': Key(STR, default=REQUIRED),
-    'container': Key(STR),
+    'aws_bucket': Key(STR, default=REQUIRED),          # or "/*": every bucket of the source
+    'container': Key(STR, default=DERIVED),            # the local container; aws_bucket
     'aws_endpoint': Key(STR),
-    'aws_identity': Key(STR),
-    'aws_secret': Key(STR),
-    'protocol': Key(STR, choices=PROTOCOLS),
-    'auth_type': Key(STR, choices=AUTH_TYPES),
-    'prefix': Key(STR),
-    'older_than': Key(NUMBER, minimum=0, maximum=100 * YEAR),
-    'propagate_account_metadata': Key(BOOL),
-    'restore_object': Key(BOOL),
-    'storage_policy': Key(STR),
+    'aws_identity': Key(STR, default=REQUIRED),
+    'aws_secret': Key(STR, default=REQUIRED),
+    'aws_session_token': Key(STR),
+    'aws_region': Key(STR, default='us-east-1'),                    # ours
+    'protocol': Key(STR, default='s3', choices=PROTOCOLS),
+    'auth_type': Key(STR, default=DERIVED, choices=AUTH_TYPES),
+    'tenant_name': Key(STR),
+    'project_name': Key(STR),
+    'project_domain_name': Key(STR),
+    'user_domain_name': Key(STR),
     'remote_account': Key(STR),
+    'prefix': Key(STR, default=''),
+    # seconds: only objects whose source Last-Modified is at least this old are copied
+    'older_than': Key(NUMBER, minimum=0, maximum=100 * YEAR),
+    'propagate_account_metadata': Key(BOOL, default=False),
+    'storage_policy': Key(STR),         # checked against swift.conf's policies by the migrator
+    'restore_object': Key(BOOL, default=True),
+    # source keys are always read natively: any value is replaced by "" (as the original)
+    'custom_prefix': Key(STR),
+    'selection_criteria': Key(DICT),
+    # ours, as for mappings
+    'signature_version': Key(STR, default='s3v4', choices=('s3v4', 's3')),
+    'remote_timeout': Key(NUMBER, default=60, minimum=1, maximum=3600),
+    'max_conns': Key(INT, default=10, minimum=1, maximum=1000),
+}
+
+# ``migrator_settings`` (behaviour 2.4): the migrator's own globals. The section is optional in
+# the file (the sync daemon and the shunt do not need it); the migrator refuses to start
+# without it.
+MIGRATOR_SETTINGS_KEYS = {
+    'status_file': Key(STR, default=REQUIRED),
+    'items_chunk': Key(INT, default=REQUIRED, minimum=1, maximum=10000),
+    'workers': Key(INT, default=10, minimum=1, maximum=1000),
+    'poll_interval': Key(NUMBER, default=5, minimum=0, maximum=DAY),
+    'segment_size': Key(INT, default=100000000, minimum=1024 * 1024, maximum=5 * 2 ** 30),
+    'ring_name': Key(STR, default='container'),
+    'statsd_prefix': Key(STR),
+    'log_file': Key(STR),
+    'log_level': Key(STR, default='info', choices=LOG_LEVELS),
+    'syslog': Key(DICT),
+    # legacy (swift-s3-sync <= 0.1.24): the ring decides which node migrates what
+    'process': Key(INT, minimum=0, maximum=10000),
+    'processes': Key(INT, minimum=1, maximum=10000),
+}
+# Accepted in migrator_settings / migrations[] for old files, and said to be ignored.
+IGNORED_MIGRATOR_KEYS = {
+    'process': 'ignored: the container ring decides which node migrates what',
+    'processes': 'ignored: the container ring decides which node migrates what',
+    'selection_criteria': 'ignored by migrations (as in the original): every object is '
+                          'migrated',
 }
 
 # The mapping fields that identify one mapping; two mappings equal on all of them would write

@@ -352,15 +352,75 @@ def check_duplicates(mappings):
         seen[identity] = i
 
 
-def check_migration(where, migration):
-    """Light: the migrator owns migrations; we only make sure the shunt can read them."""
+def check_migration(where, migration, warnings):
+    """A checked copy of one ``migrations[]`` entry, every key filled (behaviour 2.3)."""
     if not isinstance(migration, dict):
         raise ConfigError(where, 'must be an object, not %s' % _json_type(migration))
-    for name, spec in schema.MIGRATION_KEYS.items():
-        if name in migration:
-            check_value(_join(where, name), migration[name], spec)
-        elif spec.default is REQUIRED:
-            raise ConfigError(_join(where, name), 'missing required key')
+    explicit = set(migration)
+    migration = copy.deepcopy(migration)
+    check_section(where, migration, schema.MIGRATION_KEYS, warnings)
+    all_buckets = migration['aws_bucket'] == '/*'
+    if all_buckets and migration['container'] != '/*':
+        raise ConfigError(_join(where, 'container'), 'must be "/*" (or left out) when '
+                          'aws_bucket is "/*": each source container keeps its name')
+    if not all_buckets and migration['container'] == '/*':
+        raise ConfigError(_join(where, 'container'),
+                          'may be "/*" only when aws_bucket is "/*"')
+    # check_names knows one container name or "/*", and the source's bucket rules; a "/*"
+    # source is checked as a valid name.
+    named = dict(migration, aws_bucket='all' if all_buckets else migration['aws_bucket'])
+    check_names(where, named)
+    if migration['aws_endpoint'] is not None:
+        check_url(_join(where, 'aws_endpoint'), migration['aws_endpoint'],
+                  underscore=migration['protocol'] != 's3')
+    check_auth(where, migration)
+    for name, why in schema.IGNORED_MIGRATOR_KEYS.items():
+        if name in explicit and migration.get(name) is not None:
+            warnings.add(_join(where, name), why)
+    if migration['propagate_account_metadata'] and migration['protocol'] != 'swift':
+        warnings.add(_join(where, 'propagate_account_metadata'), 'not applied to s3 sources '
+                     '(S3 accounts have no metadata)')
+    if migration['custom_prefix']:
+        warnings.add(_join(where, 'custom_prefix'), 'ignored: migration sources are read '
+                     'with their native keys')
+    migration['custom_prefix'] = ''
+    migration['given'] = sorted(explicit & set(schema.MIGRATION_KEYS))
+    return migration
+
+
+def check_migration_duplicates(migrations):
+    """Two entries writing the same local container would undo each other's copies and
+    deletes."""
+    seen = {}
+    for i, migration in enumerate(migrations):
+        identity = (migration['account'], migration['container'])
+        if identity in seen:
+            raise ConfigError('migrations[%d]' % i, 'same account and container as '
+                              'migrations[%d]' % seen[identity])
+        seen[identity] = i
+
+
+def check_migrator_settings(settings, warnings):
+    """``migrator_settings`` (behaviour 2.4), when the file has it."""
+    if settings is None:
+        return None
+    explicit = set(settings)
+    settings = copy.deepcopy(settings)
+    check_section('migrator_settings', settings, schema.MIGRATOR_SETTINGS_KEYS, warnings)
+    if not settings['status_file'] or settings['status_file'].endswith('/'):
+        raise ConfigError('migrator_settings.status_file', 'must be a file path')
+    if settings['syslog'] is not None:
+        check_section('migrator_settings.syslog', settings['syslog'], schema.SYSLOG_KEYS,
+                      warnings)
+        check_host('migrator_settings.syslog.host', settings['syslog']['host'])
+    if settings['poll_interval'] < schema.MIN_POLL_INTERVAL:
+        warnings.add('migrator_settings.poll_interval', '%s is too short; %s is used' % (
+            settings['poll_interval'], schema.MIN_POLL_INTERVAL))
+        settings['poll_interval'] = schema.MIN_POLL_INTERVAL
+    for name, why in schema.IGNORED_MIGRATOR_KEYS.items():
+        if name in explicit and name in schema.MIGRATOR_SETTINGS_KEYS:
+            warnings.add('migrator_settings.%s' % name, why)
+    return settings
 
 
 def fill_globals(conf, for_daemon, warnings):
@@ -378,6 +438,9 @@ def fill_globals(conf, for_daemon, warnings):
     if conf['statsd_host'] is not None:
         check_host('statsd_host', conf['statsd_host'])
     check_bind_ip(conf['swift_bind_ip'])
+    if conf['process'] is not None and conf['process'] >= conf['processes']:
+        raise ConfigError('process', '%d is not below processes (%d): shares are numbered '
+                          'from 0' % (conf['process'], conf['processes']))
     if conf['poll_interval'] < schema.MIN_POLL_INTERVAL:
         # 0 would run full passes back to back: a busy loop logging a line per pass. New rows
         # are noticed within a second by inotify anyway, so a shorter interval buys nothing.
@@ -410,6 +473,8 @@ def check_config(conf, for_daemon=True):
     mappings = [check_mapping('containers[%d]' % i, mapping, warnings)
                 for i, mapping in enumerate(conf['containers'])]
     check_duplicates(mappings)
-    for i, migration in enumerate(conf['migrations']):
-        check_migration('migrations[%d]' % i, migration)
+    conf['migrations'] = [check_migration('migrations[%d]' % i, migration, warnings)
+                          for i, migration in enumerate(conf['migrations'])]
+    check_migration_duplicates(conf['migrations'])
+    conf['migrator_settings'] = check_migrator_settings(conf['migrator_settings'], warnings)
     return conf, mappings, warnings

@@ -17,7 +17,8 @@ import time
 import eventlet
 from eventlet.greenpool import GreenPool
 from eventlet.semaphore import Semaphore
-from swift.container.backend import SHARDED, SHARDING, ContainerBroker
+from swift.common.utils import Timestamp
+from swift.container.backend import SHARDING, ContainerBroker
 
 from s3_sync.crawler.counts import CycleCounts
 from s3_sync.crawler.jobs import job_key, mapping_jobs, remote_shards, shard_jobs
@@ -26,20 +27,39 @@ from s3_sync.crawler.passes import CHECKPOINT_ROWS, CHECKPOINT_SECONDS, DbPasses
 from s3_sync.log import one_line
 from s3_sync.crawler.progress import StatusFile, prune_status_files
 from s3_sync.crawler.watcher import Watcher
+from s3_sync.crawler.workers import mine
 from s3_sync.sync.outcome import DestinationUnavailable
 
 MIN_WAIT = 0.05   # never spin: a row due "now" over and over waits at least this long
 MAX_WAIT = 1.0    # a stop request is noticed within this long of an idle wait
 
 
+def handed_over_before(job, broker, info):
+    """Epoch seconds before which the rows of ``broker`` were written to another DB of the
+    container, whose crawl propagates them; None for a root DB sharding did not make.
+
+    Sharding moves rows between DBs with their timestamps: a root's fresh DB (named for the
+    sharding epoch) takes rows from the DB it replaces, a shard DB those the root (or a parent
+    shard) held before the shard was created. A client write that
+    lands in such a DB itself is newer than the DB."""
+    epoch = broker.db_epoch
+    if epoch:
+        return float(Timestamp(epoch))
+    if not job.root:
+        return float(Timestamp(info['created_at']))
+    return None
+
+
 class Crawler:
     def __init__(self, conf, sync_factory, logger, node=None, internal_client=None,
-                 watcher=None):
+                 watcher=None, process=0):
         self.conf = conf
         self.factory = sync_factory
         self.logger = logger
         self.internal_client = internal_client
         self.mappings = conf.containers
+        # this process's share of the node's containers (s3_sync.crawler.workers)
+        self.process, self.processes = process, conf.processes
         self.status_dir = conf.status_dir
         self.chunk = conf.items_chunk
         self.poll_interval = conf.poll_interval
@@ -94,7 +114,7 @@ class Crawler:
         for index, mapping in enumerate(self.mappings):
             jobs.extend(mapping_jobs(index, mapping, self.node, self._list_containers,
                                      self.logger, find_shards=self._remote_shards))
-        return jobs
+        return [j for j in jobs if mine(j, self.process, self.processes)]
 
     # -- one DB ----------------------------------------------------------------
     def crawl_db(self, job, counts, full=True):
@@ -128,20 +148,17 @@ class Crawler:
             return []
         status = StatusFile(self.status_dir, job.account, job.container, self.logger)
         # While sharding, the retiring DB may still hold rows not crawled yet.
-        state = broker.get_db_state()
-        brokers = broker.get_brokers() if state == SHARDING else [broker]
-        # The DBs sharding makes (a root's fresh DB, its shards) hold rows that were crawled
-        # under the DB they came from.
-        from_sharding = not job.root or state in (SHARDING, SHARDED)
+        brokers = broker.get_brokers() if broker.get_db_state() == SHARDING else [broker]
         work = []
         for sub in brokers:
-            progress = status.load(sub.get_info()['id'], job.mapping, self.max_pending)
-            resume = self._resume(job, progress, from_sharding)
+            info = sub.get_info()
+            progress = status.load(info['id'], job.mapping, self.max_pending)
             work.append(DbPasses(job, sub, sync, progress, self.row_pool, counts, self.logger,
                                  self.chunk, self.slack, clock=self.clock,
-                                 stopping=self.stopping, resume=resume,
+                                 stopping=self.stopping, resume=self._resume(job, progress),
                                  checkpoint_seconds=self.checkpoint_seconds,
-                                 checkpoint_rows=self.checkpoint_rows, timer=self.timer))
+                                 checkpoint_rows=self.checkpoint_rows, timer=self.timer,
+                                 handed_over=handed_over_before(job, sub, info)))
         if full and job.root:
             self._container_info(job, sync, broker)
         counts.dbs += 1
@@ -165,17 +182,19 @@ class Crawler:
             return shard_jobs(job, shards, self.node)
         return []
 
-    def _resume(self, job, progress, from_sharding=False):
+    def _resume(self, job, progress):
         """The Resume of a DB on its first crawl since the start, while its rows are not passed.
 
         Only a checkpoint found on disk can have unsaved work past it; a DB without one was
         never crawled for this bucket and policy (a lost status file is what the verification
-        slack is for)."""
+        slack is for), unless other DBs of the container were: a replica rebuilt under a new id
+        (the replicator's copy, a ring change) or a DB sharding made holds rows that may all be
+        on the remote already."""
         key = (job_key(job), progress.db_id)
         if key not in self._resumes:
             if progress.resumed:
                 self._resumes[key] = Resume(self.started)
-            elif progress.inherited and from_sharding:
+            elif progress.inherited:
                 self._resumes[key] = Resume(self.clock(), whole=True)
             else:
                 self._resumes[key] = None
@@ -223,6 +242,8 @@ class Crawler:
         return counts
 
     def _guarded_prune(self):
+        if self.process != 0:     # one pruner per node (status files are per container)
+            return
         try:
             prune_status_files(self.status_dir, self.mappings, self.logger)
         except OSError as exc:    # pruning is housekeeping: never a reason to stop syncing

@@ -21,7 +21,18 @@ is gone was superseded by a newer row, which the primary pass sees on its own.
 
 *Verification* looks at every row (all replicas, no ownership) once it is older than
 ``verification_slack`` and asks the sync side, in one batch per chunk, which rows the remote does
-not reflect; only those are handled again.
+not reflect; only those are handled again: at once by the row's owner and the replica after it,
+by each further replica a slack later (a pending entry, checked again with a listing then), so
+that a missing replica's share is taken over by one survivor.
+
+A DB that sharding made (a root's fresh DB, a shard) receives rows another DB of the container
+held first, with their old timestamps: the crawl of that DB (another replica on another node,
+under other ownership) propagates them. The primary pass leaves such rows (written before the
+DB's ``handed_over`` moment) alone, or both DBs would upload them, and verification takes over
+what the other DB's crawl did not finish (a root whose retiring DB went away with rows still
+pending): the row's owner a slack after the DB came to be, each further replica a slack per
+ring distance later, since no replica of this DB tried it before. A plain deferral of such a row (``copy_after`` not
+reached) waits a slack more than the root's own, so the two never archive it at the same time.
 """
 import collections
 import time
@@ -78,7 +89,7 @@ class DbPasses:
     def __init__(self, job, broker, sync, progress, pool, counts, logger, chunk, slack,
                  clock=time.time, stopping=lambda: False, resume=None,
                  checkpoint_seconds=CHECKPOINT_SECONDS, checkpoint_rows=CHECKPOINT_ROWS,
-                 timer=time.monotonic):
+                 timer=time.monotonic, handed_over=None):
         self.job = job
         self.broker = broker
         self.sync = sync
@@ -95,6 +106,8 @@ class DbPasses:
         self.checkpoint_rows = checkpoint_rows
         self.timer = timer          # monotonic seconds, for the checkpoint saves
         self.handled = set()        # ROWIDs handled this cycle: not verified again
+        # epoch seconds: rows older than this came from the DB this one replaces (sharding)
+        self.handed_over = handed_over
 
     # -- handing rows to the sync side ------------------------------------
     def _call(self, row):
@@ -121,6 +134,9 @@ class DbPasses:
             return True
         if isinstance(outcome, Retry):
             due, error = outcome.due, outcome.error
+            if error is None and self.came_from_elsewhere(row):
+                # the DB it came from defers it to the same moment: that crawl goes first
+                due += self.takeover_delay(row) + self.slack
         else:
             attempts = self.progress.attempts(row['ROWID']) + 1
             due = self.clock() + backoff_delay(attempts, base=1, cap=300)
@@ -149,7 +165,8 @@ class DbPasses:
             if not rows:
                 return
             self.counts.scanned += len(rows)
-            owned = [r for r in rows if owns(r['name'], self.job.index, self.job.count)]
+            owned = [r for r in rows if owns(r['name'], self.job.index, self.job.count)
+                     and not self.came_from_elsewhere(r)]
             todo = self._not_yet_propagated(owned)
             if todo and not prog.saved:
                 # Even a kill before the first checkpoint must leave an entry behind: it is what
@@ -257,18 +274,46 @@ class DbPasses:
                 prog.done(rowid)
                 continue
             rows.append(found[0])
+        # Rows verification found missing may have been propagated by another replica since.
+        check = [r for r in rows if prog.pending[str(r['ROWID'])].get('verify')]
+        if check:
+            need = {r['ROWID'] for r in self.sync.verify_rows(check)}
+            self.counts.verified += len(check)
+            for row in check:
+                if row['ROWID'] not in need:
+                    prog.done(row['ROWID'])
+            rows = [r for r in rows if prog.is_pending(r['ROWID'])]
         if rows:
             for row, outcome in self.hand(rows):
                 verify = prog.pending.get(str(row['ROWID']), {}).get('verify', False)
                 self.settle(row, outcome, verify)
         prog.save()
 
+    def came_from_elsewhere(self, row):
+        """A row sharding moved here from the DB whose crawl propagates it."""
+        return self.handed_over is not None and meta_timestamp(row) < self.handed_over
+
     def takeover_delay(self, row):
-        """How much later than the slack this replica verifies ``row``: its owner and the
+        """How much later than the slack this replica takes ``row`` over: its owner and the
         replica after it at once, each further one a slack later, so that the share of a
-        missing (or slow) replica is taken over by one survivor, not uploaded by all."""
+        missing (or slow) replica is taken over by one survivor, not uploaded by all. A row
+        sharding moved here was tried by no replica of this DB: its owner goes first alone.
+
+        Every replica looks at every row at the slack; a row the remote lacks that this
+        replica is to take over later waits in the pending list (checked again with a listing
+        when it comes due), not at the verification checkpoint, where it would hold back the
+        rows behind it, the missing replica's share among them, until all replicas reached
+        them at once."""
         distance = (self.job.index - owner_index(row['name'])) % self.job.count
+        if self.came_from_elsewhere(row):
+            return self.slack * distance
         return self.slack * max(0, distance - 1)
+
+    def takeover_at(self, row):
+        """When this replica hands ``row`` if the remote still lacks it (epoch seconds): a
+        slack plus its takeover delay after the row was written, or after it came here."""
+        since = self.handed_over if self.came_from_elsewhere(row) else meta_timestamp(row)
+        return since + self.slack + self.takeover_delay(row)
 
     def verify(self):
         prog = self.progress
@@ -278,7 +323,7 @@ class DbPasses:
             kept = []
             for row in rows:
                 # The checkpoint waits at a row not due yet: the rows behind it wait with it.
-                if meta_timestamp(row) > cutoff - self.takeover_delay(row):
+                if meta_timestamp(row) > cutoff:
                     break
                 kept.append(row)
             if not kept:
@@ -287,8 +332,13 @@ class DbPasses:
                           if r['ROWID'] not in self.handled and not prog.is_pending(r['ROWID'])]
             need = self.sync.verify_rows(candidates) if candidates else []
             self.counts.verified += len(candidates)
-            need = sorted(need, key=lambda r: r['ROWID'])
-            stuck = self.settle_all(self.hand(need), verify=True)
+            now = self.clock()
+            later = [r for r in need if self.takeover_at(r) > now]
+            waiting = {r['ROWID'] for r in later}
+            results = self.hand([r for r in need if r['ROWID'] not in waiting]) + [
+                (r, Retry(self.takeover_at(r), 'left to a nearer replica')) for r in later]
+            results.sort(key=lambda pair: pair[0]['ROWID'])
+            stuck = self.settle_all(results, verify=True)
             prog.last_verified_row = kept[-1]['ROWID'] if stuck is None else stuck - 1
             prog.save()
             if stuck is not None or len(kept) < self.chunk or self.stopping():

@@ -119,6 +119,9 @@ class Provider:
     # Headers of a large object the provider rewrites on the remote (Swift points a DLO's
     # x-object-manifest at the remote segments): never compared with the local ones.
     rewritten_headers = ()
+    # The daemon's journal of multipart uploads in flight (``s3_sync.sync.journal``), or None:
+    # each upload is noted in it when created and struck off when completed or aborted.
+    journal = None
 
     def __init__(self, mapping, container=None, logger=None, retry_policy=None):
         self.mapping = mapping
@@ -159,6 +162,32 @@ class Provider:
 
     def get_manifest(self, name):
         """The SLO manifest stored beside a remote object (list of dicts), or None."""
+        raise NotImplementedError
+
+    # -- reading a source (the migrator) -----------------------------------
+    def get_raw(self, name):
+        """RemoteResponse (200 or 404) for the object as stored: a Swift SLO's manifest
+        (``multipart-manifest=get``) rather than its content; the same as ``get_object``
+        where the store has no manifests."""
+        raise NotImplementedError
+
+    def get_part(self, name, number, etag):
+        """RemoteResponse for part ``number`` (from 1) of a multipart object whose etag is
+        ``etag`` (412 when the object changed meanwhile). S3 only."""
+        raise NotImplementedError
+
+    def container_headers(self):
+        """Swift-style headers of the source container (metadata, ACLs, versioning), ``{}``
+        where the store has none, or None when it does not exist."""
+        raise NotImplementedError
+
+    def account_headers(self):
+        """Swift-style headers of the source account (Swift sources only)."""
+        raise NotImplementedError
+
+    def list_containers(self, marker='', limit=1000, prefix=''):
+        """One page of ``{name, count, bytes, last_modified}`` of the account's containers
+        (S3: buckets, one page), sorted by name; ``[]`` at the end."""
         raise NotImplementedError
 
     # -- writes ---------------------------------------------------------
@@ -206,6 +235,11 @@ class Provider:
     def large_data_matches(self, remote, source):
         """True when ``remote`` (a RemoteObject with headers) already holds ``source``'s data."""
         raise NotImplementedError
+
+    def abort_upload(self, key, upload_id):
+        """Abort the multipart upload ``upload_id`` of remote ``key``; True when it is gone
+        (aborted, or not there). Stores without multipart uploads never have one to abort."""
+        return True
 
     def delete_objects(self, names):
         """Delete these objects (and any SLO manifest stored beside them); missing is fine."""

@@ -72,6 +72,9 @@ def _request_params(headers):
     An unparseable date is dropped, as HTTP says to ignore it."""
     params = {}
     for key, value in (headers or {}).items():
+        if key == '_part_number':       # ours (get_part), not an HTTP header
+            params['PartNumber'] = int(value)
+            continue
         param = CONDITIONALS.get(key.lower())
         if not param:
             continue
@@ -319,6 +322,40 @@ class S3Provider(Provider):
             raise RemoteError(502, "SLO manifest '%s/%s' at %s is not valid JSON" % (
                 self.bucket, key, self.where), False, 'InvalidManifest') from None
 
+    # -- reading a source (the migrator) -----------------------------------
+    def get_raw(self, name):
+        return self.get_object(name)
+
+    def get_part(self, name, number, etag):
+        return self.get_object(name, {'if-match': '"%s"' % etag.strip('"'),
+                                      '_part_number': number})
+
+    def container_headers(self):
+        try:
+            self._retried('head_bucket')
+        except RemoteError as err:
+            if err.status == 404:
+                return None
+            raise
+        return {}
+
+    def list_containers(self, marker='', limit=1000, prefix=''):
+        """ListBuckets has no paging: the whole list, cut to the page asked for."""
+        try:
+            resp = self.retry.call(lambda: self.client.list_buckets())
+        except (BotoCoreError, ClientError, OSError, urllib3.exceptions.HTTPError) as exc:
+            raise self._error(exc, 'list_buckets', None) from None
+        names = sorted((b['Name'], b.get('CreationDate')) for b in resp.get('Buckets', []))
+        out = []
+        for name, created in names:
+            if name <= marker or not name.startswith(prefix):
+                continue
+            out.append({'name': name, 'count': 0, 'bytes': 0,
+                        'last_modified': swift_time(created) if created else None})
+            if len(out) >= limit:
+                break
+        return out
+
     # -- writes ---------------------------------------------------------
     def put_object(self, name, headers, body, size):
         """One streamed PutObject; not retried here (the body cannot be rewound).
@@ -351,17 +388,30 @@ class S3Provider(Provider):
         """CopyObject onto itself with REPLACE, conditional on the etag: one request.
 
         False when the object is missing (404), has changed (412) or is archived in Glacier
-        (InvalidObjectState: its metadata cannot be changed, so the caller re-uploads)."""
+        (InvalidObjectState: its metadata cannot be changed, so the caller re-uploads).
+
+        A store that ignores the condition (moto; radosgw 16 without the header it reads)
+        copies whatever object is there: the copy's own ETag then names another object, whose
+        metadata this copy has just replaced. That is answered as a 412 would be, so the
+        caller uploads the local object, which writes the newest local state over it."""
         key = self.key(name)
+        etag = etag.strip('"')
         try:
-            self._retried('copy_object', key, CopySource={'Bucket': self.bucket, 'Key': key},
-                          CopySourceIfMatch='"%s"' % etag.strip('"'),
-                          MetadataDirective='REPLACE', **metadata.s3_fields(headers),
-                          **self.sse)
+            resp = self._retried(
+                'copy_object', key, CopySource={'Bucket': self.bucket, 'Key': key},
+                CopySourceIfMatch='"%s"' % etag, MetadataDirective='REPLACE',
+                **metadata.s3_fields(headers), **self.sse)
         except RemoteError as err:
             if err.status in (404, 412) or err.code == 'InvalidObjectState':
                 return False
             raise
+        copied = (resp.get('CopyObjectResult') or {}).get('ETag', '').strip('"')
+        if copied and copied != etag:
+            if self.logger:
+                self.logger.warning(
+                    "'%s/%s' at %s ignored the copy's If-Match %s (copied %s): uploading "
+                    "instead", self.bucket, key, self.where, etag, copied)
+            return False
         return True
 
     # -- large objects (see s3_multipart) ------------------------------------
@@ -405,6 +455,9 @@ class S3Provider(Provider):
             s3_multipart.MultipartUploads(self).abort(key, upload_id)
             raise
         return resp['ETag'].strip('"')
+
+    def abort_upload(self, key, upload_id):
+        return s3_multipart.MultipartUploads(self).abort(key, upload_id)
 
     def large_data_matches(self, remote, source):
         if remote.size != source.size:

@@ -13,6 +13,11 @@ Choices, and why:
 * botocore's own retries are off: ``s3_sync.retry`` is the one retry policy, so a request is
   never retried twice over.
 * DeleteObjects to non-AWS endpoints carries Content-MD5, which older clones require.
+* A conditional copy (CopyObject, UploadPartCopy) to a non-AWS, non-GCS endpoint states its
+  condition twice: ``x-amz-copy-source-if-match`` as AWS reads it, and ``x-amz-copy-if-match``,
+  the only one Ceph radosgw 16 (pacific) reads (it ignores the other, so the copy was
+  unconditional there). Stores that ignore both are caught by the provider's checks after
+  the copy (see ``S3Provider.update_metadata``).
 * GCS listings go without ``encoding-type=url``, which GCS does not support.
 * One client per provider, so one connection pool of ``max_conns`` connections.
 
@@ -83,6 +88,13 @@ def add_multi_delete_md5(request, **kwargs):
         request.headers['Content-MD5'] = base64.b64encode(hashlib.md5(body).digest()).decode()
 
 
+def add_legacy_copy_condition(request, **kwargs):
+    """Repeat a copy's If-Match condition under the name radosgw 16 reads."""
+    wanted = request.headers.get('x-amz-copy-source-if-match')
+    if wanted is not None and 'x-amz-copy-if-match' not in request.headers:
+        request.headers['x-amz-copy-if-match'] = wanted
+
+
 def _client_config(mapping, sig_version):
     endpoint = mapping.aws_endpoint
     aws = layout.is_aws(endpoint)
@@ -124,6 +136,9 @@ def make_client(mapping):
         client.meta.events.register('before-sign.s3', fix_v2_auth_path)
     if not layout.is_aws(mapping.aws_endpoint):
         client.meta.events.register('before-sign.s3.DeleteObjects', add_multi_delete_md5)
+        if not layout.is_google(mapping.aws_endpoint):
+            for op in ('CopyObject', 'UploadPartCopy'):
+                client.meta.events.register('before-sign.s3.' + op, add_legacy_copy_condition)
     if layout.is_google(mapping.aws_endpoint):
         client.meta.events.register('before-sign.s3', add_google_user_agent)
         # GCS rejects the encoding-type listing parameter botocore adds by default.

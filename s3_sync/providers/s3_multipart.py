@@ -24,9 +24,11 @@ Choices, and why:
   A failed part is retried alone by re-opening its local ranges; at most ``PART_CONCURRENCY``
   parts of one object are in flight, each holding one read chunk.
 * Any failure aborts the upload, so no orphan parts are billed; uploads of the same key left by
-  a killed daemon are aborted before a new one starts. ``still_current()`` is asked right
-  before the commit (CompleteMultipartUpload): an object overwritten or deleted locally
-  meanwhile is aborted rather than written over a newer remote version.
+  a killed daemon are aborted before a new one starts, and every upload is noted in the
+  daemon's journal (``s3_sync.sync.journal``) from its creation to its end, so a restarted
+  daemon aborts those a kill -9 left, whatever became of their rows. ``still_current()`` is
+  asked right before the commit (CompleteMultipartUpload): an object overwritten or deleted
+  locally meanwhile is aborted rather than written over a newer remote version.
 * Metadata-only changes copy the parts from the remote object itself (UploadPartCopy,
   conditional on its ETag) into a new upload with the new metadata: CopyObject would turn a
   ``-N`` ETag into a plain one and cannot copy more than 5 GiB.
@@ -335,11 +337,23 @@ class MultipartUploads:
                 self.abort(key, upload['UploadId'])
 
     def abort(self, key, upload_id):
+        """True when the upload is gone (aborted now, or no longer there)."""
         try:
             self.p._retried('abort_multipart_upload', key, UploadId=upload_id)
         except RemoteError as err:
             if err.status != 404:
                 self._log('abort of upload %s of %s failed: %s', upload_id, key, err)
+                return False
+        self._ended(upload_id)
+        return True
+
+    def _created(self, key, upload_id):
+        if self.p.journal is not None:
+            self.p.journal.started(self.p, key, upload_id)
+
+    def _ended(self, upload_id):
+        if self.p.journal is not None:
+            self.p.journal.finished(upload_id)
 
     def _log(self, msg, *args):
         if self.p.logger:
@@ -352,6 +366,7 @@ class MultipartUploads:
         self.abort_orphans(key)
         upload_id = self.p._retried('create_multipart_upload', key, **fields,
                                     **self.p.sse)['UploadId']
+        self._created(key, upload_id)
         try:
             etags = self._run(lambda part: self._upload_part(key, upload_id, part), parts)
             return self._commit(name, key, upload_id, etags, source)
@@ -380,6 +395,11 @@ class MultipartUploads:
         return self._complete(key, upload_id, parts)
 
     def _complete(self, key, upload_id, parts):
+        etag = self._complete_once_done(key, upload_id, parts)
+        self._ended(upload_id)
+        return etag
+
+    def _complete_once_done(self, key, upload_id, parts):
         tries = []
 
         def attempt():
@@ -417,9 +437,13 @@ class MultipartUploads:
             parts = byte_ranges(sizes)
         upload_id = self.p._retried('create_multipart_upload', key, **fields,
                                     **self.p.sse)['UploadId']
+        self._created(key, upload_id)
         try:
             etags = self._run(lambda part: self._copy_part(key, upload_id, part, remote),
                               parts)
+            if not self._still_there(name, remote):
+                self.abort(key, upload_id)
+                return False
             return self._commit(name, key, upload_id, etags, _NoManifest(source))
         except RemoteError as err:
             self.abort(key, upload_id)
@@ -429,6 +453,14 @@ class MultipartUploads:
         except BaseException:
             self.abort(key, upload_id)
             raise
+
+    def _still_there(self, name, remote):
+        """Whether the object the parts were copied from is still ``remote`` now that they
+        are all copied: what each part's copy condition says where the store honours it, and
+        the only check where it does not (moto; radosgw 16 reads another header), so parts of
+        a newer object never go out under this object's metadata and identity marker."""
+        now = self.p.head_object(name)
+        return now is not None and now.etag == remote.etag
 
     def _copy_part(self, key, upload_id, part, remote):
         """One part copied, and checked: a wrong ETag is retried like a failed request."""

@@ -312,6 +312,38 @@ class SwiftProvider(Provider):
                         self.mapping, parts[0], self.container), parts[1])
         return manifest
 
+    # -- reading a source (the migrator) -----------------------------------
+    def get_raw(self, name):
+        try:
+            out, body, release = self.retry.call(self._open, name, {},
+                                                 'multipart-manifest=get')
+        except RemoteError as err:
+            if err.status >= 500 or err.status == 401 or err.headers is None:
+                raise
+            return self._error_response(err, False)
+        return RemoteResponse(200, out, body, close=release)
+
+    def container_headers(self):
+        def head(conn):
+            return response_headers(conn, conn.head_container(self.remote_container))
+        try:
+            return self._retried('HEAD', None, head)
+        except RemoteError as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def account_headers(self):
+        """Swift-style headers of the source account (metadata, ACL)."""
+        return self._retried('HEAD account', None, lambda conn: response_headers(
+            conn, conn.head_account()))
+
+    def list_containers(self, marker='', limit=1000, prefix=''):
+        def page(conn):
+            return conn.get_account(marker=marker or None, limit=min(int(limit), MAX_LIST),
+                                    prefix=prefix or None)[1]
+        return self._retried('GET account', None, page)
+
     # -- writes ---------------------------------------------------------
     def put_object(self, name, headers, body, size):
         """One streamed PUT; the remote checks the etag (422 on mismatch). Not retried here.

@@ -18,6 +18,7 @@ from swift.common.wsgi import WSGIContext
 
 from s3_sync.shunt.headers import LocalMiss, without_if_match_any
 from s3_sync.shunt.listing import ListingSplice
+from s3_sync.shunt.migration import MigrationShunt
 from s3_sync.config import DEFAULT_PATH
 from s3_sync.shunt.objects import ObjectFallback
 from s3_sync.shunt.profiles import DEFAULT_CHECK_INTERVAL, DEFAULT_READ_TIMEOUT, Profiles
@@ -45,8 +46,12 @@ class CloudShunt:
         self.objects = ObjectFallback(app, self.logger)
         self.listing = ListingSplice(app, self.logger)
         self.writes = ArchiveWrites(app, self.logger)
+        self.migrations = MigrationShunt(app, self.profiles, self.listing, self.logger)
 
     def __call__(self, env, start_response):
+        migrated = self.migrations.target(env)
+        if migrated is not None:
+            return self.migrations(env, start_response, *migrated)
         target = self._target(env)
         if target is None:
             return self.app(env, start_response)

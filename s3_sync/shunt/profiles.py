@@ -47,6 +47,15 @@ def index_mappings(config, select=is_shunted):
     return index
 
 
+def index_migrations(config):
+    """``{(account, container): migration}`` (``"/*"`` migrations under ``(account, "/*")``):
+    containers being migrated, which the shunt serves as ``shunt.migration`` says."""
+    index = {}
+    for migration in config.migrations:
+        index.setdefault((migration.account, migration.container), migration)
+    return index
+
+
 def _file_signature(path):
     """What changes when the file is rewritten (in place or by rename), or None if missing."""
     try:
@@ -75,6 +84,7 @@ class Profiles:
         self.clock = clock
         self.provider_factory = provider_factory
         self.mappings = {}
+        self.migrations = {}
         self._signature = object()   # differs from any real signature: load on first check
         self._next_check = 0.0
         self._providers = LRU(MAX_PROVIDERS)
@@ -100,11 +110,12 @@ class Profiles:
         for warning in config.warnings:
             self._log('warning', '%s: %s: %s', self.name, self.conf_file, warning)
         self.mappings = index_mappings(config, self.select)
+        self.migrations = index_migrations(config)
         # Old providers are dropped, not closed: a request still streaming from one must be
         # able to finish.
         self._providers = LRU(MAX_PROVIDERS)
-        self._log('info', '%s: loaded %s: %d active mapping(s)',
-                  self.name, self.conf_file, len(self.mappings))
+        self._log('info', '%s: loaded %s: %d active mapping(s), %d migration(s)',
+                  self.name, self.conf_file, len(self.mappings), len(self.migrations))
 
     def _log(self, level, fmt, *args):
         if self.logger:

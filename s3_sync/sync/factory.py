@@ -3,7 +3,8 @@
 The cache is what keeps one provider, and so one remote connection pool, alive across crawl
 cycles (the original built a new one for every container on every cycle). It is bounded: a
 ``"/*"`` mapping can name any number of containers, and the least recently crawled one is closed
-when the cache is full.
+when the cache is full. Every provider it builds notes its multipart uploads in the node's
+journal (``s3_sync.sync.journal``), which ``abort_left_uploads`` empties at the start.
 """
 import functools
 
@@ -12,6 +13,7 @@ from s3_sync.lru import LRU
 from s3_sync.providers import create_provider
 from s3_sync.stats import StatsReporter
 from s3_sync.sync.container import ContainerSync
+from s3_sync.sync.journal import UploadJournal
 
 MAX_CACHED = 1000
 
@@ -26,6 +28,7 @@ class SyncFactory:
         self.local = LocalSwift(internal_client)
         self.logger = logger
         self._syncs = LRU(max_cached, on_evict=_close)
+        self.journal = UploadJournal(conf.status_dir, logger)
 
     def for_container(self, mapping, account, container):
         return self._syncs.get_or_create(
@@ -35,9 +38,16 @@ class SyncFactory:
     def _build(self, mapping, account, container):
         provider = create_provider(mapping, container if mapping.per_account else None,
                                    logger=self.logger)
+        provider.journal = self.journal
         stats = StatsReporter(self.conf, mapping, container)
         return ContainerSync(mapping, account, container, provider, self.local, stats,
                              self.logger)
+
+    def abort_left_uploads(self):
+        """Abort the multipart uploads a killed earlier run of this daemon left (see
+        ``s3_sync.sync.journal``); the number aborted."""
+        return self.journal.abort_left(
+            self.conf.containers, lambda mapping: create_provider(mapping, logger=self.logger))
 
     def close(self):
         self._syncs.clear()

@@ -8,6 +8,8 @@ every invariant of ``test/reliability/checker.py``. The full suite is ``tools/re
 
 The product bugs the suite found have a test each here (see ``test/reliability/bugs.py``): an
 expectedFailure while open, a plain regression test once fixed."""
+import hashlib
+import json
 import random
 import shutil
 import tempfile
@@ -133,8 +135,8 @@ class TestReliabilityShort(S3TargetTest):
             self.assertEqual(rc, 0, out)
         self.assertEqual(sum(counter.uploads().values()), 30)
 
-    @unittest.expectedFailure   # B5: sharded mid-sync, rows go up from the root and the shards
     def test_sharding_during_a_sync_uploads_each_object_once(self):
+        """B5 (fixed in 06c62f4): sharded mid-sync, rows went up from the root and the shards."""
         counter, container, daemons = self.sharding_setup(60)
         counter.arm(1.0, ['stall'], stall_seconds=0.3, match=lambda kind: kind == 'PutObject')
         self.addCleanup(daemons.stop_all)
@@ -173,6 +175,43 @@ class TestReliabilityShort(S3TargetTest):
         for rc, out in NodeDaemons(self.env, [mapping], verification_slack=0).run_once():
             self.assertEqual(rc, 0, out)
         self.assertEqual(sum(counter.uploads().values()), 0)
+
+    # B7 (fixed in ea47259): a multipart upload cut by a kill -9 was left incomplete
+    def test_a_multipart_upload_cut_by_a_kill_is_aborted_after_the_restart(self):
+        counter = FaultProxy(self.target['aws_endpoint']).start()
+        self.addCleanup(counter.stop)
+        container = self.make_container(self.conn, 'rel-b7')
+        segments = self.make_container(self.conn, 'rel-b7-seg')
+        manifest = []
+        for i in range(2):      # 12 MiB: a multipart upload of two 6 MiB parts
+            part = bytes([65 + i]) * (6 * 1024 * 1024)
+            self.conn.put_object(segments, 's%d' % i, part)
+            manifest.append({'path': '/%s/s%d' % (segments, i),
+                             'etag': hashlib.md5(part).hexdigest(), 'size_bytes': len(part)})
+        self.conn.put_object(container, 'big', json.dumps(manifest),
+                             query_string='multipart-manifest=put')
+        mapping = s3_mapping(dict(self.target, aws_endpoint=counter.url), self.bucket,
+                             self.account, container, remote_timeout=60)
+        # the parts reach the proxy and wait there: the kill lands inside the upload
+        counter.arm(1.0, ['stall'], stall_seconds=30, match=lambda kind: kind == 'UploadPart')
+        daemons = NodeDaemons(self.env, [mapping])
+        self.addCleanup(daemons.kill_all)
+        daemons.start_all()
+        deadline = time.time() + 60
+        while not counter.in_flight['UploadPart'] and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertTrue(counter.in_flight['UploadPart'], 'no part upload began')
+        daemons.kill_all()
+        counter.disarm()
+        self.assertEqual(len(self.incomplete_uploads()), 1)
+        # its row is superseded: after the restart nothing uploads that key again
+        self.conn.delete_object(container, 'big')
+        for rc, out in daemons.run_once():
+            self.assertEqual(rc, 0, out)
+        self.assertEqual(self.incomplete_uploads(), [])
+
+    def incomplete_uploads(self):
+        return self.s3.list_multipart_uploads(Bucket=self.bucket).get('Uploads', [])
 
     def sharding_setup(self, count):
         """A counting proxy, a container of ``count`` objects mapped through it, daemons."""

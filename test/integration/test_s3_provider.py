@@ -197,12 +197,12 @@ class ProviderContract:
         self.assertEqual(b''.join(self.provider.get_object('obj').body), b'body')
 
     def test_update_metadata_with_another_etag_is_false(self):
-        if not self.verifies_copy_conditions:
-            self.skipTest('this server ignores x-amz-copy-source-if-match')
         self.put('obj', b'body', **{'x-object-meta-old': '1'})
         self.assertFalse(self.provider.update_metadata(
             'obj', {'x-object-meta-new': '2'}, md5(b'other')))
-        self.assertEqual(self.provider.head_object('obj').headers['x-object-meta-old'], '1')
+        if self.verifies_copy_conditions:
+            self.assertEqual(self.provider.head_object('obj').headers['x-object-meta-old'], '1')
+        # else the store copied all the same, and the caller's upload repairs it
 
     def test_update_metadata_of_missing_object_is_false(self):
         self.assertFalse(self.provider.update_metadata('nope', {}, md5(b'x')))

@@ -53,6 +53,18 @@ BUGS = {
            'and returns before reading it: archive of an object already on the remote, a stale '
            'read, a selection mismatch; with remote retries keeping the row\'s frames alive, '
            'the watchdog fires into the hub: a ChunkWriteTimeout Traceback in the daemon log'),
+    'B9': ('what was left of B4 after its fix (602a7df): verification waited at the first row '
+           'not due for this replica (a row it takes over only a slack later), so the rows '
+           'behind it, the missing replica\'s share among them, waited too, until every '
+           'survivor reached them at the same time and uploaded them all '
+           '(s3_sync/crawler/passes.py verify)'),
+    'B10': ('what is left of B5 after its fix (06c62f4): an object written while the sharding '
+            'begins lands in a root replica that does not know the shard ranges yet (no '
+            'redirect) after the shard DBs were created; the sharder moves it into its shard '
+            'later, where it is newer than the shard DB, so the root\'s owner and the shard\'s '
+            'owner both handle it, at the same copy_after due time in archive mode (two uploads; '
+            'the loser\'s fence is logged "kept: a client wrote it") (s3_sync/crawler/crawler.py '
+            'handed_over_before: a shard DB\'s created_at is too early a moment)'),
 }
 
 # bug id -> the commit that fixed it
@@ -60,9 +72,12 @@ FIXED = {
     'B1': 'e31e0be',
     'B2': '070835a',
     'B3': 'ec4033a',
-    'B4': '602a7df',
+    'B4': '602a7df',       # completed by the commit that fixed B9
+    'B5': '06c62f4',
     'B6': '1041c40',
+    'B7': 'ea47259',
     'B8': 'be9b45c',
+    'B9': '09aa9ee',
 }
 KNOWN_BUGS = {bug: text for bug, text in BUGS.items() if bug not in FIXED}
 

@@ -309,14 +309,18 @@ class Checker:
                 if not obj.deleted:
                     with self.tally.lock:
                         self.tally.uploads[count] += 1
+                        self.tally.run_uploads[self.run.name]['objects'] += 1
+                        self.tally.run_uploads[self.run.name]['uploads'] += count
                 if count <= 1:
                     continue
                 if name in allowed:
                     with self.tally.lock:
                         self.tally.duplicates_allowed += 1
+                        self.tally.run_uploads[self.run.name]['in flight'] += 1
                     continue
                 with self.tally.lock:
                     self.tally.duplicates_unexplained += 1
+                    self.tally.run_uploads[self.run.name]['beyond'] += 1
                 uploads = sorted(times[name])
                 bug = None
                 if obj.written and int(uploads[0][1]) < obj.written and \

@@ -22,6 +22,8 @@ class Tally:
         self.duplicates_allowed = 0                  # objects uploaded again by in-flight work
         self.duplicates_unexplained = 0              # of which known bugs explain:
         self.duplicates_known = collections.Counter()  # bug id -> objects
+        # run -> Counter: objects, uploads, 'in flight' / 'beyond' (objects uploaded again)
+        self.run_uploads = collections.defaultdict(collections.Counter)
         self.losses = 0
         self.problems = []                           # (run, text)
         self.known = {}                              # bug id -> [(run, text)]
@@ -71,6 +73,10 @@ class Tally:
                          'known bugs %s, unexplained %d' % (
                              _counter(self.duplicates_known),
                              self.duplicates_unexplained - known) if known else 'none known'))
+        lines.append('uploads per run: %s' % ('; '.join(
+            '%s %.3f per object, %d again in flight, %d beyond' % (
+                run, c['uploads'] / max(1, c['objects']), c['in flight'], c['beyond'])
+            for run, c in self.run_uploads.items()) or 'none counted'))
         lines.append('losses: %d' % self.losses)
         from test.reliability.bugs import BUGS as KNOWN_BUGS
         lines.append('known product bugs seen (expected failures): %s' % (

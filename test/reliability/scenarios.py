@@ -404,7 +404,6 @@ def scenario_replica_missing(run, size):
     run.wait_converged()
     restored = time.time()
     run.explain('B4', removed, restored)
-    run.explain('B5', restored)
     for lane in run.lanes:
         localfaults.restore_container_replica(run.info, 3, 1, lane.account, lane.container)
     run.log('  node 3 replicas restored (copy + new id) at t=%.0fs' % run.elapsed())
@@ -420,17 +419,20 @@ def scenario_sharding(run, size):
     n = size['objects']
     run.add_lane('sync', 'moto', False, n, slos=size['slos'], posts=n // 20, deletes=n // 20)
     # copy_after keeps objects local for a while, so that the container has rows to shard
-    run.add_lane('arch', 'moto', True, n, slos=size['slos'], copy_after=15)
-    run.start(size['write_seconds'])
+    # (it is sharded first: on a busy machine the other one's sharding can take a minute)
+    run.add_lane('arch', 'moto', True, n, slos=size['slos'], copy_after=60)
+    # what a root replica had not finished when its retiring DB went away (rows still waiting
+    # for copy_after) the shards take over after the slack: a minute here
+    run.start(size['write_seconds'], verification_slack=1)
     # the replicators a cluster runs all the time (the sharder brings its own for shard DBs)
     replicator = localfaults.BackgroundReplicator(run.info, lane_partitions(run),
                                                   objects=True).start()
     run.on_finish.append(replicator.stop)
     run.wait_progress(0.4)
     workdir = tempfile.mkdtemp(prefix='s3sync-rel-sharder-')
-    run.explain('B5', time.time())
+    run.explain('B10', time.time())
     try:
-        for lane in run.lanes:
+        for lane in sorted(run.lanes, key=lambda lane: not lane.archive):
             shards, seconds, log = localfaults.shard_container(
                 run.info, lane.account, lane.container, size['rows_per_shard'], workdir)
             run.tally.local_faults['container sharded'] += 1

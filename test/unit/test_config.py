@@ -465,12 +465,33 @@ class TestSelectionCriteria(ConfigFileCase):
                       'string, not number', self.refuses({'OR': [{'x-object-meta-n': 5}]}))
 
 
+MIGRATION = {'account': 'AUTH_m', 'aws_bucket': 'src', 'aws_identity': 'id',
+             'aws_secret': 'secret'}
+
+
 class TestMigrations(ConfigFileCase):
-    def test_migrations_are_kept_as_given(self):
-        migration = {'account': 'AUTH_m', 'aws_bucket': 'src', 'protocol': 'swift',
-                     'custom': 1}
-        conf = validate_config(dict(base_conf(), migrations=[migration]))
-        self.assertEqual(conf.migrations, (migration,))
+    def migration(self, **extra):
+        return validate_config(dict(base_conf(), migrations=[dict(MIGRATION, **extra)]))
+
+    def test_migration_defaults_come_from_the_schema(self):
+        conf = self.migration()
+        migration, = conf.migrations
+        self.assertEqual((migration.container, migration.protocol, migration.prefix,
+                          migration.restore_object, migration.custom_prefix),
+                         ('src', 's3', '', True, ''))
+        self.assertEqual(migration.wire(), MIGRATION)
+        self.assertIsNone(conf.migrator_settings)
+
+    def test_migration_source_is_a_native_mapping(self):
+        source = self.migration(protocol='swift', aws_endpoint='http://127.0.0.1:1/auth/v1.0',
+                                remote_account='AUTH_r').migrations[0].source()
+        self.assertEqual((source.aws_bucket, source.container, source.custom_prefix,
+                          source.remote_account, source.auth_type),
+                         ('src', 'src', '', 'AUTH_r', 'swift'))
+
+    def test_unknown_migration_key_is_a_warning(self):
+        self.assertIn('migrations[0].custom: unknown key, ignored',
+                      self.migration(custom=1).warnings)
 
     def test_migration_without_bucket_is_refused(self):
         self.assertIn(': migrations[0].aws_bucket: missing required key',
@@ -479,7 +500,32 @@ class TestMigrations(ConfigFileCase):
     def test_migration_protocol_is_checked(self):
         self.assertIn(': migrations[0].protocol: must be one of s3, swift',
                       self.refusal(dict(base_conf(), migrations=[
-                          {'account': 'AUTH_m', 'aws_bucket': 'b', 'protocol': 'nfs'}])))
+                          dict(MIGRATION, protocol='nfs')])))
+
+    def test_all_buckets_cannot_be_relocated(self):
+        self.assertIn('migrations[0].container: must be "/*"', self.refusal(dict(
+            base_conf(), migrations=[dict(MIGRATION, aws_bucket='/*', container='c')])))
+
+    def test_two_migrations_into_one_container_are_refused(self):
+        self.assertIn('migrations[1]: same account and container as migrations[0]',
+                      self.refusal(dict(base_conf(), migrations=[
+                          MIGRATION, dict(MIGRATION, aws_bucket='other', container='src')])))
+
+    def test_swift_source_needs_an_auth_url(self):
+        self.assertIn('migrations[0].aws_endpoint: missing required key for protocol swift',
+                      self.refusal(dict(base_conf(), migrations=[
+                          dict(MIGRATION, protocol='swift')])))
+
+    def test_migrator_settings_are_checked_and_filled(self):
+        conf = validate_config(dict(base_conf(), migrator_settings={
+            'status_file': '/tmp/m.json', 'items_chunk': 50, 'process': 0}))
+        settings = conf.migrator_settings
+        self.assertEqual((settings['workers'], settings['segment_size'],
+                          settings['ring_name']), (10, 100000000, 'container'))
+        self.assertTrue(any(w.startswith('migrator_settings.process: ignored')
+                            for w in conf.warnings), conf.warnings)
+        self.assertIn('migrator_settings.items_chunk: missing required key', self.refusal(
+            dict(base_conf(), migrator_settings={'status_file': '/tmp/m.json'})))
 
 
 class TestSample(unittest.TestCase):
@@ -506,8 +552,8 @@ class TestAnnouncements(unittest.TestCase):
     def test_keys_this_version_does_not_apply_are_announced(self):
         warnings = self.warnings(dict(
             base_conf(swift_mapping()),
-            bulk_process=True, migrations=[{'account': 'AUTH_m', 'aws_bucket': 'b'}]))
-        for key in ('bulk_process', 'migrations'):
+            bulk_process=True))
+        for key in ('bulk_process',):
             self.assertTrue(any(w.startswith(key + ': not applied') for w in warnings),
                             (key, warnings))
         self.assertTrue(all('\n' not in w for w in warnings))

@@ -71,7 +71,8 @@ MALFORMED = [
     ('integer_of_400_digits_as_string', '{%s, "statsd_host": %s}' % (GOOD_JSON, '9' * 400),
      'statsd_host'),
     ('integer_of_400_digits_in_migration', conf(migrations=[
-        {'account': 'AUTH_test', 'aws_bucket': 'b', 'older_than': 10 ** 400}]),
+        {'account': 'AUTH_test', 'aws_bucket': 'b', 'aws_identity': 'i', 'aws_secret': 's',
+         'older_than': 10 ** 400}]),
      'migrations[0].older_than'),
     ('duplicate_global_key', '{%s, "items_chunk": 5}' % GOOD_JSON, 'items_chunk'),
     ('duplicate_mapping_key', json.dumps(conf()).replace(
@@ -205,7 +206,8 @@ MALFORMED = [
     ('migration_without_bucket', conf(migrations=[{'account': 'AUTH_test'}]),
      'migrations[0].aws_bucket'),
     ('migration_protocol_unknown', conf(migrations=[
-        {'account': 'AUTH_test', 'aws_bucket': 'b', 'protocol': 'ftp'}]),
+        {'account': 'AUTH_test', 'aws_bucket': 'b', 'aws_identity': 'i', 'aws_secret': 's',
+         'protocol': 'ftp'}]),
      'migrations[0].protocol'),
 ]
 MALFORMED = [case + (False,) for case in MALFORMED] + [

@@ -9,6 +9,7 @@ import eventlet.debug
 import eventlet.event
 
 from swift.common.utils import ShardName, ShardRange, Timestamp
+from swift.container.backend import ContainerBroker
 
 from s3_sync.crawler import progress as progress_module
 from s3_sync.crawler.crawler import Crawler
@@ -65,6 +66,9 @@ class TestPrimaryPass(CrawlerTestCase):
         handled = []
         for n in (1, 2, 3):
             crawler = self.crawler(n, verification_slack=60)
+            # (the nodes share a status dir here: the others' entries make each DB look
+            # rebuilt, so its rows are checked first; the remote has none of them)
+            self.sync.need = set(names)
             crawler.run_once()
             handled.extend(self.sync.rows)
         self.assertEqual(sorted(handled), sorted(names))
@@ -448,6 +452,27 @@ class TestVerificationPass(CrawlerTestCase):
         self.assertEqual(handled & set(names[1]), set(names[1]))     # the next replica: now
         self.assertEqual(handled & set(names[2]), set())             # the one after: later
 
+    def test_rows_taken_over_later_do_not_hold_back_the_missing_replicas_share(self):
+        broker = self.cluster.create('AUTH_test', 'other')[0]
+        index, count = self.replica(1, container='other').index, 3
+        when = Timestamp(time.time() - 90).internal
+        names = {d: self.names((index - d) % count, n=2, prefix='d%d-' % d) for d in (1, 2)}
+        # in ROWID order the rows this replica takes over only later come first
+        for name in names[2] + names[1]:
+            put(broker, name, when)
+        crawler = self.crawler(1, mappings=[mapping(container='other')], verification_slack=1)
+        self.sync.need = set(names[1] + names[2])
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), sorted(names[1]))
+        pending = self.status(container='other')[broker.get_info()['id']]['pending']
+        self.assertEqual(sorted(e['name'] for e in pending.values()), sorted(names[2]))
+        # a slack later the others have done them: checked with a listing, not handled
+        self.sync.need = set()
+        crawler.clock = lambda: time.time() + 61
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), sorted(names[1]))
+        self.assertEqual(self.status(container='other')[broker.get_info()['id']]['pending'], {})
+
     def test_rows_the_remote_lacks_are_handled(self):
         crawler = self.crawler(1, verification_slack=10)
         self.sync.need = {self.old_unowned[1]}
@@ -605,23 +630,120 @@ class TestShardedContainer(CrawlerTestCase):
         self.assertEqual(set(self.status()), {retiring_id, fresh_id, shard.get_info()['id']})
         self.assertEqual(self.sync.infos, [fresh_id])
 
-    def test_rows_a_shard_inherits_are_checked_with_one_listing_not_uploaded_again(self):
+    def shard_with_root_rows(self, names, written=None):
+        """A root holding ``names`` (written at ``written``) and its one shard, into which
+        sharding moved them: a new DB, a new id, ROWIDs from 1, the rows' own timestamps."""
         root = self.cluster.create('AUTH_test', 'cont')[0]
-        names = ['a%d' % i for i in range(5)]
         for name in names:
-            put(root, name)
-        crawler = self.crawler(1, verification_slack=60)
-        crawler.node.replicas = _single_owner(crawler.node.replicas)
-        crawler.run_once()
-        self.assertEqual(sorted(self.sync.rows), names)
-        # The root shards: its rows move to a shard DB, with a new id and ROWIDs from 1.
+            put(root, name, written)
         root.merge_shard_ranges([ShardRange('.shards_AUTH_test/cont-s-1-0', Timestamp.now(),
                                              '', '', state=ShardRange.ACTIVE)])
         shard = self.cluster.create('.shards_AUTH_test', 'cont-s-1-0')[0]
         for item in root.get_objects():
             shard.put_object(item['name'], item['created_at'], item['size'],
                              item['content_type'], item['etag'])
+        return root, shard
+
+    def test_rows_a_shard_inherits_are_not_uploaded_again(self):
+        names = ['a%d' % i for i in range(5)]
+        root, _shard = self.shard_with_root_rows(names)
+        crawler = self.crawler(1, verification_slack=60)
+        crawler.node.replicas = _single_owner(crawler.node.replicas)
+        crawler.run_once()
+        # the root's crawl propagates them; the shard leaves them to it (in the same cycle
+        # here, as when the root and the shard are crawled on two nodes)
+        self.assertEqual(sorted(self.sync.rows), names)
+        self.assertEqual(self.sync.verify_calls, [])
+
+    def test_rows_sharded_while_the_root_is_crawled_are_left_to_the_root(self):
+        # The shard is first seen empty (the sharder creates it, then cleaves rows into it):
+        # rows arriving later are the root's too.
+        root = self.cluster.create('AUTH_test', 'cont')[0]
+        names = ['a%d' % i for i in range(5)]
+        for name in names:
+            put(root, name)
+        root.merge_shard_ranges([ShardRange('.shards_AUTH_test/cont-s-1-0', Timestamp.now(),
+                                             '', '', state=ShardRange.CREATED)])
+        time.sleep(0.01)
+        shard = self.cluster.create('.shards_AUTH_test', 'cont-s-1-0')[0]
+        crawler = self.crawler(1, verification_slack=60)
+        crawler.node.replicas = _single_owner(crawler.node.replicas)
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), names)
+        for item in root.get_objects():
+            shard.put_object(item['name'], item['created_at'], item['size'],
+                             item['content_type'], item['etag'])
+        put(shard, 'written-to-the-shard')        # a client write redirected to the shard
+        self.sync.rows = []
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, ['written-to-the-shard'])
+
+    def test_inherited_rows_the_root_did_not_finish_are_taken_over_by_their_owner(self):
+        # written 90 s ago: past a 60 s slack; the shard is new
+        when = Timestamp(time.time() - 90).internal
+        index, count = 0, 3
+        names = {d: self.names((index - d) % count, n=2, prefix='d%d-' % d) for d in (0, 1)}
+        self.shard_with_root_rows(names[0] + names[1], when)
+        crawler = self.crawler(1, verification_slack=1)
+        replicas = crawler.node.replicas
+        # no root replica here (its rows are the shard's only): the shard, as replica 0 of 3
+        crawler.node.replicas = lambda a, c: [] if c == 'cont' else [
+            r._replace(index=index, count=count) for r in replicas(a, c)]
+        crawler._remote_shards = lambda a, c: [('.shards_AUTH_test', 'cont-s-1-0')]
+        self.sync.need = set(names[0] + names[1])     # never propagated
+        crawler.run_once()
+        # the root has a slack from the sharding on to finish them: nothing handled yet
+        self.assertEqual(self.sync.rows, [])
+        pending = self.status()[self.shard_id()]['pending']
+        self.assertEqual(sorted(e['name'] for e in pending.values()),
+                         sorted(names[0] + names[1]))
+        self.assertTrue(all(e['verify'] for e in pending.values()))
+        # then the owner takes them over; the next replica only a slack later
+        crawler.clock = lambda: time.time() + 61
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), sorted(names[0]))
+        pending = self.status()[self.shard_id()]['pending']
+        self.assertEqual(sorted(e['name'] for e in pending.values()), sorted(names[1]))
+        # by when the owner of those has done it: checked, not handled again
+        self.sync.need = set()
+        crawler.clock = lambda: time.time() + 121
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), sorted(names[0]))
+        self.assertEqual(self.status()[self.shard_id()]['pending'], {})
+
+    def shard_id(self):
+        path = self.cluster.node(1).replicas('.shards_AUTH_test', 'cont-s-1-0')[0].db_path
+        return ContainerBroker(path).get_info()['id']
+
+    def test_a_deferral_of_an_inherited_row_waits_a_slack_more_than_the_root(self):
+        when = time.time() - 90
+        self.shard_with_root_rows(['a'], Timestamp(when).internal)
+        crawler = self.crawler(1, verification_slack=1)
+        replicas = _single_owner(crawler.node.replicas)
+        crawler.node.replicas = lambda a, c: [] if c == 'cont' else replicas(a, c)
+        crawler._remote_shards = lambda a, c: [('.shards_AUTH_test', 'cont-s-1-0')]
+        self.sync.need = {'a'}
+        self.sync.outcomes['a'] = Retry(when + 120)      # copy_after: 120 s
+        crawler.run_once()
+        crawler.clock = lambda: time.time() + 61          # taken over a slack after sharding
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, ['a'])
+        pending = list(self.status()[self.shard_id()]['pending'].values())
+        self.assertEqual([e['due'] for e in pending], [when + 120 + 60])
+
+    def test_rows_of_a_rebuilt_replica_are_checked_with_one_listing_not_uploaded_again(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        names = ['a%d' % i for i in range(5)]
+        for name in names:
+            put(broker, name)
+        crawler = self.crawler(1, verification_slack=60)
+        crawler.node.replicas = _single_owner(crawler.node.replicas)
+        crawler.run_once()
+        # the replicator's copy of another replica: the same rows under a new id
+        broker.newid('another-replica')
         self.sync.rows, self.sync.verify_calls = [], []
+        crawler = self.crawler(1, verification_slack=60)
+        crawler.node.replicas = _single_owner(crawler.node.replicas)
         crawler.run_once()
         self.assertEqual(self.sync.rows, [])        # all on the remote: nothing uploaded again
         self.assertEqual(self.sync.verify_calls, [names])

@@ -1,8 +1,13 @@
 """Large objects on S3: part plans, the streaming part reader, and the multipart requests
 S3Provider sends (with an in-memory fake S3 client that reads every body it is given)."""
+import datetime
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 import unittest
+from unittest import mock
 
 import eventlet
 from botocore.exceptions import ClientError
@@ -12,6 +17,7 @@ from s3_sync.providers import s3_multipart as mp
 from s3_sync.providers.base import RemoteError, RemoteObject
 from s3_sync.providers.s3 import S3Provider
 from s3_sync.retry import RetryPolicy
+from s3_sync.sync.journal import JOURNAL_NAME, UploadJournal
 from test.unit.fakes import make_mapping
 
 MiB = mp.MiB
@@ -143,6 +149,17 @@ class FakeS3:
         data = b''.join(parts[n][0] for n in numbers)
         self.objects[Key] = (data, etag) + upload['meta']
         return {'ETag': '' if self.empty_complete_etag else '"%s"' % etag}
+
+    def close(self):
+        pass
+
+    def head_object(self, Bucket, Key):
+        self.calls.append(('head', Key))
+        if Key not in self.objects:
+            raise client_error(404, 'NoSuchKey', 'HeadObject')
+        data, etag = self.objects[Key][:2]
+        return {'ETag': '"%s"' % etag, 'ContentLength': len(data),
+                'LastModified': datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)}
 
     def abort_multipart_upload(self, Bucket, Key, UploadId):
         self.calls.append(('abort', UploadId))
@@ -377,7 +394,7 @@ class TestLargeMetadataAndMatching(ProviderTest):
         done = self.provider.update_large_metadata('big', {'x-object-meta-v': '2'}, source,
                                                    remote)
         self.assertTrue(done)
-        self.assertEqual(self.ops(), ['create', 'copy', 'copy', 'complete'])
+        self.assertEqual(self.ops(), ['create', 'copy', 'copy', 'head', 'complete'])
         self.assertEqual(sorted(c[2] for c in self.s3.calls if c[0] == 'copy'),
                          ['bytes=0-5242879', 'bytes=5242880-9437183'])
         data, etag, meta = self.s3.objects[KEY][:3]
@@ -391,12 +408,30 @@ class TestLargeMetadataAndMatching(ProviderTest):
         self.assertIn('abort', self.ops())
         self.assertEqual(self.s3.uploads, {})
 
+    def test_a_store_ignoring_the_copy_condition_gets_no_parts_of_another_object(self):
+        # segments under 5 MiB: coalesced parts, copied by byte range (no md5 to check)
+        source, remote = self.upload([FakePiece(b'a' * (3 * MiB)), FakePiece(b'b' * (3 * MiB)),
+                                      FakePiece(b'c' * (4 * MiB))])
+        # a newer object arrives; the store copies its parts without looking at the condition
+        self.s3.objects[KEY] = (b'n' * (10 * MiB), md5(b'n' * (10 * MiB)), {}, '')
+        self.s3.upload_part_copy = self.copy_ignoring_condition
+        done = self.provider.update_large_metadata('big', {'x-object-meta-v': '2'}, source,
+                                                   remote)
+        self.assertFalse(done)          # the caller uploads the local object instead
+        self.assertNotIn('complete', self.ops())
+        self.assertEqual(self.s3.uploads, {})
+        self.assertEqual(self.s3.objects[KEY][0], b'n' * (10 * MiB))
+
+    def copy_ignoring_condition(self, CopySourceIfMatch, **kw):
+        return FakeS3.upload_part_copy(self.s3, CopySourceIfMatch='"%s"' % self.s3.objects[
+            kw['CopySource']['Key']][1], **kw)
+
     def test_an_empty_etag_from_complete_is_not_taken_for_a_failed_copy(self):
         source, remote = self.upload([FakePiece(b'a' * (5 * MiB)), FakePiece(b'b' * (5 * MiB))])
         self.s3.empty_complete_etag = True
         self.assertTrue(self.provider.update_large_metadata(
             'big', {'x-object-meta-v': '2'}, source, remote))
-        self.assertEqual(self.ops(), ['create', 'copy', 'copy', 'complete'])
+        self.assertEqual(self.ops(), ['create', 'copy', 'copy', 'head', 'complete'])
 
     def test_copied_part_with_a_wrong_etag_is_copied_again(self):
         source, remote = self.upload([FakePiece(b'a' * (5 * MiB)), FakePiece(b'b' * (5 * MiB))])
@@ -404,7 +439,7 @@ class TestLargeMetadataAndMatching(ProviderTest):
         done = self.provider.update_large_metadata('big', {'x-object-meta-v': '2'}, source,
                                                    remote)
         self.assertTrue(done)
-        self.assertEqual(self.ops(), ['create', 'copy', 'copy', 'copy', 'complete'])
+        self.assertEqual(self.ops(), ['create', 'copy', 'copy', 'copy', 'head', 'complete'])
         self.assertEqual(self.s3.objects[KEY][:2], (source.data, remote.etag))
 
     def test_single_put_remote_is_copied_onto_itself(self):
@@ -443,3 +478,90 @@ class TestLargeMetadataAndMatching(ProviderTest):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class KilledUpload(BaseException):
+    """What a kill -9 is to the upload: nothing after it runs (no abort, no commit)."""
+
+
+class TestUploadJournal(ProviderTest):
+    def setUp(self):
+        super().setUp()
+        self.dir = tempfile.mkdtemp(prefix='s3sync-journal-')
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.provider.journal = UploadJournal(self.dir)
+
+    def restart(self):
+        """A new daemon's journal over the same status_dir, aborting what is left."""
+        journal = UploadJournal(self.dir)
+        fresh = make_provider(self.s3)
+        aborted = journal.abort_left([self.provider.mapping], lambda mapping: fresh)
+        return journal, aborted
+
+    def kill_during_parts(self):
+        self.s3.fail[('part', 2)] = [KilledUpload()]
+        pieces = [FakePiece(bytes([i]) * (5 * MiB)) for i in range(3)]
+        self.provider.retry = RetryPolicy(attempts=1, sleep=lambda seconds: None)
+        with mock.patch.object(mp.MultipartUploads, 'abort', lambda *a: None):
+            with self.assertRaises(KilledUpload):
+                self.provider.put_large('big', {}, FakeSource(pieces))
+        self.assertEqual(len(self.s3.uploads), 1)       # left open on the remote
+
+    def test_an_upload_cut_by_a_kill_is_aborted_by_the_next_start(self):
+        self.kill_during_parts()
+        journal, aborted = self.restart()
+        self.assertEqual(aborted, 1)
+        self.assertEqual(self.s3.uploads, {})
+        self.assertEqual(journal.entries, {})
+        self.assertEqual(UploadJournal(self.dir).entries, {})     # struck off on disk too
+
+    def test_finished_uploads_leave_nothing_in_the_journal(self):
+        pieces = [FakePiece(bytes([i]) * (5 * MiB)) for i in range(2)]
+        self.provider.put_large('big', {}, FakeSource(pieces))
+        self.provider.put_large('big', {}, FakeSource(pieces, current=False))   # aborted
+        self.assertEqual(self.provider.journal.entries, {})
+        with open(os.path.join(self.dir, JOURNAL_NAME)) as f:
+            self.assertEqual(json.load(f), {})
+        self.s3.calls = []
+        _journal, aborted = self.restart()
+        self.assertEqual((aborted, self.s3.calls), (0, []))
+
+    def test_only_the_uploads_it_left_are_aborted_not_another_nodes(self):
+        self.kill_during_parts()
+        # another node's upload of the same key, in flight
+        self.s3.uploads['other-node'] = {'key': KEY, 'parts': {}, 'meta': ({}, '')}
+        self.restart()
+        self.assertEqual(list(self.s3.uploads), ['other-node'])
+
+    def test_an_abort_that_fails_stays_for_the_next_start(self):
+        self.kill_during_parts()
+        self.s3.abort_multipart_upload = mock.Mock(
+            side_effect=client_error(500, 'InternalError', 'AbortMultipartUpload'))
+        journal, aborted = self.restart()
+        self.assertEqual(aborted, 0)
+        self.assertEqual(len(journal.entries), 1)
+
+    def test_an_upload_no_mapping_reaches_is_kept_and_named(self):
+        self.kill_during_parts()
+        journal = UploadJournal(self.dir)
+        other = make_mapping(aws_bucket='elsewhere')
+        warnings = []
+        journal.logger = mock.Mock(warning=lambda msg, *a: warnings.append(msg % a))
+        self.assertEqual(journal.abort_left([other], lambda m: self.fail('built')), 0)
+        self.assertEqual(len(journal.entries), 1)
+        self.assertIn('no mapping names that bucket', warnings[0])
+
+    def test_a_killed_metadata_copy_is_aborted_by_the_next_start(self):
+        pieces = [FakePiece(b'a' * (5 * MiB)), FakePiece(b'b' * (5 * MiB))]
+        source = FakeSource(pieces)
+        self.provider.put_large('big', {}, source)
+        data, etag = self.s3.objects[KEY][:2]
+        remote = RemoteObject('big', etag, len(data), 0, {})
+        self.s3.fail[('copy', 2)] = [KilledUpload()]
+        with mock.patch.object(mp.MultipartUploads, 'abort', lambda *a: None):
+            with self.assertRaises(KilledUpload):
+                self.provider.update_large_metadata('big', {'x-object-meta-v': '2'}, source,
+                                                    remote)
+        self.assertEqual(len(self.s3.uploads), 1)
+        self.restart()
+        self.assertEqual(self.s3.uploads, {})

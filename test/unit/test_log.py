@@ -204,6 +204,7 @@ class TestRedaction(LoggingCase):
 
     def test_session_tokens_and_migration_secrets_are_redacted(self):
         conf = conf_with_secret(migrations=[{'account': 'AUTH_m', 'aws_bucket': 'b',
+                                             'aws_identity': 'id',
                                              'aws_secret': 'migration-secret'}])
         conf['containers'][0]['aws_session_token'] = 'session-token-value'
         logger, stream = self.console(conf)

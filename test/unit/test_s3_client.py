@@ -139,6 +139,25 @@ class TestRequests(CapturingTest):
         self.assertEqual(request.headers['Content-MD5'],
                          base64.b64encode(hashlib.md5(request.body).digest()))
 
+    def test_copy_condition_to_a_clone_is_also_stated_as_radosgw_16_reads_it(self):
+        client = s3_client.make_client(mapping(aws_endpoint='http://h:1'))
+        for call in (lambda c: c.copy_object(Bucket='bucket', Key='k', CopySourceIfMatch='"e"',
+                                             CopySource={'Bucket': 'bucket', 'Key': 'k'}),
+                     lambda c: c.upload_part_copy(Bucket='bucket', Key='k', UploadId='u',
+                                                  PartNumber=1, CopySourceIfMatch='"e"',
+                                                  CopySource={'Bucket': 'bucket', 'Key': 'k'})):
+            request = self.capture(client, call, body=b'<CopyObjectResult></CopyObjectResult>')
+            self.assertEqual(request.headers['x-amz-copy-source-if-match'], b'"e"')
+            self.assertEqual(request.headers['x-amz-copy-if-match'], b'"e"')
+
+    def test_copy_condition_to_aws_is_stated_once(self):
+        client = s3_client.make_client(mapping())
+        request = self.capture(client, lambda c: c.copy_object(
+            Bucket='bucket', Key='k', CopySourceIfMatch='"e"',
+            CopySource={'Bucket': 'bucket', 'Key': 'k'}),
+            body=b'<CopyObjectResult></CopyObjectResult>')
+        self.assertNotIn('x-amz-copy-if-match', request.headers)
+
     def test_secret_is_not_in_the_request(self):
         client = s3_client.make_client(mapping(aws_endpoint='http://h:1'))
         request = self.capture(client, lambda c: c.list_objects(Bucket='bucket'))

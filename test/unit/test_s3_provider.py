@@ -215,6 +215,20 @@ class TestUpdateMetadata(StubbedTest):
         self.stub.add_response('copy_object', {}, self.expected())
         self.assertTrue(provider.update_metadata('obj', self.headers, BODY_MD5))
 
+    def test_a_copy_that_ignored_its_condition_is_false(self):
+        """A store that ignores CopySourceIfMatch copied another object: answered as a 412,
+        so the caller uploads the local object over the metadata this copy replaced."""
+        provider = self.make()
+        self.stub.add_response('copy_object', {'CopyObjectResult': {'ETag': '"other"'}},
+                               self.expected())
+        self.assertFalse(provider.update_metadata('obj', self.headers, BODY_MD5))
+
+    def test_a_copy_of_the_expected_object_is_true(self):
+        provider = self.make()
+        self.stub.add_response('copy_object', {'CopyObjectResult': {'ETag': '"%s"' % BODY_MD5}},
+                               self.expected())
+        self.assertTrue(provider.update_metadata('obj', self.headers, BODY_MD5))
+
     def test_changed_missing_or_glacier_object_is_false(self):
         provider = self.make()
         self.stub.add_client_error('copy_object', 'PreconditionFailed', '', 412)

@@ -1,0 +1,205 @@
+"""How cost grows with work: flat per-object cost is the goal.
+
+* ``one``: ``growth_objects`` objects of 4 KiB in one container (a backlog the three daemons
+  drain); sampled every second, so the rate and the CPU per object of the first and the last
+  tenth of the objects are compared (start vs end of the drain), with the daemons' RSS over
+  time;
+* ``many``: as many objects spread over ``growth_containers`` containers of another account,
+  under one ``"/*"`` mapping (per-container overhead);
+* ``rows``: a container of ``growth_rows`` rows merged straight into node 1's replica (no
+  objects: the mapping's ``exclude_pattern`` matches them): node 1's daemon ``--once`` primes
+  (time and peak RSS), then a second ``--once`` is the idle poll (time, rows read, requests).
+
+CPU is that of every process of the environment (``bench.cost``), over the window from the
+first object PUT to the last.
+"""
+import concurrent.futures
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import swiftclient
+
+from bench import cost, ours
+from bench.environment import PeakWatcher, expected_keys, stop_procs, POPULATE_THREADS
+from bench.idle import fill, node1_db
+from bench.verify import check
+from devenv.daemons import NodeDaemons, s3_mapping
+
+OTHER_USER = 'test2:tester2'
+CYCLE = re.compile(r'cycle done in ([0-9.]+)s: (\d+) DBs, (\d+) rows scanned')
+
+
+def drain(benv, counter, mappings, count, workers, timeout, log):
+    """Run the three daemons until ``count`` objects arrived; samples of (t, puts, cpu)."""
+    bucket = mappings[0]['aws_bucket']
+    daemons = NodeDaemons(benv.info, mappings, log_level='info', poll_interval=5,
+                          workers=workers)
+    counter.reset()
+    start = time.time()
+    procs = ours.start_daemons(daemons)
+    watcher = PeakWatcher(procs, interval=1.0)
+    meter = cost.CpuMeter(benv, procs)
+    samples, done = [], None
+    try:
+        while time.time() < start + timeout and any(p.poll() is None for p in procs):
+            n = counter.count_ok_puts()
+            if n >= 1 and (not samples or time.time() - samples[-1][0] >= 1.0 or n >= count):
+                snap = meter.snapshot()
+                samples.append((time.time(), n, sum(v for k, v in snap.items()
+                                                    if k != 'harness')))
+            if n >= count:
+                done = time.time()
+                break
+            time.sleep(0.05)
+        watcher.stop()
+    finally:
+        meter.stop()
+        stop_procs(procs)
+    shutil.rmtree(daemons.dir, ignore_errors=True)
+    result = {'seconds': done and done - start, 'samples': samples,
+              'rss_series': watcher.series, 'rss_mib': watcher.peaks,
+              'requests': counter.by_method()}
+    if done and len(samples) >= 2:
+        (t0, n0, c0), (t1, n1, c1) = samples[0], samples[-1]
+        result.update(objs_per_s=(n1 - n0) / (t1 - t0),
+                      cpu_ms_per_obj=(c1 - c0) * 1000 / max(1, n1 - n0))
+        result.update(phases(samples, count))
+    log('  %s objects: %s s, %s obj/s, %s ms CPU/obj' % (
+        count, result['seconds'], result.get('objs_per_s'), result.get('cpu_ms_per_obj')))
+    return result, bucket
+
+
+def phases(samples, count):
+    """Rate and CPU per object over the first and the last tenth of the objects."""
+    def between(lo, hi):
+        inside = [s for s in samples if lo <= s[1] <= hi]
+        if len(inside) < 2:
+            return None, None
+        (t0, n0, c0), (t1, n1, c1) = inside[0], inside[-1]
+        if n1 <= n0 or t1 <= t0:
+            return None, None
+        return (n1 - n0) / (t1 - t0), (c1 - c0) * 1000 / (n1 - n0)
+    first = between(0, count * 0.2)
+    last = between(count * 0.8, count)
+    return {'start_objs_per_s': first[0], 'start_cpu_ms_per_obj': first[1],
+            'end_objs_per_s': last[0], 'end_cpu_ms_per_obj': last[1]}
+
+
+def populate_many(benv, conn_factory, containers, per):
+    import threading
+    local = threading.local()
+    body = os.urandom(4096)
+    etags = {}
+
+    def fill_one(name):
+        if not hasattr(local, 'conn'):
+            local.conn = conn_factory()
+        local.conn.put_container(name)
+        for i in range(per):
+            obj = 'obj-%03d' % i
+            etags[(name, obj)] = local.conn.put_object(name, obj, body[:-4] + b'%04d' % i)
+    with concurrent.futures.ThreadPoolExecutor(POPULATE_THREADS) as pool:
+        list(pool.map(fill_one, containers))
+    return etags
+
+
+def one_container(benv, counter, plan, workers, log):
+    count = plan['growth_objects']
+    container = benv.new_container('grow')
+    log('growth: %d objects in one container' % count)
+    benv.populate(container, count, 4096)
+    bucket = benv.new_bucket('grow')
+    target = dict(benv.moto, aws_endpoint=counter.url)
+    result, _ = drain(benv, counter, [s3_mapping(target, bucket, benv.account, container)],
+                      count, workers, 1800, log)
+    result['verified'] = check(benv, bucket, expected_keys(benv, bucket, container))
+    return result
+
+
+def many_containers(benv, counter, plan, workers, log):
+    n = plan['growth_containers']
+    per = plan['growth_objects'] // n
+    user = benv.info['users'][OTHER_USER]
+    proxy = benv.info['proxies']['noshunt']
+
+    def conn():
+        return swiftclient.Connection(proxy['auth_url'], OTHER_USER, user['key'], retries=2)
+    existing = conn().get_account(full_listing=True)[1]
+    if existing:
+        return {'error': 'account %s already has %d containers (a reused environment): the '
+                         '"/*" run needs it empty' % (user['account'], len(existing))}
+    names = ['grow-%04d' % i for i in range(n)]
+    log('growth: %d containers of %d objects under "/*"' % (n, per))
+    started = time.time()
+    etags = populate_many(benv, conn, names, per)
+    log('growth: populated in %.0f s' % (time.time() - started))
+    bucket = benv.new_bucket('growmany')
+    target = dict(benv.moto, aws_endpoint=counter.url)
+    result, _ = drain(benv, counter, [s3_mapping(target, bucket, user['account'], '/*')],
+                      n * per, workers, 1800, log)
+    from s3_sync import layout
+    from bench.environment import layout_mapping
+    mapping = layout_mapping(bucket)
+    expected = {layout.object_key(mapping, user['account'], c, o): e
+                for (c, o), e in etags.items()}
+    result['verified'] = check(benv, bucket, expected)
+    return result
+
+
+def big_container(benv, counter, plan, workers, log):
+    rows = plan['growth_rows']
+    container = benv.new_container('rows')
+    bucket = benv.new_bucket('rows')
+    db = node1_db(benv.info, benv.account, container)
+    started = time.time()
+    fill(db, benv.account, container, rows)
+    log('growth: %d rows merged in %.0f s' % (rows, time.time() - started))
+    target = dict(benv.moto, aws_endpoint=counter.url)
+    mapping = s3_mapping(target, bucket, benv.account, container, exclude_pattern='idle-')
+    daemons = NodeDaemons(benv.info, [mapping], log_level='info', workers=workers,
+                          items_chunk=1000)
+    out = {'rows': rows}
+    for phase in ('prime', 'idle'):
+        counter.reset()
+        proc = subprocess.Popen(daemons.command(0), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, env=daemons._env())
+        # VmHWM of the daemon itself (ru_maxrss would count the bench process it forked from)
+        watcher = PeakWatcher([proc], interval=0.1)
+        before = time.time()
+        output = proc.stdout.read().decode('utf-8', 'replace')
+        # the watcher's poll() reaps the child: its last CPU sample is the daemon's CPU (up to
+        # 0.1 s stale)
+        proc.wait()
+        watcher.stop()
+        found = CYCLE.findall(output)
+        out[phase] = {'process_s': time.time() - before, 'peak_rss_mib': watcher.peaks[0],
+                      'cpu_s': watcher.cpu[0], 'exit': proc.returncode,
+                      'cycle_s': float(found[-1][0]) if found else None,
+                      'scanned': int(found[-1][2]) if found else None,
+                      'requests': counter.by_method()}
+        log('  %s: %s' % (phase, out[phase]))
+    shutil.rmtree(daemons.dir, ignore_errors=True)
+    return out
+
+
+def measure(benv, counter, plan, workers, scratch, log):
+    out = {}
+    for name, fn in (('one', one_container), ('many', many_containers),
+                     ('rows', big_container)):
+        if not plan['growth_objects' if name != 'rows' else 'growth_rows']:
+            continue            # --set growth_objects=0 (or growth_rows=0) leaves it out
+        try:
+            out[name] = fn(benv, counter, plan, workers, log)
+        except Exception as exc:
+            out[name] = {'error': '%s: %s' % (type(exc).__name__, exc)}
+        benv.reset_moto()
+    one, many = out.get('one') or {}, out.get('many') or {}
+    base = one.get('cpu_ms_per_obj') if (one.get('verified') or {}).get('ok') else None
+    if base and (many.get('verified') or {}).get('ok') and many.get('cpu_ms_per_obj'):
+        out['containers_vs_one'] = many['cpu_ms_per_obj'] / base
+    if one.get('end_cpu_ms_per_obj') and one.get('start_cpu_ms_per_obj'):
+        out['end_vs_start'] = one['end_cpu_ms_per_obj'] / one['start_cpu_ms_per_obj']
+    return out

@@ -1,0 +1,118 @@
+"""The targets of issue 14, judged from a run's results (never typed by hand).
+
+Each target reads one (min, median, max) figure out of the results and a limit. "met" is
+judged on the median; "every round" is added when the worst round meets it too. A figure the
+run did not produce is "not measured", never a pass.
+"""
+from bench.stats import fmt_spread
+
+
+def _get(results, *path):
+    node = results
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def small_cpu_vs_best_peer(results):
+    s = _get(results, 'small', 'summary') or {}
+    peers = [s[p]['cpu_ms_per_obj'][1] for p in ('rclone', 'rclone-no-head')
+             if p in s and s[p]['cpu_ms_per_obj'][1] is not None]
+    ours = _get(s, 'ours', 'cpu_ms_per_obj')
+    if not peers or not ours or ours[1] is None:
+        return None
+    best = min(peers)
+    return tuple(v / best for v in ours)
+
+
+def small_rate_vs_best_peer(results):
+    s = _get(results, 'small', 'summary') or {}
+    peers = [(s[p]['objs_per_s'][1], p) for p in ('rclone', 'rclone-no-head')
+             if p in s and s[p]['objs_per_s'][1] is not None]
+    if not peers:
+        return None
+    return _get(s, 'ours', 'ratio', max(peers)[1], 'objs_per_s')
+
+
+def csync_ratio(interval):
+    def get(results):
+        runs = _get(results, 'container_sync', 'runs') or {}
+        ours = (runs.get('ours') or {})
+        theirs = runs.get('container-sync, interval %d s' % interval) or {}
+        if ours.get('ok') and theirs.get('ok'):
+            return ours['objs_per_s'] / theirs['objs_per_s']
+        return None
+    return get
+
+
+def ratio_to(workload, other):
+    return lambda results: _get(results, workload, 'summary', 'ours', 'ratio', other,
+                                'objs_per_s')
+
+
+def path(*keys):
+    return lambda results: _get(results, *keys)
+
+
+# (what, figure, limit, "at least" or "at most", format)
+TARGETS = [
+    ('small objects: CPU of all processes per object, ours / best rclone configuration',
+     small_cpu_vs_best_peer, 1.0, 'at most', '%.2fx'),
+    ('small objects: throughput, ours / best rclone configuration',
+     small_rate_vs_best_peer, 1.5, 'at least', '%.2fx'),
+    ('small objects: throughput, ours / in-process copy loop', ratio_to('small', 'copy'), None,
+     'at least', '%.2fx'),
+    ('1 MiB objects: throughput, ours / in-process copy loop', ratio_to('medium', 'copy'), 0.9,
+     'at least', '%.2fx'),
+    ('SLO: throughput, ours / in-process copy of the same SLO',
+     path('large', 'ratio'), 0.8, 'at least', '%.2fx'),
+    ('shunt: local GET overhead with sync and archive mappings configured',
+     path('shunt', 'local_get', 'overhead_pct'), 5.0, 'at most', '%+.1f %%'),
+    ('shunt: archived 4 KiB GET / direct S3 GET (median latency)',
+     path('shunt', 'archived_get', 'small', 'ratio'), 1.2, 'at most', '%.2fx'),
+    ('shunt: archived 16 MiB GET / direct S3 GET (median latency)',
+     path('shunt', 'archived_get', 'large', 'ratio'), 1.2, 'at most', '%.2fx'),
+    ('shunt: spliced listing of 10,000 (half archived) / plain local listing',
+     path('shunt', 'listing', 'ratio'), 2.0, 'at most', '%.2fx'),
+    ('2 daemon processes / 1 process on one node (CPU-bound workload)',
+     path('processes', 'ratio'), 1.6, 'at least', '%.2fx'),
+    ('per-object CPU, objects over many containers under "/*" / all in one container',
+     path('growth', 'containers_vs_one'), 1.2, 'at most', '%.2fx'),
+    ('per-object CPU, last fifth of a backlog drain / first fifth (the one-container run; '
+     'not 100,000 objects)', path('growth', 'end_vs_start'), 1.2, 'at most', '%.2fx'),
+    ('Swift to Swift backlog, ours / container-sync daemon, real interval (300 s)',
+     csync_ratio(300), None, 'at least', '%.2fx'),
+    ('Swift to Swift backlog, ours / container-sync daemon, short interval (10 s)',
+     csync_ratio(10), None, 'at least', '%.2fx'),
+    ('lag p99 under a steady 20 PUT/s (s)', path('lag', 'p99'), 1.0, 'at most', '%.3f'),
+    ('remote requests per object, small objects',
+     path('small', 'summary', 'ours', 'requests_per_obj'), 1.05, 'at most', '%.3f'),
+    ('daemon peak RSS syncing a big SLO and DLO (1,000 MiB in the full run; MiB)',
+     path('large', 'big_rss_mib'), 200, 'at most', '%.0f'),
+]
+
+
+def judge(figure, limit, sense):
+    if figure is None or figure[1] is None:
+        return 'not measured'
+    if limit is None:
+        return '(reported)'
+    ok = (lambda v: v >= limit) if sense == 'at least' else (lambda v: v <= limit)
+    if not ok(figure[1]):
+        return '**no**'
+    worst = figure[0] if sense == 'at least' else figure[2]
+    return 'yes, every round' if ok(worst) else 'yes (median; not every round)'
+
+
+def table(results):
+    lines = ['| target | limit | measured: median (min–max) | met? |', '|---|---|---|---|']
+    for what, get, limit, sense, spec in TARGETS:
+        figure = get(results)
+        if figure is not None and not isinstance(figure, tuple):
+            figure = (figure, figure, figure)
+        lines.append('| %s | %s | %s | %s |' % (
+            what, 'n/a' if limit is None else '%s %s' % (sense, spec % limit),
+            fmt_spread(figure, spec, missing='not measured'), judge(figure, limit, sense)))
+    return lines

@@ -1,0 +1,195 @@
+"""One source container into one local container, a page of the source listing at a time.
+
+A page (``items_chunk`` names from the saved marker) is merge-joined with the local listing
+(``merge``); this node acts only on the names it owns (``placement.Share``): copies what is
+missing or older here, checks converted large objects of equal time, and deletes local objects
+that went from the source while they still carry the migrator's mark. Work within a page runs
+on ``workers`` green threads; the marker moves once the whole page is done, so a kill -9 costs
+at most re-listing one page (what was copied is then skipped: same time on both sides).
+
+The rail: a listing of the whole source that comes back empty deletes nothing, with one log
+line. Wrong credentials and a missing bucket are errors, not empty listings; an emptied bucket
+(or a wrong ``prefix``) is what this guards against. Deleting everything must be done by hand.
+"""
+import collections
+import time
+
+import eventlet
+
+from s3_sync.log import one_line
+from s3_sync.migrator import copy as copying
+from s3_sync.migrator.headers import CONTAINER_STATE, MODIFIED, SRC_DELETED
+from s3_sync.migrator.local_store import DELETED
+from s3_sync.migrator.merge import COPY, GONE, LARGE, merge
+from s3_sync.providers.swift_conn import listing_epoch
+
+MAX_PAGE = 1000        # S3 lists at most 1000 keys per request
+# Container headers a Swift source's container passes on (behaviour 7.2).
+CONTAINER_KEYS = ('x-container-read', 'x-container-write')
+VERSIONING = {'x-versions-location': 'stack', 'x-history-location': 'history'}
+VERSIONS_SYSMETA = 'X-Container-Sysmeta-Versions-Location'
+VERSIONS_MODE = 'X-Container-Sysmeta-Versions-Mode'
+
+PageResult = collections.namedtuple('PageResult', 'marker end counts')
+
+
+def container_settings(source_headers):
+    """The local container headers a source container's headers ask for: metadata, ACLs, and
+    old-style versioning as the versioned_writes middleware stores it (sysmeta)."""
+    out = {}
+    for key, value in (source_headers or {}).items():
+        key = key.lower()
+        if key.startswith('x-container-meta-') or key in CONTAINER_KEYS:
+            out[key] = value
+        elif key in VERSIONING and value:
+            out[VERSIONS_SYSMETA] = value
+            out[VERSIONS_MODE] = VERSIONING[key]
+    return out
+
+
+class ContainerMigration:
+    """Migrates ``bucket`` of ``migration`` into its local container, page by page."""
+
+    def __init__(self, migration, bucket, provider, store, copier, share, items_chunk,
+                 workers, logger, stats=None, clock=time.time, policy=None):
+        self.migration = migration
+        self.bucket = bucket
+        self.account = migration.account
+        self.container = migration.local_container(bucket)
+        self.provider = provider
+        self.store = store
+        self.copier = copier
+        self.share = share
+        self.limit = min(items_chunk, MAX_PAGE)
+        self.workers = workers
+        self.logger = logger
+        self.stats = stats
+        self.clock = clock
+        self.policy = policy
+        self.source_count = None    # what the source says it holds (Swift), once prepared
+
+    def __str__(self):
+        return '%s/%s <- %s' % (self.account, self.container, self.bucket)
+
+    # -- the container itself -----------------------------------------------------
+    def prepare(self):
+        """Create the local container when missing (with the source's metadata and ACLs) and
+        keep its metadata in step with the source's while no client changed it here. The
+        source's versions container (old-style versioning), or None."""
+        source = self.provider.container_headers()
+        if source is None:
+            raise copying.CopyFailed('source container %s does not exist' % self.bucket)
+        wanted = container_settings(source)
+        versions = wanted.get(VERSIONS_SYSMETA)
+        count = source.get('x-container-object-count')
+        self.source_count = int(count) if count and count.isdigit() else None
+        here = self.store.container_headers(self.account, self.container)
+        if here is None:
+            self.store.create_container(self.account, self.container, wanted, self.policy)
+            return versions
+        state = here.get(CONTAINER_STATE.lower())
+        if state == SRC_DELETED:
+            # the source container is back: migrate again, keeping the local settings
+            self.store.post_container(self.account, self.container, {CONTAINER_STATE: MODIFIED})
+        elif state != MODIFIED:     # MODIFIED: a client changed it here; its settings win
+            changed = {k: v for k, v in wanted.items() if here.get(k.lower()) != v}
+            if changed:
+                self.store.post_container(self.account, self.container, changed)
+        return versions
+
+    # -- one page -------------------------------------------------------------------
+    def page(self, marker):
+        """Handle one page after ``marker``: a PageResult with the next marker (``''`` once
+        the end of the listing is reached) and the page's counts."""
+        counts = collections.Counter()
+        entries = self.provider.list_objects(marker=marker, limit=self.limit,
+                                             prefix=self.migration.prefix)
+        entries = [e for e in entries if 'name' in e]
+        end = len(entries) < self.limit and self._listing_ended(entries)
+        if not entries and not self._source_has_objects(marker):
+            self._rail()
+            return PageResult('', True, counts)
+        counts['scanned_count'] = len(entries)
+        local = self.store.listing(self.account, self.container, marker,
+                                   self.migration.prefix)
+        pool = eventlet.GreenPool(self.workers)
+        for action in merge(entries, local, marker, end):
+            if self.share.owns(action.name):
+                pool.spawn_n(self._act, action, counts)
+        pool.waitall()
+        self._report(counts)
+        next_marker = '' if end else entries[-1]['name']
+        return PageResult(next_marker, end, counts)
+
+    def _listing_ended(self, entries):
+        """A short page is the end only if nothing follows it: a store may return fewer
+        names than asked before the end (S3 pages with hidden keys), and local objects after
+        the page are judged missing at the source only at the real end."""
+        if not entries:
+            return True
+        return not self.provider.list_objects(marker=entries[-1]['name'], limit=1,
+                                              prefix=self.migration.prefix)
+
+    def _source_has_objects(self, marker):
+        """After an empty page: does the source list anything at all? (An empty page from a
+        marker is the end of the listing; from the start, it may be a source gone empty.)"""
+        if not marker:
+            return False
+        return bool(self.provider.list_objects(limit=1, prefix=self.migration.prefix))
+
+    def _rail(self):
+        for _entry in self.store.listing(self.account, self.container, '',
+                                         self.migration.prefix):
+            self.logger.warning('%s: the source lists no object%s: nothing is deleted here '
+                                '(delete local objects by hand if that is meant)', self,
+                                ' under prefix %r' % self.migration.prefix
+                                if self.migration.prefix else '')
+            return
+
+    def _act(self, action, counts):
+        try:
+            if action.kind == COPY:
+                self._copy(action, counts)
+            elif action.kind == LARGE:
+                if not self.copier.same_large_object(self.account, self.container,
+                                                     action.source):
+                    # Same time, other data: the source was rewritten within its clock's
+                    # resolution (whole seconds on many S3 stores). The object server refuses
+                    # a PUT at an equal time, so the copy goes just after it.
+                    self._copy(action, counts, offset=1)
+            elif action.kind == GONE:
+                if self.store.delete_marked(self.account, self.container,
+                                            action.name) == DELETED:
+                    counts['deleted_count'] += 1
+                    self.logger.info('%s: deleted %r (gone from the source)', self,
+                                     action.name)
+        except Exception as exc:
+            counts['errors_count'] += 1
+            self.logger.error('%s: %s %r: %s: %s', self, action.kind, action.name,
+                              type(exc).__name__, one_line(exc))
+            self.logger.debug('%s: %s %r', self, action.kind, action.name, exc_info=True)
+
+    def _copy(self, action, counts, offset=0):
+        older_than = self.migration.older_than
+        if older_than is not None and \
+                listing_epoch(action.source['last_modified']) > self.clock() - older_than:
+            counts['skipped_count'] += 1
+            return
+        outcome = self.copier.copy(self.account, self.container, self.bucket, action.source,
+                                   offset)
+        if outcome.result == copying.COPIED:
+            counts['moved_count'] += 1
+            counts['bytes_count'] += outcome.bytes
+            self.logger.debug('%s: copied %r (%d bytes)', self, action.name, outcome.bytes)
+        else:
+            counts['skipped_count'] += 1
+            self.logger.debug('%s: %r not copied: %s', self, action.name, outcome.result)
+
+    def _report(self, counts):
+        if self.stats is None:
+            return
+        for metric, key in (('copied_objects', 'moved_count'), ('bytes', 'bytes_count'),
+                            ('scanned', 'scanned_count'), ('deleted_objects', 'deleted_count'),
+                            ('errors', 'errors_count')):
+            if counts.get(key):
+                self.stats.increment(metric, counts[key])

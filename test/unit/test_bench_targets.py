@@ -1,0 +1,45 @@
+"""The benchmark's generated targets table: figures from the run, never a pass for a figure the
+run did not produce, failed runs kept out of the statistics."""
+import unittest
+
+from bench import targets, throughput
+from bench.stats import fmt_spread, spread
+
+
+class TestJudge(unittest.TestCase):
+    def test_missing_figure_is_not_measured_never_a_pass(self):
+        self.assertEqual(targets.judge(None, 1.0, 'at least'), 'not measured')
+        self.assertEqual(targets.judge((None, None, None), 1.0, 'at most'), 'not measured')
+
+    def test_median_decides_and_worst_round_is_named(self):
+        self.assertEqual(targets.judge((1.6, 1.7, 1.8), 1.5, 'at least'), 'yes, every round')
+        self.assertEqual(targets.judge((1.2, 1.7, 1.8), 1.5, 'at least'),
+                         'yes (median; not every round)')
+        self.assertEqual(targets.judge((1.6, 1.7, 1.8), 1.5, 'at most'), '**no**')
+
+    def test_table_of_an_empty_run_measures_nothing(self):
+        rows = targets.table({})[2:]
+        self.assertEqual(len(rows), len(targets.TARGETS))
+        self.assertTrue(all(row.endswith('| not measured |') for row in rows), rows)
+
+
+class TestSpread(unittest.TestCase):
+    def test_min_median_max_ignore_missing(self):
+        self.assertEqual(spread([3, None, 1, 2]), (1, 2, 3))
+        self.assertEqual(fmt_spread((1.0, 2.0, 3.0), '%.1f'), '2.0 (1.0–3.0)')
+        self.assertEqual(fmt_spread([], '%.1f'), 'n/a')
+
+
+class TestSummary(unittest.TestCase):
+    def test_a_run_that_failed_verification_is_out_of_the_figures_and_ratios(self):
+        good = {'ok': True, 'window_objs_per_s': 100.0, 'objs_per_s': 90.0,
+                'cpu_ms_per_obj': 5.0, 'cpu': {'contender': 1.0}, 'window_objects': 100,
+                'requests': {'PUT': 100}, 'rss_mib': [80]}
+        bad = dict(good, ok=False, window_objs_per_s=1000.0,
+                   verified={'ok': False, 'why': '3 keys missing'})
+        peer = dict(good, window_objs_per_s=50.0)
+        s = throughput.summarize({'ours': [good, bad], 'rclone': [peer, peer]}, 100, 4096)
+        self.assertEqual(s['ours']['objs_per_s'], (100.0, 100.0, 100.0))
+        self.assertEqual((s['ours']['ok_runs'], s['ours']['runs']), (1, 2))
+        self.assertEqual(s['ours']['failures'], ['3 keys missing'])
+        self.assertEqual(s['ours']['ratio']['rclone']['objs_per_s'], (2.0, 2.0, 2.0))

@@ -1,0 +1,96 @@
+"""The migrator's copy of objects bigger than max_file_size: streamed into segment_size
+segments, then an SLO; a body that does not match its ETag leaves nothing behind."""
+import hashlib
+import unittest
+
+import mock
+from swift.common.utils import Timestamp
+
+from s3_sync.migrator import copy as copying
+from s3_sync.migrator.headers import REMOTE_ETAG
+from s3_sync.providers.base import Features, RemoteResponse
+
+
+class FakeStore:
+    """Records what the copier writes (the local cluster is the integration tests' business)."""
+
+    def __init__(self):
+        self.objects = {}
+        self.manifests = {}
+        self.containers = set()
+        self.largest_read = 0
+
+    def container_headers(self, account, container):
+        return {} if container in self.containers else None
+
+    def create_container(self, account, container, headers):
+        self.containers.add(container)
+
+    def put(self, account, container, name, headers, body, size, params=None):
+        data = b''
+        while True:
+            chunk = body.read(65536)
+            if not chunk:
+                break
+            self.largest_read = max(self.largest_read, len(chunk))
+            data += chunk
+        self.objects[(container, name)] = (headers, data)
+        return 201
+
+    def put_manifest(self, account, container, name, headers, segments):
+        self.manifests[(container, name)] = (headers, segments)
+        return 201
+
+    def head(self, account, container, name):
+        return None
+
+    def delete(self, account, container, name):
+        self.objects.pop((container, name), None)
+
+
+class FakeProvider:
+    features = Features(large_objects=True)
+
+    def __init__(self, body, etag):
+        self.body, self.etag = body, etag
+
+    def get_raw(self, name):
+        chunks = [self.body[i:i + 1000] for i in range(0, len(self.body), 1000)]
+        return RemoteResponse(200, {'content-length': str(len(self.body)), 'etag': self.etag,
+                                    'last-modified': 'Tue, 14 Nov 2023 22:13:20 GMT',
+                                    'x-object-meta-a': 'b'}, iter(chunks))
+
+
+class TestOversizeCopy(unittest.TestCase):
+    def copy(self, body, etag, store=None):
+        store = store or FakeStore()
+        provider = FakeProvider(body, etag)
+        copier = copying.Copier(store, lambda bucket: provider, segment_size=4096)
+        with mock.patch('swift.common.constraints.MAX_FILE_SIZE', 5000):
+            outcome = copier.copy('AUTH_a', 'c', 'c', {
+                'name': 'big', 'last_modified': '2023-11-14T22:13:20.000000'})
+        return store, outcome
+
+    def test_split_into_segments_then_manifest(self):
+        body = bytes(range(256)) * 40        # 10240 bytes: 4096 + 4096 + 2048
+        store, outcome = self.copy(body, hashlib.md5(body).hexdigest())
+        self.assertEqual(outcome, copying.Outcome(copying.COPIED, len(body)))
+        headers, segments = store.manifests[('c', 'big')]
+        self.assertEqual([s['bytes'] for s in segments], [4096, 4096, 2048])
+        ts = Timestamp(1700000000).internal
+        self.assertEqual(segments[0]['name'], '/c_segments/big/%s/10240/4096/00000001' % ts)
+        self.assertEqual(b''.join(store.objects[tuple(s['name'][1:].split('/', 1))][1]
+                                  for s in segments), body)
+        self.assertEqual(headers[REMOTE_ETAG], hashlib.md5(body).hexdigest())
+        self.assertEqual(headers['x-object-meta-a'], 'b')
+        self.assertLessEqual(store.largest_read, 65536)
+
+    def test_wrong_body_leaves_no_segments(self):
+        store = FakeStore()
+        with self.assertRaises(copying.CopyFailed):
+            self.copy(b'x' * 10000, 'f' * 32, store)
+        self.assertEqual((store.objects, store.manifests), ({}, {}))
+
+
+if __name__ == '__main__':
+    unittest.main()
