@@ -204,13 +204,13 @@ DERIVED_DEFAULTS = {
 # that asks for something is announced at load in one line; none of them loses data when
 # ignored (they add behaviour: expiry, segment handling, the migrator).
 NOT_APPLIED = {
-    'convert_dlo': 'large objects are not sent to Swift targets yet',
-    'min_segment_size': 'large objects are not sent to Swift targets yet',
-    'remote_delete_after_addition': 'large objects are not sent to Swift targets yet',
     'bulk_process': 'rows are always handled by the green-thread pool',
 }
 # Applied only on some targets: {key: (protocols where applied, why not elsewhere)}.
 APPLIED_ON = {
+    'convert_dlo': (('swift',), 'S3 targets store a DLO as one object already'),
+    'remote_delete_after_addition': (('swift',), 'S3 lifecycle rules expire whole objects'),
+    'min_segment_size': (('swift',), 'S3 targets store a DLO as one object already'),
     'propagate_expiration': (('swift',), 'S3 objects have no expiry time to set'),
     'propagate_expiration_offset': (('swift',), 'S3 objects have no expiry time to set'),
     'sync_container_metadata': (('swift',), 'S3 buckets have no container metadata'),

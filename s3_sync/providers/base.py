@@ -116,6 +116,9 @@ class Provider:
 
     name = 'remote'             # the kind of store, for log lines only
     features = Features()
+    # Headers of a large object the provider rewrites on the remote (Swift points a DLO's
+    # x-object-manifest at the remote segments): never compared with the local ones.
+    rewritten_headers = ()
     # The daemon's journal of multipart uploads in flight (``s3_sync.sync.journal``), or None:
     # each upload is noted in it when created and struck off when completed or aborted.
     journal = None

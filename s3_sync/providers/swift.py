@@ -17,9 +17,8 @@ raw response because swiftclient URL-unquotes every header value (``50%25`` woul
 ``50%``). Every failure becomes a one-line ``RemoteError`` naming the container/object and the
 remote, never the secret.
 
-Large objects (SLO/DLO manifests and their segment containers) are not handled here yet; they
-will live beside ``put_object`` as ``put_slo``/``put_dlo``, and ``delete_objects`` will then
-delete SLOs with ``?multipart-manifest=delete``.
+Large objects (segments first into the remote segments container, then the manifest; deletes
+that spare segments other manifests use) are ``swift_large.SwiftLargeObjects``.
 """
 import json
 from urllib.parse import quote, urlsplit
@@ -28,11 +27,12 @@ import eventlet.pools
 from swiftclient.exceptions import ClientException
 
 from s3_sync.log import one_line
-from s3_sync.metadata import META_PREFIX
+from s3_sync.metadata import DLO_HEADER, META_PREFIX
 from s3_sync.retry import retryable_status
 from s3_sync.providers import expiry
 from s3_sync.providers.base import (
     Features, Provider, RemoteError, RemoteObject, RemoteResponse)
+from s3_sync.providers.swift_large import SwiftLargeObjects, local_segments_container
 from s3_sync.providers.swift_conn import (
     BULK_DELETE_MAX,
     CHUNK,
@@ -57,7 +57,9 @@ class SwiftProvider(Provider):
     """See ``providers.base.Provider``; ``connection_factory`` may be injected (tests)."""
 
     name = 'swift'
-    features = Features(container_metadata=True, expiry=True, bulk_delete=True)
+    features = Features(large_objects=True, container_metadata=True, expiry=True,
+                        bulk_delete=True)
+    rewritten_headers = (DLO_HEADER,)
 
     def __init__(self, mapping, container=None, logger=None, retry_policy=None,
                  connection_factory=None):
@@ -82,6 +84,7 @@ class SwiftProvider(Provider):
                 self.shared, proxy=proxy, **options)
         self._pool = eventlet.pools.Pool(max_size=mapping.max_conns, create=connection_factory)
         self._bulk_delete_max = None    # unknown until /info is read; 0 means unsupported
+        self.large = SwiftLargeObjects(self)
 
     @property
     def content_location(self):
@@ -93,10 +96,11 @@ class SwiftProvider(Provider):
         return self.shared.url or self.endpoint
 
     # -- plumbing -------------------------------------------------------
-    def _target(self, name=None):
+    def _target(self, name=None, container=None):
+        container = container or self.remote_container
         if name is None:
-            return "container '%s'" % self.remote_container
-        return "'%s/%s'" % (self.remote_container, name)
+            return "container '%s'" % container
+        return "'%s/%s'" % (container, name)
 
     def _scrub(self, text):
         """Belt and braces: no message may carry the secret, whatever a library put in it."""
@@ -104,13 +108,13 @@ class SwiftProvider(Provider):
             return text.replace(self._secret, '***')
         return text
 
-    def _error(self, exc, op, name=None, conn=None):
+    def _error(self, exc, op, name=None, conn=None, container=None):
         """One-line RemoteError for a swiftclient or transport failure; it also carries the
         Swift-style response ``headers`` (None when no response arrived) and ``body``.
 
         ``conn`` (the connection that failed) lets the headers be read raw, when its last
         response is the one the error came from (not, say, a failed re-authentication)."""
-        target = self._target(name)
+        target = self._target(name, container)
         if isinstance(exc, ClientException):
             status, message, retryable = self._client_error(exc, op, target, name)
         else:
@@ -154,30 +158,25 @@ class SwiftProvider(Provider):
             message = message.strip() + ': ' + one_line(body)
         return status, message.strip(), retryable
 
-    def _with_conn(self, op, name, fn):
-        """Run ``fn(conn)`` on a pooled connection; errors translated."""
+    def _with_conn(self, op, name, fn, container=None):
+        """Run ``fn(conn)`` on a pooled connection; errors translated, naming ``container``
+        (the mapping's remote container by default)."""
         conn = self._pool.get()
         try:
             return fn(conn)
         except (ClientException,) + TRANSPORT_ERRORS as exc:
-            raise self._error(exc, op, name, conn) from None
+            raise self._error(exc, op, name, conn, container) from None
         finally:
             self._pool.put(conn)
 
-    def _retried(self, op, name, fn):
-        return self.retry.call(self._with_conn, op, name, fn)
+    def _retried(self, op, name, fn, container=None):
+        return self.retry.call(self._with_conn, op, name, fn, container)
 
     # -- headers we send --------------------------------------------------
     def expiry_headers(self, headers, segment=False):
         """X-Delete-At/-After for a PUT or POST of an object with these local headers (for a
         segment: its manifest's headers); see ``providers.expiry``."""
         return expiry.expiry_headers(self.mapping, headers, segment)
-
-    def _expiration(self, headers, remote=None):
-        # The name the large-object branch (swift_large.py) calls: the same rule, ``remote``
-        # unused (no local X-Delete-At means none remotely). Drop once callers use
-        # expiry_headers.
-        return self.expiry_headers(headers)
 
     def expires_at(self, headers):
         return expiry.expires_at(self.mapping, headers)
@@ -300,25 +299,18 @@ class SwiftProvider(Provider):
             marker = entries[-1]['name']
 
     def get_manifest(self, name):
-        def read():
-            headers, body, release = self._open(name, {}, 'multipart-manifest=get')
-            try:
-                return headers, b''.join(body)
-            finally:
-                release()
-        try:
-            headers, body = self.retry.call(read)
-        except RemoteError as err:
-            if err.status == 404:
-                return None
-            raise
-        if headers.get('x-static-large-object', '').lower() not in ('true', '1', 'yes', 'on'):
+        """The remote SLO's manifest with its segments named where they would live locally
+        (``swift_large.local_segments_container``), so the shunt restores them there."""
+        manifest = self.large.read_manifest(self.remote_container, name)
+        if manifest is None:
             return None
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise RemoteError(502, 'SLO manifest %s at %s is not valid JSON' % (
-                self._target(name), self.where), retryable=False) from None
+        for entry in manifest:
+            if isinstance(entry, dict) and isinstance(entry.get('name'), str):
+                parts = entry['name'].lstrip('/').split('/', 1)
+                if len(parts) == 2:
+                    entry['name'] = '/%s/%s' % (local_segments_container(
+                        self.mapping, parts[0], self.container), parts[1])
+        return manifest
 
     # -- reading a source (the migrator) -----------------------------------
     def get_raw(self, name):
@@ -356,7 +348,7 @@ class SwiftProvider(Provider):
     def put_object(self, name, headers, body, size):
         """One streamed PUT; the remote checks the etag (422 on mismatch). Not retried here.
 
-        Large objects (SLO/DLO) are a separate path, to come as ``put_slo``/``put_dlo``."""
+        Large objects (SLO/DLO) are ``put_large``."""
         lower = {k.lower(): v for k, v in headers.items()}
         out = self._user_headers(lower)
         out.update(self.expiry_headers(lower))
@@ -388,22 +380,39 @@ class SwiftProvider(Provider):
             raise
         return True
 
+    # -- large objects (see swift_large) -------------------------------------------
+    def put_large(self, name, headers, source):
+        return self.large.put(name, headers, source)
+
+    def update_large_metadata(self, name, headers, source, remote):
+        return self.large.update_metadata(name, headers, source, remote)
+
+    def large_data_matches(self, remote, source):
+        return self.large.data_matches(remote, source)
+
     def delete_objects(self, names):
-        """One bulk delete per 1000 names when the remote has the bulk middleware (and there
-        is more than one name); otherwise one DELETE each. Missing objects are fine."""
+        """Large objects with their segments (``swift_large``: a HEAD each tells them
+        apart), the others in one bulk delete per 1000 names when the remote has the bulk
+        middleware (and there is more than one name), else one DELETE each. Missing objects
+        are fine."""
+        plain = [name for name in names if not self.large.delete(name)]
+        self._delete_many(plain)
+
+    def _delete_many(self, names, container=None):
         names = list(names)
         if len(names) > 1 and self._bulk_limit():
             step = self._bulk_limit()
             for start in range(0, len(names), step):
-                self.retry.call(self._bulk_delete, names[start:start + step])
+                self.retry.call(self._bulk_delete, names[start:start + step], container)
             return
         for name in names:
-            self._delete_one(name)
+            self._delete_one(name, container)
 
-    def _delete_one(self, name):
+    def _delete_one(self, name, container=None):
+        container = container or self.remote_container
         try:
-            self._retried('DELETE', name, lambda conn: conn.delete_object(
-                self.remote_container, name))
+            self._retried('DELETE', name, lambda conn: conn.delete_object(container, name),
+                          container)
         except RemoteError as err:
             if err.status != 404:
                 raise
@@ -422,18 +431,19 @@ class SwiftProvider(Provider):
             self._bulk_delete_max = min(int(limit or 0), BULK_DELETE_MAX)
         return self._bulk_delete_max
 
-    def _bulk_delete(self, names):
-        body = '\n'.join(quote('/%s/%s' % (self.remote_container, name))
+    def _bulk_delete(self, names, container=None):
+        container = container or self.remote_container
+        body = '\n'.join(quote('/%s/%s' % (container, name))
                          for name in names).encode('utf-8')
         headers = {'Content-Type': 'text/plain', 'Accept': 'application/json'}
         op = 'bulk delete of %d object(s) in' % len(names)
         _headers, raw = self._with_conn(op, None, lambda conn: conn.post_account(
-            headers, query_string='bulk-delete', data=body))
+            headers, query_string='bulk-delete', data=body), container)
         try:
             result = json.loads(raw)
         except ValueError:
             raise RemoteError(502, '%s %s at %s: unreadable answer' % (
-                op, self._target(), self.where)) from None
+                op, self._target(None, container), self.where)) from None
         # The bulk middleware answers 200 and puts the real outcome in the body; names that
         # were not there are counted in "Number Not Found", not in "Errors".
         errors = result.get('Errors') or []
@@ -442,10 +452,11 @@ class SwiftProvider(Provider):
             name, error = errors[0][0], errors[0][1]
             raise RemoteError(_status_of(error, 502),
                               "%s %s at %s failed: %d error(s), first '%s': %s" % (
-                                  op, self._target(), self.where, len(errors), name, error))
+                                  op, self._target(None, container), self.where, len(errors),
+                                  name, error))
         if status >= 300:
             raise RemoteError(status, '%s %s at %s failed: %s %s' % (
-                op, self._target(), self.where, result.get('Response Status'),
+                op, self._target(None, container), self.where, result.get('Response Status'),
                 one_line(result.get('Response Body') or '')))
 
     # -- setup ----------------------------------------------------------

@@ -16,11 +16,12 @@ import time
 
 
 from s3_sync import metadata, selection
-from s3_sync.local import CLIENT_DELETED, KEPT, LocalError, is_fence
+from s3_sync.local import CLIENT_DELETED, KEPT, LocalError
 from s3_sync.providers.base import RemoteError, written_after
 from s3_sync.retry import DEFAULT_POLICY
 from s3_sync.rows import is_archiver_tombstone, row_timestamps
-from s3_sync.sync.expiry import ExpiryRule, expired_remotely, expiry_matches
+from s3_sync.sync.expiry import (
+    ExpiryRule, expired_remotely, expiry_matches, propagated_headers)
 from s3_sync.sync.large import LargeObjectSync, is_large
 from s3_sync.sync.outcome import (
     STALE_RETRY_SECONDS, DestinationUnavailable, Propagated, Retry, stale_read)
@@ -215,7 +216,7 @@ class ContainerSync:
         if self._expired_remotely(row, headers):
             return None
         etag = headers.get('etag', '').strip('"')
-        wanted = _propagated(headers)
+        wanted = propagated_headers(headers)
         if not self.provider.update_metadata(row['name'], wanted, etag):
             return False
         self.logger.debug('updated metadata of %s/%s', self.path, row['name'])
@@ -289,7 +290,7 @@ class ContainerSync:
             return False
         if not (metadata.metadata_matches(obj.headers, remote.headers or {}) and
                 expiry_matches(self.provider, obj.headers, remote.headers or {})):
-            wanted = _propagated(obj.headers)
+            wanted = propagated_headers(obj.headers)
             if not self.provider.update_metadata(row['name'], wanted, obj.etag):
                 return False
             remote = None       # changed since the HEAD: verify afresh
@@ -365,13 +366,3 @@ class ContainerSync:
             self.logger.error('%s/%s archived, but %d segment(s) could not be deleted: %s',
                               self.path, name, len(failed), ', '.join(failed[:10]))
 
-
-
-def _propagated(headers):
-    """The local headers a metadata update sends: those ``metadata.sync_headers`` keeps, plus
-    X-Delete-At for targets that propagate expiry (the archiver's fence is no expiry)."""
-    wanted = metadata.sync_headers(headers)
-    delete_at = headers.get('x-delete-at')
-    if delete_at and not is_fence(delete_at):
-        wanted['x-delete-at'] = delete_at
-    return wanted

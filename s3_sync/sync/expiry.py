@@ -12,6 +12,8 @@ Every outcome is one log line per container, never a loop: a conflicting rule is
 (ours is not written, theirs is kept), a target without lifecycle support a warning, a
 transient failure a warning and another try ``RULE_RETRY`` seconds later.
 """
+from s3_sync import metadata
+from s3_sync.local import is_fence
 from s3_sync.log import one_line
 from s3_sync.providers import lifecycle
 from s3_sync.providers.base import RemoteError
@@ -84,3 +86,14 @@ def expiry_matches(provider, local_headers, remote_headers):
     on stores whose objects have none of their own)."""
     return not provider.features.expiry or provider.expiry_matches(local_headers,
                                                                    remote_headers)
+
+
+def propagated_headers(headers):
+    """The local headers a write or metadata update sends: those ``metadata.sync_headers``
+    keeps, plus X-Delete-At for targets that propagate expiry (the archiver's fence is no
+    expiry)."""
+    wanted = metadata.sync_headers(headers)
+    delete_at = headers.get('x-delete-at')
+    if delete_at and not is_fence(delete_at):
+        wanted['x-delete-at'] = delete_at
+    return wanted

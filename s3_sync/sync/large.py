@@ -31,6 +31,7 @@ from urllib.parse import unquote
 from s3_sync import metadata
 from s3_sync.local import LocalError, SegmentChanged
 from s3_sync.providers.base import LocalDataError
+from s3_sync.sync.expiry import expiry_matches, propagated_headers
 from s3_sync.sync.outcome import Propagated, Retry, stale_read
 
 SLO_ETAG_MARKER = 'x-object-meta-swift-slo-etag'
@@ -61,15 +62,23 @@ def _etag(value):
 class Piece:
     """``size`` bytes at ``start`` of local object ``/account/container/obj`` (or inline
     ``data``), read through ``local`` (a ``LocalSwift``); ``etag`` is the object version every
-    read must find, ``md5`` the md5 of exactly these bytes when known (a whole segment)."""
+    read must find, ``md5`` the md5 of exactly these bytes when known (a whole segment);
+    ``whole`` the size of the whole segment object (targets that copy segments as they are,
+    Swift, upload it whole and refer to the piece as a range of it)."""
 
     __slots__ = ('local', 'account', 'container', 'obj', 'etag', 'start', 'size', 'md5',
-                 'data')
+                 'data', 'whole')
 
     def __init__(self, local, account, container, obj, etag, start, size, md5=None,
-                 data=None):
+                 data=None, whole=None):
         self.local, self.account, self.container, self.obj = local, account, container, obj
         self.etag, self.start, self.size, self.md5, self.data = etag, start, size, md5, data
+        self.whole = size if whole is None else whole
+
+    @property
+    def is_whole(self):
+        """True when the piece is its whole segment object."""
+        return self.start == 0 and self.size == self.whole
 
     def open(self, offset, length):
         if self.data is not None:
@@ -81,7 +90,8 @@ class Piece:
         whole = offset == 0 and length == self.size
         data = None if self.data is None else self.data[offset:offset + length]
         return Piece(self.local, self.account, self.container, self.obj, self.etag,
-                     self.start + offset, length, self.md5 if whole else None, data)
+                     self.start + offset, length, self.md5 if whole else None, data,
+                     self.whole)
 
     def __str__(self):
         if self.data is not None:
@@ -103,8 +113,11 @@ def slice_pieces(pieces, start, length):
 class LargeSource:
     """What the provider uploads: see ``Provider.put_large``."""
 
-    def __init__(self, kind, pieces, etag, marker, manifest=None, check=None):
+    def __init__(self, kind, pieces, etag, marker, manifest=None, check=None, dlo=None,
+                 timestamp=None):
         self.kind = kind                  # 'slo' or 'dlo'
+        self.dlo = dlo                    # a DLO's (segment container, prefix)
+        self.timestamp = timestamp        # the local object's X-Timestamp
         self.pieces = pieces
         self.size = sum(p.size for p in pieces)
         self.etag = etag
@@ -282,7 +295,8 @@ class LargeObjectSync:
                   for name, etag, size in listing]
         etag = hashlib.md5(''.join(e for _n, e, _s in listing).encode()).hexdigest()
         return LargeSource('dlo', pieces, etag, DLO_ETAG_MARKER, None,
-                           self._checker(row, headers, (container, prefix, listing)))
+                           self._checker(row, headers, (container, prefix, listing)),
+                           (container, prefix), headers.get('x-timestamp'))
 
     def _checker(self, row, headers, dlo=None):
         """still_current(): same data version locally and, for a DLO, the same segments."""
@@ -302,10 +316,12 @@ class LargeObjectSync:
     # -- deciding --------------------------------------------------------------
     def _sync(self, row, headers, source):
         name = row['name']
-        wanted = metadata.sync_headers(headers)
+        wanted = propagated_headers(headers)
         remote = self.provider.head_object(name)
         if remote is not None and self.provider.large_data_matches(remote, source):
-            if metadata.metadata_matches(headers, remote.headers or {}, ignore=MARKERS):
+            if metadata.metadata_matches(headers, remote.headers or {},
+                                        ignore=MARKERS + self.provider.rewritten_headers) \
+                    and expiry_matches(self.provider, headers, remote.headers or {}):
                 self.logger.debug('%s/%s unchanged on the remote', self.path, name)
                 return Propagated(remote.etag, remote.size, _segments(source))
             done = self.provider.update_large_metadata(name, wanted, source, remote)

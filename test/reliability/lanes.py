@@ -101,20 +101,22 @@ class SwiftView:
         self.conn.put_container(self.container)
 
     def destroy(self):
-        try:
-            for obj in self.conn.get_container(self.container, full_listing=True)[1]:
-                self.conn.delete_object(self.container, obj['name'])
-            self.conn.delete_container(self.container)
-        except swiftclient.ClientException as err:
-            if err.http_status != 404:
-                raise
+        for container in (self.container, self.container + '_segments'):
+            try:
+                for obj in self.conn.get_container(container, full_listing=True)[1]:
+                    self.conn.delete_object(container, obj['name'])
+                self.conn.delete_container(container)
+            except swiftclient.ClientException as err:
+                if err.http_status != 404:
+                    raise
 
     def upload_path(self, mapping, name):
         return '/v1/%s/%s/%s' % (self.target['account'], self.container, name)
 
     def listing(self, mapping):
         listing = self.conn.get_container(self.container, full_listing=True)[1]
-        return {o['name']: o['hash'] for o in listing}
+        # An SLO's listing hash is its manifest's md5; its ETag is the listing's slo_etag.
+        return {o['name']: o.get('slo_etag', o['hash']).strip('"') for o in listing}
 
     def get(self, mapping, name):
         try:

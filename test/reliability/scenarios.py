@@ -74,12 +74,11 @@ class Run:
     def add_lane(self, label, target, archive, objects, slos=0, posts=0, deletes=0, **extra):
         container = 'rel-%s-%s-%s' % (self.name[:12], label, self.tag)
         small = max(0, objects - slos)
-        large = target != 'swift'
-        workload = Workload(container, small, slos if large else 0, posts, deletes,
+        workload = Workload(container, small, slos, posts, deletes,
                             seed=self.rng.randrange(1 << 30))
         lane = Lane(label, self.info, target, archive, workload, self.account, container,
                     remote_timeout=REMOTE_TIMEOUT, seed=self.rng.randrange(1 << 30),
-                    large_objects=large, **extra)
+                    **extra)
         lane.create(self.local)
         self.lanes.append(lane)
         return lane
@@ -341,8 +340,9 @@ def scenario_remote_faults(run, size):
     n = size['objects']
     run.add_lane('moto', 'moto', False, n, slos=size['slos'], posts=n // 20, deletes=n // 20)
     run.add_lane('s3api', 's3api', True, n, slos=size['slos'])
-    run.add_lane('swsync', 'swift', False, n, posts=n // 20, deletes=n // 20)
-    run.add_lane('swarch', 'swift', True, n)
+    run.add_lane('swsync', 'swift', False, n, slos=size['slos'], posts=n // 20,
+                 deletes=n // 20)
+    run.add_lane('swarch', 'swift', True, n, slos=size['slos'])
     arm(run, size['rate'])
     run.start(size['write_seconds'])
     run.wait_writer()

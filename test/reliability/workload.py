@@ -36,9 +36,12 @@ class Expected:
         return self.segment_md5s is not None
 
     def remote_etag(self, kind):
-        """The ETag the remote must show: a 1:1 multipart ETag for SLOs on S3."""
+        """The ETag the remote must show: a 1:1 multipart ETag for SLOs on S3, Swift's SLO
+        ETag (md5 of the segment md5s) on Swift."""
         if self.slo and kind == 's3':
             return multipart_etag(self.segment_md5s)
+        if self.slo:
+            return hashlib.md5(''.join(self.segment_md5s).encode('ascii')).hexdigest()
         return self.md5
 
 

@@ -551,10 +551,9 @@ class TestAnnouncements(unittest.TestCase):
 
     def test_keys_this_version_does_not_apply_are_announced(self):
         warnings = self.warnings(dict(
-            base_conf(swift_mapping(convert_dlo=True, min_segment_size=1024)),
+            base_conf(swift_mapping()),
             bulk_process=True))
-        for key in ('containers[0].convert_dlo', 'containers[0].min_segment_size',
-                    'bulk_process'):
+        for key in ('bulk_process',):
             self.assertTrue(any(w.startswith(key + ': not applied') for w in warnings),
                             (key, warnings))
         self.assertTrue(all('\n' not in w for w in warnings))
@@ -562,6 +561,14 @@ class TestAnnouncements(unittest.TestCase):
     def test_remote_delete_after_applies_to_both_targets(self):
         self.assertEqual(self.warnings(base_conf(s3_mapping(remote_delete_after=86400))), ())
         self.assertEqual(self.warnings(base_conf(swift_mapping(remote_delete_after=86400))), ())
+
+    def test_dlo_conversion_applies_to_swift_targets_only(self):
+        self.assertEqual(self.warnings(base_conf(swift_mapping(
+            convert_dlo=True, min_segment_size=1024))), ())
+        s3 = self.warnings(base_conf(s3_mapping(convert_dlo=True, min_segment_size=1024)))
+        self.assertEqual([w.split(':')[0] for w in s3],
+                         ['containers[0].convert_dlo', 'containers[0].min_segment_size'])
+        self.assertTrue(all('not applied to s3 targets' in w for w in s3), s3)
 
     def test_s3_remote_delete_after_below_half_a_day_is_refused(self):
         with self.assertRaises(ConfigError) as ctx:

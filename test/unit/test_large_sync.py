@@ -140,6 +140,7 @@ class FakeProvider:
     """Stores what put_large reads; large_data_matches by the marker, as S3Provider does."""
 
     features = Features(large_objects=True)
+    rewritten_headers = ()
 
     def __init__(self):
         self.objects = {}   # name -> (data, headers)
