@@ -9,6 +9,10 @@ import sys
 
 
 def main():
+    # Green the standard library before the app's imports reach urllib3/botocore: their SSL
+    # contexts, made from an ungreened ssl module, recurse once eventlet patches it later.
+    from swift.common.utils import monkey_patch
+    monkey_patch()
     from swift.common.utils import parse_options, readconf
     from swift.common.wsgi import run_wsgi
 

@@ -48,7 +48,8 @@ class TestTwoProcessesPerNode(SyncTestBase):
             crawls = collections.Counter(
                 c for line in out.splitlines() if ' row ' in line and ' pending' in line
                 for c in containers if '%s/%s: ' % (self.account, c) in line)
-            self.assertEqual(crawls, collections.Counter({c: 1 for c in containers}))
+            self.assertEqual(crawls, collections.Counter({c: 1 for c in containers}),
+                             out[-6000:])
 
     def test_sigterm_stops_the_supervisor_and_every_process_cleanly(self):
         container = self.new_container('procs')

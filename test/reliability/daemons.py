@@ -108,6 +108,9 @@ class Daemons:
         entries = {}
         names = set()
         for dirpath, _dirs, files in os.walk(status_dir):
+            if dirpath == status_dir:
+                continue    # status files are <status_dir>/<account>/<container>; the node's
+                            # own files (recon cache, journals) sit above them
             for name in files:
                 if name.startswith('.'):
                     continue
