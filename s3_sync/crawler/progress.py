@@ -21,8 +21,11 @@ shard crawls of one root can share the file within the process.
 import json
 import os
 import tempfile
+import time
 
 # Top-level keys of the pre-DB-id format; dropped when the file is rewritten.
+# A temp file of an atomic write this old was left by a kill, not written now.
+STALE_TEMP_SECONDS = 3600
 LEGACY_KEYS = ('last_row', 'last_verified_row', 'aws_bucket', 'policy', 'metadata_hash')
 
 
@@ -47,11 +50,34 @@ def prune_status_files(status_dir, mappings, logger):
         if not os.path.isdir(account_dir) or '/*' in wanted.get(account, ()):
             continue
         for container in os.listdir(account_dir):
-            if container not in wanted.get(account, ()):
-                os.unlink(os.path.join(account_dir, container))
+            path = os.path.join(account_dir, container)
+            if container.startswith('.'):
+                # the temp file of an atomic write: another process of this node may be
+                # writing it now; only one a kill left behind long ago goes
+                if _older_than(path, STALE_TEMP_SECONDS):
+                    _unlink(path)
+            elif container not in wanted.get(account, ()):
+                _unlink(path)
                 logger.info('removed progress of unmapped container %s/%s', account, container)
-        if not os.listdir(account_dir):
-            os.rmdir(account_dir)
+        if account not in wanted:
+            try:
+                os.rmdir(account_dir)
+            except OSError:
+                pass    # not empty (a write of another process): the next prune has it
+
+
+def _older_than(path, seconds):
+    try:
+        return os.stat(path).st_mtime < time.time() - seconds
+    except OSError:
+        return False
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def atomic_write_json(path, data):

@@ -3,6 +3,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import unittest
 
 from s3_sync.crawler.progress import StatusFile, atomic_write_json, prune_status_files
@@ -192,6 +193,30 @@ class TestPruneStatusFiles(unittest.TestCase):
         prune_status_files(self.dir, mappings, logging.getLogger('test'))
         self.assertEqual(self.remaining(), ['AUTH_a/kept', 'AUTH_all/any', 'AUTH_ü/ç'])
         self.assertFalse(os.path.exists(os.path.join(self.dir, 'AUTH_b')))
+
+    def test_a_write_in_flight_of_another_process_is_left_alone(self):
+        # processes > 1: one process prunes while another writes its status file
+        account_dir = os.path.join(self.dir, 'AUTH_a')
+        fresh = os.path.join(account_dir, '.kept.abc123.tmp')
+        stale = os.path.join(account_dir, '.gone.def456.tmp')
+        for path in (fresh, stale):
+            with open(path, 'w') as f:
+                f.write('{')
+        old = time.time() - 2 * 3600
+        os.utime(stale, (old, old))
+        prune_status_files(self.dir, [make_mapping(account='AUTH_a', container='kept')],
+                           logging.getLogger('test'))
+        self.assertTrue(os.path.exists(fresh))
+        self.assertFalse(os.path.exists(stale))
+        self.assertTrue(os.path.exists(os.path.join(account_dir, 'kept')))
+
+    def test_a_mapped_account_keeps_its_directory_even_when_empty(self):
+        # another process may be about to write into it
+        os.unlink(os.path.join(self.dir, 'AUTH_a', 'kept'))
+        os.unlink(os.path.join(self.dir, 'AUTH_a', 'gone'))
+        prune_status_files(self.dir, [make_mapping(account='AUTH_a', container='kept')],
+                           logging.getLogger('test'))
+        self.assertTrue(os.path.isdir(os.path.join(self.dir, 'AUTH_a')))
 
     def test_missing_status_dir_is_fine(self):
         prune_status_files(os.path.join(self.dir, 'nope'), [], logging.getLogger('test'))
