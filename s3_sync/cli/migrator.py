@@ -22,7 +22,7 @@ import dataclasses
 import json
 import sys
 
-from s3_sync.cli.sync import LOG_LEVELS, StopRequest
+from s3_sync.cli.sync import LOG_LEVELS, StopRequest, run_until_stopped
 
 PROG = 'swift-s3-migrator'
 
@@ -47,16 +47,7 @@ def main(argv=None):
 
 
 def run(argv=None, stop=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    own_stop = stop is None
-    if own_stop:
-        stop = StopRequest()
-        stop.install()
-    try:
-        return _run(args, stop)
-    finally:
-        if own_stop:
-            stop.restore()
+    return run_until_stopped(_run, parse_args(sys.argv[1:] if argv is None else argv), stop)
 
 
 def load(path):

@@ -107,13 +107,18 @@ def main(argv=None):
 
 def run(argv=None, stop=None):
     """Everything but the monkey-patching, so tests can call it in their own process."""
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    return run_until_stopped(_run, parse_args(sys.argv[1:] if argv is None else argv), stop)
+
+
+def run_until_stopped(body, args, stop=None):
+    """``body(args, stop)`` with a StopRequest installed for it (``stop``, or one of its own
+    that is restored afterwards, as tests calling it in their own process need)."""
     own_stop = stop is None
     if own_stop:
         stop = StopRequest()
         stop.install()
     try:
-        return _run(args, stop)
+        return body(args, stop)
     finally:
         if own_stop:
             stop.restore()

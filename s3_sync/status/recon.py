@@ -9,11 +9,11 @@ Keys::
      "handled", "verified", "pending", "errors"}, "report": <the node report>,
      "report_time": <epoch>, "throttles": {...}, "delete_rails": {...}}
 """
-import json
 import os
 
 from s3_sync.crawler.progress import atomic_write_json
 from s3_sync.status import StatusError
+from s3_sync.status.report import read_json_object
 
 RECON_FILE = 's3_sync.recon'
 
@@ -34,18 +34,4 @@ def dump(conf, data, logger):
 
 def load(conf):
     """The node's recon file as a dict (``{}`` before the daemon wrote one)."""
-    path = recon_path(conf)
-    try:
-        with open(path, 'rb') as f:
-            raw = f.read()
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise StatusError('cannot read %s: %s' % (path, exc.strerror or exc))
-    try:
-        data = json.loads(raw.decode('utf-8'))
-    except ValueError as exc:
-        raise StatusError('%s is corrupt: %s' % (path, exc))
-    if not isinstance(data, dict):
-        raise StatusError('%s is corrupt: not a JSON object' % path)
-    return data
+    return read_json_object(recon_path(conf))

@@ -48,20 +48,25 @@ def node_id(node):
 
 def read_status_file(status_dir, account, container):
     """The status file's JSON (``{}`` when there is none); StatusError when corrupt."""
-    path = status_path(status_dir, account, container)
+    return read_json_object(status_path(status_dir, account, container), 'status file ')
+
+
+def read_json_object(path, what=''):
+    """The JSON object in ``path`` (``{}`` when there is none); StatusError, naming the file
+    (``what`` says which kind), when it cannot be read or is not a JSON object."""
     try:
         with open(path, 'rb') as f:
             raw = f.read()
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise StatusError('cannot read status file %s: %s' % (path, exc.strerror or exc))
+        raise StatusError('cannot read %s%s: %s' % (what, path, exc.strerror or exc))
     try:
         data = json.loads(raw.decode('utf-8'))
     except ValueError as exc:
-        raise StatusError('status file %s is corrupt: %s' % (path, exc))
+        raise StatusError('%s%s is corrupt: %s' % (what, path, exc))
     if not isinstance(data, dict):
-        raise StatusError('status file %s is corrupt: not a JSON object' % path)
+        raise StatusError('%s%s is corrupt: not a JSON object' % (what, path))
     return data
 
 
