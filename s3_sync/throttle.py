@@ -2,8 +2,11 @@
 
 **Throttles**: ``max_requests_per_second`` and ``max_bytes_per_second`` (bytes sent), global
 and per mapping (0: none, the default), as token buckets shared by all green threads of the
-daemon (:class:`TokenBucket`, :class:`Throttles`). S3 targets only (a botocore hook); on Swift
-targets the loader announces the mapping keys as not applied.
+daemon (:class:`TokenBucket`, :class:`Throttles`). The daemon gives each provider its mapping's
+:class:`Throttle` (``provider.throttle``, S3 and Swift alike); the provider's transport takes
+from it before every HTTP request it sends to the remote (retries, parts, segments, HEADs,
+listings, deletes and Swift auth included): S3 through a botocore ``before-send`` hook, Swift
+through its connections (``providers.swift_conn``).
 
 **Delete rail** (like rclone's ``--max-delete``): per mapping, at most ``max_deletes_per_pass``
 propagated deletes and ``max_delete_bytes_per_pass`` bytes of deleted remote objects in one full
@@ -173,17 +176,45 @@ def _green_sleep(seconds):
     eventlet.sleep(seconds)
 
 
-class Throttles:
-    """The global and per-mapping request and byte rates to the remotes (0: none).
+class Throttle:
+    """What one mapping's remote requests take from: its own buckets and the global ones.
 
-    Attached to each S3 provider's botocore client as a ``before-send`` hook, so every HTTP
-    request the daemon sends (retries, multipart parts and listings included) takes one
-    request token and, when it has a body, its Content-Length in byte tokens, from the global
-    buckets and from its mapping's."""
+    ``request(nbytes)`` before each request (one request token, and ``nbytes`` byte tokens
+    when it has a body of known length); ``chunks(body)`` counts a body of unknown length
+    as it is sent."""
+
+    def __init__(self, buckets=()):
+        self.buckets = [b for b in buckets if b]
+
+    def __bool__(self):
+        return bool(self.buckets)
+
+    def request(self, nbytes=0):
+        for found in self.buckets:
+            if 'requests' in found:
+                found['requests'].take(1)
+        self.sent(nbytes)
+
+    def sent(self, nbytes):
+        if nbytes:
+            for found in self.buckets:
+                if 'bytes' in found:
+                    found['bytes'].take(nbytes)
+
+    def chunks(self, body):
+        for chunk in body:
+            self.sent(len(chunk))
+            yield chunk
+
+
+class Throttles:
+    """The global and per-mapping request and byte rates to the remotes (0: none) of one
+    daemon: ``for_mapping`` gives the :class:`Throttle` every provider of a mapping shares."""
 
     def __init__(self, conf):
         self.global_buckets = self._buckets(conf)
         self.mapping_buckets = {}
+        self.throttles = {}
 
     @staticmethod
     def _buckets(section):
@@ -196,29 +227,11 @@ class Throttles:
 
     def for_mapping(self, mapping):
         label = mapping_label(mapping)
-        if label not in self.mapping_buckets:
+        if label not in self.throttles:
             self.mapping_buckets[label] = self._buckets(mapping)
-        return self.mapping_buckets[label]
-
-    def attach(self, provider, mapping):
-        """Hook the buckets into ``provider``'s requests; False when it has no hook point
-        (Swift targets: not throttled, announced at load)."""
-        buckets = [b for b in (self.global_buckets, self.for_mapping(mapping)) if b]
-        client = getattr(provider, 'client', None)
-        events = getattr(getattr(client, 'meta', None), 'events', None)
-        if not buckets or events is None:
-            return False
-
-        def before_send(request, **_kwargs):
-            size = int(request.headers.get('Content-Length') or 0)
-            for found in buckets:
-                if 'requests' in found:
-                    found['requests'].take(1)
-                if size and 'bytes' in found:
-                    found['bytes'].take(size)
-            return None     # None: botocore sends the request itself
-        events.register('before-send.s3', before_send)
-        return True
+            self.throttles[label] = Throttle((self.global_buckets,
+                                              self.mapping_buckets[label]))
+        return self.throttles[label]
 
     def describe(self):
         """For the node report: each limit with the time spent waiting on it."""

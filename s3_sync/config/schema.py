@@ -227,8 +227,6 @@ APPLIED_ON = {
     'aws_session_token': (('s3',), 'it is an AWS STS token'),
     'aws_region': (('s3',), 'Swift targets have no region'),
     'signature_version': (('s3',), 'Swift targets use tokens, not signatures'),
-    'max_requests_per_second': (('s3',), 'Swift targets are not throttled yet'),
-    'max_bytes_per_second': (('s3',), 'Swift targets are not throttled yet'),
 }
 # A key that does something only together with another: {key: (the other key, its value
 # that makes it work)}; a key set to something without it is announced at load.

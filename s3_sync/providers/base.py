@@ -122,6 +122,9 @@ class Provider:
     # The daemon's journal of multipart uploads in flight (``s3_sync.sync.journal``), or None:
     # each upload is noted in it when created and struck off when completed or aborted.
     journal = None
+    # The daemon's throttle of this mapping (``s3_sync.throttle.Throttle``), or None: the
+    # provider's transport takes from it before every HTTP request it sends to the remote.
+    throttle = None
 
     def __init__(self, mapping, container=None, logger=None, retry_policy=None):
         self.mapping = mapping

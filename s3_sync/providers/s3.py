@@ -25,7 +25,7 @@ from s3_sync.log import one_line
 from s3_sync.providers import lifecycle, s3_multipart
 from s3_sync.providers.base import (
     Features, Provider, RemoteError, RemoteObject, RemoteResponse)
-from s3_sync.providers.s3_client import make_client
+from s3_sync.providers.s3_client import make_client, sending_for
 from s3_sync.retry import NOT_IMPLEMENTED_CODES
 
 MAX_LIST = 1000
@@ -170,6 +170,7 @@ class S3Provider(Provider):
         if key is not None:
             params['Key'] = key
         try:
+            sending_for(self.throttle)
             return getattr(self.client, op)(Bucket=self.bucket, **params)
         except (BotoCoreError, ClientError, OSError, urllib3.exceptions.HTTPError) as exc:
             raise self._error(exc, op, key) from None
@@ -339,10 +340,14 @@ class S3Provider(Provider):
             raise
         return {}
 
+    def _list_buckets(self):
+        sending_for(self.throttle)
+        return self.client.list_buckets()
+
     def list_containers(self, marker='', limit=1000, prefix=''):
         """ListBuckets has no paging: the whole list, cut to the page asked for."""
         try:
-            resp = self.retry.call(lambda: self.client.list_buckets())
+            resp = self.retry.call(self._list_buckets)
         except (BotoCoreError, ClientError, OSError, urllib3.exceptions.HTTPError) as exc:
             raise self._error(exc, 'list_buckets', None) from None
         names = sorted((b['Name'], b.get('CreationDate')) for b in resp.get('Buckets', []))

@@ -20,6 +20,9 @@ Choices, and why:
   the copy (see ``S3Provider.update_metadata``).
 * GCS listings go without ``encoding-type=url``, which GCS does not support.
 * One client per provider, so one connection pool of ``max_conns`` connections.
+* Throttles (``s3_sync.throttle``): one ``before-send`` hook per client takes from the throttle
+  of the provider sending in the current green thread (``sending_for``), so a client shared by
+  several mappings still throttles each request by its own mapping.
 
 Credentials are passed straight to botocore and never logged.
 """
@@ -29,6 +32,7 @@ import threading
 from urllib.parse import urlsplit
 
 import boto3
+import eventlet.corolocal
 from botocore.config import Config
 from botocore.handlers import set_list_objects_encoding_type_url
 
@@ -48,6 +52,23 @@ def _shared_session():
     if _session is None:
         _session = boto3.session.Session()
     return _session
+
+
+# The throttle (s3_sync.throttle.Throttle, or None) of the provider whose request this green
+# thread is sending: set by ``sending_for`` before each client call, read by the client hook.
+_sending = eventlet.corolocal.local()
+
+
+def sending_for(throttle):
+    """Make ``throttle`` the one this green thread's next client requests take from."""
+    _sending.throttle = throttle
+
+
+def take_throttle(request, **kwargs):
+    """``before-send``: a request token and its body's bytes from the sender's throttle."""
+    throttle = getattr(_sending, 'throttle', None)
+    if throttle:
+        throttle.request(int(request.headers.get('Content-Length') or 0))
 
 
 def signature_version(mapping):
@@ -132,6 +153,7 @@ def make_client(mapping):
             aws_session_token=mapping.aws_session_token or None,
             region_name=config.region_name,
             config=config)
+    client.meta.events.register('before-send.s3', take_throttle)
     if sig_version == 's3':
         client.meta.events.register('before-sign.s3', fix_v2_auth_path)
     if not layout.is_aws(mapping.aws_endpoint):

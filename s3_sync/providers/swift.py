@@ -81,7 +81,7 @@ class SwiftProvider(Provider):
             options = connection_options(mapping)
             proxy = mapping.proxies.get(urlsplit(self.endpoint).scheme or 'http')
             connection_factory = lambda: SwiftConnection(  # noqa: E731
-                self.shared, proxy=proxy, **options)
+                self.shared, proxy=proxy, throttle_of=lambda: self.throttle, **options)
         self._pool = eventlet.pools.Pool(max_size=mapping.max_conns, create=connection_factory)
         self._bulk_delete_max = None    # unknown until /info is read; 0 means unsupported
         self.large = SwiftLargeObjects(self)

@@ -172,27 +172,63 @@ class SharedAuth:
         return url, token
 
 
+def body_size(headers, data):
+    """The byte count of a request body when known before sending, else None."""
+    for key, value in (headers or {}).items():
+        if key.lower() == 'content-length':
+            return int(value)
+    if data is None:
+        return 0
+    if hasattr(data, '__len__'):
+        return len(data)
+    return None
+
+
+class ThrottledHTTPConnection(swiftclient.client.HTTPConnection):
+    """swiftclient's HTTP connection taking a request token (and the body's bytes) from the
+    provider's throttle (``s3_sync.throttle``) before each request it sends."""
+
+    def __init__(self, url, throttle_of, **options):
+        super().__init__(url, **options)
+        self.throttle_of = throttle_of
+
+    def _request(self, method, url, headers=None, data=None, **kwargs):
+        throttle = self.throttle_of()
+        if throttle:
+            size = body_size(headers, data)
+            throttle.request(size or 0)
+            if size is None and not hasattr(data, 'read'):
+                data = throttle.chunks(data)    # a generator: its bytes as they go
+        return super()._request(method, url, headers=headers, data=data, **kwargs)
+
+
 class SwiftConnection(swiftclient.Connection):
     """A swiftclient Connection that starts from the shared token and publishes new ones.
 
     The (rewritten) storage URL is pinned in ``os_options['object_storage_url']``, which
     swiftclient's ``get_auth`` returns on every re-authentication, so a re-auth after a token
-    expiry keeps the ``remote_account``."""
+    expiry keeps the ``remote_account``. ``throttle_of()`` gives the provider's throttle (or
+    None): every request takes from it, an authentication counting as one."""
 
-    def __init__(self, shared, proxy=None, **options):
+    def __init__(self, shared, proxy=None, throttle_of=lambda: None, **options):
         self.shared = shared
         self.proxy = proxy
+        self.throttle_of = throttle_of
         super().__init__(preauthurl=shared.url, preauthtoken=shared.token, **options)
 
     def http_connection(self, url=None):
         # Storage requests go through the configured proxy (http_proxy/https_proxy); auth
         # requests follow swiftclient, which takes the proxy from the environment.
-        return swiftclient.client.http_connection(
-            url or self.url, proxy=self.proxy, cacert=self.cacert, insecure=self.insecure,
-            cert=self.cert, cert_key=self.cert_key, ssl_compression=self.ssl_compression,
-            timeout=self.timeout)
+        conn = ThrottledHTTPConnection(
+            url or self.url, self.throttle_of, proxy=self.proxy, cacert=self.cacert,
+            insecure=self.insecure, cert=self.cert, cert_key=self.cert_key,
+            ssl_compression=self.ssl_compression, timeout=self.timeout)
+        return conn.parsed_url, conn
 
     def get_auth(self):
+        throttle = self.throttle_of()
+        if throttle:
+            throttle.request()
         url, token = super().get_auth()
         url, token = self.shared.learn(url, token)
         self.os_options['object_storage_url'] = url

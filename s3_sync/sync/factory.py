@@ -30,7 +30,7 @@ class SyncFactory:
         self._syncs = LRU(max_cached, on_evict=_close)
         self.journal = UploadJournal(conf.status_dir, logger)
         self.delete_rail = None     # s3_sync.throttle.DeleteRails, given to every sync
-        self.throttles = None       # s3_sync.throttle.Throttles, hooked into every provider
+        self.throttles = None       # s3_sync.throttle.Throttles: each provider gets its mapping's
 
     def for_container(self, mapping, account, container):
         return self._syncs.get_or_create(
@@ -42,7 +42,7 @@ class SyncFactory:
                                    logger=self.logger)
         provider.journal = self.journal
         if self.throttles is not None:
-            self.throttles.attach(provider, mapping)
+            provider.throttle = self.throttles.for_mapping(mapping)
         stats = StatsReporter(self.conf, mapping, container)
         sync = ContainerSync(mapping, account, container, provider, self.local, stats,
                              self.logger)

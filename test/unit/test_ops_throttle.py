@@ -1,14 +1,20 @@
-"""Token buckets, the throttles' botocore hook and the delete rail, with a fake clock."""
+"""Token buckets, the throttles' hooks in both providers' transports and the delete rail."""
+import io
 import os
 import shutil
 import tempfile
 import unittest
 
+from botocore.awsrequest import AWSResponse
 from swift.common.utils import Timestamp
 
 from s3_sync.crawler.failures import HELD
 from s3_sync.sync.outcome import Retry
-from s3_sync.throttle import DeleteRails, Throttles, TokenBucket, read_held
+from s3_sync.providers.s3 import S3Provider
+from s3_sync.providers.s3_client import make_client
+from s3_sync.providers.swift import SwiftProvider
+from s3_sync.providers.swift_conn import ThrottledHTTPConnection
+from s3_sync.throttle import DeleteRails, Throttle, Throttles, TokenBucket, read_held
 from test.unit.fakes import NullLogger, make_conf, make_mapping
 
 
@@ -43,24 +49,36 @@ class TokenBucketTest(unittest.TestCase):
         self.assertAlmostEqual(clock.now - start, 5.0, delta=0.01)
 
 
-class FakeEvents:
+class CountingBucket:
+    """Stands in for a TokenBucket: records what is taken."""
+
     def __init__(self):
-        self.handlers = []
+        self.taken = []
 
-    def register(self, name, handler):
-        self.handlers.append((name, handler))
-
-
-class FakeRequest:
-    def __init__(self, length):
-        self.headers = {'Content-Length': str(length)} if length else {}
+    def take(self, n=1.0):
+        self.taken.append(n)
 
 
-class FakeProvider:
+class FakeRaw:
+    def stream(self, *_args, **_kwargs):
+        return iter([b''])
+
+
+def answer_locally(request, **_kwargs):
+    """A before-send handler that answers every request itself (nothing leaves the process)."""
+    return AWSResponse(request.url, 200, {'Content-Length': '0', 'ETag': '"x"', 'Last-Modified': 'Tue, 01 Dec 2026 20:00:00 GMT'},
+                       FakeRaw())
+
+
+class FakeSession:
     def __init__(self):
-        self.client = type('C', (), {})()
-        self.client.meta = type('M', (), {})()
-        self.client.meta.events = FakeEvents()
+        self.sent = []
+
+    def request(self, method, url, headers=None, data=None, **_kwargs):
+        if data is not None and not isinstance(data, bytes):
+            data = b''.join(data)
+        self.sent.append((method, data))
+        return 'response'
 
 
 class ThrottlesTest(unittest.TestCase):
@@ -68,24 +86,61 @@ class ThrottlesTest(unittest.TestCase):
         conf = make_conf(max_requests_per_second=50)
         mapping = make_mapping(max_bytes_per_second=1000, max_requests_per_second=5)
         throttles = Throttles(conf)
-        provider = FakeProvider()
-        self.assertTrue(throttles.attach(provider, mapping))
-        [(name, handler)] = provider.client.meta.events.handlers
-        self.assertEqual(name, 'before-send.s3')
+        throttle = throttles.for_mapping(mapping)
+        self.assertIs(throttles.for_mapping(make_mapping(max_bytes_per_second=1000,
+                                                         max_requests_per_second=5)), throttle)
         clock = Clock()
-        for buckets in (throttles.global_buckets, throttles.for_mapping(mapping)):
-            for bucket in buckets.values():
+        for buckets in (throttles.global_buckets, throttles.mapping_buckets.values()):
+            for bucket in (buckets.values() if isinstance(buckets, dict) else
+                           [b for found in buckets for b in found.values()]):
                 bucket.clock, bucket.sleep, bucket.last = clock, clock.sleep, clock.now
         for _ in range(10):
-            self.assertIsNone(handler(FakeRequest(100)))
+            throttle.request(100)
         # 10 requests at 5/s, 1000 bytes at 1000 B/s: the mapping's request rate decides.
         self.assertAlmostEqual(clock.now - 100.0, 2.0, delta=0.05)
         described = throttles.describe()
         self.assertIn('global requests/s', described)
         self.assertTrue(any('AUTH_test/cont -> bucket bytes/s' in k for k in described))
 
-    def test_no_limit_no_hook(self):
-        self.assertFalse(Throttles(make_conf()).attach(FakeProvider(), make_mapping()))
+    def test_no_limit_gives_an_empty_throttle(self):
+        self.assertFalse(Throttles(make_conf()).for_mapping(make_mapping()))
+
+    def test_a_shared_s3_client_throttles_each_request_by_its_own_mapping(self):
+        first, second = CountingBucket(), CountingBucket()
+        mappings = [make_mapping(aws_endpoint='http://127.0.0.1:1', aws_bucket=name)
+                    for name in ('one', 'two')]
+        client = make_client(mappings[0])
+        client.meta.events.register('before-send.s3', answer_locally)
+        providers = [S3Provider(mapping, client=client) for mapping in mappings]
+        providers[0].throttle = Throttle([{'requests': first, 'bytes': first}])
+        providers[1].throttle = Throttle([{'requests': second}])
+        for _ in range(3):
+            providers[0].put_object('a', {}, io.BytesIO(b'12345'), 5)
+        providers[1].head_object('b')
+        self.assertEqual(first.taken, [1, 5] * 3)
+        self.assertEqual(second.taken, [1])
+
+    def test_swift_connections_take_a_request_and_its_bytes_even_for_a_streamed_body(self):
+        bucket = CountingBucket()
+        throttle = Throttle([{'requests': bucket, 'bytes': bucket}])
+        conn = ThrottledHTTPConnection('http://127.0.0.1:1/v1/AUTH_a', lambda: throttle)
+        conn.request_session = FakeSession()
+        conn.request('PUT', '/v1/AUTH_a/c/o', b'abc', {'Content-Length': '3'})
+        conn.request('HEAD', '/v1/AUTH_a/c/o')
+        conn.request('PUT', '/v1/AUTH_a/c/big', iter([b'12', b'3456']))
+        self.assertEqual(conn.request_session.sent, [('PUT', b'abc'), ('HEAD', None),
+                                                     ('PUT', b'123456')])
+        self.assertEqual(bucket.taken, [1, 3, 1, 1, 2, 4])
+
+    def test_swift_provider_connections_follow_the_providers_throttle(self):
+        provider = SwiftProvider(make_mapping(protocol='swift',
+                                              aws_endpoint='http://127.0.0.1:1/auth/v1.0'))
+        provider.shared.learn('http://127.0.0.1:1/v1/AUTH_a', 'token')
+        conn = provider._pool.get()
+        _parsed, http_conn = conn.http_connection()
+        self.assertIsNone(http_conn.throttle_of())
+        provider.throttle = Throttle([{'requests': CountingBucket()}])
+        self.assertIs(http_conn.throttle_of(), provider.throttle)
 
 
 def delete_row(ts):
