@@ -197,28 +197,22 @@ def progress_line(out, total):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    from s3_sync.config import ConfigError, load_config
-    from s3_sync.log import one_line
-    try:
-        conf = load_config(args.config, for_daemon=False)
-        mappings = mappings_for(conf, args.account, args.container)
-        from s3_sync.cli.sync import build_internal_client
-        from s3_sync.swift_env import setup_swift
-        setup_swift(conf.swift_dir)
-        ic = build_internal_client(conf)
-        reports = []
-        for mapping in mappings:
-            reports.append(audit_one(conf, mapping, args, ic))
-    except ConfigError as exc:
-        print('%s: %s' % (PROG, exc), file=sys.stderr)
-        return 2
-    except AuditError as exc:
-        print('%s: %s' % (PROG, exc), file=sys.stderr)
-        return 3
-    except Exception as exc:
-        print('%s: %s: %s' % (PROG, type(exc).__name__, one_line(exc, first_line=True)),
-              file=sys.stderr)
-        return 3
+    from s3_sync.cli.exits import exit_status
+    from s3_sync.config import ConfigError
+    return exit_status(PROG, lambda: audit(args), ((ConfigError, 2), (AuditError, 3)),
+                       unexpected=3)
+
+
+def audit(args):
+    """Audit each mapping of the container and print the reports; the exit status."""
+    from s3_sync.cli.sync import build_internal_client
+    from s3_sync.config import load_config
+    from s3_sync.swift_env import setup_swift
+    conf = load_config(args.config, for_daemon=False)
+    mappings = mappings_for(conf, args.account, args.container)
+    setup_swift(conf.swift_dir)
+    ic = build_internal_client(conf)
+    reports = [audit_one(conf, mapping, args, ic) for mapping in mappings]
     if sys.stderr.isatty():
         sys.stderr.write('\n')
     if args.json:

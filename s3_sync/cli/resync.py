@@ -85,16 +85,13 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from swift.common.utils import monkey_patch
     monkey_patch()
+    from s3_sync.cli.exits import exit_status
     from s3_sync.config import ConfigError
     from s3_sync.status import StatusError
-    try:
-        summary, failures = run(args)
-    except ConfigError as exc:
-        print('%s: %s' % (PROG, exc), file=sys.stderr)
-        return 2
-    except StatusError as exc:
-        print('%s: %s' % (PROG, exc), file=sys.stderr)
-        return 1
+    return exit_status(PROG, lambda: report(*run(args)), ((ConfigError, 2), (StatusError, 1)))
+
+
+def report(summary, failures):
     for line in failures:
         print('%s: %s' % (PROG, line), file=sys.stderr)
     print(summary)

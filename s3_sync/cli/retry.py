@@ -28,17 +28,11 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    from s3_sync.cli.exits import exit_status
     from s3_sync.config import ConfigError
     from s3_sync.status import StatusError
-    try:
-        print(run(args))
-    except ConfigError as exc:
-        print('%s: %s' % (PROG, exc), file=sys.stderr)
-        return 2
-    except (StatusError, OSError) as exc:
-        print('%s: %s' % (PROG, exc), file=sys.stderr)
-        return 1
-    return 0
+    return exit_status(PROG, lambda: print(run(args)) or 0,
+                       ((ConfigError, 2), (StatusError, 1), (OSError, 1)))
 
 
 def run(args):

@@ -39,21 +39,15 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    from s3_sync.cli.exits import exit_status
     from s3_sync.config import ConfigError
     from s3_sync.status import StatusError
-    try:
-        report = build(args)
-    except ConfigError as exc:
-        print('%s: %s' % (PROG, exc), file=sys.stderr)
-        return 2
-    except StatusError as exc:
-        print('%s: %s' % (PROG, exc), file=sys.stderr)
-        return 1
-    except Exception as exc:    # a bug or an environment problem: still one line
-        from s3_sync.log import one_line
-        print('%s: %s: %s' % (PROG, type(exc).__name__, one_line(exc, first_line=True)),
-              file=sys.stderr)
-        return 1
+    # Anything else is a bug or an environment problem: still one line.
+    return exit_status(PROG, lambda: show(args, build(args)),
+                       ((ConfigError, 2), (StatusError, 1)), unexpected=1)
+
+
+def show(args, report):
     if args.json:
         print(json.dumps(report, indent=1, sort_keys=True))
     else:

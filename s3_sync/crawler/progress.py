@@ -80,17 +80,19 @@ def _unlink(path):
         pass
 
 
-def atomic_write_json(path, data):
-    """Replace ``path`` with ``data`` so readers see the old or the new file, never a mix."""
-    dirname = os.path.dirname(path)
-    os.makedirs(dirname, exist_ok=True)
+def atomic_write(path, text, mode=None):
+    """Replace ``path`` with ``text`` so readers see the old or the new file, never a mix;
+    ``mode``: the new file's permissions, when others must read it (a temp file is 0600)."""
+    dirname = os.path.dirname(path) or '.'
     fd, tmp = tempfile.mkstemp(dir=dirname, prefix='.%s.' % os.path.basename(path),
                                suffix='.tmp')
     try:
         with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            json.dump(data, f, ensure_ascii=False, sort_keys=True)
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.rename(tmp, path)
     except BaseException:
         try:
@@ -103,6 +105,12 @@ def atomic_write_json(path, data):
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def atomic_write_json(path, data):
+    """``atomic_write`` of ``data`` as JSON, creating the directory if needed."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    atomic_write(path, json.dumps(data, ensure_ascii=False, sort_keys=True))
 
 
 class StatusFile:

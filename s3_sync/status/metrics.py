@@ -14,12 +14,10 @@ reads (write it as ``<dir>/s3_sync.prom``), replaced atomically. Gauges
 ``node, account, bucket, container``; ``swift_s3_sync_last_pass_timestamp_seconds``,
 ``swift_s3_sync_last_pass_duration_seconds``, ``swift_s3_sync_deletes_held`` per node.
 """
-import os
-import tempfile
-
 from swift.common.utils import StatsdClient
 
 from s3_sync import stats
+from s3_sync.crawler.progress import atomic_write
 
 GAUGES = (('rows_behind', 'rows_behind', 'Rows this node owns not yet on the remote'),
           ('lag', 'lag_seconds', 'Age of the oldest row not yet on the remote'),
@@ -71,20 +69,9 @@ def prometheus_text(report, last_pass, deletes_held=(), totals=None):
 
 
 def write_textfile(path, text):
-    """Replace ``path`` atomically (node_exporter must never read half a file)."""
-    dirname = os.path.dirname(path) or '.'
-    fd, tmp = tempfile.mkstemp(dir=dirname, prefix='.s3_sync.', suffix='.prom.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.rename(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Replace ``path`` atomically (node_exporter must never read half a file), readable by
+    node_exporter's user."""
+    atomic_write(path, text, mode=0o644)
 
 
 class Gauges:

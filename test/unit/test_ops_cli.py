@@ -1,16 +1,45 @@
 """The operator commands' small decisions: dates, audit differences, the shunt's per-object
-comparison, the dry run's log lines."""
+comparison, the dry run's log lines, how an error ends a command."""
+import contextlib
+import io
 import unittest
 
 from swift.common.utils import Timestamp
 
 from s3_sync.cli.audit import difference
+from s3_sync.cli.exits import exit_status
 from s3_sync.cli.resync import parse_date
 from s3_sync.config import ConfigError
 from s3_sync.dryrun import DryRunSync
 from s3_sync.providers.base import RemoteObject
 from s3_sync.shunt.sync_status import asked, compare
 from test.unit.fakes import make_mapping
+
+
+def fail(exc):
+    def command():
+        raise exc
+    return command
+
+
+class ExitStatusTest(unittest.TestCase):
+    def run_command(self, command, **kw):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            status = exit_status('prog', command, ((ConfigError, 2), (OSError, 1)), **kw)
+        return status, err.getvalue()
+
+    def test_each_kind_of_error_is_one_line_and_its_exit_status(self):
+        self.assertEqual(self.run_command(lambda: 0), (0, ''))
+        self.assertEqual(self.run_command(fail(ConfigError('--x', 'bad'))),
+                         (2, 'prog: --x: bad\n'))
+        self.assertEqual(self.run_command(fail(OSError('gone'))), (1, 'prog: gone\n'))
+        self.assertEqual(self.run_command(fail(RuntimeError('first\nsecond')), unexpected=3),
+                         (3, 'prog: RuntimeError: first\n'))
+
+    def test_without_a_status_for_the_unexpected_it_is_raised_on(self):
+        with self.assertRaises(KeyError):
+            self.run_command(fail(KeyError('k')))
 
 
 class ParseDateTest(unittest.TestCase):

@@ -9,7 +9,7 @@ from swift.common.utils import Timestamp
 from s3_sync.crawler.failures import HELD, Redrive, write_request
 from s3_sync.crawler.progress import atomic_write_json, status_path
 from s3_sync.status import StatusError, cluster, render
-from s3_sync.status.metrics import prometheus_text
+from s3_sync.status.metrics import prometheus_text, write_textfile
 from s3_sync.status.report import node_report
 from test.unit.test_crawler_helpers import Cluster, NullLogger, mapping, put
 
@@ -87,6 +87,15 @@ class ReportTest(unittest.TestCase):
         self.assertIn('swift_s3_sync_copied_objects_total{account="AUTH_test",bucket="bucket",'
                       'container="cont",node="%s"} 7' % report['node'], prom)
         self.assertIn('swift_s3_sync_last_pass_duration_seconds', prom)
+
+    def test_prometheus_text_file_is_replaced_whole_and_readable_by_node_exporter(self):
+        path = os.path.join(self.cluster.base, 's3_sync.prom')
+        write_textfile(path, 'old 1\n')
+        write_textfile(path, 'new 2\n')
+        with open(path) as f:
+            self.assertEqual(f.read(), 'new 2\n')
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o644)
+        self.assertFalse([n for n in os.listdir(self.cluster.base) if n.endswith('.tmp')])
 
 
 class ClusterMergeTest(unittest.TestCase):
