@@ -12,35 +12,46 @@ import socket
 import time
 
 from devenv.daemons import NodeDaemons
-from test.integration.ops_helpers import container_row, run_command, status_json
+from test.integration.ops_helpers import (container_row, run_command, status_json,
+                                          wait_for_replicas)
 from test.integration.test_sync_daemon import SyncTestBase
 
 BACKLOG = 2000
 DRAIN_TIMEOUT = 600
+SAMPLE_EVERY = 2.0     # seconds between status samples: each is two processes on a busy box
 
 
 class StatusTest(SyncTestBase):
     target_name = 'moto'
 
     def put_backlog(self, container, count, size=100):
+        """``count`` objects through the proxy without the shunt (it has nothing to do with
+        them), then until every replica holds every row."""
         body = b'x' * size
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
             conns = {}
 
             def put(i):
                 import threading
-                conn = conns.setdefault(threading.get_ident(), self.swift_conn())
+                conn = conns.setdefault(threading.get_ident(), self.swift_conn(shunt=False))
                 # The test's own writes may meet a 503 on this busy machine: retry them.
                 conn.retries = 5
                 conn.put_object(container, 'obj-%05d' % i, body)
             list(pool.map(put, range(count)))
+        wait_for_replicas(self, [container], count)
+
+    def statuses(self, daemons, *calls):
+        """``status --json`` for each ``(node index, args...)`` at once."""
+        with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
+            return list(pool.map(lambda call: status_json(self, daemons, *call), calls))
 
     def test_backlog_drain_shows_rows_behind_and_lag_going_to_zero_on_node_and_cluster(self):
         container = self.new_container('drain')
         self.put_backlog(container, BACKLOG)
         mapping = self.mapping(container)
         daemons = NodeDaemons(self.env, [mapping], stats_interval=1, workers=2)
-        before = [container_row(status_json(self, daemons, i), container) for i in range(3)]
+        before = [container_row(report, container)
+                  for report in self.statuses(daemons, (0,), (1,), (2,))]
         # Each replica owns its share of the names: the shares add up to the backlog.
         self.assertEqual(sum(r['rows_behind'] for r in before), BACKLOG, before)
         self.assertEqual(sum(r['bytes_pending'] for r in before), BACKLOG * 100)
@@ -50,14 +61,17 @@ class StatusTest(SyncTestBase):
         node_samples, cluster_samples = [], []
         deadline = time.time() + DRAIN_TIMEOUT
         while time.time() < deadline:
-            row = container_row(status_json(self, daemons, 0), container)
+            started = time.time()
+            node, cluster = self.statuses(daemons, (0,), (1, '--cluster', '--container',
+                                                         container))
+            row = container_row(node, container)
             node_samples.append((row['rows_behind'], row['lag']))
-            cluster = status_json(self, daemons, 1, '--cluster', '--container', container)
             crow = container_row(cluster, container)
             if crow is not None and len(crow['nodes']) == 3:
                 cluster_samples.append((crow['rows_behind'], crow['lag']))
                 if crow['rows_behind'] == 0 and row['rows_behind'] == 0:
                     break
+            time.sleep(max(0.0, started + SAMPLE_EVERY - time.time()))
         self.assertEqual(node_samples[-1], (0, 0.0), node_samples)
         self.assertEqual(cluster_samples[-1], (0, 0.0), cluster_samples)
         behind = [b for b, _lag in node_samples]
@@ -70,10 +84,14 @@ class StatusTest(SyncTestBase):
         self.assertEqual(len(nodes), 3, cluster['nodes'])
         self.assertTrue(all(n['last_pass'] and not n['stale'] for n in nodes.values()), nodes)
 
-    def test_table_shows_columns_totals_and_the_last_pass(self):
-        container = self.new_container('table')
+    def test_table_shows_columns_totals_the_last_pass_and_copy_after_rows_as_deferred(self):
+        # One daemon run for both: a synced container and one whose row waits for copy_after.
+        container, later = self.new_container('table'), self.new_container('defer')
         self.conn.put_object(container, 'a', b'abc')
-        daemons, _ = self.sync(self.mapping(container), stats_interval=1)
+        self.conn.put_object(later, 'later', b'abc')
+        wait_for_replicas(self, [container, later], 1)
+        daemons, _ = self.sync(self.mapping(container), self.mapping(later, copy_after=3600),
+                               stats_interval=1)
         rc, out, err = run_command(daemons, 0, 'status', '--container', container)
         self.assertEqual((rc, err), (0, ''))
         for word in ('BEHIND', 'LAG', 'PENDING', 'DEFERRED', 'NEXT DUE', 'FAILED',
@@ -83,13 +101,8 @@ class StatusTest(SyncTestBase):
         self.assertEqual((rc, err), (0, ''))
         self.assertIn('NODE', out)
         self.assertIn(container, out)
-
-    def test_copy_after_rows_show_as_deferred_with_their_due_time(self):
-        container = self.new_container('defer')
-        self.conn.put_object(container, 'later', b'abc')
-        mapping = self.mapping(container, copy_after=3600)
-        daemons, _ = self.sync(mapping)
-        rows = [container_row(status_json(self, daemons, i), container) for i in range(3)]
+        rows = [container_row(report, later)
+                for report in self.statuses(daemons, (0,), (1,), (2,))]
         deferred = [r for r in rows if r['deferred']]
         self.assertEqual(len(deferred), 1, rows)
         self.assertAlmostEqual(deferred[0]['next_due'], time.time() + 3600, delta=120)
@@ -120,6 +133,7 @@ class MetricsTest(SyncTestBase):
         container = self.new_container('metrics')
         for i in range(5):
             self.conn.put_object(container, 'm%d' % i, b'12345')
+        wait_for_replicas(self, [container], 5)
         sock = self.statsd_listener()
         mapping = self.mapping(container)
         daemons = NodeDaemons(self.env, [mapping], statsd_host='127.0.0.1',
@@ -173,11 +187,14 @@ class BadInputTest(SyncTestBase):
     def test_unknown_container_corrupt_status_file_and_bad_config_are_one_line_errors(self):
         container = self.new_container('bad')
         self.conn.put_object(container, 'a', b'abc')
-        daemons, _ = self.sync(self.mapping(container))
+        wait_for_replicas(self, [container], 1)
+        # No daemon run needed: the status file the daemon would write is corrupted by hand.
+        daemons = NodeDaemons(self.env, [self.mapping(container)])
         rc, out, err = run_command(daemons, 0, 'status', '--container', 'no-such-container')
         self.one_line_error(rc, out, err, 2)
         self.assertIn('no-such-container', err)
         status_file = os.path.join(daemons.dir, 'status-1', self.account, container)
+        os.makedirs(os.path.dirname(status_file))
         with open(status_file, 'w') as f:
             f.write('{not json')
         rc, out, err = run_command(daemons, 0, 'status')

@@ -5,13 +5,10 @@ import os
 import signal
 import time
 
-from swift.container.backend import ContainerBroker
-
 from devenv.daemons import NodeDaemons
-from s3_sync.swift_env import setup_swift
 from s3_sync.crawler.workers import share_of
+from test.integration.ops_helpers import wait_for_replicas
 from test.integration.test_sync_daemon import KeyCountingCounter, SyncTestBase
-from test.reliability.localfaults import replica_path
 
 CONTAINERS = 8
 OBJECTS = 5
@@ -34,7 +31,7 @@ class TestTwoProcessesPerNode(SyncTestBase):
                     for c in containers]
         # One --once pass proves the split only if every node's replica holds every row (a
         # busy container server gets its update later, from the object updater).
-        self.wait_for_replicas(containers, OBJECTS)
+        wait_for_replicas(self, containers, OBJECTS)
         daemons = NodeDaemons(self.env, mappings, processes=2, log_level='debug')
         outputs = daemons.run_once()
         for rc, out in outputs:
@@ -57,24 +54,6 @@ class TestTwoProcessesPerNode(SyncTestBase):
                 for c in containers if '%s/%s: ' % (self.account, c) in line)
             self.assertEqual(crawls, collections.Counter({c: 1 for c in containers}),
                              out[-6000:])
-
-    def wait_for_replicas(self, containers, rows, timeout=60):
-        setup_swift(self.env['swift_dir'])     # the ring and hash_path read swift.conf
-        deadline = time.time() + timeout
-        while True:
-            short = [(node['index'], c) for node in self.env['nodes'] for c in containers
-                     if self.replica_rows(node['index'], c) < rows]
-            if not short or time.time() > deadline:
-                break
-            time.sleep(0.5)
-        self.assertEqual(short, [], 'container replicas still missing rows')
-
-    def replica_rows(self, node_index, container):
-        path = replica_path(self.env, node_index, self.account, container)
-        if not os.path.exists(path):
-            return 0
-        broker = ContainerBroker(path, account=self.account, container=container)
-        return broker.get_info()['object_count']
 
     def test_sigterm_stops_the_supervisor_and_every_process_cleanly(self):
         container = self.new_container('procs')
