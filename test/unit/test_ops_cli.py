@@ -2,12 +2,18 @@
 comparison, the dry run's log lines, how an error ends a command."""
 import contextlib
 import io
+import json
+import os
+import shutil
+import tempfile
 import unittest
+from unittest import mock
 
 from swift.common.utils import Timestamp
 
 from s3_sync.cli.audit import difference
 from s3_sync.cli.exits import exit_status
+from s3_sync.cli import status as status_cli
 from s3_sync.cli.resync import parse_date
 from s3_sync.config import ConfigError
 from s3_sync.dryrun import DryRunSync
@@ -40,6 +46,25 @@ class ExitStatusTest(unittest.TestCase):
     def test_without_a_status_for_the_unexpected_it_is_raised_on(self):
         with self.assertRaises(KeyError):
             self.run_command(fail(KeyError('k')))
+
+
+class UnreadableStatusDirTest(unittest.TestCase):
+    def test_an_unreadable_status_dir_is_one_line_naming_it_and_exit_1(self):
+        # Tests run as root, who reads everything: the permission check is made to say no.
+        directory = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, directory)
+        path = os.path.join(directory, 'sync.json')
+        with open(path, 'w') as f:
+            json.dump({'devices': directory, 'status_dir': directory, 'items_chunk': 10,
+                       'containers': [{'account': 'AUTH_a', 'container': 'c',
+                                       'aws_bucket': 'b', 'aws_identity': 'i',
+                                       'aws_secret': 's'}]}, f)
+        err = io.StringIO()
+        with mock.patch('os.access', return_value=False), contextlib.redirect_stderr(err):
+            status = status_cli.main(['--config', path])
+        self.assertEqual(status, 1)
+        self.assertEqual(err.getvalue(), 'swift-s3-sync status: status_dir %s cannot be read '
+                         '(permissions)\n' % directory)
 
 
 class ParseDateTest(unittest.TestCase):
