@@ -19,26 +19,13 @@ from test.integration.test_sync_daemon import SyncTestBase
 BACKLOG = 2000
 DRAIN_TIMEOUT = 600
 SAMPLE_EVERY = 2.0     # seconds between status samples: each is two processes on a busy box
+# Enough to keep each daemon busy while remote and local requests wait; few enough that the
+# drain lasts several status samples even on an idle machine.
+DRAIN_WORKERS = 6
 
 
 class StatusTest(SyncTestBase):
     target_name = 'moto'
-
-    def put_backlog(self, container, count, size=100):
-        """``count`` objects through the proxy without the shunt (it has nothing to do with
-        them), then until every replica holds every row."""
-        body = b'x' * size
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            conns = {}
-
-            def put(i):
-                import threading
-                conn = conns.setdefault(threading.get_ident(), self.swift_conn(shunt=False))
-                # The test's own writes may meet a 503 on this busy machine: retry them.
-                conn.retries = 5
-                conn.put_object(container, 'obj-%05d' % i, body)
-            list(pool.map(put, range(count)))
-        wait_for_replicas(self, [container], count)
 
     def statuses(self, daemons, *calls):
         """``status --json`` for each ``(node index, args...)`` at once."""
@@ -47,9 +34,13 @@ class StatusTest(SyncTestBase):
 
     def test_backlog_drain_shows_rows_behind_and_lag_going_to_zero_on_node_and_cluster(self):
         container = self.new_container('drain')
-        self.put_backlog(container, BACKLOG)
         mapping = self.mapping(container)
-        daemons = NodeDaemons(self.env, [mapping], stats_interval=1, workers=2)
+        self.put_many_at_once(container, BACKLOG, size=100)
+        # Both sides emptied many at a time once the daemons are stopped (cleanups run last
+        # first): one request per object takes minutes on a busy machine.
+        self.addCleanup(self.delete_many_at_once, container, mapping)
+        wait_for_replicas(self, [container], BACKLOG)
+        daemons = NodeDaemons(self.env, [mapping], stats_interval=1, workers=DRAIN_WORKERS)
         before = [container_row(report, container)
                   for report in self.statuses(daemons, (0,), (1,), (2,))]
         # Each replica owns its share of the names: the shares add up to the backlog.

@@ -79,6 +79,36 @@ class SyncTestBase(S3TargetTest):
         return {o['name']: o['hash']
                 for o in self.conn.get_container(container, full_listing=True)[1]}
 
+    def put_many_at_once(self, container, count, size=None):
+        """``count`` objects (``o00000``...; ``size`` bytes each, else their number) written
+        by 8 clients at once (a sequential loop takes too long)."""
+        local = threading.local()
+
+        def put(i):
+            if not hasattr(local, 'conn'):
+                local.conn = self.swift_conn()
+                local.conn.retries = 5     # the test's own writes may meet a 503 when busy
+            local.conn.put_object(container, 'o%05d' % i, b'x' * size if size else b'%d' % i)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(put, range(count)))
+
+    def delete_many_at_once(self, container, mapping):
+        """Empty both sides quickly; the usual cleanups (one request per object) then have
+        nothing left to do."""
+        names = [o['name'] for o in self.conn.get_container(container, full_listing=True)[1]]
+        local = threading.local()
+
+        def delete(name):
+            if not hasattr(local, 'conn'):
+                local.conn = self.swift_conn()
+            local.conn.delete_object(container, name)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(delete, names))
+        keys = [remote_key(mapping, name) for name in names]
+        for i in range(0, len(keys), 1000):
+            self.s3.delete_objects(Bucket=self.bucket, Delete={
+                'Objects': [{'Key': key} for key in keys[i:i + 1000]], 'Quiet': True})
+
 
 class SyncBehaviour:
     """Target-independent behaviour; mixed into one TestCase per S3 implementation."""
@@ -291,34 +321,6 @@ class TestSyncEconomyAndRecovery(SyncTestBase):
                   counter.counts['GET'], time.time() - started))
         self.assertLessEqual(puts, 1.05 * objects + allowance, dict(counter.counts))
         self.assertEqual(self.remote_keys(mapping), self.local_etags(container))
-
-    def put_many_at_once(self, container, count):
-        """``count`` objects written by 8 clients at once (a sequential loop takes too long)."""
-        local = threading.local()
-
-        def put(i):
-            if not hasattr(local, 'conn'):
-                local.conn = self.swift_conn()
-            local.conn.put_object(container, 'o%05d' % i, b'%d' % i)
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            list(pool.map(put, range(count)))
-
-    def delete_many_at_once(self, container, mapping):
-        """Empty both sides quickly; the usual cleanups (one request per object) then have
-        nothing left to do."""
-        names = [o['name'] for o in self.conn.get_container(container, full_listing=True)[1]]
-        local = threading.local()
-
-        def delete(name):
-            if not hasattr(local, 'conn'):
-                local.conn = self.swift_conn()
-            local.conn.delete_object(container, name)
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            list(pool.map(delete, names))
-        keys = [remote_key(mapping, name) for name in names]
-        for i in range(0, len(keys), 1000):
-            self.s3.delete_objects(Bucket=self.bucket, Delete={
-                'Objects': [{'Key': key} for key in keys[i:i + 1000]], 'Quiet': True})
 
     def wait_for_all(self, mapping, count, timeout):
         deadline = time.time() + timeout
