@@ -8,7 +8,8 @@ For every ``containers[]`` mapping of the one ``sync.json`` (``"/*"`` included) 
 * object GET/HEAD from the cloud copy (the mapping's bucket, its key layout, metadata decoded,
   SLOs whole), else from the on-prem Swift cluster with the user's own token (``reads``);
 * container GET: the two listings merged, each entry's ``content_location`` saying where it
-  lives; container HEAD: the on-prem cluster's;
+  lives; container HEAD: the on-prem cluster's, or the cloud copy's counts for a container
+  only the cloud holds (``containers``);
 * object PUT, POST, DELETE on the cloud copy only, never on on-prem data (``writes``); S3
   multipart uploads too (``multipart``).
 

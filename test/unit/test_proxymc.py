@@ -8,7 +8,8 @@ import unittest
 
 from swift.common.swob import HTTPForbidden, Request
 
-from s3_sync.providers.base import RemoteError
+from s3_sync.providers.base import RemoteError, RemoteObject
+from s3_sync.proxymc import containers
 from s3_sync.proxymc import app_config
 from s3_sync.proxymc.app import ProxyMC
 from s3_sync.proxymc.onprem import BYPASS_HEADER, forwarded_headers, request_target
@@ -33,6 +34,12 @@ class CloudProvider(FakeProvider):
         self.add(name, data, {k: v for k, v in headers.items()
                               if k.startswith('x-object-meta-') or k == 'content-type'})
         return md5(data)
+
+    def iter_objects(self, marker='', end_marker='', prefix=''):
+        self.requests.append(('ITER',))
+        self._check()
+        for name in sorted(self.objects):
+            yield RemoteObject(name, md5(self.objects[name][1]), len(self.objects[name][1]), 0)
 
 
 def owner_only(req):
@@ -144,6 +151,44 @@ class TestReads(ProxyMCTestCase):
         resp = self.request('/v1/AUTH_a/cloud-only?format=json')
         self.assertEqual([e['name'] for e in json.loads(resp.body)], ['b'])
 
+
+    def test_container_held_by_neither_side_is_404_not_an_empty_listing(self):
+        self.assertEqual(self.request('/v1/AUTH_a/nowhere?format=json').status_int, 404)
+
+    def test_container_head_of_an_on_prem_container_is_the_on_prem_answer(self):
+        self.cloud.add('b', b'cloud')
+        resp = self.request('/v1/AUTH_a/c', method='HEAD')
+        self.assertEqual(resp.status_int, 204)
+        self.assertNotIn('X-Proxymc-Source', resp.headers)
+        self.assertEqual(self.cloud.requests, [])
+
+    def test_container_head_of_a_cloud_only_container_counts_the_cloud_copy(self):
+        self.cloud.add('b', b'cloud')
+        self.cloud.add('c', b'more data')
+        resp = self.request('/v1/AUTH_a/cloud-only', method='HEAD')
+        self.assertEqual(resp.status_int, 204)
+        self.assertEqual((resp.headers['X-Container-Object-Count'],
+                          resp.headers['X-Container-Bytes-Used'],
+                          resp.headers['X-Proxymc-Counts'], resp.headers['X-Proxymc-Source']),
+                         ('2', '14', 'exact', 'cloud'))
+
+    def test_container_head_counts_stop_at_the_limit_and_say_so(self):
+        for name in 'abc':
+            self.cloud.add(name, b'xx')
+        self.addCleanup(setattr, containers, 'COUNT_LIMIT', containers.COUNT_LIMIT)
+        containers.COUNT_LIMIT = 2
+        head = containers.container_head
+        resp = Request.blank('/v1/AUTH_a/x', method='HEAD').get_response(
+            lambda env, sr: head(self.onprem, env, sr, self.cloud, ('AUTH_a', 'x')))
+        self.assertEqual((resp.status_int, resp.headers['X-Container-Object-Count'],
+                          resp.headers['X-Proxymc-Counts']), (204, '2', 'at-least'))
+
+    def test_container_head_held_by_neither_side_is_404_and_a_cloud_failure_502(self):
+        self.assertEqual(self.request('/v1/AUTH_a/nowhere', method='HEAD').status_int, 404)
+        self.cloud.fail = RemoteError(503, 'down')
+        resp = self.request('/v1/AUTH_a/nowhere', method='HEAD')
+        self.assertEqual(resp.status_int, 502)
+        self.assertNotIn(b'SECRET', resp.body)
 
     def test_big_cloud_bodies_go_out_in_big_pieces_and_whole(self):
         data = os.urandom(3 * 1024 * 1024 + 5)
