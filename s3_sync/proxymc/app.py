@@ -96,7 +96,11 @@ class ProxyMC:
                 in_segments = mapping is not None
             if mapping is None:
                 mapping = self.profiles.lookup(account, container)
-        denied = self.auth.denied(req, account, container, mapping is not None)
+        # the ACLs of a segments container are its bucket's; its container requests are
+        # an upload's steps, writes like the parts
+        denied = self.auth.denied(req, account, segments_base(container) if in_segments
+                                  else container, mapping is not None,
+                                  object_write=obj is not None or in_segments)
         if denied is not None:
             return denied(env, start_response)
         if container is None:

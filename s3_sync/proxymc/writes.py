@@ -10,7 +10,10 @@ on-prem cluster**. proxymc first asks the on-prem cluster (a HEAD with the clien
   when the body does not match the client's ETag), POST 202 with Swift's POST semantics
   (``shunt.writes.post_to_remote``) or 404, DELETE 204 or 404;
 * the on-prem cluster refuses the token (401/403) or does not answer: that answer (or a 503),
-  and nothing is written.
+  and nothing is written. Except a 403 to a user whom the container's write ACL lets write
+  (``auth.WRITE_ACL``) but who may not read there: Swift tells them nothing about the object
+  either, so the write goes to the cloud copy as for a 404 (an on-prem object of that name is
+  untouched and, in a sync mapping, wins again at its next sync).
 
 SLO manifests cannot be written (there is no ``slo`` middleware in front of the cloud copy: 400),
 except the one s3api sends to complete an S3 multipart upload (``multipart``);
@@ -30,6 +33,7 @@ from swift.common.utils import Timestamp
 
 from s3_sync import metadata
 from s3_sync.providers.base import RemoteError
+from s3_sync.proxymc.auth import WRITE_ACL
 from s3_sync.proxymc.multipart import ManifestPut
 from s3_sync.shunt.objects import bad_gateway
 from s3_sync.shunt.writes import post_to_remote
@@ -97,7 +101,10 @@ class ObjectWrites:
         for key in ('HTTP_X_AUTH_TOKEN', 'HTTP_X_STORAGE_TOKEN', 'HTTP_X_SERVICE_TOKEN'):
             if req.environ.get(key):
                 env[key] = req.environ[key]
-        return Request(env).get_response(self.onprem).status_int
+        status = Request(env).get_response(self.onprem).status_int
+        if status == 403 and req.environ.get(WRITE_ACL):
+            return 404      # a writer who may not read (see the module docstring)
+        return status
 
     @staticmethod
     def _onprem_refusal(req, status):

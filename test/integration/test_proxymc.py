@@ -96,9 +96,12 @@ class ProxyMCTest(IntegrationTest):
             ProxyMCTest.probed = True
 
     # -- helpers ------------------------------------------------------------------
-    def pmc_conn(self, user, key=None):
+    def pmc_conn(self, user, key=None, storage_url=None):
+        """A Swift client of proxymc; ``storage_url``: another account's than the user's."""
         key = key or self.env['users'][user]['key']
-        return swiftclient.Connection(self.info['auth_url'], user, key, retries=0)
+        options = {'object_storage_url': storage_url} if storage_url else {}
+        return swiftclient.Connection(self.info['auth_url'], user, key, retries=0,
+                                      os_options=options)
 
     def _wait_for_reload(self):
         container = self.container()
@@ -327,6 +330,21 @@ class TestListings(ProxyMCTest):
         self.assertIn(b'<name>local</name>', body)
         self.assertTrue(headers['content-type'].startswith('application/xml'))
 
+    def test_container_only_in_the_cloud_heads_and_lists_and_one_nowhere_is_404(self):
+        c = self.unique_name('pmc-cloud')      # no on-prem container of that name
+        self.put_cloud(c, 'a', b'12345')
+        self.pmc.put_object(c, 'b \u2603', b'xyz')       # a write makes one too
+        headers = self.pmc.head_container(c)
+        self.assertEqual((headers['x-container-object-count'],
+                          headers['x-container-bytes-used'], headers['x-proxymc-counts']),
+                         ('2', '8', 'exact'))
+        self.assertEqual([e['name'] for e in self.pmc.get_container(c)[1]], ['a', 'b \u2603'])
+        nowhere = self.unique_name('pmc-none')
+        self.assertStatus(404, self.pmc.head_container, nowhere)
+        self.assertStatus(404, self.pmc.get_container, nowhere)
+        with self.assertRaises(swiftclient.ClientException):
+            self.local.head_container(c)
+
     def test_container_head_is_the_onprem_one(self):
         c = self.container()
         self.local.put_object(c, 'local', b'x')
@@ -431,6 +449,45 @@ class TestAuth(ProxyMCTest):
         self.assertEqual(len(reader.get_container(c)[1]), 2)
         self.assertStatus(403, reader.put_object, c, 'new', b'x')
         self.assertStatus(403, reader.delete_object, c, 'cloud')
+
+    def test_write_acl_on_the_onprem_container_lets_a_writer_write_the_cloud_copy_only(self):
+        c = self.container()
+        self.local.put_object(c, 'local', b'on-prem data')
+        # test2:tester2: another account's user; test:tester3: this account's, no rights
+        storage = self.pmc.get_auth()[0]
+        writer = self.pmc_conn('test2:tester2', storage_url=storage)
+        stranger = self.pmc_conn('test:tester3')
+        self.assertStatus(403, writer.put_object, c, 'new', b'x')
+        self.local.post_container(c, {'X-Container-Write': 'test2:tester2'})
+        writer.put_object(c, 'new', b'written by a writer')
+        self.assertEqual(self.cloud_body(c, 'new'), b'written by a writer')
+        self.assertIsNone(self.onprem_head(c, 'new'))
+        writer.post_object(c, 'new', {'X-Object-Meta-By': 'writer'})
+        self.assertEqual(self.pmc.head_object(c, 'new')['x-object-meta-by'], 'writer')
+        # a write ACL is no read ACL, here as in Swift
+        self.assertStatus(403, writer.get_object, c, 'new')
+        self.assertStatus(403, writer.get_container, c)
+        writer.delete_object(c, 'new')
+        self.assertEqual(self.cloud_keys(c), [])
+        for func, args in ((stranger.put_object, (c, 'other', b'x')),
+                           (stranger.delete_object, (c, 'local'))):
+            self.assertStatus(403, func, *args)
+        # whatever the writer does, the on-prem object stays as it was
+        self.assertStatus(404, writer.delete_object, c, 'local')
+        self.assertEqual(self.local.get_object(c, 'local')[1], b'on-prem data')
+        self.assertEqual(self.cloud_keys(c), [])
+
+    def test_read_and_write_acls_together_keep_on_prem_objects_unwritable(self):
+        c = self.container()
+        self.local.put_object(c, 'local', b'on-prem data')
+        self.local.post_container(c, {'X-Container-Write': 'test:tester3',
+                                      'X-Container-Read': 'test:tester3'})
+        user = self.pmc_conn('test:tester3')
+        self.assertStatus(409, user.put_object, c, 'local', b'overwrite')
+        self.assertStatus(409, user.delete_object, c, 'local')
+        user.put_object(c, 'new', b'mine')
+        self.assertEqual(user.get_object(c, 'new')[1], b'mine')
+        self.assertEqual(self.local.get_object(c, 'local')[1], b'on-prem data')
 
     def test_unmapped_container_is_403(self):
         owner = self.pmc_conn('test2:tester2')
@@ -580,6 +637,16 @@ class TestS3API(ProxyMCTest):
         self.assertEqual(keys, ['cloud \u2603', 'local'])
         keys = [o['Key'] for o in s3.list_objects_v2(Bucket=c)['Contents']]
         self.assertEqual(keys, ['cloud \u2603', 'local'])
+
+    def test_head_bucket_and_listing_of_a_container_only_in_the_cloud(self):
+        c = self.unique_name('pmc-cloud')
+        self.put_cloud(c, 'k', b'cloud')
+        s3 = self.s3_client()
+        s3.head_bucket(Bucket=c)
+        self.assertEqual([o['Key'] for o in s3.list_objects_v2(Bucket=c)['Contents']], ['k'])
+        nowhere = self.unique_name('pmc-none')
+        self.assertEqual(self.s3_error(s3.head_bucket, Bucket=nowhere), '404')
+        self.assertEqual(self.s3_error(s3.list_objects_v2, Bucket=nowhere), 'NoSuchBucket')
 
     def test_listing_pages_across_both_sides(self):
         c = self.container()

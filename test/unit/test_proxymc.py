@@ -12,7 +12,8 @@ from s3_sync.providers.base import RemoteError, RemoteObject
 from s3_sync.proxymc import containers
 from s3_sync.proxymc import app_config
 from s3_sync.proxymc.app import ProxyMC
-from s3_sync.proxymc.onprem import BYPASS_HEADER, forwarded_headers, request_target
+from s3_sync.proxymc.onprem import BYPASS_HEADER, WRITE_CHECK, forwarded_headers, \
+    request_target
 from s3_sync.proxymc.s3 import S3Identity, unknown_access_key, verified_identity
 from s3_sync.proxymc.s3 import filter_factory as s3_filter_factory
 from s3_sync.shunt.profiles import Profiles
@@ -222,11 +223,57 @@ class TestAuth(ProxyMCTestCase):
         self.assertEqual(self.request('/v1/AUTH_a/c/o', user='AUTH_x,x:u').status_int, 403)
         self.assertEqual(self.request('/v1/AUTH_a/c/o', user=None).status_int, 401)
 
-    def test_writes_need_the_owner_and_never_ask_on_prem_acls(self):
+    def test_writer_refused_here_and_by_the_on_prem_write_check_stays_refused(self):
         self.assertEqual(self.request('/v1/AUTH_a/c/o', method='PUT', body=b'x',
                                       user='AUTH_x,x:u').status_int, 403)
-        self.assertEqual(self.onprem.calls, [])
+        # one write check: a POST to a name no one uses, with the headers Swift refuses
+        [(method, path, _q, env)] = self.onprem.calls
+        self.assertEqual(method, 'POST')
+        self.assertTrue(path.startswith('/v1/AUTH_a/c/.proxymc-write-check-'), path)
+        self.assertTrue(env[WRITE_CHECK])
         self.assertEqual(self.cloud.requests, [])
+
+    def test_writer_the_on_prem_write_acl_lets_write_writes_the_cloud_copy(self):
+        self.onprem = WriteACL(self.onprem, readable=False)
+        self.app.auth.onprem = self.app.writes.onprem = self.onprem
+        resp = self.request('/v1/AUTH_a/c/o', method='PUT', body=b'x', user='AUTH_x,x:u',
+                            headers={'X-Auth-Token': 'tok'})
+        self.assertEqual(resp.status_int, 201)
+        self.assertEqual(self.cloud.objects['o'][1], b'x')
+        # the write check carried the user's own token; the on-prem object's HEAD was a 403
+        self.assertEqual([(c[0], c[3].get('HTTP_X_AUTH_TOKEN')) for c in self.onprem.calls],
+                         [('POST', 'tok'), ('HEAD', 'tok')])
+        self.request('/v1/AUTH_a/c/o', method='DELETE', user='AUTH_x,x:u',
+                     headers={'X-Auth-Token': 'tok'})
+        self.assertNotIn('o', self.cloud.objects)
+        self.assertEqual([c[0] for c in self.onprem.calls], ['POST', 'HEAD', 'HEAD'])
+
+    def test_a_write_acl_grants_no_container_writes(self):
+        self.onprem = WriteACL(self.onprem)
+        self.app.auth.onprem = self.onprem
+        self.assertEqual(self.request('/v1/AUTH_a/c', method='PUT',
+                                      user='AUTH_x,x:u').status_int, 403)
+        self.assertEqual(self.onprem.calls, [])
+
+
+class WriteACL:
+    """The on-prem cluster for a user its write ACL names (and, unless ``readable``, its read
+    ACL does not): the write check gets Swift's 400."""
+
+    def __init__(self, swift, readable=True):
+        self.swift = swift
+        self.readable = readable
+        self.calls = []
+
+    def __call__(self, env, start_response):
+        self.calls.append((env['REQUEST_METHOD'], env['PATH_INFO'], None, env))
+        if env.get(WRITE_CHECK):
+            start_response('400 Bad Request', [('Content-Type', 'text/plain')])
+            return [b'Metadata name too long: x-object-meta-...']
+        if not self.readable and env['REQUEST_METHOD'] in ('GET', 'HEAD'):
+            start_response('403 Forbidden', [('Content-Length', '0')])
+            return [b'']
+        return self.swift(env, start_response)
 
 
 class TestWrites(ProxyMCTestCase):
