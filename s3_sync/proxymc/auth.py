@@ -70,7 +70,8 @@ class Authorizer:
             return refusal
         if req.method in READS:
             check = self._onprem_reads
-        elif req.method in WRITES and object_write:
+        elif req.method in WRITES and object_write and credential(req.environ):
+            # (no write ACL names anonymous users)
             check = self._onprem_writes
         else:
             return refusal

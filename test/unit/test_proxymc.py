@@ -225,7 +225,11 @@ class TestAuth(ProxyMCTestCase):
 
     def test_writer_refused_here_and_by_the_on_prem_write_check_stays_refused(self):
         self.assertEqual(self.request('/v1/AUTH_a/c/o', method='PUT', body=b'x',
-                                      user='AUTH_x,x:u').status_int, 403)
+                                      user=None).status_int, 401)
+        self.assertEqual(self.onprem.calls, [])     # no write ACL names anonymous users
+        self.assertEqual(self.request('/v1/AUTH_a/c/o', method='PUT', body=b'x',
+                                      user='AUTH_x,x:u',
+                                      headers={'X-Auth-Token': 'tok'}).status_int, 403)
         # one write check: a POST to a name no one uses, with the headers Swift refuses
         [(method, path, _q, env)] = self.onprem.calls
         self.assertEqual(method, 'POST')
