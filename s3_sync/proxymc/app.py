@@ -147,6 +147,10 @@ class ProxyMC:
         """The segments container of an S3 multipart upload (see ``multipart``): held by the
         cloud alone, created by nothing (its objects' keys are enough)."""
         account, container, obj = target
+        if DETAILS not in env and req.method not in ('GET', 'HEAD'):
+            # s3api's objects, in the shapes it reads back: no one else writes them
+            raise _text(HTTPForbidden, req, 'the segments container of S3 multipart uploads '
+                        'is written through the S3 API only')
         if obj is None:
             if req.method in ('PUT', 'HEAD', 'POST'):
                 # s3api's info lookup caches this answer, in a memcache the on-prem proxies

@@ -9,7 +9,7 @@ import unittest
 from swift.common.swob import HTTPForbidden, Request
 
 from s3_sync.providers.base import RemoteError, RemoteObject
-from s3_sync.proxymc import containers
+from s3_sync.proxymc import containers, guard
 from s3_sync.proxymc import app_config
 from s3_sync.proxymc.app import ProxyMC
 from s3_sync.proxymc.onprem import BYPASS_HEADER, WRITE_CHECK, forwarded_headers, \
@@ -451,3 +451,64 @@ class TestConfig(unittest.TestCase):
         while hasattr(app, 'app'):
             app = app.app
         self.assertIsInstance(app, ProxyMC)
+
+
+class TestGuard(unittest.TestCase):
+    def setUp(self):
+        self.seen = []
+
+        def app(env, start_response):
+            self.seen.append(env['PATH_INFO'])
+            start_response('201 Created', [('Content-Length', '0')])
+            return [b'']
+        self.guard = guard.filter_factory({})(app)
+
+    def test_copy_headers_that_are_not_utf8_are_400_before_swifts_middlewares(self):
+        for method, headers in (('PUT', {'X-Copy-From': 'c/%FF'}),
+                                ('PUT', {'X-Copy-From': 'c/o', 'X-Copy-From-Account': '%C0'}),
+                                ('COPY', {'Destination': '%FF/x'}),
+                                ('COPY', {'Destination': 'c/x', 'Destination-Account': '%FE'})):
+            resp = Request.blank('/v1/a/c/o', method=method, headers=headers).get_response(
+                self.guard)
+            self.assertEqual(resp.status_int, 400, headers)
+            self.assertIn(b'not UTF-8', resp.body)
+        resp = Request.blank('/b/k', method='PUT', headers={
+            'X-Amz-Copy-Source': '%FF/%FF'}).get_response(self.guard)
+        self.assertEqual(resp.status_int, 400)
+        self.assertIn(b'<Code>InvalidArgument</Code>', resp.body)
+        self.assertEqual(self.seen, [])
+
+    def test_good_copy_headers_and_other_methods_pass(self):
+        for method, headers in (('PUT', {'X-Copy-From': 'c/%E2%98%83'}),
+                                ('PUT', {'X-Amz-Copy-Source': 'b/k%C3%BC?versionId=%FF'}),
+                                ('GET', {'Destination': '%FF'}),
+                                ('COPY', {'Destination': 'c/\u2603'.encode().decode('latin-1')})):
+            resp = Request.blank('/v1/a/c/o', method=method, headers=headers).get_response(
+                self.guard)
+            self.assertEqual(resp.status_int, 201, headers)
+
+
+class TestWriteChecks(ProxyMCTestCase):
+    def test_post_gets_swifts_checks_and_utf8_metadata(self):
+        self.cloud.add('o', b'cloud')
+        for headers, text in (({'X-Delete-At': '1'}, b'X-Delete-At in past'),
+                              ({'X-Object-Meta-' + 'x' * 200: 'v'}, b'Metadata name too long'),
+                              ({'X-Object-Meta-A': '\xff'}, b'Metadata must be valid UTF-8')):
+            resp = self.request('/v1/AUTH_a/c/o', method='POST', headers=headers)
+            self.assertEqual(resp.status_int, 400, headers)
+            self.assertIn(text, resp.body)
+        self.assertEqual([r[0] for r in self.cloud.requests], [])
+
+    def test_put_with_non_utf8_metadata_or_an_etag_no_body_has_is_refused(self):
+        resp = self.request('/v1/AUTH_a/c/o', method='PUT', body=b'x',
+                            headers={'X-Object-Meta-A': '\xff\xfe'})
+        self.assertEqual(resp.status_int, 400)
+        resp = self.request('/v1/AUTH_a/c/o', method='PUT', body=b'x',
+                            headers={'Etag': 'nothex'})
+        self.assertEqual(resp.status_int, 422)
+        self.assertNotIn('o', self.cloud.objects)
+
+    def test_swift_api_requests_never_write_a_segments_container(self):
+        resp = self.request('/v1/AUTH_a/c+segments/x', method='PUT', body=b'x')
+        self.assertEqual(resp.status_int, 403)
+        self.assertEqual(self.cloud.requests, [])
