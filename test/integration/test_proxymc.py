@@ -8,31 +8,19 @@ each object lives. The layer writes ``sync.json`` once (proxymc re-reads it with
 the first test waits until a probe object is served) and empties it at the end.
 """
 import hashlib
-import http.client
 import json
 import os
 import time
-import uuid
 from urllib.parse import urlsplit
 
 import swiftclient
 
 from devenv.daemons import s3_mapping
-from s3_sync import layout, metadata
-from s3_sync.config import mapping_from_dict
+from s3_sync import metadata
 from test.integration.env import EnvLayer, IntegrationTest, empty_and_delete_bucket, \
-    empty_and_delete_container, s3_client_for
-
-
-def md5(data):
-    return hashlib.md5(data).hexdigest()
-
-
-def write_sync_conf(path, mappings):
-    tmp = '%s.%s.tmp' % (path, uuid.uuid4().hex[:6])
-    with open(tmp, 'w') as f:
-        json.dump({'containers': mappings}, f, indent=1)
-    os.rename(tmp, path)
+    empty_and_delete_container
+from test.integration.namespace import md5, new_bucket, object_key, put_archived, \
+    put_archived_slo, raw_request, wait_until_served, write_sync_conf
 
 
 class ProxyMCLayer(EnvLayer):
@@ -44,10 +32,8 @@ class ProxyMCLayer(EnvLayer):
     def setUp(cls):
         env = EnvLayer.info
         moto = [t for t in env['s3_targets'] if t['name'] == 'moto'][0]
-        cls.s3 = s3_client_for(moto)
-        cls.bucket = 'proxymc-%s' % uuid.uuid4().hex[:10]
-        cls.s3.create_bucket(Bucket=cls.bucket)
-        cls.sync_container = 'sync-%s' % uuid.uuid4().hex[:8]
+        cls.s3, cls.bucket = new_bucket(moto, 'proxymc')
+        cls.sync_container = IntegrationTest.unique_name('sync')
         cls.mappings = {
             'archive': s3_mapping(moto, cls.bucket, 'AUTH_test', '/*', retain_local=False,
                                   propagate_delete=False, merge_namespaces=True),
@@ -61,23 +47,6 @@ class ProxyMCLayer(EnvLayer):
             write_sync_conf(EnvLayer.info['sync_conf'], [])
         if cls.s3:
             empty_and_delete_bucket(cls.s3, cls.bucket)
-
-
-def raw_request(url, method, path, headers=None, body=None):
-    """(status, headers, body) of one request, the path sent exactly as given (bytes ok)."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        for key, value in (headers or {}).items():
-            conn.putheader(key, value)
-        if body is not None:
-            conn.putheader('Content-Length', str(len(body)))
-        conn.endheaders(body)
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
 
 
 class ProxyMCTest(IntegrationTest):
@@ -106,15 +75,7 @@ class ProxyMCTest(IntegrationTest):
     def _wait_for_reload(self):
         container = self.container()
         self.put_cloud(container, 'probe', b'probe')
-        deadline = time.time() + 30
-        while True:
-            try:
-                self.pmc.get_object(container, 'probe')
-                return
-            except swiftclient.ClientException as err:
-                if err.http_status not in (403, 404) or time.time() > deadline:
-                    raise
-                time.sleep(0.2)
+        wait_until_served(self.pmc, container, 'probe', (403, 404))
 
     def container(self, conn=None, account='AUTH_test'):
         """A fresh on-prem container of the archive mapping (``"/*"`` of AUTH_test)."""
@@ -124,14 +85,16 @@ class ProxyMCTest(IntegrationTest):
         self.addCleanup(empty_and_delete_container, conn, name)
         return name
 
+    @staticmethod
+    def mapping(account):
+        return ProxyMCLayer.mappings['archive' if account == 'AUTH_test' else 'sync']
+
     def key(self, container, name, account='AUTH_test'):
-        mapping = ProxyMCLayer.mappings['archive' if account == 'AUTH_test' else 'sync']
-        return layout.object_key(mapping_from_dict(mapping), account, container, name)
+        return object_key(self.mapping(account), account, container, name)
 
     def put_cloud(self, container, name, body, headers=None, account='AUTH_test'):
-        meta, content_type = metadata.swift_to_s3(headers or {})
-        self.s3.put_object(Bucket=self.bucket, Key=self.key(container, name, account),
-                           Body=body, Metadata=meta, ContentType=content_type)
+        put_archived(self.s3, self.bucket, self.mapping(account), account, container, name,
+                     body, headers)
 
     def cloud_keys(self, container, account='AUTH_test'):
         prefix = self.key(container, '', account)
@@ -241,25 +204,8 @@ class TestReads(ProxyMCTest):
     def test_slo_in_the_cloud_is_served_whole_with_its_swift_etag(self):
         c = self.container()
         segments = [b'a' * 5 * 1024 * 1024, b'b' * 100]
-        manifest = [{'name': '/%s_segments/big/%d' % (c, i), 'bytes': len(data),
-                     'hash': md5(data), 'content_type': 'application/octet-stream',
-                     'last_modified': '2024-01-01T00:00:00.000000'}
-                    for i, data in enumerate(segments)]
-        key = self.key(c, 'big')
-        meta, ctype = metadata.swift_to_s3({'X-Static-Large-Object': 'True'})
-        upload = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key, Metadata=meta,
-                                                 ContentType=ctype)
-        parts = []
-        for number, data in enumerate(segments, 1):
-            part = self.s3.upload_part(Bucket=self.bucket, Key=key, PartNumber=number,
-                                       Body=data, UploadId=upload['UploadId'])
-            parts.append({'PartNumber': number, 'ETag': part['ETag']})
-        self.s3.complete_multipart_upload(Bucket=self.bucket, Key=key,
-                                          UploadId=upload['UploadId'],
-                                          MultipartUpload={'Parts': parts})
-        mkey = layout.manifest_key(mapping_from_dict(ProxyMCLayer.mappings['archive']),
-                                   'AUTH_test', c, 'big')
-        self.s3.put_object(Bucket=self.bucket, Key=mkey, Body=json.dumps(manifest).encode())
+        put_archived_slo(self.s3, self.bucket, self.mapping('AUTH_test'), 'AUTH_test', c, 'big',
+                         segments, c + '_segments')
         headers, body = self.pmc.get_object(c, 'big')
         self.assertEqual(body, b''.join(segments))
         slo_etag = md5(''.join(md5(s) for s in segments).encode())
