@@ -651,6 +651,34 @@ class TestS3API(ProxyMCTest):
         self.assertIn(self.s3_error(other.get_object, Bucket=c, Key='cloud'),
                       ('AccessDenied', 'NoSuchBucket', 'NoSuchKey'))
 
+    def test_anonymous_s3_client_and_unmapped_bucket_are_refused(self):
+        from botocore import UNSIGNED
+        from botocore.config import Config
+        import boto3
+        c = self.container()
+        self.put_cloud(c, 'cloud', b'x')
+        self.local.put_object(c, 'local', b'x')
+        anonymous = boto3.session.Session().client(
+            's3', endpoint_url=self.info['s3_endpoint'], region_name=self.info['region'],
+            config=Config(signature_version=UNSIGNED, s3={'addressing_style': 'path'},
+                          retries={'max_attempts': 1, 'mode': 'standard'}))
+        # an unsigned request is no S3 request to s3api: the Swift path /<bucket>/<key> it
+        # leaves is refused 400, as by a Swift proxy with s3api
+        for func, kwargs in ((anonymous.get_object, {'Key': 'cloud'}),
+                             (anonymous.get_object, {'Key': 'local'}),
+                             (anonymous.list_objects_v2, {}),
+                             (anonymous.put_object, {'Key': 'new', 'Body': b'x'})):
+            self.assertEqual(self.s3_error(func, Bucket=c, **kwargs), '400')
+        self.assertEqual(self.cloud_keys(c), ['cloud'])
+        # test2's containers are mapped but one: the others are refused, on both sides
+        owner = self.s3_client(user='test2:tester2')
+        onprem2 = self.swift_conn(user='test2:tester2', shunt=False)
+        unmapped = self.container(conn=onprem2)
+        onprem2.put_object(unmapped, 'x', b'x')
+        for func, kwargs in ((owner.get_object, {'Key': 'x'}), (owner.list_objects_v2, {}),
+                             (owner.put_object, {'Key': 'y', 'Body': b'y'})):
+            self.assertEqual(self.s3_error(func, Bucket=unmapped, **kwargs), 'AccessDenied')
+
     def test_multipart_upload_lands_in_the_cloud_bucket_only(self):
         c = self.container()
         s3 = self.s3_client()
