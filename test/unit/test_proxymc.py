@@ -6,6 +6,7 @@ import shutil
 import tempfile
 import unittest
 
+from swift.common.middleware import keystoneauth
 from swift.common.swob import HTTPForbidden, Request
 
 from s3_sync.providers.base import RemoteError, RemoteObject
@@ -512,3 +513,63 @@ class TestWriteChecks(ProxyMCTestCase):
         resp = self.request('/v1/AUTH_a/c+segments/x', method='PUT', body=b'x')
         self.assertEqual(resp.status_int, 403)
         self.assertEqual(self.cloud.requests, [])
+
+
+class TestKeystone(ProxyMCTestCase):
+    """Behind Swift's real keystoneauth, fed the identity headers authtoken sets (no Keystone
+    server here: what authtoken itself checks is not tested)."""
+
+    def setUp(self):
+        super().setUp()
+        self.pipeline = keystoneauth.filter_factory(
+            {}, operator_roles='admin, member', reseller_prefix='AUTH_')(self.app)
+
+    def keystone(self, path, project='a', roles='member', method='GET', body=None,
+                 confirmed=True):
+        headers = {'X-Auth-Token': 'ks-token-of-%s' % project}
+        if confirmed:
+            headers.update({'X-Identity-Status': 'Confirmed', 'X-Roles': roles,
+                            'X-Project-Id': project, 'X-Project-Name': 'p-' + project,
+                            'X-User-Id': 'u-' + project, 'X-User-Name': 'user-' + project})
+        req = Request.blank(path, method=method, headers=headers)
+        if body is not None:
+            req.body = body
+        return req.get_response(self.pipeline)
+
+    def test_project_member_reads_both_sides_with_its_own_token_on_prem(self):
+        self.cloud.add('o', b'cloud')
+        self.onprem.add('/v1/AUTH_a/c/local', b'onprem')
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/o').body, b'cloud')
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/local').body, b'onprem')
+        [(_m, path, _q, env)] = self.onprem.calls
+        self.assertEqual((path, env['HTTP_X_AUTH_TOKEN']), ('/v1/AUTH_a/c/local',
+                                                            'ks-token-of-a'))
+
+    def test_project_member_writes_the_cloud_copy(self):
+        resp = self.keystone('/v1/AUTH_a/c/new', method='PUT', body=b'data')
+        self.assertEqual(resp.status_int, 201)
+        self.assertEqual(self.cloud.objects['new'][1], b'data')
+
+    def test_another_project_is_refused_unless_the_on_prem_acls_allow(self):
+        self.cloud.add('o', b'cloud')
+        self.onprem.denied.add('/v1/AUTH_a/c')
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/o', project='b').status_int, 403)
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/o', project='b', method='PUT',
+                                       body=b'x').status_int, 403)
+        # the on-prem answers were asked with that user's own token
+        self.assertEqual({c[3].get('HTTP_X_AUTH_TOKEN') for c in self.onprem.calls},
+                         {'ks-token-of-b'})
+        self.onprem.denied.clear()
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/o', project='b').body, b'cloud')
+        self.onprem = WriteACL(self.onprem)
+        self.app.auth.onprem = self.app.writes.onprem = self.onprem
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/w', project='b', method='PUT',
+                                       body=b'x').status_int, 201)
+
+    def test_unconfirmed_token_and_member_without_operator_role_are_refused(self):
+        self.cloud.add('o', b'cloud')
+        self.onprem.denied.add('/v1/AUTH_a/c')
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/o', confirmed=False).status_int, 401)
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/o', roles='observer').status_int, 403)
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/o', project='b',
+                                       roles='ResellerAdmin').body, b'cloud')
