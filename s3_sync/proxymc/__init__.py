@@ -16,8 +16,11 @@ For every ``containers[]`` mapping of the one ``sync.json`` (``"/*"`` included) 
 Anything not mapped is refused (403); see ``app`` for the rest. Config::
 
     [pipeline:main]
-    pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats
-        s3api proxymc-s3 tempauth slo copy proxy-logging proxy-server
+    pipeline = catch_errors gatekeeper healthcheck proxy-logging proxymc-guard cache
+        listing_formats s3api proxymc-s3 tempauth slo copy proxy-logging proxy-server
+
+    [filter:proxymc-guard]
+    use = egg:swift-s3-sync#proxymc-guard
 
     [filter:proxymc-s3]
     use = egg:swift-s3-sync#proxymc-s3

@@ -9,7 +9,8 @@ container HEAD     the on-prem cluster's, else the cloud copy's counts (``contai
 object GET/HEAD    the cloud copy, else on-prem (``reads``)
 object PUT/POST/   the cloud copy only (``writes``); COPY is Swift's ``copy`` middleware's
 DELETE             (a GET and a PUT through proxymc)
-``<c>+segments``   s3api's multipart parts: the cloud alone (``multipart``)
+``<c>+segments``   s3api's multipart parts: the cloud alone (``multipart``); read-only to
+                   the Swift API
 anything else      405 with an ``Allow`` header; account requests 403
 =================  =========================================================================
 
