@@ -565,6 +565,8 @@ class TestS3API(ProxyMCTest):
         c = self.container()
         self.put_cloud(c, 'cloud \u2603', b'cloud data', {'x-object-meta-k': '\u00e9'})
         self.local.put_object(c, 'local', b'local data')
+        self.local.put_object(c, 'both', b'on-prem version')
+        self.put_cloud(c, 'both', b'cloud version')
         for signature in ('s3', 's3v4'):
             s3 = self.s3_client(signature=signature)
             got = s3.get_object(Bucket=c, Key='cloud \u2603')
@@ -577,12 +579,14 @@ class TestS3API(ProxyMCTest):
                 'Body'].read(), b'oca')
             self.assertEqual(s3.head_object(Bucket=c, Key='cloud \u2603')['ContentLength'], 10)
             self.assertEqual(self.s3_error(s3.head_object, Bucket=c, Key='none'), '404')
+            self.assertEqual(s3.get_object(Bucket=c, Key='both')['Body'].read(),
+                             b'cloud version', signature)
         # listings with v4 only: Swift's s3api itself refuses boto3's SigV2 ListObjects (the
         # same SignatureDoesNotMatch from a plain Swift proxy)
         keys = [o['Key'] for o in s3.list_objects(Bucket=c)['Contents']]
-        self.assertEqual(keys, ['cloud \u2603', 'local'])
+        self.assertEqual(keys, ['both', 'cloud \u2603', 'local'])
         keys = [o['Key'] for o in s3.list_objects_v2(Bucket=c)['Contents']]
-        self.assertEqual(keys, ['cloud \u2603', 'local'])
+        self.assertEqual(keys, ['both', 'cloud \u2603', 'local'])
 
     def test_head_bucket_and_listing_of_a_container_only_in_the_cloud(self):
         c = self.unique_name('pmc-cloud')
