@@ -26,11 +26,10 @@ S3_COPY_SOURCE = 'X-Amz-Copy-Source'
 
 
 def decodes(value):
-    """Whether a header value is UTF-8 text once percent-decoded (a query string aside: an
-    S3 copy source may end in ``?versionId=``)."""
-    raw = wsgi_to_bytes(value).split(b'?', 1)[0]
+    """Whether a header value is UTF-8 text once percent-decoded (an S3 copy source's
+    ``?versionId=`` included: s3api decodes it too)."""
     try:
-        unquote_to_bytes(raw).decode('utf-8')
+        unquote_to_bytes(wsgi_to_bytes(value)).decode('utf-8')
     except UnicodeDecodeError:
         return False
     return True

@@ -473,6 +473,10 @@ class TestGuard(unittest.TestCase):
                 self.guard)
             self.assertEqual(resp.status_int, 400, headers)
             self.assertIn(b'not UTF-8', resp.body)
+        # a query part is the object name's ('?' is a name character)
+        resp = Request.blank('/v1/a/c/o', method='PUT', headers={
+            'X-Copy-From': 'c/a?%FF'}).get_response(self.guard)
+        self.assertEqual(resp.status_int, 400)
         resp = Request.blank('/b/k', method='PUT', headers={
             'X-Amz-Copy-Source': '%FF/%FF'}).get_response(self.guard)
         self.assertEqual(resp.status_int, 400)
@@ -481,7 +485,7 @@ class TestGuard(unittest.TestCase):
 
     def test_good_copy_headers_and_other_methods_pass(self):
         for method, headers in (('PUT', {'X-Copy-From': 'c/%E2%98%83'}),
-                                ('PUT', {'X-Amz-Copy-Source': 'b/k%C3%BC?versionId=%FF'}),
+                                ('PUT', {'X-Amz-Copy-Source': 'b/k%C3%BC?versionId=a'}),
                                 ('GET', {'Destination': '%FF'}),
                                 ('COPY', {'Destination': 'c/\u2603'.encode().decode('latin-1')})):
             resp = Request.blank('/v1/a/c/o', method=method, headers=headers).get_response(
