@@ -683,6 +683,31 @@ class TestS3API(ProxyMCTest):
                              (owner.put_object, {'Key': 'y', 'Body': b'y'})):
             self.assertEqual(self.s3_error(func, Bucket=unmapped, **kwargs), 'AccessDenied')
 
+    def test_s3_user_reads_and_writes_through_the_container_acls(self):
+        c = self.container()
+        self.local.put_object(c, 'local', b'on-prem data')
+        s3 = self.s3_client(user='test:tester3')        # of the account, not its owner
+        self.assertEqual(self.s3_error(s3.get_object, Bucket=c, Key='local'), 'AccessDenied')
+        self.assertEqual(self.s3_error(s3.put_object, Bucket=c, Key='new', Body=b'x'),
+                         'AccessDenied')
+        self.local.post_container(c, {'X-Container-Read': 'test:tester3',
+                                      'X-Container-Write': 'test:tester3'})
+        s3.put_object(Bucket=c, Key='new', Body=b'via the acl')
+        self.assertEqual(s3.get_object(Bucket=c, Key='local')['Body'].read(), b'on-prem data')
+        self.assertEqual([o['Key'] for o in s3.list_objects_v2(Bucket=c)['Contents']],
+                         ['local', 'new'])
+        upload = s3.create_multipart_upload(Bucket=c, Key='parts')
+        part = s3.upload_part(Bucket=c, Key='parts', PartNumber=1, Body=b'one part',
+                              UploadId=upload['UploadId'])
+        s3.complete_multipart_upload(Bucket=c, Key='parts', UploadId=upload['UploadId'],
+                                     MultipartUpload={'Parts': [
+                                         {'PartNumber': 1, 'ETag': part['ETag']}]})
+        self.assertEqual(self.cloud_keys(c), ['new', 'parts'])
+        self.assertEqual(self.s3_error(s3.delete_object, Bucket=c, Key='local'),
+                         'AccessDenied')
+        self.assertEqual(self.local.get_object(c, 'local')[1], b'on-prem data')
+        self.assertIsNone(self.onprem_head(c, 'new'))
+
     def test_multipart_upload_lands_in_the_cloud_bucket_only(self):
         c = self.container()
         s3 = self.s3_client()
