@@ -112,8 +112,14 @@ class CloudShunt:
         if target in self.recently_remote and authenticated(env):
             early = EarlyRead(first_read(req, provider, target[2]))
         ctx = WSGIContext(self.app)
-        # A copy: what the pipeline below changes in the environ must not change our request.
-        body = ctx._app_call(without_if_match_any(env))
+        try:
+            # A copy: what the pipeline below changes in the environ must not change our
+            # request.
+            body = ctx._app_call(without_if_match_any(env))
+        except BaseException:
+            if early is not None:
+                early.discard()
+            raise
         if ctx._get_status_int() != 404:
             if early is not None:
                 early.discard()
