@@ -14,6 +14,7 @@ import email.utils
 import http.client
 import json
 import os
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -342,8 +343,14 @@ class ShuntBehaviour:
         local = ['obj-%05d' % i for i in range(0, 3000, 2)]              # 1500 local
         remote = ['obj-%05d' % i for i in range(1, 3000, 2)]             # 1500 remote only
         both = ['obj-%05d' % i for i in range(0, 300, 10)]               # 30 on both sides
+        conns = threading.local()      # a swiftclient Connection is not thread-safe
+
+        def put_local(name):
+            if not hasattr(conns, 'conn'):
+                conns.conn = self.swift_conn(shunt=False)
+            conns.conn.put_object(c, name, b'l')
         with ThreadPoolExecutor(4) as pool:
-            list(pool.map(lambda n: self.local.put_object(c, n, b'l'), local))
+            list(pool.map(put_local, local))
             list(pool.map(lambda n: self.put_remote(c, n, b'r'), remote + both))
         union = sorted(set(local) | set(remote))
         self.assertEqual(len(union), 3000)
