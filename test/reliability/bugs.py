@@ -78,6 +78,7 @@ FIXED = {
     'B7': 'ea47259',
     'B8': 'be9b45c',
     'B9': '09aa9ee',
+    'B10': 'ba1e728',
 }
 KNOWN_BUGS = {bug: text for bug, text in BUGS.items() if bug not in FIXED}
 
