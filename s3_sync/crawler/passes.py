@@ -19,8 +19,8 @@ copies they find are not sent again. Rows written after the start go straight on
 *Pending* hands rows whose due time has come back to the sync side, re-read by ROWID: a row that
 is gone was superseded by a newer row, which the primary pass sees on its own.
 
-*Verification* looks at every row (all replicas, no ownership) once it is older than
-``verification_slack`` and asks the sync side, in one batch per chunk, which rows the remote does
+*Verification* looks at every row (all replicas, no ownership) once ``verification_slack`` has
+passed since it came due (its write, plus ``copy_after``) and asks the sync side, in one batch per chunk, which rows the remote does
 not reflect; only those are handled again: at once by the row's owner and the replica after it,
 by each further replica a slack later (a pending entry, checked again with a listing then), so
 that a missing replica's share is taken over by one survivor.
@@ -350,8 +350,15 @@ class DbPasses:
     def takeover_at(self, row):
         """When this replica hands ``row`` if the remote still lacks it (epoch seconds): a
         slack plus its takeover delay after the row was written, or after it came here."""
-        since = self.handed_over if self.came_from_elsewhere(row) else meta_timestamp(row)
+        since = self.handed_over if self.came_from_elsewhere(row) else self.due_at(row)
         return since + self.slack + self.takeover_delay(row)
+
+    def due_at(self, row):
+        """When the row's owner propagates it (epoch seconds): at once, or once ``copy_after``
+        has passed. Verification gives the owner a slack from then, not from the write: the
+        replica after the owner would otherwise take a deferred row over at the very moment
+        the owner archives it (two uploads)."""
+        return meta_timestamp(row) + self.job.mapping.copy_after
 
     def verify(self):
         prog = self.progress
@@ -361,7 +368,7 @@ class DbPasses:
             kept = []
             for row in rows:
                 # The checkpoint waits at a row not due yet: the rows behind it wait with it.
-                if meta_timestamp(row) > cutoff:
+                if self.due_at(row) > cutoff:
                     break
                 kept.append(row)
             if not kept:

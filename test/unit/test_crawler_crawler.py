@@ -473,6 +473,26 @@ class TestVerificationPass(CrawlerTestCase):
         self.assertEqual(sorted(self.sync.rows), sorted(names[1]))
         self.assertEqual(self.status(container='other')[broker.get_info()['id']]['pending'], {})
 
+    def test_a_deferred_row_is_left_to_its_owner_for_a_slack_after_it_comes_due(self):
+        """Two uploads when the replica after the owner took over a row copy_after deferred
+        at the moment the owner archived it (the slack counted from the write)."""
+        broker = self.cluster.create('AUTH_test', 'other')[0]
+        index, count = self.replica(1, container='other').index, 3
+        when = time.time() - 90       # past the slack (60 s), not yet past copy_after (120 s)
+        names = self.names((index - 1) % count, n=2, prefix='d1-')
+        for name in names:
+            put(broker, name, Timestamp(when).internal)
+        crawler = self.crawler(1, mappings=[mapping(container='other', archive=True,
+                                                    copy_after=120)], verification_slack=1)
+        self.sync.need = set(names)
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [])
+        self.assertEqual(self.status(container='other')[broker.get_info()['id']]['pending'], {})
+        # a slack after they came due the owner has not archived them: taken over now
+        crawler.clock = lambda: when + 120 + 61
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), sorted(names))
+
     def test_rows_the_remote_lacks_are_handled(self):
         crawler = self.crawler(1, verification_slack=10)
         self.sync.need = {self.old_unowned[1]}
