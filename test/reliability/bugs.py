@@ -84,8 +84,8 @@ FIXED = {
     'B7': 'ea47259',
     'B8': 'be9b45c',
     'B9': '09aa9ee',
-    'B11': 'c063547',
     'B10': 'ba1e728',
+    'B11': 'c063547',
 }
 KNOWN_BUGS = {bug: text for bug, text in BUGS.items() if bug not in FIXED}
 
