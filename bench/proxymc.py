@@ -1,9 +1,11 @@
 """Measurement: what proxymc costs against reading the cloud bucket directly.
 
 GET of a 4 KiB and a 16 MiB object held by the cloud copy, through proxymc (Swift API, one
-keep-alive connection) and straight from the S3 server (boto3), interleaved so both see the same
-noise; and a full merged listing of N entries (half in the cloud, half on-prem) against the two
-plain listings it is made of (the on-prem one through proxy B, the bucket's through boto3).
+keep-alive connection) and straight from the S3 server (boto3, keep-alive too), alternated
+request by request so both see the same noise, in ``rounds`` blocks: a ratio per block, given as
+min / median / max; and a full merged listing of N entries (half in the cloud, half on-prem)
+against the two plain listings it is made of (the on-prem one through proxy B, the bucket's
+through boto3), alternated the same way.
 Goal (issue 12): latency <= 1.2x direct, throughput >= 0.9x direct.
 """
 import concurrent.futures
@@ -14,7 +16,8 @@ import uuid
 
 import swiftclient
 
-from bench.stats import median
+from bench.shunt import alternate, compare, merge_rows
+from bench.stats import median, spread
 from s3_sync import layout
 from s3_sync.config import mapping_from_dict
 
@@ -33,12 +36,6 @@ def _write_conf(path, mappings):
     with open(tmp, 'w') as f:
         json.dump({'containers': mappings}, f)
     os.rename(tmp, path)
-
-
-def _timed(func):
-    start = time.perf_counter()
-    func()
-    return time.perf_counter() - start
 
 
 def measure(benv, counter, plan, workers, scratch, log):
@@ -73,17 +70,25 @@ def measure(benv, counter, plan, workers, scratch, log):
                 if time.time() > deadline:
                     raise
                 time.sleep(0.2)
-        out = {'get_4k': _gets(pmc, s3, bucket, container, key, 'small', plan['shunt_gets']),
-               'get_16m': _gets(pmc, s3, bucket, container, key, 'big', 5, BIG)}
+        rounds = max(3, plan['rounds'])
+        out = {'rounds': rounds,
+               'get_4k': _gets(pmc, s3, bucket, container, key, 'small', plan['shunt_gets'],
+                               rounds),
+               'get_16m': _gets(pmc, s3, bucket, container, key, 'big',
+                                max(3, plan['shunt_gets'] // 20), rounds, BIG)}
+        log('proxymc: GET / direct 4 KiB %s, 16 MiB %s' % (out['get_4k']['ratio'],
+                                                           out['get_16m']['ratio']))
         out['listing'] = _listing(benv, pmc, s3, bucket, container, key,
-                                  plan.get('proxymc_listing', 10000), log)
+                                  plan.get('proxymc_listing', 10000), rounds, log)
         return out
     finally:
         with open(info['sync_conf'], 'w') as f:
             f.write(previous)
 
 
-def _gets(pmc, s3, bucket, container, key, name, count, size=None):
+def _gets(pmc, s3, bucket, container, key, name, count, rounds, size=None):
+    """Each round alternates the two sides ``count`` times: median ms and the ratio per
+    round, as the shunt's figures (``bench.shunt.compare``)."""
     expected = size or 4096
 
     def through_proxymc():
@@ -95,28 +100,27 @@ def _gets(pmc, s3, bucket, container, key, name, count, size=None):
         body = s3.get_object(Bucket=bucket, Key=key(name))['Body'].read()
         if len(body) != expected:
             raise AssertionError('the S3 server gave %d of %d bytes' % (len(body), expected))
-    through, direct = [], []
-    for _ in range(3):      # connections and auth outside the timing
-        through_proxymc()
-        straight()
-    for _ in range(count):
-        through.append(_timed(through_proxymc))
-        direct.append(_timed(straight))
-    a, b = median(through), median(direct)
-    out = {'proxymc_ms': a * 1000, 'direct_ms': b * 1000, 'ratio': a / b, 'count': count}
+    blocks = alternate(through_proxymc, straight, count, rounds)
+    out = compare(blocks)
+    out.update(proxymc_ms=out['a_median_ms'], direct_ms=out['b_median_ms'], count=count)
     if size:
-        out.update(proxymc_mib_s=size / a / 2 ** 20, direct_mib_s=size / b / 2 ** 20,
-                   throughput_ratio=b / a)
+        # throughput ratio per round: direct median time / proxymc median time
+        out['throughput_ratio'] = spread([median(b) / median(a) for a, b in blocks])
+        out.update(proxymc_mib_s=size / (out['a_median_ms'] / 1000) / 2 ** 20,
+                   direct_mib_s=size / (out['b_median_ms'] / 1000) / 2 ** 20)
     return out
 
 
-def _listing(benv, pmc, s3, bucket, container, key, total, log):
+def _listing(benv, pmc, s3, bucket, container, key, total, rounds, log):
     half = total // 2
     log('proxymc listing: %d cloud + %d on-prem entries' % (half, total - half))
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key=key('cloud-%06d' % i),
                                               Body=b'x'), range(half)))
-    benv.populate(container, total - half, 1, prefix='local')
+    # rows merged straight into the container DBs, as the shunt's listing does (PUTting
+    # thousands of objects takes minutes here; a listing reads rows only)
+    merge_rows(benv.info, benv.account, container,
+               ['local-%06d' % i for i in range(total - half)])
     local = benv.swift_conn()
     prefix = key('')
 
@@ -128,9 +132,7 @@ def _listing(benv, pmc, s3, bucket, container, key, total, log):
     def merged():
         listing = pmc.get_container(container, full_listing=True)[1]
         assert len(listing) == total + 2, len(listing)      # + small and big
-    times_plain, times_merged = [], []
-    for _ in range(3):
-        times_plain.append(_timed(plain))
-        times_merged.append(_timed(merged))
-    a, b = median(times_merged), median(times_plain)
-    return {'entries': total, 'merged_s': a, 'plain_s': b, 'ratio': a / b}
+    out = compare(alternate(merged, plain, 1, rounds))
+    out.update(entries=total, merged_s=out['a_median_ms'] / 1000,
+               plain_s=out['b_median_ms'] / 1000)
+    return out

@@ -236,31 +236,41 @@ def shunt_table(data):
     arch = data.get('archived_get') or {}
     row('archived 4 KiB GET', 'proxy A', 'S3 server direct', arch.get('small'))
     row('archived 16 MiB GET', 'proxy A', 'S3 server direct', arch.get('large'))
+    row('archived 4 KiB GET, first read of each object (no early remote read)', 'proxy A',
+        'S3 server direct', arch.get('small_first'))
     lst = data.get('listing')
     if lst:
         row('listing of %d entries paged by 1,000 (%s)' % (
             lst['entries'], 'half archived' if lst.get('ok') else 'FAILED: counts %s' %
             lst.get('counts')), 'spliced, proxy A', 'plain local, proxy B', lst)
+    if lst and lst.get('vs_both_plain'):
+        lines += ['', '- the S3 server alone lists the archived half (boto3, pages of 1,000) in '
+                  '%s ms; spliced / (plain local + that), per round: **%s**' % (
+                      fmt(lst.get('remote_direct_ms'), '%.0f'),
+                      fmt_spread(lst['vs_both_plain'], '%.2fx'))]
     return lines + ['']
 
 
 def proxymc_table(data):
     lines = ['## proxymc (cloud side) vs the S3 server directly', '',
+             'Each figure alternates its two sides request by request, in %s rounds; ratio = '
+             'median proxymc / median direct per round, given as median (min–max) over the '
+             'rounds.' % data.get('rounds'), '',
              '| what | proxymc | direct | ratio | goal |', '|---|---|---|---|---|']
     for key, label in (('get_4k', '4 KiB GET, median ms'), ('get_16m', '16 MiB GET, median ms')):
         get = data[key]
         lines.append('| %s | %s | %s | %s | <= 1.2x |' % (
             label, fmt(get['proxymc_ms'], '%.1f'), fmt(get['direct_ms'], '%.1f'),
-            fmt(get['ratio'], '%.2fx')))
+            fmt_spread(get['ratio'], '%.2fx')))
     get = data['get_16m']
     lines.append('| 16 MiB GET, MiB/s | %s | %s | %s | >= 0.9x |' % (
         fmt(get['proxymc_mib_s'], '%.0f'), fmt(get['direct_mib_s'], '%.0f'),
-        fmt(get['throughput_ratio'], '%.2fx')))
+        fmt_spread(get['throughput_ratio'], '%.2fx')))
     listing = data['listing']
     lines.append('| listing of %s entries (half cloud, half on-prem), s | %s | %s (both plain '
                  'listings) | %s | |' % (listing['entries'], fmt(listing['merged_s'], '%.2f'),
                                         fmt(listing['plain_s'], '%.2f'),
-                                        fmt(listing['ratio'], '%.2fx')))
+                                        fmt_spread(listing['ratio'], '%.2fx')))
     return lines + ['']
 
 

@@ -10,9 +10,12 @@ noise; a block gives one ratio, the table min / median / max over the blocks:
 * local 4 KiB GET on the sync-mapped and on the archive-mapped container, proxy A (shunt) vs
   proxy B (none);
 * archived GET (4 KiB and 16 MiB, absent locally) through proxy A vs a direct GET of the same
-  key from the S3 server (boto3, body read in full);
+  key from the S3 server (boto3, body read in full), the same object again and again; and, for
+  4 KiB, the first read of each object (distinct objects on both sides), where the shunt cannot
+  start its remote read early;
 * a spliced listing of ``listing_entries`` (half local rows, half archived keys), paged by
-  1,000, through proxy A vs the plain local listing of as many local rows through proxy B.
+  1,000, through proxy A vs the plain local listing of as many local rows through proxy B; and
+  vs that plus the S3 server's own listing of the archived half (boto3, pages of 1,000).
 
 Rows for the listings are merged straight into every replica of the container DBs (PUTting
 10,000 objects would take minutes here); the archived half is PUT into the bucket.
@@ -31,9 +34,10 @@ from s3_sync import layout
 from s3_sync.config import mapping_from_dict
 from s3_sync.swift_env import setup_swift
 
-from bench.stats import percentile, spread, median
+from bench.stats import median, percentile, spread
 
 PAGE = 1000
+WARM_UP = 3
 PROBE_TIMEOUT = 30
 
 
@@ -130,7 +134,7 @@ def ms(fn):
 
 def alternate(first, second, n, rounds):
     """Time ``first`` and ``second`` alternately, ``n`` each per round; per-round medians."""
-    for _ in range(3):       # connections, auth tokens and caches warm, outside the timing
+    for _ in range(WARM_UP):     # connections, auth tokens and caches warm, outside the timing
         first()
         second()
     blocks = []
@@ -174,6 +178,22 @@ def archived_get(sh, size, gets, rounds):
         gets, rounds))
 
 
+def archived_first_get(sh, size, gets, rounds):
+    """As ``archived_get``, but every request reads an object nobody read before (through the
+    proxy and directly alike): the shunt's early remote read (``s3_sync.shunt.early``) never
+    applies, the local miss and the remote read come one after the other."""
+    names = ['first-%d-%d' % (size, i) for i in range(2 * (gets * rounds + WARM_UP))]
+    body = os.urandom(size)
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda n: sh.put_remote(sh.arch_c, n, body), names))
+    through, direct = iter(names[0::2]), iter(names[1::2])
+    return compare(alternate(
+        lambda: _read_swift(sh.a, sh.arch_c, next(through)),
+        lambda: sh.s3.get_object(Bucket=sh.bucket,
+                                 Key=sh.key(sh.arch_c, next(direct)))['Body'].read(),
+        gets, rounds))
+
+
 def _read_swift(conn, container, name):
     _headers, body = conn.get_object(container, name, resp_chunk_size=2 ** 20)
     for _chunk in body:
@@ -202,13 +222,26 @@ def listing(sh, entries, rounds, log):
     log('shunt: %d local rows and %d archived keys in %.1f s' % (
         half, len(remote_names), time.time() - started))
     counts = {}
+    prefix = sh.key(sh.list_c, '')
 
     def spliced():
         counts['spliced'] = full_listing(sh.a, sh.list_c)
 
     def plain():
         counts['plain'] = full_listing(sh.b, sh.plain_c)
-    out = compare(alternate(spliced, plain, 1, rounds))
+
+    def remote():
+        counts['remote'] = sum(len(page.get('Contents', [])) for page in
+                               sh.s3.get_paginator('list_objects').paginate(
+                                   Bucket=sh.bucket, Prefix=prefix,
+                                   PaginationConfig={'PageSize': PAGE}))
+    blocks = alternate(spliced, plain, 1, rounds)
+    out = compare(blocks)
+    # What the S3 server alone takes to list the archived half (boto3, pages of 1,000), in
+    # the same rounds: the part of the spliced listing no proxy can make faster.
+    remote_ms = [ms(remote) for _ in range(rounds)]
+    out['remote_direct_ms'] = median(remote_ms)
+    out['vs_both_plain'] = spread([a[0] / (b[0] + r) for (a, b), r in zip(blocks, remote_ms)])
     out.update(entries=entries, counts=counts,
                ok=counts.get('spliced') == entries and counts.get('plain') == entries)
     return out
@@ -225,7 +258,8 @@ def measure(benv, counter, plan, workers, scratch, log):
         log('shunt: local GET overhead %s' % (out['local_get']['overhead_pct'],))
         out['archived_get'] = {
             'small': archived_get(sh, 4096, gets, rounds),
-            'large': archived_get(sh, 16 * 2 ** 20, max(3, gets // 20), rounds)}
+            'large': archived_get(sh, 16 * 2 ** 20, max(3, gets // 20), rounds),
+            'small_first': archived_first_get(sh, 4096, gets, rounds)}
         log('shunt: archived GET / direct %s, %s' % (out['archived_get']['small']['ratio'],
                                                      out['archived_get']['large']['ratio']))
         out['listing'] = listing(sh, plan['listing_entries'], rounds, log)

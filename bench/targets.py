@@ -1,4 +1,4 @@
-"""The targets of issue 14, judged from a run's results (never typed by hand).
+"""The targets of issues 14 and 12 (proxymc), judged from a run's results (never typed by hand).
 
 Each target reads one (min, median, max) figure out of the results and a limit. "met" is
 judged on the median; "every round" is added when the worst round meets it too. A figure the
@@ -76,6 +76,12 @@ TARGETS = [
      path('shunt', 'archived_get', 'large', 'ratio'), 1.2, 'at most', '%.2fx'),
     ('shunt: spliced listing of 10,000 (half archived) / plain local listing',
      path('shunt', 'listing', 'ratio'), 2.0, 'at most', '%.2fx'),
+    ('proxymc: 4 KiB cloud GET / direct S3 GET (median latency)',
+     path('proxymc', 'get_4k', 'ratio'), 1.2, 'at most', '%.2fx'),
+    ('proxymc: 16 MiB cloud GET, throughput / direct S3 GET',
+     path('proxymc', 'get_16m', 'throughput_ratio'), 0.9, 'at least', '%.2fx'),
+    ('proxymc: merged listing of 10,000 (half cloud) / both plain listings',
+     path('proxymc', 'listing', 'ratio'), None, 'at most', '%.2fx'),
     ('2 daemon processes / 1 process on one node (CPU-bound workload)',
      path('processes', 'ratio'), 1.6, 'at least', '%.2fx'),
     ('per-object CPU, objects over many containers under "/*" / all in one container',

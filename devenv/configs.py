@@ -28,10 +28,12 @@ PROXYMC_FACTORY = 's3_sync.proxymc:app_factory'
 PROXYMC_S3_FACTORY = 's3_sync.proxymc.s3:filter_factory'
 # s3api allows multipart uploads only with a filter named slo; proxymc completes them itself
 PROXYMC_SLO_FACTORY = 's3_sync.proxymc.multipart:noop_filter_factory'
+PROXYMC_GUARD_FACTORY = 's3_sync.proxymc.guard:filter_factory'
 # Swift's own middlewares in front of proxymc: auth (tempauth shares the cluster's memcache, so
-# a token is good on both sides), listings, copies, the S3 API.
-PROXYMC_PIPELINE = ('catch_errors gatekeeper healthcheck proxy-logging cache listing_formats '
-                    's3api proxymc-s3 tempauth slo copy proxy-logging proxy-server').split()
+# a token is good on both sides), listings, copies, the S3 API; proxymc-guard before them.
+PROXYMC_PIPELINE = ('catch_errors gatekeeper healthcheck proxy-logging proxymc-guard cache '
+                    'listing_formats s3api proxymc-s3 tempauth slo copy proxy-logging '
+                    'proxy-server').split()
 
 
 def render_ini(sections):
@@ -155,6 +157,7 @@ def proxymc_conf(cluster, proxymc, shunt_port, user):
                               'reload_interval': '1'}),
     ]
     ours = {'slo': {'paste.filter_factory': PROXYMC_SLO_FACTORY},
+            'proxymc-guard': {'paste.filter_factory': PROXYMC_GUARD_FACTORY},
             'proxymc-s3': {'paste.filter_factory': PROXYMC_S3_FACTORY,
                            'swift_url': swift_url}}
     for name in sorted(set(PROXYMC_PIPELINE) - {'proxy-server'}):

@@ -17,13 +17,14 @@ import time
 import eventlet
 from eventlet.greenpool import GreenPool
 from eventlet.semaphore import Semaphore
-from swift.common.utils import Timestamp
+from swift.common.utils import ShardRange, Timestamp
 from swift.container.backend import SHARDING, ContainerBroker
 
 from s3_sync.crawler.counts import CycleCounts
 from s3_sync.crawler.jobs import job_key, mapping_jobs, remote_shards, shard_jobs
 from s3_sync.crawler.node import LocalNode
-from s3_sync.crawler.passes import CHECKPOINT_ROWS, CHECKPOINT_SECONDS, DbPasses, Resume
+from s3_sync.crawler.passes import (
+    CHECKPOINT_ROWS, CHECKPOINT_SECONDS, HANDOVER_GRACE, DbPasses, Resume)
 from s3_sync.log import one_line
 from s3_sync.crawler.progress import StatusFile, prune_status_files
 from s3_sync.crawler.watcher import Watcher
@@ -50,6 +51,21 @@ def handed_over_before(job, broker, info):
     return None
 
 
+def settled_since(job, broker):
+    """Epoch seconds from which rows of a shard DB can only be client writes sent to it; inf
+    while the shard is not active yet, None for a root DB.
+
+    Until the root's sharding completes (the shard's own range turns ACTIVE), a root replica
+    that does not know the shard ranges yet still takes client writes; the sharder moves them
+    into the shard later, newer than the shard DB, and the root's crawl propagates them too."""
+    if job.root:
+        return None
+    own = broker.get_own_shard_range(no_default=True)
+    if own is None or own.state < ShardRange.ACTIVE:
+        return float('inf')
+    return float(own.state_timestamp)
+
+
 class Crawler:
     def __init__(self, conf, sync_factory, logger, node=None, internal_client=None,
                  watcher=None, process=0):
@@ -63,6 +79,7 @@ class Crawler:
         self.status_dir = conf.status_dir
         self.chunk = conf.items_chunk
         self.poll_interval = conf.poll_interval
+        self.handover_grace = HANDOVER_GRACE + 2 * conf.poll_interval
         self.slack = conf.verification_slack * 60
         self.max_pending = conf.max_pending
         self.node = node if node is not None else LocalNode(
@@ -170,7 +187,9 @@ class Crawler:
                                  stopping=self.stopping, resume=self._resume(job, progress),
                                  checkpoint_seconds=self.checkpoint_seconds,
                                  checkpoint_rows=self.checkpoint_rows, timer=self.timer,
-                                 handed_over=handed_over_before(job, sub, info)))
+                                 handed_over=handed_over_before(job, sub, info),
+                                 settled=settled_since(job, sub),
+                                 grace=self.handover_grace))
         if full and job.root:
             self._container_info(job, sync, broker)
         counts.dbs += 1

@@ -19,8 +19,8 @@ copies they find are not sent again. Rows written after the start go straight on
 *Pending* hands rows whose due time has come back to the sync side, re-read by ROWID: a row that
 is gone was superseded by a newer row, which the primary pass sees on its own.
 
-*Verification* looks at every row (all replicas, no ownership) once it is older than
-``verification_slack`` and asks the sync side, in one batch per chunk, which rows the remote does
+*Verification* looks at every row (all replicas, no ownership) once ``verification_slack`` has
+passed since it came due (its write, plus ``copy_after``) and asks the sync side, in one batch per chunk, which rows the remote does
 not reflect; only those are handled again: at once by the row's owner and the replica after it,
 by each further replica a slack later (a pending entry, checked again with a listing then), so
 that a missing replica's share is taken over by one survivor.
@@ -33,6 +33,14 @@ what the other DB's crawl did not finish (a root whose retiring DB went away wit
 pending): the row's owner a slack after the DB came to be, each further replica a slack per
 ring distance later, since no replica of this DB tried it before. A plain deferral of such a row (``copy_after`` not
 reached) waits a slack more than the root's own, so the two never archive it at the same time.
+
+A shard also gets such rows later than its creation while the root's sharding is under way: a
+root replica that does not know the shard ranges yet takes a client write, which the sharder
+moves into the shard afterwards. Until the shard is active (its ``settled`` moment), a row
+newer than the shard DB may be either that or a client write sent to the shard: the primary pass
+does not upload it blind but records it as pending, to be checked with a listing a ``grace``
+later (after its ``copy_after`` due time, in archive mode), and uploads it only if the remote
+still lacks it. The root's crawl, which has it too, goes first.
 """
 import collections
 import time
@@ -50,6 +58,9 @@ from s3_sync.sync.outcome import Retry
 # since the last save, whichever comes first. A save is one small atomic file write.
 CHECKPOINT_SECONDS = 1.0
 CHECKPOINT_ROWS = 100
+# How much later than the root's crawl a shard checks a row both may hold (seconds, plus two
+# poll intervals): the root propagates it within a cycle of its own.
+HANDOVER_GRACE = 10.0
 
 
 class Resume:
@@ -89,7 +100,7 @@ class DbPasses:
     def __init__(self, job, broker, sync, progress, pool, counts, logger, chunk, slack,
                  clock=time.time, stopping=lambda: False, resume=None,
                  checkpoint_seconds=CHECKPOINT_SECONDS, checkpoint_rows=CHECKPOINT_ROWS,
-                 timer=time.monotonic, handed_over=None):
+                 timer=time.monotonic, handed_over=None, settled=None, grace=HANDOVER_GRACE):
         self.job = job
         self.broker = broker
         self.sync = sync
@@ -108,6 +119,9 @@ class DbPasses:
         self.handled = set()        # ROWIDs handled this cycle: not verified again
         # epoch seconds: rows older than this came from the DB this one replaces (sharding)
         self.handed_over = handed_over
+        # epoch seconds: before this, rows newer than handed_over may be the root's too
+        self.settled = settled
+        self.grace = grace
 
     # -- handing rows to the sync side ------------------------------------
     def _call(self, row):
@@ -137,6 +151,9 @@ class DbPasses:
             if error is None and self.came_from_elsewhere(row):
                 # the DB it came from defers it to the same moment: that crawl goes first
                 due += self.takeover_delay(row) + self.slack
+            elif error is None and self.maybe_from_elsewhere(row):
+                due += self.grace
+                verify = True
         else:
             attempts = self.progress.attempts(row['ROWID']) + 1
             due = self.clock() + backoff_delay(attempts, base=1, cap=300)
@@ -172,11 +189,26 @@ class DbPasses:
                 # Even a kill before the first checkpoint must leave an entry behind: it is what
                 # makes the next start check these rows instead of sending them again.
                 prog.save()
-            stuck = self._hand_chunk(rows, todo)
+            todo, stuck = self._check_later(todo)
+            if stuck is not None:
+                rows = [r for r in rows if r['ROWID'] < stuck]
+            if rows:
+                stuck = self._hand_chunk(rows, todo) or stuck
             prog.last_row = rows[-1]['ROWID'] if stuck is None else stuck - 1
             prog.save()
             if stuck is not None or len(rows) < self.chunk or self.stopping():
                 return
+
+    def _check_later(self, todo):
+        """(rows to hand now, ROWID of the first row that did not fit in the pending list or
+        None): rows the root may hold as well wait a grace, then a listing decides."""
+        now = []
+        for row in todo:
+            if not self.maybe_from_elsewhere(row):
+                now.append(row)
+            elif not self.settle(row, Retry(max(meta_timestamp(row), self.clock()), None)):
+                return [r for r in now if r['ROWID'] < row['ROWID']], row['ROWID']
+        return now, None
 
     def _hand_chunk(self, rows, todo):
         """Hand ``todo`` (the owned rows of the chunk ``rows`` to propagate) on the shared pool,
@@ -293,6 +325,12 @@ class DbPasses:
         """A row sharding moved here from the DB whose crawl propagates it."""
         return self.handed_over is not None and meta_timestamp(row) < self.handed_over
 
+    def maybe_from_elsewhere(self, row):
+        """A row newer than this shard DB, written before the shard was active: a root replica
+        may have taken it (and its crawl propagates it) before the sharder moved it here."""
+        return (self.settled is not None and not self.came_from_elsewhere(row) and
+                meta_timestamp(row) < self.settled)
+
     def takeover_delay(self, row):
         """How much later than the slack this replica takes ``row`` over: its owner and the
         replica after it at once, each further one a slack later, so that the share of a
@@ -312,8 +350,15 @@ class DbPasses:
     def takeover_at(self, row):
         """When this replica hands ``row`` if the remote still lacks it (epoch seconds): a
         slack plus its takeover delay after the row was written, or after it came here."""
-        since = self.handed_over if self.came_from_elsewhere(row) else meta_timestamp(row)
+        since = self.handed_over if self.came_from_elsewhere(row) else self.due_at(row)
         return since + self.slack + self.takeover_delay(row)
+
+    def due_at(self, row):
+        """When the row's owner propagates it (epoch seconds): at once, or once ``copy_after``
+        has passed. Verification gives the owner a slack from then, not from the write: the
+        replica after the owner would otherwise take a deferred row over at the very moment
+        the owner archives it (two uploads)."""
+        return meta_timestamp(row) + self.job.mapping.copy_after
 
     def verify(self):
         prog = self.progress
@@ -323,7 +368,7 @@ class DbPasses:
             kept = []
             for row in rows:
                 # The checkpoint waits at a row not due yet: the rows behind it wait with it.
-                if meta_timestamp(row) > cutoff:
+                if self.due_at(row) > cutoff:
                     break
                 kept.append(row)
             if not kept:

@@ -8,15 +8,19 @@ For every ``containers[]`` mapping of the one ``sync.json`` (``"/*"`` included) 
 * object GET/HEAD from the cloud copy (the mapping's bucket, its key layout, metadata decoded,
   SLOs whole), else from the on-prem Swift cluster with the user's own token (``reads``);
 * container GET: the two listings merged, each entry's ``content_location`` saying where it
-  lives; container HEAD: the on-prem cluster's;
+  lives; container HEAD: the on-prem cluster's, or the cloud copy's counts for a container
+  only the cloud holds (``containers``);
 * object PUT, POST, DELETE on the cloud copy only, never on on-prem data (``writes``); S3
   multipart uploads too (``multipart``).
 
 Anything not mapped is refused (403); see ``app`` for the rest. Config::
 
     [pipeline:main]
-    pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats
-        s3api proxymc-s3 tempauth slo copy proxy-logging proxy-server
+    pipeline = catch_errors gatekeeper healthcheck proxy-logging proxymc-guard cache
+        listing_formats s3api proxymc-s3 tempauth slo copy proxy-logging proxy-server
+
+    [filter:proxymc-guard]
+    use = egg:swift-s3-sync#proxymc-guard
 
     [filter:proxymc-s3]
     use = egg:swift-s3-sync#proxymc-s3

@@ -4,12 +4,13 @@ In order: the path (a Swift API path, names valid UTF-8 without NUL), the auth m
 verdict (``auth``), a mapping for the container (else 403), then the method:
 
 =================  =========================================================================
-container GET      the cloud and on-prem listings merged (``shunt.listing``)
-container HEAD     the on-prem cluster's (its counts and metadata)
+container GET      the cloud and on-prem listings merged (``shunt.listing``, ``containers``)
+container HEAD     the on-prem cluster's, else the cloud copy's counts (``containers``)
 object GET/HEAD    the cloud copy, else on-prem (``reads``)
 object PUT/POST/   the cloud copy only (``writes``); COPY is Swift's ``copy`` middleware's
 DELETE             (a GET and a PUT through proxymc)
-``<c>+segments``   s3api's multipart parts: the cloud alone (``multipart``)
+``<c>+segments``   s3api's multipart parts: the cloud alone (``multipart``); read-only to
+                   the Swift API
 anything else      405 with an ``Allow`` header; account requests 403
 =================  =========================================================================
 
@@ -25,6 +26,7 @@ from swift.common.utils import RESERVED, split_path
 from swift.proxy.controllers.base import get_cache_key, headers_to_container_info
 
 from s3_sync.proxymc.auth import Authorizer
+from s3_sync.proxymc.containers import OnPremListing, container_head
 from s3_sync.proxymc.multipart import SUFFIX, keep_marker_content_type, segments_base
 from s3_sync.proxymc.reads import ObjectReads
 from s3_sync.proxymc.s3 import DETAILS, unknown_access_key
@@ -44,24 +46,6 @@ def serve_all(mapping):
 def _text(exc_class, req, message, **kwargs):
     return exc_class(request=req, body=message.encode('utf-8') + b'\n',
                      content_type='text/plain', **kwargs)
-
-
-class OnPremListing:
-    """The on-prem half of a listing: a container the on-prem cluster does not have (a
-    ``"/*"`` mapping's container that only the cloud holds) lists as empty there, so the
-    cloud half still shows."""
-
-    def __init__(self, onprem):
-        self.onprem = onprem
-
-    def __call__(self, env, start_response):
-        resp = Request(env).get_response(self.onprem)
-        if resp.status_int == 404:
-            if hasattr(resp.app_iter, 'close'):
-                resp.app_iter.close()
-            resp = Response(request=Request(env), status=200, body=b'[]',
-                            content_type='application/json', charset='utf-8')
-        return resp(env, start_response)
 
 
 def _empty_listing(env, start_response):
@@ -84,8 +68,6 @@ class ProxyMC:
         self.auth = Authorizer(onprem)
         self.reads = ObjectReads(onprem, logger)
         self.writes = ObjectWrites(onprem, logger)
-        self.listing = ListingSplice(OnPremListing(onprem), logger,
-                                     local_location=ONPREM_LOCATION)
         self.cloud_listing = ListingSplice(_empty_listing, logger)
 
     @classmethod
@@ -115,7 +97,11 @@ class ProxyMC:
                 in_segments = mapping is not None
             if mapping is None:
                 mapping = self.profiles.lookup(account, container)
-        denied = self.auth.denied(req, account, container, mapping is not None)
+        # the ACLs of a segments container are its bucket's; its container requests are
+        # an upload's steps, writes like the parts
+        denied = self.auth.denied(req, account, segments_base(container) if in_segments
+                                  else container, mapping is not None,
+                                  object_write=obj is not None or in_segments)
         if denied is not None:
             return denied(env, start_response)
         if container is None:
@@ -139,15 +125,18 @@ class ProxyMC:
             raise _text(HTTPMethodNotAllowed, req, '%s is not supported on this %s' % (
                 method, 'container' if obj is None else 'object'),
                 headers={'Allow': ', '.join(allowed)})
-        if obj is None and method == 'HEAD':
-            return self.onprem(env, start_response)
         provider = self.profiles.provider(mapping, container)
+        if obj is None and method == 'HEAD':
+            return container_head(self.onprem, env, start_response, provider,
+                                  (account, container), self.logger)
         if obj is None:
             if DETAILS in env:
                 # s3api reads the JSON listing a proxy server's backend gives, whatever the
                 # Accept header: someone above renders it, as with listing_formats
                 env['swift.format_listing'] = True
-            return self.listing(env, start_response, provider, container)
+            listing = ListingSplice(OnPremListing(self.onprem, provider), self.logger,
+                                    local_location=ONPREM_LOCATION)
+            return listing(env, start_response, provider, container)
         target = (account, container, obj)
         if method in ('GET', 'HEAD'):
             return self.reads(env, start_response, mapping, provider, target)
@@ -159,6 +148,10 @@ class ProxyMC:
         """The segments container of an S3 multipart upload (see ``multipart``): held by the
         cloud alone, created by nothing (its objects' keys are enough)."""
         account, container, obj = target
+        if DETAILS not in env and req.method not in ('GET', 'HEAD'):
+            # s3api's objects, in the shapes it reads back: no one else writes them
+            raise _text(HTTPForbidden, req, 'the segments container of S3 multipart uploads '
+                        'is written through the S3 API only')
         if obj is None:
             if req.method in ('PUT', 'HEAD', 'POST'):
                 # s3api's info lookup caches this answer, in a memcache the on-prem proxies

@@ -21,7 +21,7 @@ cannot be there (it would assemble proxymc's SLO answers from on-prem segments),
 import json
 import math
 
-from swift.common.swob import (HTTPBadRequest, HTTPCreated, HTTPNotImplemented, Request,
+from swift.common.swob import (HTTPBadRequest, HTTPCreated, HTTPNotImplemented,
                                wsgi_to_str)
 from swift.common.utils import Timestamp
 

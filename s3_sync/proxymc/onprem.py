@@ -14,6 +14,11 @@ or archived yet, the on-prem half of a listing, container HEAD). Every request g
   another request).
 
 No answer at all is a 502 whose body names nothing internal (the log line has the reason).
+
+The one request that is not a read is the write check (``WRITE_CHECK`` in the environ; see
+``auth``): a POST that Swift's proxy refuses with a 400 once the user is authorized and before
+any storage node hears of it, so its answer tells whether this user may write in the container
+(the container's write ACL, which only the on-prem cluster knows) and nothing is ever written.
 """
 import http.client
 import socket
@@ -34,6 +39,12 @@ DROPPED = frozenset(('connection', 'keep-alive', 'transfer-encoding', 'te', 'tra
 RENAMED = {'x-trans-id': 'X-Onprem-Trans-Id', 'x-openstack-request-id': 'X-Onprem-Request-Id'}
 NO_ANSWER_BODY = b'The on-prem Swift cluster did not answer.'
 CHUNK = 65536
+WRITE_CHECK = 'proxymc.write_check'
+# An object metadata name over Swift's limit (refused by check_metadata after authorize) and,
+# should an operator have raised that limit, an expiry in the past (refused next): see
+# Swift's object controller's POST. Their refusals' texts, which only an authorized POST gets:
+WRITE_CHECK_HEADERS = {'X-Object-Meta-' + 'proxymc-write-check-' * 40: 'x', 'X-Delete-At': '1'}
+WRITE_CHECK_PASSED = (b'Metadata name too long', b'X-Delete-At in past')
 QUERY_SAFE = "!$&'()*+,;=:@/?%~-._"
 
 
@@ -74,11 +85,14 @@ class OnPrem:
 
     def __call__(self, env, start_response):
         method = env['REQUEST_METHOD']
-        if method not in ('GET', 'HEAD'):
+        headers = forwarded_headers(env)
+        if method == 'POST' and env.get(WRITE_CHECK):
+            headers.update(WRITE_CHECK_HEADERS)
+        elif method not in ('GET', 'HEAD'):
             raise ValueError('on-prem requests are reads only, not %s' % method)
         conn = self._connection()
         try:
-            conn.request(method, request_target(env), headers=forwarded_headers(env))
+            conn.request(method, request_target(env), headers=headers)
             resp = conn.getresponse()
         except (OSError, socket.timeout, http.client.HTTPException) as err:
             conn.close()

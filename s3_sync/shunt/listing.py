@@ -22,6 +22,7 @@ Rendering: in a Swift 2.x pipeline ``listing_formats`` sits above us, forces JSO
 client's format from our JSON (``swift.format_listing`` in the environ says so); without it we
 render json/xml/plain ourselves with the same Swift functions.
 """
+import bisect
 import collections
 import json
 
@@ -94,17 +95,24 @@ def _subdir_listed(provider, subdir, lower, upper):
     return any(_in_range(entry_key(e), lower, upper) for e in probe)
 
 
-def remote_range(provider, lower, upper, prefix, delimiter, want=None):
+def remote_range(provider, lower, upper, prefix, delimiter, want=None, local=None):
     """Remote entries with ``lower < key < upper`` (either bound optional), ascending, as Swift
     would list them (see ``_subdir_listed``).
 
     The first ``want`` of them, or all when ``want`` is None. Pages until an empty page: a short
-    page is not the end (a provider may hide keys, e.g. SLO manifests sharing a custom prefix)."""
+    page is not the end (a provider may hide keys, e.g. SLO manifests sharing a custom prefix).
+
+    ``local``: the keys of the local page the remote entries are spliced with (ascending): then
+    only the remote entries that can make the first ``want`` of the splice are read (see
+    ``_wanted``), not ``want`` of them whatever the local page holds."""
     entries = []
     marker = _remote_lower(lower)
     seen = None         # the last key of the previous page
-    while want is None or len(entries) < want:
-        ask = REMOTE_PAGE if want is None else min(REMOTE_PAGE, want - len(entries) + 1)
+    wanted = _Wanted(want, local)
+    while True:
+        ask = wanted.ask(entries)
+        if ask <= 0:
+            break
         page = provider.list_objects(marker=marker, limit=ask, prefix=prefix,
                                      delimiter=delimiter, end_marker=_remote_upper(upper))
         if not page:
@@ -127,14 +135,58 @@ def remote_range(provider, lower, upper, prefix, delimiter, want=None):
     return entries if want is None else entries[:want]
 
 
-def remote_entries(provider, marker, end_marker, prefix, delimiter, limit, reverse):
-    """Up to ``limit`` remote entries in the order the client asked for."""
+class _Wanted:
+    """How many remote entries to ask for next, so that the splice with the local page
+    (``local``, its keys) gets its first ``want`` entries right.
+
+    Without a local page: ``want`` minus those already read. With one, once remote entries
+    up to key K are read, the splice's entries up to K are known (the local keys up to K and
+    the remote ones, a name on both sides once), so at most ``want`` minus their count of
+    further remote entries can still make the cut: nothing more once that reaches 0.
+
+    The first ask is a guess below the worst case: a full local page leaves room for fewer
+    remote entries, half the page's as a first guess (a remote listing costs the store work per
+    key, and paging a half-archived container by 1,000 read twice the remote keys it showed);
+    a short one, for the rest of the page. When the guess falls short, the next ask is what is
+    still wanted (one more request)."""
+
+    def __init__(self, want, local):
+        self.want = want
+        self.local = local
+        self.first = True
+
+    def ask(self, entries):
+        if self.want is None:
+            return REMOTE_PAGE
+        if self.local is None:
+            left = self.want - len(entries)
+        else:
+            left = self.want - self._spliced_upto(entries)
+        if self.first and self.local is not None:
+            self.first = False
+            return min(REMOTE_PAGE, max(self.want - len(self.local), (self.want + 1) // 2))
+        self.first = False
+        return min(REMOTE_PAGE, left + 1) if left > 0 else 0
+
+    def _spliced_upto(self, entries):
+        if not entries:
+            return 0
+        last = entry_key(entries[-1])
+        upto = bisect.bisect_right(self.local, last)
+        local_names = set(self.local[:upto])
+        return upto + sum(1 for e in entries if entry_key(e) not in local_names)
+
+
+def remote_entries(provider, marker, end_marker, prefix, delimiter, limit, reverse,
+                   local=None):
+    """Up to ``limit`` remote entries in the order the client asked for; ``local``: the keys
+    of the local page they are spliced with, if known (see ``_Wanted``)."""
     if RESERVED in prefix:
         return []           # no name holds a NUL (see _remote_lower)
     if RESERVED in delimiter:
         delimiter = ''      # found in no name: rolls nothing up
     if not reverse:
-        return remote_range(provider, marker, end_marker, prefix, delimiter, limit)
+        return remote_range(provider, marker, end_marker, prefix, delimiter, limit, local)
     # reverse: names below ``marker`` and above ``end_marker``, the highest first
     tail = collections.deque(
         remote_range(provider, end_marker, marker, prefix, delimiter), maxlen=limit)
@@ -214,7 +266,7 @@ class ListingSplice:
             start_response(status, headers)
             return [raw]
         try:
-            remote = remote_entries(provider, *params)
+            remote = remote_entries(provider, *params, local=[entry_key(e) for e in local])
         except RemoteError as err:
             if err.status == 404:
                 # Nothing synced yet (the remote container or bucket is made on first

@@ -9,21 +9,24 @@ check, a path split and a dict lookup.
 A HEAD that asks for it (``?sync-status`` or ``X-Cloud-Sync-Status: check``) also gets the
 object's sync status (``sync_status``), for any mapping.
 
-Safety: the shunt sits after the auth middleware, and the remote is consulted only after the
-local request came back 404 (objects), 2xx (deletes) or 200 (listings). Swift decides
+Safety: the shunt sits after the auth middleware, and the remote is used only after the
+local request came back 404 (objects), 2xx (deletes) or 200 (listings); an object this proxy
+lately served from the remote has its remote read started alongside the local one (``early``),
+for an authenticated client, but only a local 404 lets its answer out. Swift decides
 authorization before it looks for the object, so a client that may not read or write the
-container gets its 401/403 unchanged and never reaches the remote.
+container gets its 401/403 unchanged and nothing from the remote.
 """
 from swift.common.constraints import valid_api_version
 from swift.common.swob import Request, wsgi_to_str
 from swift.common.utils import close_if_possible, config_true_value, get_logger, split_path
 from swift.common.wsgi import WSGIContext
 
+from s3_sync.shunt.early import EarlyRead, RecentlyRemote
 from s3_sync.shunt.headers import LocalMiss, without_if_match_any
 from s3_sync.shunt.listing import ListingSplice
 from s3_sync.shunt.migration import MigrationShunt
 from s3_sync.config import DEFAULT_PATH
-from s3_sync.shunt.objects import ObjectFallback
+from s3_sync.shunt.objects import ObjectFallback, first_read, restores
 from s3_sync.shunt.profiles import DEFAULT_CHECK_INTERVAL, DEFAULT_READ_TIMEOUT, Profiles
 from s3_sync.shunt.sync_status import SyncStatus, asked
 from s3_sync.shunt.writes import ArchiveWrites
@@ -34,6 +37,13 @@ BYPASS_ENV = 'HTTP_X_CLOUD_SYNC_SHUNT_BYPASS'
 PASSED_QUERIES = ('version-id=', 'versions')
 READS = ('GET', 'HEAD')
 WRITES = ('DELETE', 'POST')     # archive mappings only
+
+
+def authenticated(env):
+    """Whether the auth middleware knew the client's credential (tempauth sets REMOTE_USER,
+    Keystone's authtoken the identity status): an early remote read (``early``) is started
+    for no anonymous or bogus client, though Swift still decides what it may read."""
+    return bool(env.get('REMOTE_USER')) or env.get('HTTP_X_IDENTITY_STATUS') == 'Confirmed'
 
 
 class CloudShunt:
@@ -48,6 +58,7 @@ class CloudShunt:
             self.logger.warning('cloud-shunt: handle_proxyfs is not applied by this version '
                                 '(ProxyFS accounts are not supported)')
         self.objects = ObjectFallback(app, self.logger)
+        self.recently_remote = RecentlyRemote()
         self.listing = ListingSplice(app, self.logger)
         self.writes = ArchiveWrites(app, self.logger)
         self.sync_status = SyncStatus(app, self.profiles, self.logger)
@@ -96,14 +107,31 @@ class CloudShunt:
         return mapping, account, container, (wsgi_to_str(obj) if obj is not None else None)
 
     def _object(self, env, start_response, mapping, provider, target):
+        req = Request(env)
+        early = None
+        if target in self.recently_remote and authenticated(env):
+            early = EarlyRead(first_read(req, provider, target[2]))
         ctx = WSGIContext(self.app)
-        # A copy: what the pipeline below changes in the environ must not change our request.
-        body = ctx._app_call(without_if_match_any(env))
+        try:
+            # A copy: what the pipeline below changes in the environ must not change our
+            # request.
+            body = ctx._app_call(without_if_match_any(env))
+        except BaseException:
+            if early is not None:
+                early.discard()
+            raise
         if ctx._get_status_int() != 404:
+            if early is not None:
+                early.discard()
+                self.recently_remote.forget(target)
             start_response(ctx._response_status, ctx._response_headers,
                            ctx._response_exc_info)
             return body
         close_if_possible(body)
         local = LocalMiss(ctx._response_headers)
-        resp = self.objects(Request(env), mapping, provider, target, local)
+        resp = self.objects(req, mapping, provider, target, local, early)
+        if resp.status_int // 100 == 2 and not restores(req, mapping):
+            self.recently_remote.remember(target)
+        elif early is not None:
+            self.recently_remote.forget(target)
         return resp(env, start_response)

@@ -72,6 +72,25 @@ class RemoteRanges:
         return multi_range_iterator(ranges, content_type, boundary, size, self._range)
 
 
+def _multi_range(req):
+    ranges = req.range if req.method == 'GET' else None
+    return bool(ranges and len(ranges.ranges) > 1)
+
+
+def first_read(req, provider, name):
+    """The remote read that answers ``req`` in the common case, as a callable (it depends on
+    the request alone, so it may start before the local answer is in)."""
+    multi = _multi_range(req)
+    head = req.method == 'HEAD' or multi
+    return functools.partial(provider.get_object, name, remote_request_headers(req, multi),
+                             head=head)
+
+
+def restores(req, mapping):
+    """Whether serving ``req`` from the remote writes the object back locally."""
+    return mapping.restore_object and req.method == 'GET' and 'Range' not in req.headers
+
+
 class ObjectFallback:
     """``__call__(req, mapping, provider, target, local)`` -> a swob Response; ``local`` is the
     ``LocalMiss`` of Swift's 404."""
@@ -80,16 +99,17 @@ class ObjectFallback:
         self.app = app
         self.logger = logger
 
-    def __call__(self, req, mapping, provider, target, local):
+    def __call__(self, req, mapping, provider, target, local, early=None):
+        """``early``: the first remote read (``first_read``), already started (see
+        ``early``), or None to make it now."""
         name = target[2]
         local_ids = local.ids
-        ranges = req.range if req.method == 'GET' else None
-        multi = bool(ranges and len(ranges.ranges) > 1)
+        multi = _multi_range(req)
         head = req.method == 'HEAD' or multi
-        restore = mapping.restore_object and req.method == 'GET' and \
-            'Range' not in req.headers
+        restore = restores(req, mapping)
         try:
-            remote = provider.get_object(name, remote_request_headers(req, multi), head=head)
+            remote = early.result() if early is not None else \
+                first_read(req, provider, name)()
             if remote.status == 416:
                 # swob decides, as for several ranges (see the module docstring)
                 remote.close()

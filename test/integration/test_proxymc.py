@@ -8,31 +8,19 @@ each object lives. The layer writes ``sync.json`` once (proxymc re-reads it with
 the first test waits until a probe object is served) and empties it at the end.
 """
 import hashlib
-import http.client
 import json
 import os
 import time
-import uuid
 from urllib.parse import urlsplit
 
 import swiftclient
 
 from devenv.daemons import s3_mapping
-from s3_sync import layout, metadata
-from s3_sync.config import mapping_from_dict
+from s3_sync import metadata
 from test.integration.env import EnvLayer, IntegrationTest, empty_and_delete_bucket, \
-    empty_and_delete_container, s3_client_for
-
-
-def md5(data):
-    return hashlib.md5(data).hexdigest()
-
-
-def write_sync_conf(path, mappings):
-    tmp = '%s.%s.tmp' % (path, uuid.uuid4().hex[:6])
-    with open(tmp, 'w') as f:
-        json.dump({'containers': mappings}, f, indent=1)
-    os.rename(tmp, path)
+    empty_and_delete_container
+from test.integration.namespace import md5, new_bucket, object_key, put_archived, \
+    put_archived_slo, raw_request, wait_until_served, write_sync_conf
 
 
 class ProxyMCLayer(EnvLayer):
@@ -44,10 +32,8 @@ class ProxyMCLayer(EnvLayer):
     def setUp(cls):
         env = EnvLayer.info
         moto = [t for t in env['s3_targets'] if t['name'] == 'moto'][0]
-        cls.s3 = s3_client_for(moto)
-        cls.bucket = 'proxymc-%s' % uuid.uuid4().hex[:10]
-        cls.s3.create_bucket(Bucket=cls.bucket)
-        cls.sync_container = 'sync-%s' % uuid.uuid4().hex[:8]
+        cls.s3, cls.bucket = new_bucket(moto, 'proxymc')
+        cls.sync_container = IntegrationTest.unique_name('sync')
         cls.mappings = {
             'archive': s3_mapping(moto, cls.bucket, 'AUTH_test', '/*', retain_local=False,
                                   propagate_delete=False, merge_namespaces=True),
@@ -61,23 +47,6 @@ class ProxyMCLayer(EnvLayer):
             write_sync_conf(EnvLayer.info['sync_conf'], [])
         if cls.s3:
             empty_and_delete_bucket(cls.s3, cls.bucket)
-
-
-def raw_request(url, method, path, headers=None, body=None):
-    """(status, headers, body) of one request, the path sent exactly as given (bytes ok)."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        for key, value in (headers or {}).items():
-            conn.putheader(key, value)
-        if body is not None:
-            conn.putheader('Content-Length', str(len(body)))
-        conn.endheaders(body)
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
 
 
 class ProxyMCTest(IntegrationTest):
@@ -96,22 +65,17 @@ class ProxyMCTest(IntegrationTest):
             ProxyMCTest.probed = True
 
     # -- helpers ------------------------------------------------------------------
-    def pmc_conn(self, user, key=None):
+    def pmc_conn(self, user, key=None, storage_url=None):
+        """A Swift client of proxymc; ``storage_url``: another account's than the user's."""
         key = key or self.env['users'][user]['key']
-        return swiftclient.Connection(self.info['auth_url'], user, key, retries=0)
+        options = {'object_storage_url': storage_url} if storage_url else {}
+        return swiftclient.Connection(self.info['auth_url'], user, key, retries=0,
+                                      os_options=options)
 
     def _wait_for_reload(self):
         container = self.container()
         self.put_cloud(container, 'probe', b'probe')
-        deadline = time.time() + 30
-        while True:
-            try:
-                self.pmc.get_object(container, 'probe')
-                return
-            except swiftclient.ClientException as err:
-                if err.http_status not in (403, 404) or time.time() > deadline:
-                    raise
-                time.sleep(0.2)
+        wait_until_served(self.pmc, container, 'probe', (403, 404))
 
     def container(self, conn=None, account='AUTH_test'):
         """A fresh on-prem container of the archive mapping (``"/*"`` of AUTH_test)."""
@@ -121,14 +85,16 @@ class ProxyMCTest(IntegrationTest):
         self.addCleanup(empty_and_delete_container, conn, name)
         return name
 
+    @staticmethod
+    def mapping(account):
+        return ProxyMCLayer.mappings['archive' if account == 'AUTH_test' else 'sync']
+
     def key(self, container, name, account='AUTH_test'):
-        mapping = ProxyMCLayer.mappings['archive' if account == 'AUTH_test' else 'sync']
-        return layout.object_key(mapping_from_dict(mapping), account, container, name)
+        return object_key(self.mapping(account), account, container, name)
 
     def put_cloud(self, container, name, body, headers=None, account='AUTH_test'):
-        meta, content_type = metadata.swift_to_s3(headers or {})
-        self.s3.put_object(Bucket=self.bucket, Key=self.key(container, name, account),
-                           Body=body, Metadata=meta, ContentType=content_type)
+        put_archived(self.s3, self.bucket, self.mapping(account), account, container, name,
+                     body, headers)
 
     def cloud_keys(self, container, account='AUTH_test'):
         prefix = self.key(container, '', account)
@@ -238,25 +204,8 @@ class TestReads(ProxyMCTest):
     def test_slo_in_the_cloud_is_served_whole_with_its_swift_etag(self):
         c = self.container()
         segments = [b'a' * 5 * 1024 * 1024, b'b' * 100]
-        manifest = [{'name': '/%s_segments/big/%d' % (c, i), 'bytes': len(data),
-                     'hash': md5(data), 'content_type': 'application/octet-stream',
-                     'last_modified': '2024-01-01T00:00:00.000000'}
-                    for i, data in enumerate(segments)]
-        key = self.key(c, 'big')
-        meta, ctype = metadata.swift_to_s3({'X-Static-Large-Object': 'True'})
-        upload = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key, Metadata=meta,
-                                                 ContentType=ctype)
-        parts = []
-        for number, data in enumerate(segments, 1):
-            part = self.s3.upload_part(Bucket=self.bucket, Key=key, PartNumber=number,
-                                       Body=data, UploadId=upload['UploadId'])
-            parts.append({'PartNumber': number, 'ETag': part['ETag']})
-        self.s3.complete_multipart_upload(Bucket=self.bucket, Key=key,
-                                          UploadId=upload['UploadId'],
-                                          MultipartUpload={'Parts': parts})
-        mkey = layout.manifest_key(mapping_from_dict(ProxyMCLayer.mappings['archive']),
-                                   'AUTH_test', c, 'big')
-        self.s3.put_object(Bucket=self.bucket, Key=mkey, Body=json.dumps(manifest).encode())
+        put_archived_slo(self.s3, self.bucket, self.mapping('AUTH_test'), 'AUTH_test', c, 'big',
+                         segments, c + '_segments')
         headers, body = self.pmc.get_object(c, 'big')
         self.assertEqual(body, b''.join(segments))
         slo_etag = md5(''.join(md5(s) for s in segments).encode())
@@ -326,6 +275,21 @@ class TestListings(ProxyMCTest):
         self.assertIn(b'<name>cloud</name>', body)
         self.assertIn(b'<name>local</name>', body)
         self.assertTrue(headers['content-type'].startswith('application/xml'))
+
+    def test_container_only_in_the_cloud_heads_and_lists_and_one_nowhere_is_404(self):
+        c = self.unique_name('pmc-cloud')      # no on-prem container of that name
+        self.put_cloud(c, 'a', b'12345')
+        self.pmc.put_object(c, 'b \u2603', b'xyz')       # a write makes one too
+        headers = self.pmc.head_container(c)
+        self.assertEqual((headers['x-container-object-count'],
+                          headers['x-container-bytes-used'], headers['x-proxymc-counts']),
+                         ('2', '8', 'exact'))
+        self.assertEqual([e['name'] for e in self.pmc.get_container(c)[1]], ['a', 'b \u2603'])
+        nowhere = self.unique_name('pmc-none')
+        self.assertStatus(404, self.pmc.head_container, nowhere)
+        self.assertStatus(404, self.pmc.get_container, nowhere)
+        with self.assertRaises(swiftclient.ClientException):
+            self.local.head_container(c)
 
     def test_container_head_is_the_onprem_one(self):
         c = self.container()
@@ -431,6 +395,45 @@ class TestAuth(ProxyMCTest):
         self.assertEqual(len(reader.get_container(c)[1]), 2)
         self.assertStatus(403, reader.put_object, c, 'new', b'x')
         self.assertStatus(403, reader.delete_object, c, 'cloud')
+
+    def test_write_acl_on_the_onprem_container_lets_a_writer_write_the_cloud_copy_only(self):
+        c = self.container()
+        self.local.put_object(c, 'local', b'on-prem data')
+        # test2:tester2: another account's user; test:tester3: this account's, no rights
+        storage = self.pmc.get_auth()[0]
+        writer = self.pmc_conn('test2:tester2', storage_url=storage)
+        stranger = self.pmc_conn('test:tester3')
+        self.assertStatus(403, writer.put_object, c, 'new', b'x')
+        self.local.post_container(c, {'X-Container-Write': 'test2:tester2'})
+        writer.put_object(c, 'new', b'written by a writer')
+        self.assertEqual(self.cloud_body(c, 'new'), b'written by a writer')
+        self.assertIsNone(self.onprem_head(c, 'new'))
+        writer.post_object(c, 'new', {'X-Object-Meta-By': 'writer'})
+        self.assertEqual(self.pmc.head_object(c, 'new')['x-object-meta-by'], 'writer')
+        # a write ACL is no read ACL, here as in Swift
+        self.assertStatus(403, writer.get_object, c, 'new')
+        self.assertStatus(403, writer.get_container, c)
+        writer.delete_object(c, 'new')
+        self.assertEqual(self.cloud_keys(c), [])
+        for func, args in ((stranger.put_object, (c, 'other', b'x')),
+                           (stranger.delete_object, (c, 'local'))):
+            self.assertStatus(403, func, *args)
+        # whatever the writer does, the on-prem object stays as it was
+        self.assertStatus(404, writer.delete_object, c, 'local')
+        self.assertEqual(self.local.get_object(c, 'local')[1], b'on-prem data')
+        self.assertEqual(self.cloud_keys(c), [])
+
+    def test_read_and_write_acls_together_keep_on_prem_objects_unwritable(self):
+        c = self.container()
+        self.local.put_object(c, 'local', b'on-prem data')
+        self.local.post_container(c, {'X-Container-Write': 'test:tester3',
+                                      'X-Container-Read': 'test:tester3'})
+        user = self.pmc_conn('test:tester3')
+        self.assertStatus(409, user.put_object, c, 'local', b'overwrite')
+        self.assertStatus(409, user.delete_object, c, 'local')
+        user.put_object(c, 'new', b'mine')
+        self.assertEqual(user.get_object(c, 'new')[1], b'mine')
+        self.assertEqual(self.local.get_object(c, 'local')[1], b'on-prem data')
 
     def test_unmapped_container_is_403(self):
         owner = self.pmc_conn('test2:tester2')
@@ -562,6 +565,8 @@ class TestS3API(ProxyMCTest):
         c = self.container()
         self.put_cloud(c, 'cloud \u2603', b'cloud data', {'x-object-meta-k': '\u00e9'})
         self.local.put_object(c, 'local', b'local data')
+        self.local.put_object(c, 'both', b'on-prem version')
+        self.put_cloud(c, 'both', b'cloud version')
         for signature in ('s3', 's3v4'):
             s3 = self.s3_client(signature=signature)
             got = s3.get_object(Bucket=c, Key='cloud \u2603')
@@ -574,12 +579,24 @@ class TestS3API(ProxyMCTest):
                 'Body'].read(), b'oca')
             self.assertEqual(s3.head_object(Bucket=c, Key='cloud \u2603')['ContentLength'], 10)
             self.assertEqual(self.s3_error(s3.head_object, Bucket=c, Key='none'), '404')
+            self.assertEqual(s3.get_object(Bucket=c, Key='both')['Body'].read(),
+                             b'cloud version', signature)
         # listings with v4 only: Swift's s3api itself refuses boto3's SigV2 ListObjects (the
         # same SignatureDoesNotMatch from a plain Swift proxy)
         keys = [o['Key'] for o in s3.list_objects(Bucket=c)['Contents']]
-        self.assertEqual(keys, ['cloud \u2603', 'local'])
+        self.assertEqual(keys, ['both', 'cloud \u2603', 'local'])
         keys = [o['Key'] for o in s3.list_objects_v2(Bucket=c)['Contents']]
-        self.assertEqual(keys, ['cloud \u2603', 'local'])
+        self.assertEqual(keys, ['both', 'cloud \u2603', 'local'])
+
+    def test_head_bucket_and_listing_of_a_container_only_in_the_cloud(self):
+        c = self.unique_name('pmc-cloud')
+        self.put_cloud(c, 'k', b'cloud')
+        s3 = self.s3_client()
+        s3.head_bucket(Bucket=c)
+        self.assertEqual([o['Key'] for o in s3.list_objects_v2(Bucket=c)['Contents']], ['k'])
+        nowhere = self.unique_name('pmc-none')
+        self.assertEqual(self.s3_error(s3.head_bucket, Bucket=nowhere), '404')
+        self.assertEqual(self.s3_error(s3.list_objects_v2, Bucket=nowhere), 'NoSuchBucket')
 
     def test_listing_pages_across_both_sides(self):
         c = self.container()
@@ -637,6 +654,59 @@ class TestS3API(ProxyMCTest):
         other = self.s3_client(user='test2:tester2')
         self.assertIn(self.s3_error(other.get_object, Bucket=c, Key='cloud'),
                       ('AccessDenied', 'NoSuchBucket', 'NoSuchKey'))
+
+    def test_anonymous_s3_client_and_unmapped_bucket_are_refused(self):
+        from botocore import UNSIGNED
+        from botocore.config import Config
+        import boto3
+        c = self.container()
+        self.put_cloud(c, 'cloud', b'x')
+        self.local.put_object(c, 'local', b'x')
+        anonymous = boto3.session.Session().client(
+            's3', endpoint_url=self.info['s3_endpoint'], region_name=self.info['region'],
+            config=Config(signature_version=UNSIGNED, s3={'addressing_style': 'path'},
+                          retries={'max_attempts': 1, 'mode': 'standard'}))
+        # an unsigned request is no S3 request to s3api: the Swift path /<bucket>/<key> it
+        # leaves is refused 400, as by a Swift proxy with s3api
+        for func, kwargs in ((anonymous.get_object, {'Key': 'cloud'}),
+                             (anonymous.get_object, {'Key': 'local'}),
+                             (anonymous.list_objects_v2, {}),
+                             (anonymous.put_object, {'Key': 'new', 'Body': b'x'})):
+            self.assertEqual(self.s3_error(func, Bucket=c, **kwargs), '400')
+        self.assertEqual(self.cloud_keys(c), ['cloud'])
+        # test2's containers are mapped but one: the others are refused, on both sides
+        owner = self.s3_client(user='test2:tester2')
+        onprem2 = self.swift_conn(user='test2:tester2', shunt=False)
+        unmapped = self.container(conn=onprem2)
+        onprem2.put_object(unmapped, 'x', b'x')
+        for func, kwargs in ((owner.get_object, {'Key': 'x'}), (owner.list_objects_v2, {}),
+                             (owner.put_object, {'Key': 'y', 'Body': b'y'})):
+            self.assertEqual(self.s3_error(func, Bucket=unmapped, **kwargs), 'AccessDenied')
+
+    def test_s3_user_reads_and_writes_through_the_container_acls(self):
+        c = self.container()
+        self.local.put_object(c, 'local', b'on-prem data')
+        s3 = self.s3_client(user='test:tester3')        # of the account, not its owner
+        self.assertEqual(self.s3_error(s3.get_object, Bucket=c, Key='local'), 'AccessDenied')
+        self.assertEqual(self.s3_error(s3.put_object, Bucket=c, Key='new', Body=b'x'),
+                         'AccessDenied')
+        self.local.post_container(c, {'X-Container-Read': 'test:tester3',
+                                      'X-Container-Write': 'test:tester3'})
+        s3.put_object(Bucket=c, Key='new', Body=b'via the acl')
+        self.assertEqual(s3.get_object(Bucket=c, Key='local')['Body'].read(), b'on-prem data')
+        self.assertEqual([o['Key'] for o in s3.list_objects_v2(Bucket=c)['Contents']],
+                         ['local', 'new'])
+        upload = s3.create_multipart_upload(Bucket=c, Key='parts')
+        part = s3.upload_part(Bucket=c, Key='parts', PartNumber=1, Body=b'one part',
+                              UploadId=upload['UploadId'])
+        s3.complete_multipart_upload(Bucket=c, Key='parts', UploadId=upload['UploadId'],
+                                     MultipartUpload={'Parts': [
+                                         {'PartNumber': 1, 'ETag': part['ETag']}]})
+        self.assertEqual(self.cloud_keys(c), ['new', 'parts'])
+        self.assertEqual(self.s3_error(s3.delete_object, Bucket=c, Key='local'),
+                         'AccessDenied')
+        self.assertEqual(self.local.get_object(c, 'local')[1], b'on-prem data')
+        self.assertIsNone(self.onprem_head(c, 'new'))
 
     def test_multipart_upload_lands_in_the_cloud_bucket_only(self):
         c = self.container()

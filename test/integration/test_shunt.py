@@ -11,10 +11,10 @@ seconds; the first test of a class waits until a probe object is served, which a
 reload. The layer switches the mappings off again at the end.
 """
 import email.utils
-import hashlib
 import http.client
 import json
 import os
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -24,21 +24,10 @@ from xml.etree import ElementTree
 import swiftclient
 
 from devenv.daemons import NodeDaemons, s3_mapping
-from s3_sync import layout, metadata
-from s3_sync.config import mapping_from_dict
-from test.integration.env import EnvLayer, IntegrationTest, s3_client_for, \
-    empty_and_delete_bucket
-
-
-def md5(data):
-    return hashlib.md5(data).hexdigest()
-
-
-def write_sync_conf(path, mappings):
-    tmp = '%s.%s.tmp' % (path, uuid.uuid4().hex[:6])
-    with open(tmp, 'w') as f:
-        json.dump({'containers': mappings}, f, indent=1)
-    os.rename(tmp, path)
+from test.integration.env import EnvLayer, IntegrationTest, empty_and_delete_bucket
+# md5, write_sync_conf and request_status are imported from here by other modules
+from test.integration.namespace import md5, new_bucket, object_key, put_archived, \
+    put_archived_slo, request_status, wait_until_served, write_sync_conf  # noqa: F401
 
 
 _BUCKETS = []       # (client, bucket) made by the classes, removed when the layer ends
@@ -67,9 +56,7 @@ class ShuntTestBase(IntegrationTest):
         """Once per class, from the first setUp (nose2 layers skip setUpClass)."""
         env = EnvLayer.info
         cls.target = [t for t in env['s3_targets'] if t['name'] == cls.target_name][0]
-        cls.s3 = s3_client_for(cls.target)
-        cls.bucket = 'shunt-%s' % uuid.uuid4().hex[:12]
-        cls.s3.create_bucket(Bucket=cls.bucket)
+        cls.s3, cls.bucket = new_bucket(cls.target, 'shunt')
         _BUCKETS.append((cls.s3, cls.bucket))
         cls.account = env['users']['test:tester']['account']
         cls.restore_container = 'restore-%s' % uuid.uuid4().hex[:8]
@@ -97,14 +84,7 @@ class ShuntTestBase(IntegrationTest):
         proxy = env['proxies']['shunt']
         conn = swiftclient.Connection(proxy['auth_url'], 'test:tester',
                                       env['users']['test:tester']['key'], retries=0)
-        deadline = time.time() + 30
-        while True:
-            try:
-                conn.get_object(container, 'probe')
-                return
-            except swiftclient.ClientException as err:
-                if err.http_status != 404 or time.time() > deadline:
-                    raise
+        wait_until_served(conn, container, 'probe')
 
     # -- remote state ---------------------------------------------------------
     @classmethod
@@ -113,43 +93,21 @@ class ShuntTestBase(IntegrationTest):
 
     @classmethod
     def key(cls, container, name):
-        return layout.object_key(mapping_from_dict(cls.mapping_for(container)), cls.account,
-                                 container, name)
+        return object_key(cls.mapping_for(container), cls.account, container, name)
 
     @classmethod
     def put_remote_raw(cls, container, name, body, headers=None):
-        meta, content_type = metadata.swift_to_s3(headers or {})
-        cls.s3.put_object(Bucket=cls.bucket, Key=cls.key(container, name), Body=body,
-                          Metadata=meta, ContentType=content_type)
+        put_archived(cls.s3, cls.bucket, cls.mapping_for(container), cls.account, container,
+                     name, body, headers)
 
     def put_remote(self, container, name, body, headers=None):
         """An archived plain object."""
         self.put_remote_raw(container, name, body, headers)
 
     def put_remote_slo(self, container, name, segments, seg_container, headers=None):
-        """An archived SLO as the sync daemon leaves it: one multipart upload holding the whole
-        content, and the Swift manifest at the manifest key. Returns (manifest, body)."""
-        manifest, body = [], b''
-        for i, data in enumerate(segments):
-            manifest.append({'name': '/%s/%s/%d' % (seg_container, name, i),
-                             'bytes': len(data), 'hash': md5(data),
-                             'content_type': 'application/octet-stream',
-                             'last_modified': '2024-01-01T00:00:00.000000'})
-            body += data
-        meta, content_type = metadata.swift_to_s3(
-            dict(headers or {}, **{'X-Static-Large-Object': 'True'}))
-        key = self.key(container, name)
-        upload = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key, Metadata=meta,
-                                                 ContentType=content_type)
-        part = self.s3.upload_part(Bucket=self.bucket, Key=key, PartNumber=1, Body=body,
-                                   UploadId=upload['UploadId'])
-        self.s3.complete_multipart_upload(
-            Bucket=self.bucket, Key=key, UploadId=upload['UploadId'],
-            MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': part['ETag']}]})
-        mkey = layout.manifest_key(mapping_from_dict(self.mapping_for(container)), self.account,
-                                   container, name)
-        self.s3.put_object(Bucket=self.bucket, Key=mkey, Body=json.dumps(manifest).encode())
-        return manifest, body
+        """An archived SLO (``namespace.put_archived_slo``). Returns (manifest, body)."""
+        return put_archived_slo(self.s3, self.bucket, self.mapping_for(container), self.account,
+                                container, name, segments, seg_container, headers)
 
     # -- local side -------------------------------------------------------------
     ready = None
@@ -199,20 +157,6 @@ class ShuntTestBase(IntegrationTest):
 
 def _http(parsed):
     return http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
-
-
-def request_status(storage_url, token, method, path, headers=None):
-    """(status, lower-case headers, body) of one raw request below ``storage_url``."""
-    parsed = urlsplit(storage_url)
-    conn = _http(parsed)
-    headers = dict(headers or {})
-    if token:
-        headers['X-Auth-Token'] = token
-    conn.request(method, parsed.path + path, headers=headers)
-    resp = conn.getresponse()
-    body = resp.read()
-    conn.close()
-    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
 
 
 class ShuntBehaviour:
@@ -399,8 +343,14 @@ class ShuntBehaviour:
         local = ['obj-%05d' % i for i in range(0, 3000, 2)]              # 1500 local
         remote = ['obj-%05d' % i for i in range(1, 3000, 2)]             # 1500 remote only
         both = ['obj-%05d' % i for i in range(0, 300, 10)]               # 30 on both sides
+        conns = threading.local()      # a swiftclient Connection is not thread-safe
+
+        def put_local(name):
+            if not hasattr(conns, 'conn'):
+                conns.conn = self.swift_conn(shunt=False)
+            conns.conn.put_object(c, name, b'l')
         with ThreadPoolExecutor(4) as pool:
-            list(pool.map(lambda n: self.local.put_object(c, n, b'l'), local))
+            list(pool.map(put_local, local))
             list(pool.map(lambda n: self.put_remote(c, n, b'r'), remote + both))
         union = sorted(set(local) | set(remote))
         self.assertEqual(len(union), 3000)

@@ -65,6 +65,12 @@ BUGS = {
             'owner both handle it, at the same copy_after due time in archive mode (two uploads; '
             'the loser\'s fence is logged "kept: a client wrote it") (s3_sync/crawler/crawler.py '
             'handed_over_before: a shard DB\'s created_at is too early a moment)'),
+    'B11': ('an archive mapping whose copy_after is not shorter than verification_slack '
+            'uploads objects twice: verification counted the slack from the row\'s write, so '
+            'the replica after the owner found the row past the slack, handed it, got the '
+            'same copy_after deferral as the owner and recorded it pending for the same due '
+            'time; at that moment both uploaded it (the loser\'s fence is logged "kept: a '
+            'client wrote it") (s3_sync/crawler/passes.py verify)'),
 }
 
 # bug id -> the commit that fixed it
@@ -78,6 +84,8 @@ FIXED = {
     'B7': 'ea47259',
     'B8': 'be9b45c',
     'B9': '09aa9ee',
+    'B10': 'ba1e728',
+    'B11': 'c063547',
 }
 KNOWN_BUGS = {bug: text for bug, text in BUGS.items() if bug not in FIXED}
 

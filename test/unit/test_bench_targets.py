@@ -43,3 +43,21 @@ class TestSummary(unittest.TestCase):
         self.assertEqual((s['ours']['ok_runs'], s['ours']['runs']), (1, 2))
         self.assertEqual(s['ours']['failures'], ['3 keys missing'])
         self.assertEqual(s['ours']['ratio']['rclone']['objs_per_s'], (2.0, 2.0, 2.0))
+
+
+class TestProxymcFigures(unittest.TestCase):
+    def test_proxymc_gets_are_judged_on_their_rounds_and_rendered_with_spread(self):
+        from bench import report
+        get = {'ratio': (1.1, 1.3, 1.5), 'proxymc_ms': 13.0, 'direct_ms': 10.0}
+        big = dict(get, throughput_ratio=(0.6, 0.8, 0.95), proxymc_mib_s=100.0,
+                   direct_mib_s=125.0)
+        run = {'proxymc': {'rounds': 3, 'get_4k': get, 'get_16m': big,
+                           'listing': {'entries': 10, 'merged_s': 1.0, 'plain_s': 1.0,
+                                       'ratio': (0.9, 1.0, 1.1)}}}
+        rows = {row.split(' | ')[0][2:]: row for row in targets.table(run)[2:]}
+        self.assertIn('1.30x (1.10x–1.50x) | **no**',
+                      rows['proxymc: 4 KiB cloud GET / direct S3 GET (median latency)'])
+        self.assertIn('0.80x (0.60x–0.95x) | **no**',
+                      rows['proxymc: 16 MiB cloud GET, throughput / direct S3 GET'])
+        text = '\n'.join(report.proxymc_table(run['proxymc']))
+        self.assertIn('| 1.30x (1.10x–1.50x) | <= 1.2x |', text)

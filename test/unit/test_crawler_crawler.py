@@ -473,6 +473,26 @@ class TestVerificationPass(CrawlerTestCase):
         self.assertEqual(sorted(self.sync.rows), sorted(names[1]))
         self.assertEqual(self.status(container='other')[broker.get_info()['id']]['pending'], {})
 
+    def test_a_deferred_row_is_left_to_its_owner_for_a_slack_after_it_comes_due(self):
+        """Two uploads when the replica after the owner took over a row copy_after deferred
+        at the moment the owner archived it (the slack counted from the write)."""
+        broker = self.cluster.create('AUTH_test', 'other')[0]
+        index, count = self.replica(1, container='other').index, 3
+        when = time.time() - 90       # past the slack (60 s), not yet past copy_after (120 s)
+        names = self.names((index - 1) % count, n=2, prefix='d1-')
+        for name in names:
+            put(broker, name, Timestamp(when).internal)
+        crawler = self.crawler(1, mappings=[mapping(container='other', archive=True,
+                                                    copy_after=120)], verification_slack=1)
+        self.sync.need = set(names)
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [])
+        self.assertEqual(self.status(container='other')[broker.get_info()['id']]['pending'], {})
+        # a slack after they came due the owner has not archived them: taken over now
+        crawler.clock = lambda: when + 120 + 61
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), sorted(names))
+
     def test_rows_the_remote_lacks_are_handled(self):
         crawler = self.crawler(1, verification_slack=10)
         self.sync.need = {self.old_unowned[1]}
@@ -577,6 +597,13 @@ class TestStatusAndContainers(CrawlerTestCase):
         self.assertRegex(info[0], r'^cycle done in \d+\.\d\ds: 1 DBs, 1 rows scanned, ')
 
 
+def activate(shard, state=ShardRange.ACTIVE):
+    """Give a shard DB its own shard range in ``state`` (as the sharder does), from now on."""
+    now = Timestamp.now()
+    shard.merge_shard_ranges([ShardRange(shard.path, now, '', '', state=state,
+                                         state_timestamp=now)])
+
+
 class TestShardedContainer(CrawlerTestCase):
     def test_shard_rows_are_crawled_into_the_root_status_file(self):
         root = self.cluster.create('AUTH_test', 'cont')[0]
@@ -590,6 +617,7 @@ class TestShardedContainer(CrawlerTestCase):
         shard_dbs = []
         for sname, objs in zip(shard_names, (['apple', 'fig'], ['pear', 'zucchini'])):
             sb = self.cluster.create('.shards_AUTH_test', sname)[0]
+            activate(sb)
             for obj in objs:
                 put(sb, obj)
             shard_dbs.append(sb)
@@ -624,11 +652,15 @@ class TestShardedContainer(CrawlerTestCase):
         crawler.node.replicas = _single_owner(crawler.node.replicas)
         self.sync.need = {'during-sharding', 'in-shard'}     # not on the remote yet
         crawler.run_once()
+        # the shard is not active yet: its new row waits a grace, the root may hold it too
+        self.assertEqual(sorted(self.sync.rows), ['during-sharding', 'old-1', 'old-2'])
+        crawler.clock = lambda: time.time() + crawler.handover_grace + 1
+        crawler.run_once()
         self.assertEqual(sorted(self.sync.rows),
                          ['during-sharding', 'in-shard', 'old-1', 'old-2'])
         fresh_id = root.get_info()['id']
         self.assertEqual(set(self.status()), {retiring_id, fresh_id, shard.get_info()['id']})
-        self.assertEqual(self.sync.infos, [fresh_id])
+        self.assertEqual(set(self.sync.infos), {fresh_id})
 
     def shard_with_root_rows(self, names, written=None):
         """A root holding ``names`` (written at ``written``) and its one shard, into which
@@ -676,7 +708,51 @@ class TestShardedContainer(CrawlerTestCase):
         put(shard, 'written-to-the-shard')        # a client write redirected to the shard
         self.sync.rows = []
         crawler.run_once()
+        # the shard is not active yet: a grace later, and only what the remote lacks
+        self.assertEqual(self.sync.rows, [])
+        self.sync.need = {'written-to-the-shard'}
+        crawler.clock = lambda: time.time() + crawler.handover_grace + 1
+        crawler.run_once()
         self.assertEqual(self.sync.rows, ['written-to-the-shard'])
+
+    def test_a_row_moved_from_the_root_after_the_shard_was_made_is_not_uploaded_again(self):
+        """B10: a root replica not knowing the shard ranges yet took a client write after the
+        shard DB was created; the root's crawl uploaded it, then the sharder moved it here."""
+        root = self.cluster.create('AUTH_test', 'cont')[0]
+        root.merge_shard_ranges([ShardRange('.shards_AUTH_test/cont-s-1-0', Timestamp.now(),
+                                             '', '', state=ShardRange.CLEAVED)])
+        shard = self.cluster.create('.shards_AUTH_test', 'cont-s-1-0')[0]
+        activate(shard, ShardRange.CLEAVED)
+        time.sleep(0.01)
+        put(root, 'late', None)
+        crawler = self.crawler(1, verification_slack=60)
+        replicas = _single_owner(crawler.node.replicas)
+        crawler.node.replicas = lambda a, c: [] if c == 'cont' else replicas(a, c)
+        crawler._remote_shards = lambda a, c: [('.shards_AUTH_test', 'cont-s-1-0')]
+        for item in root.get_objects():
+            shard.put_object(item['name'], item['created_at'], item['size'],
+                             item['content_type'], item['etag'])
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [])
+        pending = list(self.status()[self.shard_id()]['pending'].values())
+        self.assertEqual([(e['name'], e['verify']) for e in pending], [('late', True)])
+        self.sync.need = set()      # the root's crawl propagated it meanwhile
+        crawler.clock = lambda: time.time() + crawler.handover_grace + 1
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [])
+        self.assertEqual(self.status()[self.shard_id()]['pending'], {})
+
+    def test_rows_of_an_active_shard_newer_than_its_activation_go_straight_on(self):
+        shard = self.cluster.create('.shards_AUTH_test', 'cont-s-1-0')[0]
+        activate(shard)
+        time.sleep(0.01)
+        put(shard, 'new')
+        crawler = self.crawler(1, verification_slack=60)
+        replicas = _single_owner(crawler.node.replicas)
+        crawler.node.replicas = lambda a, c: [] if c == 'cont' else replicas(a, c)
+        crawler._remote_shards = lambda a, c: [('.shards_AUTH_test', 'cont-s-1-0')]
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, ['new'])
 
     def test_inherited_rows_the_root_did_not_finish_are_taken_over_by_their_owner(self):
         # written 90 s ago: past a 60 s slack; the shard is new
@@ -752,7 +828,9 @@ class TestShardedContainer(CrawlerTestCase):
         mine = str(ShardName.create('', 'cont', 'cont', Timestamp.now(), 0))[1:]
         other = str(ShardName.create('', 'cont-bar', 'cont-bar', Timestamp.now(), 0))[1:]
         for name, root in ((mine, 'cont'), (other, 'cont-bar')):
-            put(self.cluster.create('.shards_AUTH_test', name)[0], 'in-' + root)
+            shard = self.cluster.create('.shards_AUTH_test', name)[0]
+            activate(shard)
+            put(shard, 'in-' + root)
         requests = []
 
         class IC:

@@ -6,12 +6,15 @@ import shutil
 import tempfile
 import unittest
 
+from swift.common.middleware import keystoneauth
 from swift.common.swob import HTTPForbidden, Request
 
-from s3_sync.providers.base import RemoteError
+from s3_sync.providers.base import RemoteError, RemoteObject
+from s3_sync.proxymc import containers, guard
 from s3_sync.proxymc import app_config
 from s3_sync.proxymc.app import ProxyMC
-from s3_sync.proxymc.onprem import BYPASS_HEADER, forwarded_headers, request_target
+from s3_sync.proxymc.onprem import BYPASS_HEADER, WRITE_CHECK, forwarded_headers, \
+    request_target
 from s3_sync.proxymc.s3 import S3Identity, unknown_access_key, verified_identity
 from s3_sync.proxymc.s3 import filter_factory as s3_filter_factory
 from s3_sync.shunt.profiles import Profiles
@@ -33,6 +36,12 @@ class CloudProvider(FakeProvider):
         self.add(name, data, {k: v for k, v in headers.items()
                               if k.startswith('x-object-meta-') or k == 'content-type'})
         return md5(data)
+
+    def iter_objects(self, marker='', end_marker='', prefix=''):
+        self.requests.append(('ITER',))
+        self._check()
+        for name in sorted(self.objects):
+            yield RemoteObject(name, md5(self.objects[name][1]), len(self.objects[name][1]), 0)
 
 
 def owner_only(req):
@@ -145,6 +154,44 @@ class TestReads(ProxyMCTestCase):
         self.assertEqual([e['name'] for e in json.loads(resp.body)], ['b'])
 
 
+    def test_container_held_by_neither_side_is_404_not_an_empty_listing(self):
+        self.assertEqual(self.request('/v1/AUTH_a/nowhere?format=json').status_int, 404)
+
+    def test_container_head_of_an_on_prem_container_is_the_on_prem_answer(self):
+        self.cloud.add('b', b'cloud')
+        resp = self.request('/v1/AUTH_a/c', method='HEAD')
+        self.assertEqual(resp.status_int, 204)
+        self.assertNotIn('X-Proxymc-Source', resp.headers)
+        self.assertEqual(self.cloud.requests, [])
+
+    def test_container_head_of_a_cloud_only_container_counts_the_cloud_copy(self):
+        self.cloud.add('b', b'cloud')
+        self.cloud.add('c', b'more data')
+        resp = self.request('/v1/AUTH_a/cloud-only', method='HEAD')
+        self.assertEqual(resp.status_int, 204)
+        self.assertEqual((resp.headers['X-Container-Object-Count'],
+                          resp.headers['X-Container-Bytes-Used'],
+                          resp.headers['X-Proxymc-Counts'], resp.headers['X-Proxymc-Source']),
+                         ('2', '14', 'exact', 'cloud'))
+
+    def test_container_head_counts_stop_at_the_limit_and_say_so(self):
+        for name in 'abc':
+            self.cloud.add(name, b'xx')
+        self.addCleanup(setattr, containers, 'COUNT_LIMIT', containers.COUNT_LIMIT)
+        containers.COUNT_LIMIT = 2
+        head = containers.container_head
+        resp = Request.blank('/v1/AUTH_a/x', method='HEAD').get_response(
+            lambda env, sr: head(self.onprem, env, sr, self.cloud, ('AUTH_a', 'x')))
+        self.assertEqual((resp.status_int, resp.headers['X-Container-Object-Count'],
+                          resp.headers['X-Proxymc-Counts']), (204, '2', 'at-least'))
+
+    def test_container_head_held_by_neither_side_is_404_and_a_cloud_failure_502(self):
+        self.assertEqual(self.request('/v1/AUTH_a/nowhere', method='HEAD').status_int, 404)
+        self.cloud.fail = RemoteError(503, 'down')
+        resp = self.request('/v1/AUTH_a/nowhere', method='HEAD')
+        self.assertEqual(resp.status_int, 502)
+        self.assertNotIn(b'SECRET', resp.body)
+
     def test_big_cloud_bodies_go_out_in_big_pieces_and_whole(self):
         data = os.urandom(3 * 1024 * 1024 + 5)
         self.cloud.add('big', data)
@@ -177,11 +224,61 @@ class TestAuth(ProxyMCTestCase):
         self.assertEqual(self.request('/v1/AUTH_a/c/o', user='AUTH_x,x:u').status_int, 403)
         self.assertEqual(self.request('/v1/AUTH_a/c/o', user=None).status_int, 401)
 
-    def test_writes_need_the_owner_and_never_ask_on_prem_acls(self):
+    def test_writer_refused_here_and_by_the_on_prem_write_check_stays_refused(self):
         self.assertEqual(self.request('/v1/AUTH_a/c/o', method='PUT', body=b'x',
+                                      user=None).status_int, 401)
+        self.assertEqual(self.onprem.calls, [])     # no write ACL names anonymous users
+        self.assertEqual(self.request('/v1/AUTH_a/c/o', method='PUT', body=b'x',
+                                      user='AUTH_x,x:u',
+                                      headers={'X-Auth-Token': 'tok'}).status_int, 403)
+        # one write check: a POST to a name no one uses, with the headers Swift refuses
+        [(method, path, _q, env)] = self.onprem.calls
+        self.assertEqual(method, 'POST')
+        self.assertTrue(path.startswith('/v1/AUTH_a/c/.proxymc-write-check-'), path)
+        self.assertTrue(env[WRITE_CHECK])
+        self.assertEqual(self.cloud.requests, [])
+
+    def test_writer_the_on_prem_write_acl_lets_write_writes_the_cloud_copy(self):
+        self.onprem = WriteACL(self.onprem, readable=False)
+        self.app.auth.onprem = self.app.writes.onprem = self.onprem
+        resp = self.request('/v1/AUTH_a/c/o', method='PUT', body=b'x', user='AUTH_x,x:u',
+                            headers={'X-Auth-Token': 'tok'})
+        self.assertEqual(resp.status_int, 201)
+        self.assertEqual(self.cloud.objects['o'][1], b'x')
+        # the write check carried the user's own token; the on-prem object's HEAD was a 403
+        self.assertEqual([(c[0], c[3].get('HTTP_X_AUTH_TOKEN')) for c in self.onprem.calls],
+                         [('POST', 'tok'), ('HEAD', 'tok')])
+        self.request('/v1/AUTH_a/c/o', method='DELETE', user='AUTH_x,x:u',
+                     headers={'X-Auth-Token': 'tok'})
+        self.assertNotIn('o', self.cloud.objects)
+        self.assertEqual([c[0] for c in self.onprem.calls], ['POST', 'HEAD', 'HEAD'])
+
+    def test_a_write_acl_grants_no_container_writes(self):
+        self.onprem = WriteACL(self.onprem)
+        self.app.auth.onprem = self.onprem
+        self.assertEqual(self.request('/v1/AUTH_a/c', method='PUT',
                                       user='AUTH_x,x:u').status_int, 403)
         self.assertEqual(self.onprem.calls, [])
-        self.assertEqual(self.cloud.requests, [])
+
+
+class WriteACL:
+    """The on-prem cluster for a user its write ACL names (and, unless ``readable``, its read
+    ACL does not): the write check gets Swift's 400."""
+
+    def __init__(self, swift, readable=True):
+        self.swift = swift
+        self.readable = readable
+        self.calls = []
+
+    def __call__(self, env, start_response):
+        self.calls.append((env['REQUEST_METHOD'], env['PATH_INFO'], None, env))
+        if env.get(WRITE_CHECK):
+            start_response('400 Bad Request', [('Content-Type', 'text/plain')])
+            return [b'Metadata name too long: x-object-meta-...']
+        if not self.readable and env['REQUEST_METHOD'] in ('GET', 'HEAD'):
+            start_response('403 Forbidden', [('Content-Length', '0')])
+            return [b'']
+        return self.swift(env, start_response)
 
 
 class TestWrites(ProxyMCTestCase):
@@ -355,3 +452,128 @@ class TestConfig(unittest.TestCase):
         while hasattr(app, 'app'):
             app = app.app
         self.assertIsInstance(app, ProxyMC)
+
+
+class TestGuard(unittest.TestCase):
+    def setUp(self):
+        self.seen = []
+
+        def app(env, start_response):
+            self.seen.append(env['PATH_INFO'])
+            start_response('201 Created', [('Content-Length', '0')])
+            return [b'']
+        self.guard = guard.filter_factory({})(app)
+
+    def test_copy_headers_that_are_not_utf8_are_400_before_swifts_middlewares(self):
+        for method, headers in (('PUT', {'X-Copy-From': 'c/%FF'}),
+                                ('PUT', {'X-Copy-From': 'c/o', 'X-Copy-From-Account': '%C0'}),
+                                ('COPY', {'Destination': '%FF/x'}),
+                                ('COPY', {'Destination': 'c/x', 'Destination-Account': '%FE'})):
+            resp = Request.blank('/v1/a/c/o', method=method, headers=headers).get_response(
+                self.guard)
+            self.assertEqual(resp.status_int, 400, headers)
+            self.assertIn(b'not UTF-8', resp.body)
+        # a query part is the object name's ('?' is a name character)
+        resp = Request.blank('/v1/a/c/o', method='PUT', headers={
+            'X-Copy-From': 'c/a?%FF'}).get_response(self.guard)
+        self.assertEqual(resp.status_int, 400)
+        resp = Request.blank('/b/k', method='PUT', headers={
+            'X-Amz-Copy-Source': '%FF/%FF'}).get_response(self.guard)
+        self.assertEqual(resp.status_int, 400)
+        self.assertIn(b'<Code>InvalidArgument</Code>', resp.body)
+        self.assertEqual(self.seen, [])
+
+    def test_good_copy_headers_and_other_methods_pass(self):
+        for method, headers in (('PUT', {'X-Copy-From': 'c/%E2%98%83'}),
+                                ('PUT', {'X-Amz-Copy-Source': 'b/k%C3%BC?versionId=a'}),
+                                ('GET', {'Destination': '%FF'}),
+                                ('COPY', {'Destination': 'c/\u2603'.encode().decode('latin-1')})):
+            resp = Request.blank('/v1/a/c/o', method=method, headers=headers).get_response(
+                self.guard)
+            self.assertEqual(resp.status_int, 201, headers)
+
+
+class TestWriteChecks(ProxyMCTestCase):
+    def test_post_gets_swifts_checks_and_utf8_metadata(self):
+        self.cloud.add('o', b'cloud')
+        for headers, text in (({'X-Delete-At': '1'}, b'X-Delete-At in past'),
+                              ({'X-Object-Meta-' + 'x' * 200: 'v'}, b'Metadata name too long'),
+                              ({'X-Object-Meta-A': '\xff'}, b'Metadata must be valid UTF-8')):
+            resp = self.request('/v1/AUTH_a/c/o', method='POST', headers=headers)
+            self.assertEqual(resp.status_int, 400, headers)
+            self.assertIn(text, resp.body)
+        self.assertEqual([r[0] for r in self.cloud.requests], [])
+
+    def test_put_with_non_utf8_metadata_or_an_etag_no_body_has_is_refused(self):
+        resp = self.request('/v1/AUTH_a/c/o', method='PUT', body=b'x',
+                            headers={'X-Object-Meta-A': '\xff\xfe'})
+        self.assertEqual(resp.status_int, 400)
+        resp = self.request('/v1/AUTH_a/c/o', method='PUT', body=b'x',
+                            headers={'Etag': 'nothex'})
+        self.assertEqual(resp.status_int, 422)
+        self.assertNotIn('o', self.cloud.objects)
+
+    def test_swift_api_requests_never_write_a_segments_container(self):
+        resp = self.request('/v1/AUTH_a/c+segments/x', method='PUT', body=b'x')
+        self.assertEqual(resp.status_int, 403)
+        self.assertEqual(self.cloud.requests, [])
+
+
+class TestKeystone(ProxyMCTestCase):
+    """Behind Swift's real keystoneauth, fed the identity headers authtoken sets (no Keystone
+    server here: what authtoken itself checks is not tested)."""
+
+    def setUp(self):
+        super().setUp()
+        self.pipeline = keystoneauth.filter_factory(
+            {}, operator_roles='admin, member', reseller_prefix='AUTH_')(self.app)
+
+    def keystone(self, path, project='a', roles='member', method='GET', body=None,
+                 confirmed=True):
+        headers = {'X-Auth-Token': 'ks-token-of-%s' % project}
+        if confirmed:
+            headers.update({'X-Identity-Status': 'Confirmed', 'X-Roles': roles,
+                            'X-Project-Id': project, 'X-Project-Name': 'p-' + project,
+                            'X-User-Id': 'u-' + project, 'X-User-Name': 'user-' + project})
+        req = Request.blank(path, method=method, headers=headers)
+        if body is not None:
+            req.body = body
+        return req.get_response(self.pipeline)
+
+    def test_project_member_reads_both_sides_with_its_own_token_on_prem(self):
+        self.cloud.add('o', b'cloud')
+        self.onprem.add('/v1/AUTH_a/c/local', b'onprem')
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/o').body, b'cloud')
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/local').body, b'onprem')
+        [(_m, path, _q, env)] = self.onprem.calls
+        self.assertEqual((path, env['HTTP_X_AUTH_TOKEN']), ('/v1/AUTH_a/c/local',
+                                                            'ks-token-of-a'))
+
+    def test_project_member_writes_the_cloud_copy(self):
+        resp = self.keystone('/v1/AUTH_a/c/new', method='PUT', body=b'data')
+        self.assertEqual(resp.status_int, 201)
+        self.assertEqual(self.cloud.objects['new'][1], b'data')
+
+    def test_another_project_is_refused_unless_the_on_prem_acls_allow(self):
+        self.cloud.add('o', b'cloud')
+        self.onprem.denied.add('/v1/AUTH_a/c')
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/o', project='b').status_int, 403)
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/o', project='b', method='PUT',
+                                       body=b'x').status_int, 403)
+        # the on-prem answers were asked with that user's own token
+        self.assertEqual({c[3].get('HTTP_X_AUTH_TOKEN') for c in self.onprem.calls},
+                         {'ks-token-of-b'})
+        self.onprem.denied.clear()
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/o', project='b').body, b'cloud')
+        self.onprem = WriteACL(self.onprem)
+        self.app.auth.onprem = self.app.writes.onprem = self.onprem
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/w', project='b', method='PUT',
+                                       body=b'x').status_int, 201)
+
+    def test_unconfirmed_token_and_member_without_operator_role_are_refused(self):
+        self.cloud.add('o', b'cloud')
+        self.onprem.denied.add('/v1/AUTH_a/c')
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/o', confirmed=False).status_int, 401)
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/o', roles='observer').status_int, 403)
+        self.assertEqual(self.keystone('/v1/AUTH_a/c/o', project='b',
+                                       roles='ResellerAdmin').body, b'cloud')

@@ -57,6 +57,46 @@ class TestRemoteEntries(unittest.TestCase):
         self.assertEqual(names(out), ['o00008', 'o00007', 'o00006'])
 
 
+class TestRemoteReadBoundedByTheLocalPage(unittest.TestCase):
+    """With the local page known, only the remote entries that can make the splice are read."""
+
+    def setUp(self):
+        self.remote = FakeProvider()
+
+    def keys_read(self):
+        return sum(r[-1] for r in self.remote.requests if r[0] == 'LIST')
+
+    def spliced(self, local, limit, marker=''):
+        remote = remote_entries(self.remote, marker, '', '', '', limit, False, local=local)
+        return names(splice([entry(n) for n in local], remote, limit))
+
+    def test_half_archived_page_reads_half_a_page_of_remote_keys(self):
+        for i in range(1, 4000, 2):
+            self.remote.add('l%05d' % i, b'x')
+        local = ['l%05d' % i for i in range(0, 2000, 2)]      # a full local page of 1,000
+        self.assertEqual(self.spliced(local, 1000), ['l%05d' % i for i in range(1000)])
+        self.assertLessEqual(self.keys_read(), 501)
+
+    def test_short_guess_is_topped_up_and_the_page_stays_right(self):
+        for i in range(100):
+            self.remote.add('a%03d' % i, b'x')      # all before every local name
+        local = ['b%03d' % i for i in range(100)]
+        self.assertEqual(self.spliced(local, 100), ['a%03d' % i for i in range(100)])
+        self.assertEqual(len([r for r in self.remote.requests if r[0] == 'LIST']), 2)
+
+    def test_name_on_both_sides_counts_once(self):
+        for n in ('a', 'b', 'c', 'd', 'e', 'f'):
+            self.remote.add(n, b'x')
+        self.assertEqual(self.spliced(['a', 'b', 'c', 'x'], 4), ['a', 'b', 'c', 'd'])
+
+    def test_short_local_page_asks_for_the_rest_of_the_page(self):
+        for i in range(50):
+            self.remote.add('r%03d' % i, b'x')
+        self.assertEqual(self.spliced(['a', 'b'], 10),
+                         ['a', 'b'] + ['r%03d' % i for i in range(8)])
+        self.assertEqual(self.remote.requests[0][-1], 8)
+
+
 class TestListingThroughTheShunt(ShuntTestCase):
     def setUp(self):
         super().setUp()
