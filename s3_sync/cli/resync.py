@@ -88,7 +88,8 @@ def main(argv=None):
     from s3_sync.cli.exits import exit_status
     from s3_sync.config import ConfigError
     from s3_sync.status import StatusError
-    return exit_status(PROG, lambda: report(*run(args)), ((ConfigError, 2), (StatusError, 1)))
+    return exit_status(PROG, lambda: report(*run(args)), ((ConfigError, 2), (StatusError, 1)),
+                       unexpected=1)
 
 
 def report(summary, failures):
@@ -121,6 +122,7 @@ def run(args):
     from s3_sync.log import one_line
     from s3_sync.status.report import local_jobs
     from s3_sync.sync.factory import SyncFactory
+    from s3_sync.throttle import Throttles
     from s3_sync.sync.outcome import DestinationUnavailable, Retry
 
     since = parse_date(args.since) if args.since else None
@@ -132,6 +134,8 @@ def run(args):
     jobs = [j for j in local_jobs(conf, node, logger, containers) if j.db_path]
     check_containers(conf, args.container, {j.container for j in jobs})
     factory = SyncFactory(conf, build_internal_client(conf), logger)
+    # a resync is remote traffic like the daemon's: the config's throttles hold for it too
+    factory.throttles = Throttles(conf)
     brokers = [(job, ContainerBroker(job.db_path, account=job.db_account,
                                      container=job.db_container, logger=logger))
                for job in jobs]

@@ -35,6 +35,17 @@ class ExitStatusTest(unittest.TestCase):
             status = exit_status('prog', command, ((ConfigError, 2), (OSError, 1)), **kw)
         return status, err.getvalue()
 
+    def test_resync_ends_an_unexpected_error_in_one_line_with_status_1(self):
+        from s3_sync.cli import resync
+        err = io.StringIO()
+        def run(_args):
+            raise RuntimeError('boom\nsecond line')
+        with mock.patch.object(resync, 'run', run), \
+                contextlib.redirect_stderr(err):
+            status = resync.main(['--config', '/nonexistent'])
+        self.assertEqual(status, 1)
+        self.assertEqual(err.getvalue(), 'swift-s3-sync resync: RuntimeError: boom\n')
+
     def test_each_kind_of_error_is_one_line_and_its_exit_status(self):
         self.assertEqual(self.run_command(lambda: 0), (0, ''))
         self.assertEqual(self.run_command(fail(ConfigError('--x', 'bad'))),
