@@ -55,15 +55,21 @@ def remote_container(benv, prefix):
     return name
 
 
-def run_ours(benv, counter, container, count, workers, timeout):
-    dest = remote_container(benv, 'ours')
+def swift_daemons(benv, counter, container, dest, workers):
+    """Our three node daemons (not started) syncing ``container`` to the remote container
+    ``dest``, through ``counter``."""
     target = benv.info['swift_target']
     mapping = {'account': benv.account, 'container': container, 'aws_bucket': dest,
                'aws_endpoint': counter.url + '/auth/v1.0', 'protocol': 'swift',
                'aws_identity': target['aws_identity'], 'aws_secret': target['aws_secret']}
     from devenv.daemons import NodeDaemons
-    daemons = NodeDaemons(benv.info, [mapping], log_level='info', poll_interval=5,
-                          workers=workers)
+    return NodeDaemons(benv.info, [mapping], log_level='info', poll_interval=5,
+                       workers=workers)
+
+
+def run_ours(benv, counter, container, count, workers, timeout):
+    dest = remote_container(benv, 'ours')
+    daemons = swift_daemons(benv, counter, container, dest, workers)
     counter.reset()
     start = time.time()
     procs = ours.start_daemons(daemons)
@@ -213,7 +219,7 @@ def measure(benv, counter, plan, workers, scratch, log):
             name = 'container-sync, interval %d s' % interval
             result['runs'][name] = run_container_sync(
                 benv, counter2, container, count, interval,
-                interval + 60 + max(120, count // 10), scratch)
+                2 * interval + 120 + count // 5, scratch)
             log('  %s %s' % (name, brief(result['runs'][name])))
     finally:
         counter2.stop()

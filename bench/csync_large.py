@@ -1,8 +1,8 @@
 """Ours vs Swift's container-sync for SLOs, to the second Swift cluster (issue 11).
 
 The source: ``count`` SLOs of ``mib`` MiB in 1 MiB segments, the manifests in one container,
-their segments in ``<container>_segments`` (a fresh pair per contender run: container-sync
-keeps its progress in the source DBs). Both contenders write through a request counter in
+their segments in ``<container>_segments`` (a fresh pair for each container-sync run, see
+``measure``). Both contenders write through a request counter in
 front of the remote proxy and run as daemons, timed from their processes' start:
 
 * ours: the three node daemons with a ``protocol: swift`` mapping of the manifests' container
@@ -270,13 +270,7 @@ def verify(conn, source, manifest_container, segment_container, read_one=True):
 
 def run_ours(benv, counter, source, workers, timeout):
     dest = csync.remote_container(benv, 'ours-slo')
-    target = benv.info['swift_target']
-    mapping = {'account': benv.account, 'container': source['container'], 'aws_bucket': dest,
-               'aws_endpoint': counter.url + '/auth/v1.0', 'protocol': 'swift',
-               'aws_identity': target['aws_identity'], 'aws_secret': target['aws_secret']}
-    from devenv.daemons import NodeDaemons
-    daemons = NodeDaemons(benv.info, [mapping], log_level='info', poll_interval=5,
-                          workers=workers)
+    daemons = csync.swift_daemons(benv, counter, source['container'], dest, workers)
     counter.reset()
     start = time.time()
     procs = [daemons.start(i) for i in range(len(daemons.configs))]
@@ -333,7 +327,10 @@ def finish(result, conn, source, manifests, segments):
 
 
 def measure(benv, plan, workers, scratch, log, intervals):
-    """Ours once, then container-sync at each interval, each on a fresh source pair."""
+    """Ours once, then container-sync at each interval, each container-sync run on a fresh
+    source pair: its remote segments container has the local one's name, and the deletes
+    that emptied it after the previous run are newer than the source's objects, which
+    container-sync PUTs with their own timestamps (the remote would keep the tombstones)."""
     count, mib = plan['csync_slos'], plan['csync_slo_mib']
     counter = TimedCounter(benv.info['remote_cluster']['url']).start()
     result = {'count': count, 'mib': mib, 'runs': {}}
@@ -399,11 +396,15 @@ def read_back(conn, source, manifest_container, name):
 
 
 def brief(r):
-    return '%s MiB/s start to all complete, lag %s s, %s manifests before segments, ' \
-        'polled moments %s, requests/SLO %s, ok %s' % (
-            fmt(r.get('mib_per_s'), '%.1f'), fmt_spread(r.get('lag_s'), '%.1f'),
-            r.get('manifests_before_segments'), (r.get('polled') or {}).get('moments'),
-            fmt(r.get('requests_per_slo'), '%.1f'), r.get('ok'))
+    return ('%s MiB/s start to all complete (%s s, first PUT at %s s), %s MiB/s first PUT to '
+            'all complete, lag %s s, %s manifests before segments (exposed %s s), polled '
+            'moments %s of %s polls, requests/SLO %s %s, ok %s %s' % (
+                fmt(r.get('mib_per_s'), '%.2f'), fmt(r.get('seconds'), '%.1f'),
+                fmt(r.get('first_put_s'), '%.1f'), fmt(r.get('window_mib_per_s'), '%.2f'),
+                fmt_spread(r.get('lag_s'), '%.1f'), r.get('manifests_before_segments'),
+                fmt_spread(r.get('exposed_s'), '%.1f'), (r.get('polled') or {}).get('moments'),
+                (r.get('polled') or {}).get('polls'), fmt(r.get('requests_per_slo'), '%.1f'),
+                r.get('requests'), r.get('ok'), (r.get('verified') or {}).get('why', '')))
 
 
 def table(data):
