@@ -74,12 +74,24 @@ def make_slos(benv, count, mib, prefix):
         manifest = [{'path': '/%s/%s' % (segments, s), 'etag': seg_etags[s],
                      'size_bytes': SEGMENT} for s in names]
         name = 'slo-%03d' % n
-        conn().put_object(container, name, json.dumps(manifest),
-                          query_string='multipart-manifest=put')
+        put_manifest(conn(), container, name, manifest)
         slos[name] = names
         etags[name] = conn().head_object(container, name)['etag'].strip('"')
     return {'container': container, 'segments': segments, 'slos': slos,
             'segment_etags': seg_etags, 'etags': etags, 'size': mib * SEGMENT}
+
+
+def put_manifest(conn, container, name, manifest, tries=5):
+    """The SLO's manifest PUT, again while Swift's check answers 400: on a busy cluster a
+    segment just written may not be found yet (its PUT answered before every replica had it)."""
+    for attempt in range(tries):
+        try:
+            return conn.put_object(container, name, json.dumps(manifest),
+                                   query_string='multipart-manifest=put')
+        except Exception as exc:
+            if getattr(exc, 'http_status', None) != 400 or attempt == tries - 1:
+                raise
+            time.sleep(2 ** attempt)
 
 
 def required_paths(source, manifest_container, segment_container):
