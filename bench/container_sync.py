@@ -31,6 +31,7 @@ from bench import cost, ours
 from bench.counter import TimedCounter
 from bench.environment import PeakWatcher, stop_procs
 from bench.ours import figures
+from bench.stats import spread
 from devenv import sync_realms
 from devenv.launch import child_env
 
@@ -54,15 +55,21 @@ def remote_container(benv, prefix):
     return name
 
 
-def run_ours(benv, counter, container, count, workers, timeout):
-    dest = remote_container(benv, 'ours')
+def swift_daemons(benv, counter, container, dest, workers):
+    """Our three node daemons (not started) syncing ``container`` to the remote container
+    ``dest``, through ``counter``."""
     target = benv.info['swift_target']
     mapping = {'account': benv.account, 'container': container, 'aws_bucket': dest,
                'aws_endpoint': counter.url + '/auth/v1.0', 'protocol': 'swift',
                'aws_identity': target['aws_identity'], 'aws_secret': target['aws_secret']}
     from devenv.daemons import NodeDaemons
-    daemons = NodeDaemons(benv.info, [mapping], log_level='info', poll_interval=5,
-                          workers=workers)
+    return NodeDaemons(benv.info, [mapping], log_level='info', poll_interval=5,
+                       workers=workers)
+
+
+def run_ours(benv, counter, container, count, workers, timeout):
+    dest = remote_container(benv, 'ours')
+    daemons = swift_daemons(benv, counter, container, dest, workers)
     counter.reset()
     start = time.time()
     procs = ours.start_daemons(daemons)
@@ -75,10 +82,34 @@ def run_ours(benv, counter, container, count, workers, timeout):
     result = figures(counter, start, window['done'], count, 4096)
     result.update({k: v for k, v in window.items() if k != 'done'})
     result.update(rss_mib=watcher.peaks, requests=counter.by_method())
-    result['remote_keys'] = len(remote_conn(benv).get_container(dest, full_listing=True)[1])
-    result['ok'] = result.get('seconds') is not None and result['remote_keys'] == count
+    result.update(arrival_figures(counter, start, count))
+    check_remote(benv, result, container, dest)
     shutil.rmtree(daemons.dir, ignore_errors=True)
     return result
+
+
+def arrival_figures(counter, start, count):
+    """Lag of each object (its PUT answered at the counter, from the start: a backlog) and
+    remote requests per object."""
+    puts = counter.ok_puts()[:count]
+    total = sum(counter.by_method().values())
+    return {'lag_s': spread([d - start for _a, d, _p in puts]),
+            'requests_per_obj': total / count if count else None}
+
+
+def check_remote(benv, result, container, dest):
+    """The remote container holds exactly the source's objects with their ETags."""
+    listing = remote_conn(benv).get_container(dest, full_listing=True)[1]
+    found = {o['name']: o['hash'] for o in listing}
+    expected = benv.etags.get(container, {})
+    wrong = [n for n, e in expected.items() if found.get(n) != e]
+    extra = [n for n in found if n not in expected]
+    result['remote_keys'] = len(found)
+    result['verified'] = {'ok': not wrong and not extra}
+    if wrong or extra:
+        result['verified']['why'] = '%d missing or different, %d extra' % (len(wrong),
+                                                                          len(extra))
+    result['ok'] = result.get('seconds') is not None and result['verified']['ok']
 
 
 def counted_swift_dir(benv, counter, scratch):
@@ -141,6 +172,7 @@ def run_daemons(benv, counter, confs, count, timeout, log):
     if window['done'] is None:       # partial: the rate of what arrived
         result['partial_objs_per_s'] = counter.count_ok_puts() / (end - start)
     result.update(rss_mib=watcher.peaks, requests=counter.by_method())
+    result.update(arrival_figures(counter, start, count))
     return result
 
 
@@ -161,20 +193,21 @@ def run_container_sync(benv, counter, container, count, interval, timeout, scrat
         text = f.read().decode('utf-8', 'replace')
     result['errors_in_log'] = sum(1 for line in text.splitlines()
                                   if 'ERROR' in line or 'Unauth' in line)
-    result['remote_keys'] = len(remote_conn(benv).get_container(dest, full_listing=True)[1])
-    result['ok'] = result.get('seconds') is not None and result['remote_keys'] == count
+    check_remote(benv, result, container, dest)
     result['interval'] = interval
     return result
 
 
 def measure(benv, counter, plan, workers, scratch, log):
+    """The small-object backlog (``csync_objects``), then the SLOs (``csync_slos``); a size
+    of 0 leaves that part out."""
     count = plan['csync_objects']
     remote = benv.info['remote_cluster']['url']
+    intervals = [SHORT_INTERVAL] + ([] if plan.get('quick') else [REAL_INTERVAL])
+    result = {'count': count, 'runs': {}}
     counter2 = TimedCounter(remote).start()
     try:
-        result = {'count': count, 'runs': {}}
-        intervals = [SHORT_INTERVAL] + ([] if plan.get('quick') else [REAL_INTERVAL])
-        for interval in intervals:
+        for interval in intervals if count else ():
             # a fresh source container each time: container-sync keeps its progress in the
             # source DB's sync points, so a second contender on the same DB would start late
             container = benv.new_container('csync')
@@ -186,14 +219,21 @@ def measure(benv, counter, plan, workers, scratch, log):
             name = 'container-sync, interval %d s' % interval
             result['runs'][name] = run_container_sync(
                 benv, counter2, container, count, interval,
-                interval + 60 + max(120, count // 10), scratch)
+                2 * interval + 120 + count // 5, scratch)
             log('  %s %s' % (name, brief(result['runs'][name])))
-        if plan.get('quick'):
-            result['note'] = ('--quick leaves out the run with the real interval (%d s): it '
-                              'takes up to %d s.' % (REAL_INTERVAL, REAL_INTERVAL + 60))
-        return result
     finally:
         counter2.stop()
+    if plan.get('csync_slos'):
+        from bench import csync_large
+        try:
+            result['slo'] = csync_large.measure(benv, plan, workers, scratch, log, intervals)
+        except Exception as exc:
+            result['slo'] = {'error': '%s: %s' % (type(exc).__name__, exc)}
+            log('container_sync SLOs failed: %s' % result['slo']['error'])
+    if plan.get('quick'):
+        result['note'] = ('--quick leaves out the runs with the real interval (%d s): each '
+                          'takes up to %d s.' % (REAL_INTERVAL, REAL_INTERVAL + 60))
+    return result
 
 
 def brief(r):

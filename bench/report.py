@@ -275,27 +275,39 @@ def proxymc_table(data):
 
 
 def csync_table(data):
-    lines = ['## Swift to Swift: ours vs Swift container-sync, both as daemons (%s objects of '
-             '4 KiB, a backlog, to the second cluster)' % data.get('count'), '',
+    lines = ['## Swift to Swift: ours vs Swift container-sync, both as daemons (to the second '
+             'cluster, a backlog, one run each)', '',
+             '### Small objects: %s objects of 4 KiB' % data.get('count'), '',
+             'Lag = the PUT of the object answered at the remote (request counter) minus the '
+             'contender\'s start: median (min–max) over the objects.', '',
              '| contender | objects/s (start to all remote) | seconds | objects/s (first to '
-             'last PUT) | CPU ms/object, all processes | requests | remote objects |',
-             '|---|---|---|---|---|---|---|']
+             'last PUT) | lag, s | CPU ms/object, all processes | requests/object | requests '
+             '| remote objects |', '|---|---|---|---|---|---|---|---|---|']
     for who, r in (data.get('runs') or {}).items():
-        lines.append('| %s | %s | %s | %s | %s | %s | %s%s |' % (
+        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s%s |' % (
             who, fmt(r.get('objs_per_s') or r.get('partial_objs_per_s'), '%.1f'),
             fmt(r.get('seconds'), '%.1f'), fmt(r.get('window_objs_per_s'), '%.1f'),
-            fmt(r.get('cpu_ms_per_obj'), '%.2f'), r.get('requests'), r.get('remote_keys'),
-            '' if r.get('ok') else ' (FAILED: not all arrived)'))
+            fmt_spread(r.get('lag_s'), '%.1f'), fmt(r.get('cpu_ms_per_obj'), '%.2f'),
+            fmt(r.get('requests_per_obj'), '%.3f'), r.get('requests'), r.get('remote_keys'),
+            '' if r.get('ok') else ' (FAILED: %s)' % (
+                (r.get('verified') or {}).get('why') or 'not all arrived')))
     runs = data.get('runs') or {}
-    ours = (runs.get('ours') or {}).get('objs_per_s')
+    ours = runs.get('ours') or {}
     for who, r in runs.items():
-        if who != 'ours' and ours and r.get('objs_per_s'):
+        if who != 'ours' and ours.get('ok') and r.get('ok'):
             lines.append('')
-            lines.append('- ours / %s: **%.2fx** (one run each, start to all remote)' % (
-                who, ours / r['objs_per_s']))
+            lines.append('- ours / %s: **%.2fx** start to all remote, %.2fx first to last PUT'
+                         % (who, ours['objs_per_s'] / r['objs_per_s'],
+                            ours['window_objs_per_s'] / r['window_objs_per_s']))
+    lines.append('')
+    slo = data.get('slo')
+    if slo:
+        from bench import csync_large
+        lines += (['### SLOs', '', 'failed: %s' % slo['error'], ''] if 'error' in slo
+                  else csync_large.table(slo))
     if data.get('note'):
-        lines += ['', data['note']]
-    return lines + ['']
+        lines += [data['note'], '']
+    return lines
 
 
 def profile_table(data):

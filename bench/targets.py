@@ -36,15 +36,25 @@ def small_rate_vs_best_peer(results):
     return _get(s, 'ours', 'ratio', max(peers)[1], 'objs_per_s')
 
 
-def csync_ratio(interval):
+def csync_ratio(interval, part=None, rate='objs_per_s'):
     def get(results):
-        runs = _get(results, 'container_sync', 'runs') or {}
+        data = _get(results, 'container_sync', *([part] if part else [])) or {}
+        runs = data.get('runs') or {}
         ours = (runs.get('ours') or {})
         theirs = runs.get('container-sync, interval %d s' % interval) or {}
         if ours.get('ok') and theirs.get('ok'):
-            return ours['objs_per_s'] / theirs['objs_per_s']
+            return ours[rate] / theirs[rate]
         return None
     return get
+
+
+def ours_exposed_manifests(results):
+    """SLOs whose remote manifest existed without all its segments, ours (counter and poll)."""
+    ours = _get(results, 'container_sync', 'slo', 'runs', 'ours') or {}
+    if not ours.get('ok'):
+        return None
+    return (ours.get('manifests_before_segments') or 0) + (ours.get('polled') or {}).get(
+        'moments', 0)
 
 
 def ratio_to(workload, other):
@@ -89,9 +99,15 @@ TARGETS = [
     ('per-object CPU, last fifth of a backlog drain / first fifth (the one-container run; '
      'not 100,000 objects)', path('growth', 'end_vs_start'), 1.2, 'at most', '%.2fx'),
     ('Swift to Swift backlog, ours / container-sync daemon, real interval (300 s)',
-     csync_ratio(300), None, 'at least', '%.2fx'),
+     csync_ratio(300), 3.0, 'at least', '%.2fx'),
     ('Swift to Swift backlog, ours / container-sync daemon, short interval (10 s)',
      csync_ratio(10), None, 'at least', '%.2fx'),
+    ('Swift to Swift SLOs (MiB/s), ours / container-sync daemon, real interval (300 s)',
+     csync_ratio(300, 'slo', 'mib_per_s'), 3.0, 'at least', '%.2fx'),
+    ('Swift to Swift SLOs (MiB/s), ours / container-sync daemon, short interval (10 s)',
+     csync_ratio(10, 'slo', 'mib_per_s'), None, 'at least', '%.2fx'),
+    ('Swift to Swift SLOs: remote manifests seen without their segments, ours',
+     ours_exposed_manifests, 0, 'at most', '%d'),
     ('lag p99 under a steady 20 PUT/s (s)', path('lag', 'p99'), 1.0, 'at most', '%.3f'),
     ('remote requests per object, small objects',
      path('small', 'summary', 'ours', 'requests_per_obj'), 1.05, 'at most', '%.3f'),

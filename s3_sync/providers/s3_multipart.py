@@ -243,6 +243,29 @@ class PartReader:
             close()
 
 
+def run_bounded(fn, items, concurrency):
+    """fn(item) for every item, at most ``concurrency`` at once, results in order (the parts
+    of an upload, the segments of a Swift large object).
+
+    The first failure stops items not yet started and is raised once the others end."""
+    failed = []
+
+    def one(item):
+        if failed:
+            return None
+        try:
+            return fn(item)
+        except BaseException as exc:   # noqa: B036 - re-raised below, after the others
+            failed.append(exc)
+            return None
+
+    pool = eventlet.GreenPool(max(1, min(concurrency, len(items))))
+    results = list(pool.imap(one, items))
+    if failed:
+        raise failed[0]
+    return results
+
+
 class MultipartUploads:
     """The large-object requests of one S3Provider (its client, bucket, retry policy, SSE)."""
 
@@ -251,27 +274,6 @@ class MultipartUploads:
         self.concurrency = concurrency
 
     # -- helpers ----------------------------------------------------------
-    def _run(self, fn, items):
-        """fn(item) for every item, at most ``concurrency`` at once, results in order.
-
-        The first failure stops parts not yet started and is raised once the others end."""
-        failed = []
-
-        def one(item):
-            if failed:
-                return None
-            try:
-                return fn(item)
-            except BaseException as exc:   # noqa: B036 - re-raised below, after the others
-                failed.append(exc)
-                return None
-
-        pool = eventlet.GreenPool(max(1, min(self.concurrency, len(items))))
-        results = list(pool.imap(one, items))
-        if failed:
-            raise failed[0]
-        return results
-
     def _uploaded_with(self, reader, op, key, **params):
         """One request whose body is ``reader``: a local read error wins over botocore's."""
         try:
@@ -368,7 +370,8 @@ class MultipartUploads:
                                     **self.p.sse)['UploadId']
         self._created(key, upload_id)
         try:
-            etags = self._run(lambda part: self._upload_part(key, upload_id, part), parts)
+            etags = run_bounded(lambda part: self._upload_part(key, upload_id, part), parts,
+                                self.concurrency)
             return self._commit(name, key, upload_id, etags, source)
         except BaseException:
             self.abort(key, upload_id)
@@ -439,8 +442,8 @@ class MultipartUploads:
                                     **self.p.sse)['UploadId']
         self._created(key, upload_id)
         try:
-            etags = self._run(lambda part: self._copy_part(key, upload_id, part, remote),
-                              parts)
+            etags = run_bounded(lambda part: self._copy_part(key, upload_id, part, remote),
+                                parts, self.concurrency)
             if not self._still_there(name, remote):
                 self.abort(key, upload_id)
                 return False

@@ -43,11 +43,10 @@ import json
 import os
 from urllib.parse import quote, unquote
 
-import eventlet
 from s3_sync.local import BodyReader
 from s3_sync.metadata import DLO_HEADER, is_slo
 from s3_sync.providers.base import LocalDataError, RemoteError
-from s3_sync.providers.s3_multipart import PartReader, Span
+from s3_sync.providers.s3_multipart import PartReader, Span, run_bounded
 from s3_sync.providers.swift_conn import CHUNK, response_headers
 
 SEGMENTS_SUFFIX = '_segments'
@@ -222,22 +221,7 @@ class SwiftLargeObjects:
         return self.p.retry.call(self._call, op, container, name, fn)
 
     def _run(self, fn, items):
-        """fn(item) for every item, a few at once; the first failure is raised at the end."""
-        failed = []
-
-        def one(item):
-            if failed:
-                return None
-            try:
-                return fn(item)
-            except BaseException as exc:   # noqa: B036 - re-raised below, after the others
-                failed.append(exc)
-                return None
-        pool = eventlet.GreenPool(max(1, min(self.concurrency, len(items))))
-        results = list(pool.imap(one, items))
-        if failed:
-            raise failed[0]
-        return results
+        return run_bounded(fn, items, self.concurrency)
 
     # -- what the remote holds -----------------------------------------------------
     def data_matches(self, remote, source):
@@ -356,35 +340,45 @@ class SwiftLargeObjects:
                                   len(shared)), retryable=False)
 
     def _put_segment(self, segment):
+        self._into(segment.remote_container, lambda: self._send_segment(segment))
+
+    def _into(self, container, send):
+        """``send()`` under the retry rule; when it finds ``container`` missing (404), the
+        container is created, once, and ``send()`` tried again. What ``send()`` returned."""
         created = []
 
         def attempt():
             try:
-                return self._send_segment(segment)
+                return send()
             except RemoteError as err:
                 if err.status != 404 or created:
                     raise
-            created.append(self.create_container(segment.remote_container))
-            return self._send_segment(segment)
-        self.p.retry.call(attempt)
-        self.known.add(segment.remote_container)
+            created.append(self.create_container(container))
+            return send()
+        result = self.p.retry.call(attempt)
+        self.known.add(container)
+        return result
 
-    def _send_segment(self, segment):
-        piece = segment.piece
-        reader = _Reader(piece.local.read_range(piece.account, piece.container, piece.obj, 0,
-                                                segment.size, piece.etag, str(piece)))
-        container = segment.remote_container
+    def _put_read(self, container, name, reader, **kwargs):
+        """One PUT whose body is ``reader``: a local read error wins over the transport
+        error it causes. The remote's ETag."""
         try:
-            self._call('PUT', container, segment.name, lambda conn: conn.put_object(
-                container, segment.name, reader, content_length=segment.size,
-                etag=segment.etag, content_type='application/octet-stream',
-                headers=segment.headers))
+            return self._call('PUT', container, name, lambda conn: conn.put_object(
+                container, name, reader, content_type='application/octet-stream', **kwargs))
         except RemoteError:
             if reader.error is not None:
                 raise reader.error from None
             raise
         finally:
             reader.close()
+
+    def _send_segment(self, segment):
+        piece = segment.piece
+        reader = _Reader(piece.local.read_range(piece.account, piece.container, piece.obj, 0,
+                                                segment.size, piece.etag, str(piece)))
+        self._put_read(segment.remote_container, segment.name, reader,
+                       content_length=segment.size, etag=segment.etag,
+                       headers=segment.headers)
         if reader.bytes_read != segment.size:
             raise LocalDataError('%s: read %d of %d bytes' % (
                 piece, reader.bytes_read, segment.size), retryable=True)
@@ -426,33 +420,13 @@ class SwiftLargeObjects:
             found = {}
         if found.get(COMBINED_ETAG) == marker and int(found.get('content-length', -1)) == size:
             return found['etag']
-        created = []
-
-        def attempt():
-            try:
-                return self._send_joined(container, name, pieces, marker, size, extra)
-            except RemoteError as err:
-                if err.status != 404 or created:
-                    raise
-            created.append(self.create_container(container))
-            return self._send_joined(container, name, pieces, marker, size, extra)
-        etag = self.p.retry.call(attempt)
-        self.known.add(container)
-        return etag
+        return self._into(container, lambda: self._send_joined(container, name, pieces, marker,
+                                                                size, extra))
 
     def _send_joined(self, container, name, pieces, marker, size, extra):
         reader = PartReader([Span(p, 0, p.size) for p in pieces])
-        try:
-            etag = self._call('PUT', container, name, lambda conn: conn.put_object(
-                container, name, reader, content_length=size,
-                headers=dict(extra, **{COMBINED_ETAG: marker}),
-                content_type='application/octet-stream'))
-        except RemoteError:
-            if reader.error is not None:
-                raise reader.error from None
-            raise
-        finally:
-            reader.close()
+        etag = self._put_read(container, name, reader, content_length=size,
+                              headers=dict(extra, **{COMBINED_ETAG: marker}))
         etag = (etag or '').strip('"')
         if reader.bytes_read != size or etag != reader.hexdigest():
             # What the remote stored is not what was read: it must not be used.

@@ -558,16 +558,22 @@ class TestArchiveLargeToSwift(SwiftLargeBase):
 class TestPerAccountLargeToSwift(SwiftLargeBase):
     """A "/*" mapping over two containers whose SLOs share a segments container."""
 
-    def test_two_containers_with_slos_and_their_segments_container(self):
+    def fresh_account(self, tag, containers):
+        """(an admin connection to a new account holding ``containers``, that account, the
+        mapping's remote prefix); everything is removed at cleanup, remote copies too."""
         admin = self.swift_conn(user=self.env['admin_user'], key=self.env['admin_key'])
         admin.get_auth()
-        account = 'AUTH_lo%d' % int(time.time() * 1000)
+        account = 'AUTH_%s%d' % (tag, int(time.time() * 1000))
         admin.url = admin.url.rsplit('/', 1)[0] + '/' + urllib.parse.quote(account)
-        prefix = self.unique_name('pa') + '-'
-        for name in ('alpha', 'beta', 'segs ü'):
+        prefix = self.unique_name('p' + tag) + '-'
+        for name in containers:
             admin.put_container(name)
             self.addCleanup(empty_and_delete_container, admin, name)
             self.addCleanup(empty_remote, self.remote, prefix + name)
+        return admin, account, prefix
+
+    def test_two_containers_with_slos_and_their_segments_container(self):
+        admin, account, prefix = self.fresh_account('lo', ('alpha', 'beta', 'segs ü'))
         data = {}
         for i, container in enumerate(('alpha', 'beta')):
             entries = []
@@ -589,6 +595,33 @@ class TestPerAccountLargeToSwift(SwiftLargeBase):
                              ['/%ssegs ü/%s/%d' % (prefix, container, j) for j in (0, 1)])
         # The segments container is mapped too: its objects are the SLOs' segments, once.
         self.assertEqual(sorted(self.remote_names(prefix + 'segs ü')), sorted(data))
+
+    def test_deleting_an_slo_keeps_a_segment_an_slo_of_another_container_uses(self):
+        admin, account, prefix = self.fresh_account('ld', ('one', 'two', 'segs'))
+        shared, own = os.urandom(MiB), os.urandom(1000)
+        admin.put_object('segs', 'shared', shared)
+        admin.put_object('segs', 'own', own)
+        admin.put_object('one', 'big', json.dumps([{'path': '/segs/shared'},
+                                                   {'path': '/segs/own'}]),
+                         query_string='multipart-manifest=put')
+        admin.put_object('two', 'big', json.dumps([{'path': '/segs/shared'}]),
+                         query_string='multipart-manifest=put')
+        mapping = self.make_mapping('/*', prefix, account=account)
+        self.sync([mapping])
+        self.assertEqual(sorted(self.remote_names(prefix + 'segs')), ['own', 'shared'])
+        admin.delete_object('one', 'big')
+        self.proxy.reset()
+        self.sync([mapping])
+        self.assertIsNone(self.remote_get('big', prefix + 'one'))
+        # The mapped 'segs' container may upload its objects again (fresh status files), so
+        # the deletes sent tell: 'own' went with its only manifest, 'shared' was kept for the
+        # other container's SLO.
+        with self.proxy.lock:
+            deleted = sorted(r['parts'][-1] for r in self.proxy.records
+                             if r['method'] == 'DELETE' and len(r['parts']) >= 5 and
+                             r['parts'][3] == prefix + 'segs')
+        self.assertEqual(deleted, ['own'])
+        self.assertEqual(self.remote.get_object(prefix + 'two', 'big')[1], shared)
 
 
 if __name__ == '__main__':

@@ -1,9 +1,11 @@
-"""When to kill: at random moments, while a part of a multipart upload is being forwarded, and
-right after the archiver's fenced local delete began (its POST reached an object server).
+"""When to kill: at random moments, while a part of a multipart upload is being forwarded, while
+a segment of a large object is being PUT to a Swift remote (between its segments and its
+manifest), and right after the archiver's fenced local delete began (its POST reached an object
+server).
 
 Each kill is -9 (no clean stop), and is followed by a look for evidence of where it landed:
-an incomplete multipart upload on the S3 server, an object left with the archiver's fence
-X-Delete-At (its fence POST done, its DELETE not)."""
+an incomplete multipart upload on the S3 server, segment PUTs cut short on a Swift remote, an
+object left with the archiver's fence X-Delete-At (its fence POST done, its DELETE not)."""
 import os
 import re
 import time
@@ -16,7 +18,7 @@ from s3_sync.local import is_fence
 # object-server access log line of a request from the sync daemon's InternalClient
 LOG_LINE = re.compile(r'"(POST|DELETE|HEAD|GET) /[^/ ]+/\d+/([^/ ]+)/([^/ ]+)/([^" ]+)" '
                       r'(\d+) .*"swift-s3-sync"')
-MOMENTS = ('random', 'multipart', 'archive-delete')
+MOMENTS = ('random', 'multipart', 'segments', 'archive-delete')
 
 
 class ObjectServerLogs:
@@ -65,6 +67,7 @@ class Killer:
         self.logs = ObjectServerLogs(run.info)
         self.fenced = {}            # (container, name) -> time its fence POST was logged
         self.parts_in_flight = set()
+        self.segments_cut = []
 
     # -- waiting for a moment ----------------------------------------------------------
     def _scan_logs(self):
@@ -87,6 +90,9 @@ class Killer:
             if moment == 'multipart':
                 if any(lane.proxy.in_flight['UploadPart'] > 0 for lane in self.run.lanes):
                     return True
+            elif moment == 'segments':
+                if self._segments_in_flight():
+                    return True
             else:
                 before = set(self.fenced)
                 self._scan_logs()
@@ -94,6 +100,13 @@ class Killer:
                     return True
             time.sleep(0.01)
         return False
+
+    def _segments_in_flight(self):
+        """Paths of segment PUTs to a Swift remote being forwarded right now."""
+        return [r['path'] for lane in self.run.lanes if lane.view.kind == 'swift'
+                for r in lane.proxy.snapshot()
+                if r['kind'] == 'PutObject' and r['done'] is None and
+                r['path'].split('/')[3].endswith('_segments')]
 
     # -- killing ----------------------------------------------------------------------
     def kill(self, moment, timeout=60, not_before=None):
@@ -116,6 +129,7 @@ class Killer:
         self.parts_in_flight = {r['upload_id'] for lane in self.run.lanes
                                 for r in lane.proxy.snapshot()
                                 if r['kind'] == 'UploadPart' and r['done'] is None}
+        self.segments_cut = self._segments_in_flight()
         elapsed = time.time() - self.run.started
         # in-flight uploads at the proxies and checkpoints are what a restart may redo
         self.run.allow_in_flight(victims)
@@ -144,6 +158,12 @@ class Killer:
                     len(cut), ', '.join('/'.join(k.rsplit('/', 2)[-2:]) for k, _u in cut[:3]))
             return 'no multipart upload cut short (%d had parts in flight)' % len(
                 self.parts_in_flight)
+        if moment == 'segments':
+            if self.segments_cut:
+                return 'HIT: %d segment PUT(s) to a Swift remote cut short (%s)' % (
+                    len(self.segments_cut), ', '.join(
+                        '/'.join(p.rsplit('/', 2)[-2:]) for p in self.segments_cut[:3]))
+            return 'no segment PUT in flight at the kill'
         if moment == 'archive-delete':
             time.sleep(0.3)         # requests in flight at the kill finish and get logged
             self._scan_logs()

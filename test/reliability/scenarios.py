@@ -20,12 +20,14 @@ from test.reliability.checker import Checker
 from test.reliability.daemons import Daemons
 from test.reliability.kills import Killer
 from test.reliability.lanes import Lane, local_conn
+from test.reliability.manifests import ManifestWatcher
 from test.reliability.workload import Workload, Writer
 
 PLANS = {
     'full': {
         'kill-9': dict(objects=2000, slos=4, kills={'multipart': 2, 'archive-delete': 2,
-                                                    'random': 8}, write_seconds=100),
+                                                    'segments': 2, 'random': 8},
+                       swift_objects=300, swift_slos=8, write_seconds=100),
         'remote-faults': dict(objects=250, slos=2, rate=0.25, write_seconds=40),
         'object-server-down': dict(objects=300, slos=1, down_seconds=25, write_seconds=40),
         'container-replica-missing': dict(objects=300, slos=1, write_seconds=40),
@@ -33,7 +35,8 @@ PLANS = {
     },
     'quick': {
         'kill-9': dict(objects=600, slos=2, kills={'multipart': 1, 'archive-delete': 1,
-                                                   'random': 2}, write_seconds=40),
+                                                   'segments': 1, 'random': 2},
+                       swift_objects=100, swift_slos=4, write_seconds=40),
         'remote-faults': dict(objects=100, slos=1, rate=0.25, write_seconds=20),
         'object-server-down': dict(objects=120, slos=1, down_seconds=12, write_seconds=20),
         'container-replica-missing': dict(objects=120, slos=1, write_seconds=20),
@@ -314,9 +317,16 @@ def scenario_kills(run, size, faults=None):
     run.add_lane('sync', 'moto', False, half, slos=size['slos'], posts=half // 20,
                  deletes=half // 20)
     run.add_lane('arch', 'moto', True, size['objects'] - half, slos=size['slos'])
+    if size.get('swift_objects'):
+        # SLOs to the second Swift: segments first, also across kill -9
+        n = size['swift_objects']
+        run.add_lane('swslo', 'swift', False, n, slos=size['swift_slos'], posts=n // 20,
+                     deletes=n // 20)
     if faults:
         arm(run, faults)
     run.start(size['write_seconds'])
+    watcher = ManifestWatcher(run, run.lanes).start()
+    run.on_finish.append(lambda: run.tally.note(run.name, watcher.stop().note()))
     killer = Killer(run, run.rng)
     # random moments spread over the writing (and a little after it); aimed ones while the
     # SLOs are still being written

@@ -23,6 +23,30 @@ class TestJudge(unittest.TestCase):
         self.assertTrue(all(row.endswith('| not measured |') for row in rows), rows)
 
 
+class TestContainerSyncTargets(unittest.TestCase):
+    def results(self, ours, theirs, ours_extra=None):
+        runs = {'ours': dict({'ok': True, 'mib_per_s': ours}, **(ours_extra or {})),
+                'container-sync, interval 300 s': {'ok': theirs is not None,
+                                                   'mib_per_s': theirs or 99.0}}
+        return {'container_sync': {'slo': {'runs': runs}}}
+
+    def test_slo_ratio_only_from_two_verified_runs(self):
+        get = targets.csync_ratio(300, 'slo', 'mib_per_s')
+        self.assertEqual(get(self.results(6.0, 2.0)), 3.0)
+        self.assertIsNone(get(self.results(6.0, None)))
+
+    def test_any_manifest_without_segments_for_ours_fails_the_target(self):
+        clean = self.results(6.0, 2.0, {'manifests_before_segments': 0,
+                                        'polled': {'moments': 0}})
+        self.assertEqual(targets.ours_exposed_manifests(clean), 0)
+        polled = self.results(6.0, 2.0, {'manifests_before_segments': 0,
+                                         'polled': {'moments': 2}})
+        self.assertEqual(targets.judge((2, 2, 2), 0, 'at most'), '**no**')
+        self.assertEqual(targets.ours_exposed_manifests(polled), 2)
+        failed = self.results(6.0, 2.0, {'ok': False})
+        self.assertIsNone(targets.ours_exposed_manifests(failed))
+
+
 class TestSpread(unittest.TestCase):
     def test_min_median_max_ignore_missing(self):
         self.assertEqual(spread([3, None, 1, 2]), (1, 2, 3))

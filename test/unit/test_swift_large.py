@@ -50,6 +50,7 @@ class FakeSwift:
         self.containers = {'target': {}}
         self.log = []
         self.fail = {}          # (method, container, name) -> status
+        self.corrupt = set()    # object names stored other than sent (first byte changed)
 
     def _check(self, method, container, name=None):
         self.log.append((method, '%s/%s' % (container, name) if name else container))
@@ -94,6 +95,8 @@ class FakeSwift:
                     if etag and etag != md5(body):
                         raise ClientException('etag', http_status=422,
                                               http_response_headers={})
+                    if name in swift.corrupt:
+                        body = b'X' + body[1:]
                     headers['etag'] = md5(body)
                 objects[name] = (headers, body)
                 return headers['etag']
@@ -317,6 +320,19 @@ class TestUpload(SwiftLargeTest):
         self.assertEqual(joined, b'A' * 100 + b'B' * 50)
         self.assertEqual(joined_headers['x-object-meta-combined-etag'],
                          md5((md5(b'A' * 100) + md5(b'B' * 50)).encode()))
+
+    def test_a_joined_piece_stored_other_than_sent_is_deleted_and_no_manifest_written(self):
+        self.local.objects.update({('segs', 'd'): b'D' * 20})
+        dlo = source([piece(self.local, 'segs', 'a'), piece(self.local, 'segs', 'b'),
+                      piece(self.local, 'segs', 'd')], kind='dlo', dlo=('segs', ''))
+        joined = 'obj/1700000000.00000/000001'
+        self.swift.corrupt.add(joined)
+        provider = self.provider(convert_dlo=True, min_segment_size=120)
+        with self.assertRaises(RemoteError) as caught:
+            provider.put_large('obj', {}, dlo)
+        self.assertIn("joined segment 'target_segments/%s'" % joined, str(caught.exception))
+        self.assertNotIn(joined, self.swift.containers['target_segments'])
+        self.assertNotIn('obj', self.swift.containers['target'])
 
     def test_data_matches_by_marker_and_shape(self):
         provider = self.provider()
