@@ -51,7 +51,8 @@ class ContainerMigration:
     """Migrates ``bucket`` of ``migration`` into its local container, page by page."""
 
     def __init__(self, migration, bucket, provider, store, copier, share, items_chunk,
-                 workers, logger, stats=None, clock=time.time, policy=None):
+                 workers, logger, stats=None, clock=time.time, policy=None,
+                 takeover_after=1800):
         self.migration = migration
         self.bucket = bucket
         self.account = migration.account
@@ -66,7 +67,8 @@ class ContainerMigration:
         self.stats = stats
         self.clock = clock
         self.policy = policy
-        self.source_count = None    # what the source says it holds (Swift), once prepared
+        self.takeover_after = takeover_after
+        self.source_count = None    # what the source's container says it holds, once prepared
 
     def __str__(self):
         return '%s/%s <- %s' % (self.account, self.container, self.bucket)
@@ -82,11 +84,14 @@ class ContainerMigration:
         wanted = container_settings(source)
         versions = wanted.get(VERSIONS_SYSMETA)
         count = source.get('x-container-object-count')
-        self.source_count = int(count) if count and count.isdigit() else None
+        # the container's count covers every object: no measure of a prefix's share
+        self.source_count = int(count) if count and count.isdigit() and \
+            not self.migration.prefix else None
         here = self.store.container_headers(self.account, self.container)
         if here is None:
             self.store.create_container(self.account, self.container, wanted, self.policy)
             return versions
+        self._take_over(here)
         state = here.get(CONTAINER_STATE.lower())
         if state == SRC_DELETED:
             # the source container is back: migrate again, keeping the local settings
@@ -97,11 +102,24 @@ class ContainerMigration:
                 self.store.post_container(self.account, self.container, changed)
         return versions
 
+    def _take_over(self, here):
+        """The share of replicas whose node shows no sign of life, where this node is next
+        in line (``placement.Share.taking_over``)."""
+        share = self.share.taking_over(here, self.clock(), self.takeover_after)
+        if share.taken:
+            self.logger.warning('%s: no sign of life for %d s from the node(s) of replica(s) '
+                                '%s: this node migrates their share too', self,
+                                self.takeover_after, ', '.join(map(str, share.taken)))
+        self.share = share
+
     # -- one page -------------------------------------------------------------------
     def page(self, marker):
         """Handle one page after ``marker``: a PageResult with the next marker (``''`` once
-        the end of the listing is reached) and the page's counts."""
+        the end of the listing is reached) and the page's counts. Each page begins with this
+        node's sign of life in the container's sysmeta."""
         counts = collections.Counter()
+        self.store.post_container(self.account, self.container,
+                                  self.share.heartbeat(self.clock()))
         entries = self.provider.list_objects(marker=marker, limit=self.limit,
                                              prefix=self.migration.prefix)
         entries = [e for e in entries if 'name' in e]

@@ -8,11 +8,21 @@ object, and the split does not depend on anything the nodes would have to agree 
 
 The ring lookup uses the *local* account and container (the original used the source bucket,
 which put a relocated container's work on nodes that do not hold it).
+
+A node that is down would leave its share undone, so each node leaves a sign of life in the
+local container's sysmeta (one value per replica index it holds, written as each page begins),
+and a replica silent for ``takeover_after`` seconds is taken over by the node holding the next
+live replica in ring order (``Share.taking_over``). The nodes never talk to each other: they
+read the same container headers.
 """
 import os
 
 from s3_sync.crawler import ownership
 from s3_sync.crawler.node import LocalNode
+from s3_sync.migrator.headers import CONTAINER_STATE
+
+# Per replica index: when its node last started a page of this container (epoch seconds).
+ALIVE_PREFIX = CONTAINER_STATE + '-Alive-'
 
 
 class Placement:
@@ -45,20 +55,56 @@ class Placement:
 
 
 class Share:
-    """The replicas (``indexes`` of ``count`` primaries) of one container this node holds."""
+    """The replicas (``indexes`` of ``count`` primaries) of one container this node holds, and
+    those it has ``taken`` over from nodes that show no sign of life."""
 
-    def __init__(self, indexes, count):
+    def __init__(self, indexes, count, taken=()):
         self.indexes = tuple(indexes)
         self.count = count
+        self.taken = tuple(taken)
 
     def owns(self, name):
-        return any(ownership.owns(name, index, self.count) for index in self.indexes)
+        return any(ownership.owns(name, index, self.count)
+                   for index in self.indexes + self.taken)
 
     @property
     def first(self):
-        """Whether this node holds the container's first primary: it does the container-level
-        work (creating the container, copying its metadata) so only one node does it."""
-        return 0 in self.indexes
+        """Whether this node holds (or has taken over) the container's first primary: it does
+        the container-level work (removing a container gone from the source) so only one
+        node does it."""
+        return 0 in self.indexes + self.taken
+
+    def heartbeat(self, now):
+        """The container headers that say this node's replicas are being migrated."""
+        return {ALIVE_PREFIX + str(index): '%.5f' % now for index in self.indexes}
+
+    def taking_over(self, container_headers, now, after):
+        """This share plus the replicas whose node gave no sign of life for ``after``
+        seconds (its heartbeat is older, or it never gave one and the container is older),
+        when this node holds the first replica after it (in ring order) that is alive. Every
+        node reads the same headers, so each stale replica has one taker; while all are alive
+        nobody takes anything, and no object is copied twice."""
+        created = _number(container_headers.get('x-timestamp')) or now
+
+        def alive(index):
+            seen = _number(container_headers.get((ALIVE_PREFIX + str(index)).lower()))
+            return (seen or created) > now - after or index in self.indexes
+
+        taken = []
+        for stale in (i for i in range(self.count) if not alive(i)):
+            taker = next(((stale + step) % self.count for step in range(1, self.count)
+                          if alive((stale + step) % self.count)), None)
+            if taker in self.indexes:
+                taken.append(stale)
+        return Share(self.indexes, self.count, taken)
 
     def __repr__(self):
-        return 'Share(%r, %d)' % (self.indexes, self.count)
+        return 'Share(%r, %d%s)' % (self.indexes, self.count,
+                                    ', taken=%r' % (self.taken,) if self.taken else '')
+
+
+def _number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,55 @@
+"""Which node migrates what, and the takeover of a silent node's share (``placement.Share``)."""
+import unittest
+
+from s3_sync.migrator.placement import ALIVE_PREFIX, Share
+
+NOW = 10000.0
+AFTER = 600
+
+
+def headers(created=1.0, **seen):
+    """Container headers as LocalStore returns them (lower case): ``seen`` index -> time."""
+    out = {'x-timestamp': '%.5f' % created}
+    out.update({(ALIVE_PREFIX + index[1:]).lower(): '%.5f' % when
+                for index, when in seen.items()})
+    return out
+
+
+class TestTakeover(unittest.TestCase):
+    def test_while_every_replica_is_alive_nobody_takes_anything(self):
+        live = headers(r0=NOW - 5, r1=NOW - 500, r2=NOW - 1)
+        for index in range(3):
+            self.assertEqual(Share([index], 3).taking_over(live, NOW, AFTER).taken, ())
+
+    def test_a_silent_replica_goes_to_the_next_live_one_only(self):
+        silent = headers(r0=NOW - 5, r1=NOW - 601, r2=NOW - 1)
+        self.assertEqual(Share([2], 3).taking_over(silent, NOW, AFTER).taken, (1,))
+        self.assertEqual(Share([0], 3).taking_over(silent, NOW, AFTER).taken, ())
+        self.assertEqual(Share([1], 3).taking_over(silent, NOW, AFTER).taken, ())
+
+    def test_two_silent_replicas_go_to_the_survivor(self):
+        silent = headers(r0=NOW - 5, r1=NOW - 700, r2=NOW - 900)
+        self.assertEqual(Share([0], 3).taking_over(silent, NOW, AFTER).taken, (1, 2))
+
+    def test_a_replica_never_heard_of_counts_from_the_container_creation(self):
+        young = headers(created=NOW - 100, r0=NOW - 5, r2=NOW - 1)
+        self.assertEqual(Share([2], 3).taking_over(young, NOW, AFTER).taken, ())
+        old = headers(created=NOW - 1000, r0=NOW - 5, r2=NOW - 1)
+        self.assertEqual(Share([2], 3).taking_over(old, NOW, AFTER).taken, (1,))
+
+    def test_a_taken_share_owns_its_names_and_the_first_replica_work(self):
+        names = ['obj-%d' % i for i in range(300)]
+        mine, theirs = Share([1], 3), Share([0], 3)
+        taken = mine.taking_over(headers(r0=NOW - 1000, r1=NOW, r2=NOW), NOW, AFTER)
+        self.assertEqual([n for n in names if taken.owns(n)],
+                         [n for n in names if mine.owns(n) or theirs.owns(n)])
+        self.assertTrue(taken.first)
+        self.assertFalse(mine.first)
+
+    def test_the_heartbeat_names_only_the_replicas_held(self):
+        taken = Share([2], 3).taking_over(headers(r0=0.0, r1=NOW, r2=NOW), NOW, AFTER)
+        self.assertEqual(taken.heartbeat(NOW), {ALIVE_PREFIX + '2': '%.5f' % NOW})
+
+
+if __name__ == '__main__':
+    unittest.main()
