@@ -80,22 +80,28 @@ class Share:
 
     def taking_over(self, container_headers, now, after):
         """This share plus the replicas whose node gave no sign of life for ``after``
-        seconds (its heartbeat is older, or it never gave one and the container is older),
-        when this node holds the first replica after it (in ring order) that is alive. Every
-        node reads the same headers, so each stale replica has one taker; while all are alive
-        nobody takes anything, and no object is copied twice."""
-        created = _number(container_headers.get('x-timestamp')) or now
+        seconds, when this node holds the first live replica after it (in ring order).
+
+        A replica never heard of is judged from the oldest sign of life of any replica (the
+        moment heartbeats began: a container migrated by a version without them, or whose
+        nodes all just started, is taken from nobody). Every node reads the same headers, so
+        each silent replica has one taker; while all are alive nobody takes anything, and no
+        object is copied by two nodes."""
+        seen = {index: _number(container_headers.get((ALIVE_PREFIX + str(index)).lower()))
+                for index in range(self.count)}
+        known = [when for when in seen.values() if when is not None]
+        if not known:
+            return self
 
         def alive(index):
-            seen = _number(container_headers.get((ALIVE_PREFIX + str(index)).lower()))
-            return (seen or created) > now - after or index in self.indexes
+            return index in self.indexes or (seen[index] or min(known)) > now - after
 
         taken = []
-        for stale in (i for i in range(self.count) if not alive(i)):
-            taker = next(((stale + step) % self.count for step in range(1, self.count)
-                          if alive((stale + step) % self.count)), None)
+        for silent in (i for i in range(self.count) if not alive(i)):
+            taker = next(((silent + step) % self.count for step in range(1, self.count)
+                          if alive((silent + step) % self.count)), None)
             if taker in self.indexes:
-                taken.append(stale)
+                taken.append(silent)
         return Share(self.indexes, self.count, taken)
 
     def __repr__(self):

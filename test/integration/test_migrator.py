@@ -241,6 +241,46 @@ class TestMigrateFromMoto(S3MigrationTests, S3TargetTest):
     parts_by_number = False
 
 
+class TestTakeoverOfASilentNode(MigratorTestMixin, S3TargetTest):
+    """One node's migrator is not running: its share is taken over after ``takeover_after``
+    by one other node, and no object is ever fetched by two nodes."""
+    target_name = 'moto'
+    TAKEOVER_AFTER = 6
+
+    def test_a_silent_nodes_share_is_taken_over_by_one_node_once(self):
+        self.cleanup_local(self.bucket)
+        names = ['obj-%03d' % i for i in range(30)]
+        for name in names:
+            self.s3.put_object(Bucket=self.bucket, Key=name, Body=name.encode())
+        log = os.path.join(self.env['log_dir'], 'moto.log')
+        offset = os.path.getsize(log)
+        migration = {'account': self.account, 'aws_bucket': self.bucket,
+                     'aws_endpoint': self.target['aws_endpoint'],
+                     'aws_identity': self.target['aws_identity'],
+                     'aws_secret': self.target['aws_secret'], 'protocol': 's3'}
+        migrators = NodeMigrators(self.env, [migration], takeover_after=self.TAKEOVER_AFTER,
+                                  poll_interval=0.5)
+        self.addCleanup(migrators.kill_all)
+        started = time.time()
+        migrators.start(0)
+        migrators.start(1)          # the third node's migrator is down
+        deadline = started + 180
+        while time.time() < deadline and len(self.local_listing(self.bucket)) < len(names):
+            time.sleep(0.5)
+        done = time.time()
+        migrators.stop_all()
+        self.assertEqual(sorted(self.local_listing(self.bucket)), names)
+        self.assertGreater(done - started, self.TAKEOVER_AFTER,
+                           'all arrived before any takeover: nothing was proven')
+        takers = [i for i in (0, 1) if 'migrates their share too' in migrators.log(i)]
+        self.assertEqual(len(takers), 1, [migrators.log(i)[-2000:] for i in (0, 1)])
+        with open(log, 'rb') as f:
+            f.seek(offset)
+            gets = re.findall(r'"GET /%s/(obj-\d+) HTTP' % self.bucket,
+                              f.read().decode('utf-8', 'replace'))
+        self.assertEqual(sorted(gets), names, 'an object was fetched twice, or never')
+
+
 class TestMigrateFromS3api(S3MigrationTests, S3TargetTest):
     target_name = 's3api'
     parts_by_number = True

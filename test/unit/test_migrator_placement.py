@@ -7,9 +7,9 @@ NOW = 10000.0
 AFTER = 600
 
 
-def headers(created=1.0, **seen):
+def headers(**seen):
     """Container headers as LocalStore returns them (lower case): ``seen`` index -> time."""
-    out = {'x-timestamp': '%.5f' % created}
+    out = {'x-timestamp': '1.00000'}
     out.update({(ALIVE_PREFIX + index[1:]).lower(): '%.5f' % when
                 for index, when in seen.items()})
     return out
@@ -31,11 +31,17 @@ class TestTakeover(unittest.TestCase):
         silent = headers(r0=NOW - 5, r1=NOW - 700, r2=NOW - 900)
         self.assertEqual(Share([0], 3).taking_over(silent, NOW, AFTER).taken, (1, 2))
 
-    def test_a_replica_never_heard_of_counts_from_the_container_creation(self):
-        young = headers(created=NOW - 100, r0=NOW - 5, r2=NOW - 1)
-        self.assertEqual(Share([2], 3).taking_over(young, NOW, AFTER).taken, ())
-        old = headers(created=NOW - 1000, r0=NOW - 5, r2=NOW - 1)
-        self.assertEqual(Share([2], 3).taking_over(old, NOW, AFTER).taken, (1,))
+    def test_a_replica_never_heard_of_counts_from_the_first_sign_of_life(self):
+        recent = headers(r0=NOW - 5, r2=NOW - 1)
+        self.assertEqual(Share([2], 3).taking_over(recent, NOW, AFTER).taken, ())
+        long_ago = headers(r0=NOW - 1000, r2=NOW - 1)
+        self.assertEqual(Share([0], 3).taking_over(long_ago, NOW, AFTER).taken, ())
+        self.assertEqual(Share([2], 3).taking_over(long_ago, NOW, AFTER).taken, (0, 1))
+
+    def test_without_any_sign_of_life_nobody_takes_anything(self):
+        # a container migrated before heartbeats existed, however old
+        for index in range(3):
+            self.assertEqual(Share([index], 3).taking_over(headers(), NOW, AFTER).taken, ())
 
     def test_a_taken_share_owns_its_names_and_the_first_replica_work(self):
         names = ['obj-%d' % i for i in range(300)]
