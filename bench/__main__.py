@@ -29,7 +29,7 @@ QUICK = dict(quick=True, rounds=1, small=300, medium=30, large=2, large_mib=16, 
              proc_containers=6, proc_objects=40, lag_seconds=10, shunt_gets=40,
              listing_entries=2000, csync_objects=200, growth_objects=300,
              growth_containers=30, growth_rows=20000, idle_rows=20000, proxymc_listing=2000,
-             migrate_small=300, migrate_large=3, migrate_large_mib=8)
+             migrate_small=150, migrate_large=3, migrate_large_mib=8)
 
 
 def parse_args(argv):

@@ -1,7 +1,8 @@
 """One source container into one local container, a page of the source listing at a time.
 
 A page (``items_chunk`` names from the saved marker) is merge-joined with the local listing
-(``merge``); this node acts only on the names it owns (``placement.Share``): copies what is
+(``merge``); this node acts only on the names it owns (``placement.split_page`` for the page's
+source entries, ``placement.Share`` for local-only names): copies what is
 missing or older here, checks converted large objects of equal time, and deletes local objects
 that went from the source while they still carry the migrator's mark. Work within a page runs
 on ``workers`` green threads; the marker moves once the whole page is done, so a kill -9 costs
@@ -21,6 +22,7 @@ from s3_sync.migrator import copy as copying
 from s3_sync.migrator.headers import CONTAINER_STATE, MODIFIED, SRC_DELETED
 from s3_sync.migrator.local_store import DELETED
 from s3_sync.migrator.merge import COPY, GONE, LARGE, merge
+from s3_sync.migrator.placement import split_page
 from s3_sync.providers.swift_conn import listing_epoch
 
 MAX_PAGE = 1000        # S3 lists at most 1000 keys per request
@@ -130,9 +132,10 @@ class ContainerMigration:
         counts['scanned_count'] = len(entries)
         local = self.store.listing(self.account, self.container, marker,
                                    self.migration.prefix)
+        owners = split_page(entries, self.share.count)
         pool = eventlet.GreenPool(self.workers)
         for action in merge(entries, local, marker, end):
-            if self.share.owns(action.name):
+            if self.share.owns(action.name, owners.get(action.name)):
                 pool.spawn_n(self._act, action, counts)
         pool.waitall()
         self._report(counts)

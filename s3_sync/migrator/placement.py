@@ -1,10 +1,14 @@
 """Which node migrates what: the container ring spreads the work over the container nodes.
 
 A node migrates the containers it holds a primary replica of (as the sync daemon crawls the DBs
-it holds), and within a container copies (and deletes) only the objects its replica owns by the
-sync daemon's rule (``crawler.ownership``: a hash of the object name picks one replica). Every
-object has exactly one owner among the container's primaries, so no two nodes copy the same
-object, and the split does not depend on anything the nodes would have to agree on.
+it holds), and within a container copies only the objects of each source listing page that
+``split_page`` gives its replica (the page's work balanced by size over the primaries: every
+node lists the same page from the same marker, so all compute the same split), and deletes only
+the local-only names its replica owns by the sync daemon's rule (``crawler.ownership``: a hash
+of the name). Every object has exactly one owner among the container's primaries, so no two
+nodes copy the same object, and nothing depends on the nodes talking to each other. (Should the
+source change between two nodes' listings of a page, an object may be copied by two nodes, at
+the same timestamp: the second PUT changes nothing; or by none this pass: the next pass has it.)
 
 The ring lookup uses the *local* account and container (the original used the source bucket,
 which put a relocated container's work on nodes that do not hold it).
@@ -21,6 +25,8 @@ from s3_sync.crawler import ownership
 from s3_sync.crawler.node import LocalNode
 from s3_sync.migrator.headers import CONTAINER_STATE
 
+# What one object costs besides its bytes, in bytes (requests, a PUT's fsyncs, a listing row).
+PER_OBJECT = 256 * 1024
 # Per replica index: when its node last started a page of this container (epoch seconds).
 ALIVE_PREFIX = CONTAINER_STATE + '-Alive-'
 
@@ -63,7 +69,11 @@ class Share:
         self.count = count
         self.taken = tuple(taken)
 
-    def owns(self, name):
+    def owns(self, name, replica=None):
+        """Whether this node acts on ``name``: ``replica`` is the index ``split_page`` gave a
+        source entry; names only here (deletes) go by the sync daemon's name-hash rule."""
+        if replica is not None:
+            return replica in self.indexes + self.taken
         return any(ownership.owns(name, index, self.count)
                    for index in self.indexes + self.taken)
 
@@ -107,6 +117,28 @@ class Share:
     def __repr__(self):
         return 'Share(%r, %d%s)' % (self.indexes, self.count,
                                     ', taken=%r' % (self.taken,) if self.taken else '')
+
+
+def split_page(entries, count):
+    """{name: replica index} for the source entries of one listing page, balanced by work:
+    the largest first, each to the replica with the least so far (sizes from the listing, plus
+    a fixed cost per object so that small objects split evenly by count). Every node lists the
+    same page from the same marker, so they all compute the same split; a name-hash split would
+    leave one node with far more than its share of a few large objects (20 names: 9, 6 and 5)."""
+    loads = [0] * count
+    owners = {}
+    for entry in sorted(entries, key=lambda e: (-_size(e), e['name'])):
+        index = min(range(count), key=lambda i: (loads[i], i))
+        owners[entry['name']] = index
+        loads[index] += _size(entry) + PER_OBJECT
+    return owners
+
+
+def _size(entry):
+    try:
+        return int(entry.get('bytes') or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _number(value):

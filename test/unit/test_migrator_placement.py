@@ -1,7 +1,9 @@
 """Which node migrates what, and the takeover of a silent node's share (``placement.Share``)."""
 import unittest
 
-from s3_sync.migrator.placement import ALIVE_PREFIX, Share
+import random
+
+from s3_sync.migrator.placement import ALIVE_PREFIX, Share, split_page
 
 NOW = 10000.0
 AFTER = 600
@@ -13,6 +15,37 @@ def headers(**seen):
     out.update({(ALIVE_PREFIX + index[1:]).lower(): '%.5f' % when
                 for index, when in seen.items()})
     return out
+
+
+def entries(sizes):
+    return [{'name': 'obj-%04d' % i, 'bytes': size} for i, size in enumerate(sizes)]
+
+
+class TestSplitPage(unittest.TestCase):
+    def test_equal_objects_split_evenly_by_count(self):
+        for count in (3, 20, 1000):
+            owners = split_page(entries([4096] * count), 3)
+            shares = sorted(list(owners.values()).count(i) for i in range(3))
+            self.assertLessEqual(shares[-1] - shares[0], 1, shares)
+
+    def test_large_objects_split_by_bytes(self):
+        sizes = [64 * 2 ** 20] * 20 + [4096] * 50 + [300 * 2 ** 20]
+        owners = split_page(entries(sizes), 3)
+        loads = [sum(e['bytes'] for e in entries(sizes) if owners[e['name']] == i)
+                 for i in range(3)]
+        self.assertLess(max(loads) - min(loads), 64 * 2 ** 20, loads)
+
+    def test_every_node_computes_the_same_split_whatever_the_order(self):
+        page = entries([random.randrange(10 ** 8) for _ in range(200)])
+        shuffled = list(page)
+        random.shuffle(shuffled)
+        self.assertEqual(split_page(page, 3), split_page(shuffled, 3))
+
+    def test_each_name_goes_to_one_replica(self):
+        owners = split_page(entries([1] * 30), 3)
+        shares = [Share([i], 3) for i in range(3)]
+        for name, replica in owners.items():
+            self.assertEqual(sum(s.owns(name, replica) for s in shares), 1)
 
 
 class TestTakeover(unittest.TestCase):
