@@ -54,7 +54,7 @@ class ContainerMigration:
 
     def __init__(self, migration, bucket, provider, store, copier, share, items_chunk,
                  workers, logger, stats=None, clock=time.time, policy=None,
-                 takeover_after=1800):
+                 takeover_after=1800, takeovers=None):
         self.migration = migration
         self.bucket = bucket
         self.account = migration.account
@@ -70,6 +70,10 @@ class ContainerMigration:
         self.clock = clock
         self.policy = policy
         self.takeover_after = takeover_after
+        self.heartbeat_done = False     # prepare() left this node's sign of life already
+        # (account, container) -> replicas taken over at the last pass (the caller's, kept
+        # across passes so a takeover is logged when it begins and ends, not every pass)
+        self.takeovers = {} if takeovers is None else takeovers
         self.source_count = None    # what the source's container says it holds, once prepared
 
     def __str__(self):
@@ -91,9 +95,14 @@ class ContainerMigration:
             not self.migration.prefix else None
         here = self.store.container_headers(self.account, self.container)
         if here is None:
+            wanted.update(self.share.heartbeat(self.clock(), {}))
             self.store.create_container(self.account, self.container, wanted, self.policy)
+            self.heartbeat_done = True
             return versions
         self._take_over(here)
+        self.store.post_container(self.account, self.container,
+                                  self.share.heartbeat(self.clock(), here))
+        self.heartbeat_done = True
         state = here.get(CONTAINER_STATE.lower())
         if state == SRC_DELETED:
             # the source container is back: migrate again, keeping the local settings
@@ -108,10 +117,15 @@ class ContainerMigration:
         """The share of replicas whose node shows no sign of life, where this node is next
         in line (``placement.Share.taking_over``)."""
         share = self.share.taking_over(here, self.clock(), self.takeover_after)
-        if share.taken:
+        before = self.takeovers.get((self.account, self.container), ())
+        if share.taken and share.taken != before:
             self.logger.warning('%s: no sign of life for %d s from the node(s) of replica(s) '
                                 '%s: this node migrates their share too', self,
                                 self.takeover_after, ', '.join(map(str, share.taken)))
+        elif before and not share.taken:
+            self.logger.info('%s: the node(s) of replica(s) %s are back: their share is '
+                             'theirs again', self, ', '.join(map(str, before)))
+        self.takeovers[(self.account, self.container)] = share.taken
         self.share = share
 
     # -- one page -------------------------------------------------------------------
@@ -120,8 +134,10 @@ class ContainerMigration:
         the end of the listing is reached) and the page's counts. Each page begins with this
         node's sign of life in the container's sysmeta."""
         counts = collections.Counter()
-        self.store.post_container(self.account, self.container,
-                                  self.share.heartbeat(self.clock()))
+        if not self.heartbeat_done:
+            self.store.post_container(self.account, self.container,
+                                      self.share.heartbeat(self.clock()))
+        self.heartbeat_done = False
         entries = self.provider.list_objects(marker=marker, limit=self.limit,
                                              prefix=self.migration.prefix)
         entries = [e for e in entries if 'name' in e]

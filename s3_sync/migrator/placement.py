@@ -29,6 +29,8 @@ from s3_sync.migrator.headers import CONTAINER_STATE
 PER_OBJECT = 256 * 1024
 # Per replica index: when its node last started a page of this container (epoch seconds).
 ALIVE_PREFIX = CONTAINER_STATE + '-Alive-'
+# When the first node began leaving them (a replica never heard of is silent since then).
+ALIVE_SINCE = CONTAINER_STATE + '-Alive-Since'
 
 
 class Placement:
@@ -84,27 +86,29 @@ class Share:
         node does it."""
         return 0 in self.indexes + self.taken
 
-    def heartbeat(self, now):
-        """The container headers that say this node's replicas are being migrated."""
-        return {ALIVE_PREFIX + str(index): '%.5f' % now for index in self.indexes}
+    def heartbeat(self, now, container_headers=None):
+        """The container headers that say this node's replicas are being migrated (and, when
+        ``container_headers`` lack it, since when signs of life are left here)."""
+        out = {ALIVE_PREFIX + str(index): '%.5f' % now for index in self.indexes}
+        if container_headers is not None and ALIVE_SINCE.lower() not in container_headers:
+            out[ALIVE_SINCE] = '%.5f' % now
+        return out
 
     def taking_over(self, container_headers, now, after):
         """This share plus the replicas whose node gave no sign of life for ``after``
         seconds, when this node holds the first live replica after it (in ring order).
 
-        A replica never heard of is judged from the oldest sign of life of any replica (the
-        moment heartbeats began: a container migrated by a version without them, or whose
-        nodes all just started, is taken from nobody). Every node reads the same headers, so
+        A replica never heard of is judged from ``ALIVE_SINCE`` (when the first node began
+        leaving signs of life here); without it (a container migrated by a version without
+        them) nobody is judged silent for lack of one. Every node reads the same headers, so
         each silent replica has one taker; while all are alive nobody takes anything, and no
         object is copied by two nodes."""
-        seen = {index: _number(container_headers.get((ALIVE_PREFIX + str(index)).lower()))
-                for index in range(self.count)}
-        known = [when for when in seen.values() if when is not None]
-        if not known:
-            return self
+        since = _number(container_headers.get(ALIVE_SINCE.lower()))
 
         def alive(index):
-            return index in self.indexes or (seen[index] or min(known)) > now - after
+            seen = _number(container_headers.get((ALIVE_PREFIX + str(index)).lower()))
+            last = seen if seen is not None else since
+            return index in self.indexes or last is None or last > now - after
 
         taken = []
         for silent in (i for i in range(self.count) if not alive(i)):

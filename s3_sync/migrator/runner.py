@@ -57,6 +57,7 @@ class Migrator:
         self.policies = policies or {}
         self._providers = LRU(MAX_PROVIDERS)
         self.removal = ContainerRemoval(store, placement, logger)
+        self.takeovers = {}
         self.stopping = False
 
     def stop(self):
@@ -150,7 +151,8 @@ class Migrator:
                    self.settings['segment_size'], self.logger, self.clock),
             share, self.settings['items_chunk'], self.settings['workers'], self.logger,
             stats=self._stats(migration, bucket), clock=self.clock,
-            policy=migration.storage_policy, takeover_after=self.settings['takeover_after'])
+            policy=migration.storage_policy, takeover_after=self.settings['takeover_after'],
+            takeovers=self.takeovers)
         marker = self.status.get(entry).get('marker', '')
         try:
             versions = work.prepare()

@@ -3,15 +3,17 @@ import unittest
 
 import random
 
-from s3_sync.migrator.placement import ALIVE_PREFIX, Share, split_page
+from s3_sync.migrator.placement import ALIVE_PREFIX, ALIVE_SINCE, Share, split_page
 
 NOW = 10000.0
 AFTER = 600
 
 
-def headers(**seen):
+def headers(since=1.0, **seen):
     """Container headers as LocalStore returns them (lower case): ``seen`` index -> time."""
     out = {'x-timestamp': '1.00000'}
+    if since is not None:
+        out[ALIVE_SINCE.lower()] = '%.5f' % since
     out.update({(ALIVE_PREFIX + index[1:]).lower(): '%.5f' % when
                 for index, when in seen.items()})
     return out
@@ -65,16 +67,27 @@ class TestTakeover(unittest.TestCase):
         self.assertEqual(Share([0], 3).taking_over(silent, NOW, AFTER).taken, (1, 2))
 
     def test_a_replica_never_heard_of_counts_from_the_first_sign_of_life(self):
-        recent = headers(r0=NOW - 5, r2=NOW - 1)
+        recent = headers(since=NOW - 100, r0=NOW - 5, r2=NOW - 1)
         self.assertEqual(Share([2], 3).taking_over(recent, NOW, AFTER).taken, ())
-        long_ago = headers(r0=NOW - 1000, r2=NOW - 1)
+        long_ago = headers(since=NOW - 1000, r0=NOW - 5, r2=NOW - 1)
         self.assertEqual(Share([0], 3).taking_over(long_ago, NOW, AFTER).taken, ())
-        self.assertEqual(Share([2], 3).taking_over(long_ago, NOW, AFTER).taken, (0, 1))
+        self.assertEqual(Share([2], 3).taking_over(long_ago, NOW, AFTER).taken, (1,))
 
-    def test_without_any_sign_of_life_nobody_takes_anything(self):
+    def test_without_signs_of_life_since_nobody_is_silent_for_lack_of_one(self):
         # a container migrated before heartbeats existed, however old
         for index in range(3):
-            self.assertEqual(Share([index], 3).taking_over(headers(), NOW, AFTER).taken, ())
+            self.assertEqual(Share([index], 3).taking_over(
+                headers(since=None), NOW, AFTER).taken, ())
+        self.assertEqual(Share([0], 3).taking_over(
+            headers(since=None, r1=NOW - 1000), NOW, AFTER).taken, ())
+        self.assertEqual(Share([2], 3).taking_over(
+            headers(since=None, r1=NOW - 1000), NOW, AFTER).taken, (1,))
+
+    def test_since_is_written_once(self):
+        share = Share([1], 3)
+        self.assertIn(ALIVE_SINCE, share.heartbeat(NOW, {}))
+        self.assertNotIn(ALIVE_SINCE, share.heartbeat(NOW, headers()))
+        self.assertNotIn(ALIVE_SINCE, share.heartbeat(NOW))
 
     def test_a_taken_share_owns_its_names_and_the_first_replica_work(self):
         names = ['obj-%d' % i for i in range(300)]
