@@ -147,8 +147,11 @@ class StatusFile:
         status['finished'] = self.clock()
         if source_count is not None:
             status.update(source_count=source_count, source_count_from=FROM_CONTAINER)
+        elif not marker:
+            # this scan just ended: it counted everything the source holds
+            status.update(source_count=status['scanned_count'],
+                          source_count_from=FROM_LAST_SCAN)
         elif status.get('last_finished'):
-            # a scan has ended: the listing counted everything the source held then
             status.update(source_count=status['last_scanned_count'],
                           source_count_from=FROM_LAST_SCAN)
         self.save()

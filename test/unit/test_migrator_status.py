@@ -42,6 +42,9 @@ class TestStatusFile(unittest.TestCase):
         status.record(ENTRY, 'm', {'scanned_count': 3}, reset=True, started=90.0)
         self.assertNotIn('source_count', status.get(ENTRY))      # no scan has ended yet
         status.record(ENTRY, '', {'scanned_count': 2}, reset=False)
+        got = status.get(ENTRY)     # the scan ended: it counted the source, nothing remains
+        self.assertEqual((got['source_count'], progress(got, 100.0)['remaining_objects']),
+                         (5, 0))
         self.now = 200.0
         status.record(ENTRY, 'm', {'scanned_count': 3, 'errors_count': 1}, reset=True,
                       started=190.0)
