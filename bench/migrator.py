@@ -132,7 +132,7 @@ class Source:
 
 # moto: ``"GET /bucket/key HTTP/1.1" 200`` (DELETE lines are coloured); Swift's proxy access
 # log: ``... 01/Dec/2026/18/21/17 GET /v1/AUTH_x/c/o HTTP/1.0 200 ...``.
-REQUEST = re.compile(r'(?:\x1b\[[0-9;]*m)*\b(GET|HEAD|PUT|POST|DELETE) (/\S*) HTTP/1\.[01]')
+REQUEST = re.compile(r'(?:"|\s|\x1b\[[0-9;]*m)(GET|HEAD|PUT|POST|DELETE) (/\S*) HTTP/1\.[01]')
 
 
 def classify(kind, path, bucket):
