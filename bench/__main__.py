@@ -17,7 +17,7 @@ import time
 from bench import environment, report
 
 MEASUREMENTS = ('small', 'medium', 'large', 'processes', 'lag', 'shunt', 'proxymc',
-                'container_sync', 'growth', 'profile', 'idle')
+                'container_sync', 'migrator', 'growth', 'profile', 'idle')
 DEFAULT = MEASUREMENTS[:-1]     # growth's 'rows' part is the idle poll, at a larger size
 QUICK_DEFAULT = tuple(m for m in DEFAULT if m not in ('profile', 'proxymc'))
 FULL = dict(rounds=3, small=2000, medium=200, large=2, large_mib=256, big_mib=1000,
@@ -25,12 +25,13 @@ FULL = dict(rounds=3, small=2000, medium=200, large=2, large_mib=256, big_mib=10
             listing_entries=10000, csync_objects=2000, csync_slos=20, csync_slo_mib=32,
             growth_objects=10000,
             growth_containers=1000, growth_rows=1000000, idle_rows=100000,
-            proxymc_listing=10000)
+            proxymc_listing=10000, migrate_small=10000, migrate_large=20, migrate_large_mib=64)
 QUICK = dict(quick=True, rounds=1, small=300, medium=30, large=2, large_mib=16, big_mib=50,
              proc_containers=6, proc_objects=40, lag_seconds=10, shunt_gets=40,
              listing_entries=2000, csync_objects=200, csync_slos=3, csync_slo_mib=4,
              growth_objects=300,
-             growth_containers=30, growth_rows=20000, idle_rows=20000, proxymc_listing=2000)
+             growth_containers=30, growth_rows=20000, idle_rows=20000, proxymc_listing=2000,
+             migrate_small=150, migrate_large=3, migrate_large_mib=8)
 
 
 def parse_args(argv):

@@ -55,7 +55,8 @@ def markdown(results):
             lines += throughput_table(name, results[name])
     for name, render in (('large', large_table), ('processes', processes_table),
                          ('lag', lag_table), ('shunt', shunt_table), ('proxymc', proxymc_table),
-                         ('container_sync', csync_table), ('growth', growth_table),
+                         ('container_sync', csync_table), ('migrator', migrator_table),
+                         ('growth', growth_table),
                          ('idle', idle_table), ('profile', profile_table)):
         if name in results:
             data = results[name]
@@ -308,6 +309,39 @@ def csync_table(data):
     if data.get('note'):
         lines += [data['note'], '']
     return lines
+
+
+def migrator_table(data):
+    lines = ['## Migrator: swift-s3-migrator vs a plain copy loop, same data, same run', '',
+             '3 node migrators (`--once`, workers=%s each) vs the copy loop (3 processes x '
+             'workers green threads, names known up front: the migrator\'s source GET and its '
+             'local PUT, nothing else). objects/s and MB/s over the window from the first local '
+             'object PUT to the end of the last (start-up left out); "start to end" from process '
+             'start to the last exit. Source '
+             'requests are counted at the source server (its access log); "object" requests '
+             'leave the listings out.' % data.get('workers'), '',
+             '| source | objects | contender | objects/s | MB/s | objects/s start to end | '
+             'peak RSS MiB (per process) | source object requests/object | all source '
+             'requests/object | verified runs |', '|---|---|---|---|---|---|---|---|---|---|']
+    ratios = []
+    for source, parts in (data.get('sources') or {}).items():
+        for label, part in parts.items():
+            what = '%d x %s' % (part['count'], '%d KiB' % (part['size'] // 1024)
+                                if part['size'] < 2 ** 20 else '%d MiB' % (part['size'] // 2 ** 20))
+            for who, fig in part['summary'].items():
+                if who == 'ratio':
+                    continue
+                lines.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d/%d%s |' % (
+                    source, what, who, fmt_spread(fig['objs_per_s'], '%.1f'),
+                    fmt_spread(fig['mb_per_s'], '%.2f'),
+                    fmt_spread(fig['start_to_end_objs_per_s'], '%.1f'),
+                    fmt_spread(fig['rss_mib'], '%.0f'),
+                    fmt_spread(fig['object_requests_per_obj'], '%.3f'),
+                    fmt_spread(fig['all_requests_per_obj'], '%.3f'), fig['ok_runs'], fig['runs'],
+                    ('; FAILED: ' + '; '.join(fig['failures'])) if fig['failures'] else ''))
+            ratios.append('- %s, %s: migrator / copy loop, per round: **%s**' % (
+                source, what, fmt_spread(part['summary']['ratio'], '%.2fx')))
+    return lines + [''] + ratios + ['']
 
 
 def profile_table(data):

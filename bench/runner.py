@@ -55,5 +55,6 @@ MEASURE = {
     'shunt': _lazy('shunt'),
     'proxymc': _lazy('proxymc'),
     'container_sync': _lazy('container_sync'),
+    'migrator': _lazy('migrator'),
     'profile': _lazy('profile'),
 }

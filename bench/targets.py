@@ -113,7 +113,16 @@ TARGETS = [
      path('small', 'summary', 'ours', 'requests_per_obj'), 1.05, 'at most', '%.3f'),
     ('daemon peak RSS syncing a big SLO and DLO (1,000 MiB in the full run; MiB)',
      path('large', 'big_rss_mib'), 200, 'at most', '%.0f'),
-]
+] + [target for source, label in (('moto', 'moto'), ('swift', 'the second Swift'))
+     for target in (
+    ('migrator from %s, 4 KiB objects: objects/s, migrator / copy loop' % label,
+     path('migrator', 'targets', source, 'small_ratio'), 0.9, 'at least', '%.2fx'),
+    ('migrator from %s, large objects: MB/s, migrator / copy loop' % label,
+     path('migrator', 'targets', source, 'large_ratio'), 0.9, 'at least', '%.2fx'),
+    ('migrator from %s: peak RSS, large objects / 4 KiB objects (flat in object size)' % label,
+     path('migrator', 'targets', source, 'rss_large_over_small'), 1.2, 'at most', '%.2fx'),
+    ('migrator from %s: source object requests per object, after the listing' % label,
+     path('migrator', 'targets', source, 'requests_per_obj'), 1.1, 'at most', '%.3f'))]
 
 
 def judge(figure, limit, sense):

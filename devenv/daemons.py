@@ -119,8 +119,9 @@ class NodeMigrators(NodeDaemons):
     """One ``swift-s3-migrator`` per node of the environment, each with its own status file,
     as an operator would run them on the container nodes."""
 
-    def __init__(self, env, migrations, items_chunk=1000, **settings):
+    def __init__(self, env, migrations, items_chunk=1000, top=None, **settings):
         self.migrations = migrations
+        self.top = dict(top or {})      # top-level config keys (statsd_host, ...)
         self.settings = dict(items_chunk=items_chunk, **settings)
         super().__init__(env, [])
         self.write_configs()
@@ -139,6 +140,7 @@ class NodeMigrators(NodeDaemons):
                     {'status_file': self.status_file(index), 'log_level': 'info',
                      'poll_interval': 1}, **self.settings),
             }
+            conf.update(self.top)
             with open(path, 'w') as f:
                 json.dump(conf, f, indent=1)
 

@@ -1,4 +1,4 @@
-"""statsd counters and timers, one series per mapping and container (behaviour 1.6).
+"""statsd counters, timers and gauges, one series per mapping and container (behaviour 1.6).
 
 Metric names keep the original's layout so existing dashboards keep working:
 ``[statsd_prefix.]<endpoint>.<account>.<bucket[/custom_prefix]>.<container>.<metric>``, each
@@ -64,3 +64,10 @@ class StatsReporter:
     def timing(self, metric, ms):
         if self.client:
             self.client.timing(metric, ms)
+
+    def gauge(self, metric, value):
+        """A statsd gauge (``|g``: the value now, not a delta). Swift's client has no gauge
+        method; its ``_send`` builds the line with the prefix and sample rate as for the
+        others."""
+        if self.client:
+            self.client._send(metric, value, 'g')

@@ -11,7 +11,11 @@ work without talking to each other. The node is identified by ``swift_bind_ip`` 
 prefix).
 
 ``--status`` prints, per migrated container of this node's status file, the objects and bytes
-copied, scanned and deleted, the errors and the marker, and exits.
+copied, scanned and deleted, the errors, what the source holds and what remains of the current
+scan (a Swift container's count; for S3, what the last full scan listed), the scan's age and
+the marker, and exits. With ``statsd_host``, the counters ``copied_objects``, ``bytes``,
+``scanned``, ``deleted_objects`` and ``errors`` go out as pages finish, and the gauges
+``remaining_objects`` (where known), ``pass_errors`` and ``pass_age`` after every page.
 
 Exit status as ``swift-s3-sync``: 0 a clean stop (SIGTERM/SIGINT: the page in flight finishes
 and the status file is saved; the end of ``--once``; nothing to migrate), 2 a wrong config (one
@@ -149,6 +153,8 @@ def build(conf, settings, logger):
 
 def print_status(path):
     """One block per migrated container of the status file (exit 0; 2 when unreadable)."""
+    import time
+    from s3_sync.migrator.status import FROM_CONTAINER, progress
     try:
         with open(path) as f:
             text = f.read()
@@ -171,9 +177,17 @@ def print_status(path):
         print('  previous full scan: copied %d objects, %d bytes; scanned %d' % tuple(
             status.get(k, 0) for k in ('last_moved_count', 'last_bytes_count',
                                        'last_scanned_count')))
+        figures = progress(status, time.time())
         if status.get('source_count') is not None:
-            print('  the source holds %d objects; this scan has listed %d so far' % (
-                status['source_count'], status.get('scanned_count', 0)))
+            print('  the source holds %d objects (%s); this scan has listed %d so far, %d '
+                  'remaining' % (status['source_count'],
+                                 'its container\'s count' if status.get('source_count_from')
+                                 == FROM_CONTAINER else 'listed by the last full scan',
+                                 status.get('scanned_count', 0),
+                                 figures['remaining_objects']))
+        if status.get('pass_started'):
+            print('  this scan began %.0f s ago; %d errors in it' % (
+                figures['pass_age'], figures['pass_errors']))
         print('  marker %r; last page at %s' % (status.get('marker', ''),
                                                  status.get('finished')))
     return 0

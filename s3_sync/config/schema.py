@@ -286,6 +286,9 @@ MIGRATOR_SETTINGS_KEYS = {
     'poll_interval': Key(NUMBER, default=5, minimum=0, maximum=DAY),
     'segment_size': Key(INT, default=100000000, minimum=1024 * 1024, maximum=5 * 2 ** 30),
     'ring_name': Key(STR, default='container'),
+    # seconds without a sign of life from a replica's node before the next replica's node
+    # takes its share of a container over (must exceed the longest page)
+    'takeover_after': Key(NUMBER, default=1800, minimum=1, maximum=DAY * 30),
     'statsd_prefix': Key(STR),
     'log_file': Key(STR),
     'log_level': Key(STR, default='info', choices=LOG_LEVELS),

@@ -1,7 +1,8 @@
 """One source container into one local container, a page of the source listing at a time.
 
 A page (``items_chunk`` names from the saved marker) is merge-joined with the local listing
-(``merge``); this node acts only on the names it owns (``placement.Share``): copies what is
+(``merge``); this node acts only on the names it owns (``placement.split_page`` for the page's
+source entries, ``placement.Share`` for local-only names): copies what is
 missing or older here, checks converted large objects of equal time, and deletes local objects
 that went from the source while they still carry the migrator's mark. Work within a page runs
 on ``workers`` green threads; the marker moves once the whole page is done, so a kill -9 costs
@@ -21,6 +22,7 @@ from s3_sync.migrator import copy as copying
 from s3_sync.migrator.headers import CONTAINER_STATE, MODIFIED, SRC_DELETED
 from s3_sync.migrator.local_store import DELETED
 from s3_sync.migrator.merge import COPY, GONE, LARGE, merge
+from s3_sync.migrator.placement import split_page
 from s3_sync.providers.swift_conn import listing_epoch
 
 MAX_PAGE = 1000        # S3 lists at most 1000 keys per request
@@ -51,7 +53,8 @@ class ContainerMigration:
     """Migrates ``bucket`` of ``migration`` into its local container, page by page."""
 
     def __init__(self, migration, bucket, provider, store, copier, share, items_chunk,
-                 workers, logger, stats=None, clock=time.time, policy=None):
+                 workers, logger, stats=None, clock=time.time, policy=None,
+                 takeover_after=1800, takeovers=None):
         self.migration = migration
         self.bucket = bucket
         self.account = migration.account
@@ -66,7 +69,12 @@ class ContainerMigration:
         self.stats = stats
         self.clock = clock
         self.policy = policy
-        self.source_count = None    # what the source says it holds (Swift), once prepared
+        self.takeover_after = takeover_after
+        self.heartbeat_done = False     # prepare() left this node's sign of life already
+        # (account, container) -> replicas taken over at the last pass (the caller's, kept
+        # across passes so a takeover is logged when it begins and ends, not every pass)
+        self.takeovers = {} if takeovers is None else takeovers
+        self.source_count = None    # what the source's container says it holds, once prepared
 
     def __str__(self):
         return '%s/%s <- %s' % (self.account, self.container, self.bucket)
@@ -82,11 +90,19 @@ class ContainerMigration:
         wanted = container_settings(source)
         versions = wanted.get(VERSIONS_SYSMETA)
         count = source.get('x-container-object-count')
-        self.source_count = int(count) if count and count.isdigit() else None
+        # the container's count covers every object: no measure of a prefix's share
+        self.source_count = int(count) if count and count.isdigit() and \
+            not self.migration.prefix else None
         here = self.store.container_headers(self.account, self.container)
         if here is None:
+            wanted.update(self.share.heartbeat(self.clock(), {}))
             self.store.create_container(self.account, self.container, wanted, self.policy)
+            self.heartbeat_done = True
             return versions
+        self._take_over(here)
+        self.store.post_container(self.account, self.container,
+                                  self.share.heartbeat(self.clock(), here))
+        self.heartbeat_done = True
         state = here.get(CONTAINER_STATE.lower())
         if state == SRC_DELETED:
             # the source container is back: migrate again, keeping the local settings
@@ -97,11 +113,31 @@ class ContainerMigration:
                 self.store.post_container(self.account, self.container, changed)
         return versions
 
+    def _take_over(self, here):
+        """The share of replicas whose node shows no sign of life, where this node is next
+        in line (``placement.Share.taking_over``)."""
+        share = self.share.taking_over(here, self.clock(), self.takeover_after)
+        before = self.takeovers.get((self.account, self.container), ())
+        if share.taken and share.taken != before:
+            self.logger.warning('%s: no sign of life for %d s from the node(s) of replica(s) '
+                                '%s: this node migrates their share too', self,
+                                self.takeover_after, ', '.join(map(str, share.taken)))
+        elif before and not share.taken:
+            self.logger.info('%s: the node(s) of replica(s) %s are back: their share is '
+                             'theirs again', self, ', '.join(map(str, before)))
+        self.takeovers[(self.account, self.container)] = share.taken
+        self.share = share
+
     # -- one page -------------------------------------------------------------------
     def page(self, marker):
         """Handle one page after ``marker``: a PageResult with the next marker (``''`` once
-        the end of the listing is reached) and the page's counts."""
+        the end of the listing is reached) and the page's counts. Each page begins with this
+        node's sign of life in the container's sysmeta."""
         counts = collections.Counter()
+        if not self.heartbeat_done:
+            self.store.post_container(self.account, self.container,
+                                      self.share.heartbeat(self.clock()))
+        self.heartbeat_done = False
         entries = self.provider.list_objects(marker=marker, limit=self.limit,
                                              prefix=self.migration.prefix)
         entries = [e for e in entries if 'name' in e]
@@ -112,9 +148,10 @@ class ContainerMigration:
         counts['scanned_count'] = len(entries)
         local = self.store.listing(self.account, self.container, marker,
                                    self.migration.prefix)
+        owners = split_page(entries, self.share.count)
         pool = eventlet.GreenPool(self.workers)
         for action in merge(entries, local, marker, end):
-            if self.share.owns(action.name):
+            if self.share.owns(action.name, owners.get(action.name)):
                 pool.spawn_n(self._act, action, counts)
         pool.waitall()
         self._report(counts)

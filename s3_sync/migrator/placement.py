@@ -1,18 +1,36 @@
 """Which node migrates what: the container ring spreads the work over the container nodes.
 
 A node migrates the containers it holds a primary replica of (as the sync daemon crawls the DBs
-it holds), and within a container copies (and deletes) only the objects its replica owns by the
-sync daemon's rule (``crawler.ownership``: a hash of the object name picks one replica). Every
-object has exactly one owner among the container's primaries, so no two nodes copy the same
-object, and the split does not depend on anything the nodes would have to agree on.
+it holds), and within a container copies only the objects of each source listing page that
+``split_page`` gives its replica (the page's work balanced by size over the primaries: every
+node lists the same page from the same marker, so all compute the same split), and deletes only
+the local-only names its replica owns by the sync daemon's rule (``crawler.ownership``: a hash
+of the name). Every object has exactly one owner among the container's primaries, so no two
+nodes copy the same object, and nothing depends on the nodes talking to each other. (Should the
+source change between two nodes' listings of a page, an object may be copied by two nodes, at
+the same timestamp: the second PUT changes nothing; or by none this pass: the next pass has it.)
 
 The ring lookup uses the *local* account and container (the original used the source bucket,
 which put a relocated container's work on nodes that do not hold it).
+
+A node that is down would leave its share undone, so each node leaves a sign of life in the
+local container's sysmeta (one value per replica index it holds, written as each page begins),
+and a replica silent for ``takeover_after`` seconds is taken over by the node holding the next
+live replica in ring order (``Share.taking_over``). The nodes never talk to each other: they
+read the same container headers.
 """
 import os
 
 from s3_sync.crawler import ownership
 from s3_sync.crawler.node import LocalNode
+from s3_sync.migrator.headers import CONTAINER_STATE
+
+# What one object costs besides its bytes, in bytes (requests, a PUT's fsyncs, a listing row).
+PER_OBJECT = 256 * 1024
+# Per replica index: when its node last started a page of this container (epoch seconds).
+ALIVE_PREFIX = CONTAINER_STATE + '-Alive-'
+# When the first node began leaving them (a replica never heard of is silent since then).
+ALIVE_SINCE = CONTAINER_STATE + '-Alive-Since'
 
 
 class Placement:
@@ -45,20 +63,90 @@ class Placement:
 
 
 class Share:
-    """The replicas (``indexes`` of ``count`` primaries) of one container this node holds."""
+    """The replicas (``indexes`` of ``count`` primaries) of one container this node holds, and
+    those it has ``taken`` over from nodes that show no sign of life."""
 
-    def __init__(self, indexes, count):
+    def __init__(self, indexes, count, taken=()):
         self.indexes = tuple(indexes)
         self.count = count
+        self.taken = tuple(taken)
 
-    def owns(self, name):
-        return any(ownership.owns(name, index, self.count) for index in self.indexes)
+    def owns(self, name, replica=None):
+        """Whether this node acts on ``name``: ``replica`` is the index ``split_page`` gave a
+        source entry; names only here (deletes) go by the sync daemon's name-hash rule."""
+        if replica is not None:
+            return replica in self.indexes + self.taken
+        return any(ownership.owns(name, index, self.count)
+                   for index in self.indexes + self.taken)
 
     @property
     def first(self):
-        """Whether this node holds the container's first primary: it does the container-level
-        work (creating the container, copying its metadata) so only one node does it."""
-        return 0 in self.indexes
+        """Whether this node holds (or has taken over) the container's first primary: it does
+        the container-level work (removing a container gone from the source) so only one
+        node does it."""
+        return 0 in self.indexes + self.taken
+
+    def heartbeat(self, now, container_headers=None):
+        """The container headers that say this node's replicas are being migrated (and, when
+        ``container_headers`` lack it, since when signs of life are left here)."""
+        out = {ALIVE_PREFIX + str(index): '%.5f' % now for index in self.indexes}
+        if container_headers is not None and ALIVE_SINCE.lower() not in container_headers:
+            out[ALIVE_SINCE] = '%.5f' % now
+        return out
+
+    def taking_over(self, container_headers, now, after):
+        """This share plus the replicas whose node gave no sign of life for ``after``
+        seconds, when this node holds the first live replica after it (in ring order).
+
+        A replica never heard of is judged from ``ALIVE_SINCE`` (when the first node began
+        leaving signs of life here); without it (a container migrated by a version without
+        them) nobody is judged silent for lack of one. Every node reads the same headers, so
+        each silent replica has one taker; while all are alive nobody takes anything, and no
+        object is copied by two nodes."""
+        since = _number(container_headers.get(ALIVE_SINCE.lower()))
+
+        def alive(index):
+            seen = _number(container_headers.get((ALIVE_PREFIX + str(index)).lower()))
+            last = seen if seen is not None else since
+            return index in self.indexes or last is None or last > now - after
+
+        taken = []
+        for silent in (i for i in range(self.count) if not alive(i)):
+            taker = next(((silent + step) % self.count for step in range(1, self.count)
+                          if alive((silent + step) % self.count)), None)
+            if taker in self.indexes:
+                taken.append(silent)
+        return Share(self.indexes, self.count, taken)
 
     def __repr__(self):
-        return 'Share(%r, %d)' % (self.indexes, self.count)
+        return 'Share(%r, %d%s)' % (self.indexes, self.count,
+                                    ', taken=%r' % (self.taken,) if self.taken else '')
+
+
+def split_page(entries, count):
+    """{name: replica index} for the source entries of one listing page, balanced by work:
+    the largest first, each to the replica with the least so far (sizes from the listing, plus
+    a fixed cost per object so that small objects split evenly by count). Every node lists the
+    same page from the same marker, so they all compute the same split; a name-hash split would
+    leave one node with far more than its share of a few large objects (20 names: 9, 6 and 5)."""
+    loads = [0] * count
+    owners = {}
+    for entry in sorted(entries, key=lambda e: (-_size(e), e['name'])):
+        index = min(range(count), key=lambda i: (loads[i], i))
+        owners[entry['name']] = index
+        loads[index] += _size(entry) + PER_OBJECT
+    return owners
+
+
+def _size(entry):
+    try:
+        return int(entry.get('bytes') or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

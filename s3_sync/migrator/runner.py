@@ -18,7 +18,7 @@ from s3_sync.lru import LRU
 from s3_sync.migrator.container_pass import ContainerMigration
 from s3_sync.migrator.copy import Copier
 from s3_sync.migrator.removal import ContainerRemoval
-from s3_sync.migrator.status import entry_for
+from s3_sync.migrator.status import entry_for, progress
 from s3_sync.providers import create_provider
 from s3_sync.stats import StatsReporter
 
@@ -57,6 +57,7 @@ class Migrator:
         self.policies = policies or {}
         self._providers = LRU(MAX_PROVIDERS)
         self.removal = ContainerRemoval(store, placement, logger)
+        self.takeovers = {}
         self.stopping = False
 
     def stop(self):
@@ -150,17 +151,20 @@ class Migrator:
                    self.settings['segment_size'], self.logger, self.clock),
             share, self.settings['items_chunk'], self.settings['workers'], self.logger,
             stats=self._stats(migration, bucket), clock=self.clock,
-            policy=migration.storage_policy)
+            policy=migration.storage_policy, takeover_after=self.settings['takeover_after'],
+            takeovers=self.takeovers)
         marker = self.status.get(entry).get('marker', '')
         try:
             versions = work.prepare()
             if versions and not nested and not migration.all_buckets:
                 handled.extend(self._versions_first(migration, versions))
             while not self.stopping:
+                started = self.clock()
                 result = work.page(marker)
                 self.status.record(entry, result.marker, result.counts, reset=not marker,
-                                   source_count=work.source_count)
+                                   source_count=work.source_count, started=started)
                 self._log_page(work, marker, result)
+                self._gauges(work.stats, entry)
                 if result.end:
                     break
                 marker = result.marker
@@ -185,6 +189,13 @@ class Migrator:
                          counts.get('moved_count', 0), counts.get('bytes_count', 0),
                          counts.get('deleted_count', 0), counts.get('errors_count', 0),
                          '; end of the listing' if result.end else '')
+
+    def _gauges(self, stats, entry):
+        """The container's progress as statsd gauges, after every page."""
+        if stats is None:
+            return
+        for metric, value in progress(self.status.get(entry), self.clock()).items():
+            stats.gauge(metric, value)
 
     def _stats(self, migration, bucket):
         if self.stats_conf is None or not self.stats_conf.statsd_host:

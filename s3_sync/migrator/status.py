@@ -10,8 +10,11 @@ it (without ``aws_secret``; for ``"/*"`` migrations with ``"all_buckets": true``
      "last_bytes_count": 0, "last_finished": 1553294400.0}
 
 the original's format, so a deployment switches in place, plus ours: ``errors_count``,
-``deleted_count``, ``skipped_count`` and ``source_count`` (what a Swift source's container
-says it holds). Writes are atomic (temp file in the same directory,
+``deleted_count``, ``skipped_count``, ``pass_started`` (when the current full scan began) and
+``source_count`` with ``source_count_from``: what the source holds, as a Swift source's
+container says (``container``) or, for S3 (which keeps no count) and listings under a
+``prefix``, as the last complete scan listed it (``last scan``; none before the first one
+ends). Writes are atomic (temp file in the same directory,
 fsync, rename); a file that is not valid JSON is moved aside as ``<file>.corrupted.<n>`` and the
 migration starts over from the beginning of each listing (nothing is lost: what is already
 copied is skipped by the merge-join).
@@ -26,6 +29,20 @@ IGNORED_KEYS = ('status', 'aws_secret', 'all_buckets', 'custom_prefix')
 ALL = '/*'
 COUNTS = ('moved_count', 'scanned_count', 'bytes_count')
 OURS = ('errors_count', 'deleted_count', 'skipped_count')
+FROM_CONTAINER, FROM_LAST_SCAN = 'container', 'last scan'
+
+
+def progress(status, now):
+    """The figures a migration's progress is watched by (``--status`` and the statsd gauges):
+    ``remaining_objects`` (where the source count is known, else absent), ``pass_errors`` (of
+    the current full scan) and ``pass_age`` (seconds since it began: a change at the source
+    behind the marker is picked up at the latest one whole scan after that)."""
+    out = {'pass_errors': status.get('errors_count', 0),
+           'pass_age': max(0.0, now - status.get('pass_started', now))}
+    if status.get('source_count') is not None:
+        out['remaining_objects'] = max(0, status['source_count'] -
+                                       status.get('scanned_count', 0))
+    return out
 
 
 def equal_migration(left, right):
@@ -109,10 +126,11 @@ class StatusFile:
         return dict(found['status']) if found else {}
 
     # -- writing ------------------------------------------------------------
-    def record(self, entry, marker, counts, reset, source_count=None):
+    def record(self, entry, marker, counts, reset, source_count=None, started=None):
         """Save one listing step: the new ``marker``, ``counts`` (moved/scanned/bytes and ours)
-        of the step; ``reset`` when the listing wrapped around (a new full scan starts);
-        ``source_count``: the objects the source says it holds (ours, when known)."""
+        of the step; ``reset`` when the listing wrapped around (a new full scan starts at
+        ``started``, the step's start); ``source_count``: the objects the source's container
+        says it holds, when it says (else the last complete scan's count stands in)."""
         found = self.find(entry)
         if found is None:
             found = dict(entry, status={})
@@ -122,12 +140,20 @@ class StatusFile:
         status = found.setdefault('status', {})
         if reset:
             self._roll_over(status)
+            status['pass_started'] = started if started is not None else self.clock()
         for key in COUNTS + OURS:
             status[key] = status.get(key, 0) + counts.get(key, 0)
         status['marker'] = marker
         status['finished'] = self.clock()
         if source_count is not None:
-            status['source_count'] = source_count
+            status.update(source_count=source_count, source_count_from=FROM_CONTAINER)
+        elif not marker:
+            # this scan just ended: it counted everything the source holds
+            status.update(source_count=status['scanned_count'],
+                          source_count_from=FROM_LAST_SCAN)
+        elif status.get('last_finished'):
+            status.update(source_count=status['last_scanned_count'],
+                          source_count_from=FROM_LAST_SCAN)
         self.save()
 
     @staticmethod

@@ -20,7 +20,8 @@ import hashlib
 import re
 
 from swift.common.swob import DATE_HEADER_FORMAT_STRING, Match, str_to_wsgi
-from swift.common.utils import Timestamp
+from swift.common.utils import Timestamp, close_if_possible
+from swift.common.wsgi import WSGIContext
 
 from s3_sync.metadata import META_PREFIX, SLO_HEADER, is_slo
 from s3_sync.providers.base import written_after
@@ -181,3 +182,17 @@ def without_if_match_any(env):
     if env.get('HTTP_IF_MATCH') and '*' in Match(env['HTTP_IF_MATCH']).tags:
         del env['HTTP_IF_MATCH']
     return env
+
+
+def read_locally(app, env, start_response):
+    """Ask Swift first (``without_if_match_any``). ``(body, None)`` with the response already
+    started when Swift has an answer other than 404; ``(None, LocalMiss)`` when the remote
+    should be asked."""
+    ctx = WSGIContext(app)
+    # A copy: what the pipeline below changes in the environ must not change our request.
+    body = ctx._app_call(without_if_match_any(env))
+    if ctx._get_status_int() != 404:
+        start_response(ctx._response_status, ctx._response_headers, ctx._response_exc_info)
+        return body, None
+    close_if_possible(body)
+    return None, LocalMiss(ctx._response_headers)

@@ -18,13 +18,11 @@ container gets its 401/403 unchanged and nothing from the remote.
 """
 from swift.common.constraints import valid_api_version
 from swift.common.swob import Request, wsgi_to_str
-from swift.common.utils import close_if_possible, config_true_value, get_logger, split_path
-from swift.common.wsgi import WSGIContext
+from swift.common.utils import config_true_value, get_logger, split_path
 
 from s3_sync.shunt.early import EarlyRead, RecentlyRemote
-from s3_sync.shunt.headers import LocalMiss, without_if_match_any
+from s3_sync.shunt.headers import read_locally
 from s3_sync.shunt.listing import ListingSplice
-from s3_sync.shunt.migration import MigrationShunt
 from s3_sync.config import DEFAULT_PATH
 from s3_sync.shunt.objects import ObjectFallback, first_read, restores
 from s3_sync.shunt.profiles import DEFAULT_CHECK_INTERVAL, DEFAULT_READ_TIMEOUT, Profiles
@@ -62,14 +60,17 @@ class CloudShunt:
         self.listing = ListingSplice(app, self.logger)
         self.writes = ArchiveWrites(app, self.logger)
         self.sync_status = SyncStatus(app, self.profiles, self.logger)
-        self.migrations = MigrationShunt(app, self.profiles, self.listing, self.logger)
+        self._migrations = None
 
     def __call__(self, env, start_response):
         if asked(env) and not env.get(BYPASS_ENV):
             return self.sync_status(env, start_response, self._object)
-        migrated = self.migrations.target(env)
-        if migrated is not None:
-            return self.migrations(env, start_response, *migrated)
+        if not env.get(BYPASS_ENV):
+            self.profiles.reload_if_changed()
+            if self.profiles.migrations:
+                migrated = self.migrations.target(env)
+                if migrated is not None:
+                    return self.migrations(env, start_response, *migrated)
         target = self._target(env)
         if target is None:
             return self.app(env, start_response)
@@ -111,27 +112,30 @@ class CloudShunt:
         early = None
         if target in self.recently_remote and authenticated(env):
             early = EarlyRead(first_read(req, provider, target[2]))
-        ctx = WSGIContext(self.app)
         try:
-            # A copy: what the pipeline below changes in the environ must not change our
-            # request.
-            body = ctx._app_call(without_if_match_any(env))
+            body, local = read_locally(self.app, env, start_response)
         except BaseException:
             if early is not None:
                 early.discard()
             raise
-        if ctx._get_status_int() != 404:
+        if local is None:
             if early is not None:
                 early.discard()
                 self.recently_remote.forget(target)
-            start_response(ctx._response_status, ctx._response_headers,
-                           ctx._response_exc_info)
             return body
-        close_if_possible(body)
-        local = LocalMiss(ctx._response_headers)
         resp = self.objects(req, mapping, provider, target, local, early)
         if resp.status_int // 100 == 2 and not restores(req, mapping):
             self.recently_remote.remember(target)
         elif early is not None:
             self.recently_remote.forget(target)
         return resp(env, start_response)
+
+    @property
+    def migrations(self):
+        """The shunt for ``migrations[]``, built (and its modules imported) only once the
+        config has a migration: a proxy without one never loads the migrator."""
+        if self._migrations is None:
+            from s3_sync.shunt.migration import MigrationShunt
+            self._migrations = MigrationShunt(self.app, self.profiles, self.listing,
+                                              self.logger)
+        return self._migrations

@@ -34,10 +34,9 @@ from s3_sync.lru import LRU
 from s3_sync.migrator.container_pass import container_settings
 from s3_sync.migrator.headers import CONTAINER_STATE, MIGRATOR_TAG, MODIFIED, header_time
 from s3_sync.providers.base import RemoteError
-from s3_sync.shunt.headers import LocalMiss, local_id_headers, without_if_match_any
+from s3_sync.shunt.headers import local_id_headers, read_locally
 from s3_sync.shunt.objects import ObjectFallback, bad_gateway
 
-BYPASS_ENV = 'HTTP_X_CLOUD_SYNC_SHUNT_BYPASS'
 SWIFT_SOURCE = 'CSM'
 MAX_SOURCES = 1000
 _TAG_ENV = 'HTTP_' + MIGRATOR_TAG.upper().replace('-', '_')
@@ -79,10 +78,8 @@ class MigrationShunt:
         self._sources = LRU(MAX_SOURCES)
 
     def target(self, env):
-        """``(migration, account, container, object|None)`` (str names), or None."""
-        if env.get(BYPASS_ENV):
-            return None
-        self.profiles.reload_if_changed()
+        """``(migration, account, container, object|None)`` (str names), or None. The
+        caller has checked the bypass header and reloaded the config."""
         migrations = self.profiles.migrations
         if not migrations:
             return None
@@ -207,14 +204,9 @@ class MigrationShunt:
 
     # -- objects ------------------------------------------------------------------
     def _read(self, env, start_response, migration, provider, target):
-        ctx = WSGIContext(self.app)
-        body = ctx._app_call(without_if_match_any(env))
-        if ctx._get_status_int() != 404:
-            start_response(ctx._response_status, ctx._response_headers,
-                           ctx._response_exc_info)
+        body, local = read_locally(self.app, env, start_response)
+        if local is None:
             return body
-        close_if_possible(body)
-        local = LocalMiss(ctx._response_headers)
         mapping = self._sources.get((migration, target[1]))
         if mapping.restore_object and env['REQUEST_METHOD'] == 'GET':
             # the restore needs the container here

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import time
 import uuid
 
@@ -33,8 +34,8 @@ def unversion(conn, container):
 
 
 class MigratorTestMixin:
-    def run_migrators(self, migrations, **settings):
-        migrators = NodeMigrators(self.env, migrations, **settings)
+    def run_migrators(self, migrations, top=None, **settings):
+        migrators = NodeMigrators(self.env, migrations, top=top, **settings)
         outputs = migrators.run_once()
         for rc, out in outputs:
             self.assertEqual(rc, 0, out[-3000:])
@@ -166,17 +167,16 @@ class S3MigrationTests(MigratorTestMixin):
         self.run_migrators([self.migration()])
         self.assertEqual(local.get_object(self.bucket, 'overwritten-before')[1], b'local newer')
         self.assertEqual(local.get_object(self.bucket, 'kept')[1], b'source v1')
-        # a local write after the migration wins too, on every later pass
+        # a local write after the migration wins too, on every later pass; and a newer
+        # source version replaces a copy no client touched since (one pass checks both)
         local.put_object(self.bucket, 'kept', b'local v2')
-        self.run_migrators([self.migration()])
-        self.assertEqual(local.get_object(self.bucket, 'kept')[1], b'local v2')
-        # a newer source version replaces a migrated (untouched) copy, not a local one
         self.put('overwritten-before', b'source newest')
         self.run_migrators([self.migration()])
+        self.assertEqual(local.get_object(self.bucket, 'kept')[1], b'local v2')
         self.assertEqual(local.get_object(self.bucket, 'overwritten-before')[1],
                          b'source newest')
 
-    def test_source_delete_removes_only_objects_still_marked(self):
+    def test_source_delete_removes_only_objects_still_marked_and_never_all(self):
         for key in ('gone-marked', 'gone-posted', 'gone-overwritten', 'stays'):
             self.put(key, key.encode())
         self.run_migrators([self.migration()])
@@ -186,20 +186,37 @@ class S3MigrationTests(MigratorTestMixin):
         local.put_object(self.bucket, 'local-only', b'never at the source')
         for key in ('gone-marked', 'gone-posted', 'gone-overwritten'):
             self.s3.delete_object(Bucket=self.bucket, Key=key)
-        migrators, _ = self.run_migrators([self.migration()])
+        statsd = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(statsd.close)
+        statsd.bind(('127.0.0.1', 0))
+        migrators, _ = self.run_migrators([self.migration()], top={
+            'statsd_host': '127.0.0.1', 'statsd_port': statsd.getsockname()[1]},
+            statsd_prefix='mig')
+        # progress as gauges: the scan listed the whole source ('stays') and ended
+        statsd.settimeout(0.5)
+        lines = []
+        try:
+            while True:
+                lines.extend(statsd.recv(65536).decode().splitlines())
+        except socket.timeout:
+            pass
+        sent = [re.match(r'mig\..*\.([a-z_]+):([0-9.]+)\|([a-z]+)$', line).groups()
+                for line in lines]
+        gauges = {(name, value) for name, value, kind in sent if kind == 'g'}
+        self.assertIn(('remaining_objects', '0'), gauges, lines)
+        self.assertIn(('pass_errors', '0'), gauges, lines)
+        self.assertTrue(any(name == 'pass_age' for name, _v in gauges), lines)
+        self.assertIn(('deleted_objects', '1', 'c'), sent)
         self.assertEqual(set(self.local_listing(self.bucket)),
                          {'gone-posted', 'gone-overwritten', 'local-only', 'stays'})
         self.assertEqual(sum(e['status'].get('deleted_count', 0)
                              for e in self.statuses(migrators)), 1)
-
-    def test_source_listing_empty_deletes_nothing(self):
-        self.put('a', b'a')
-        self.put('b', b'b')
-        self.run_migrators([self.migration()])
-        self.s3.delete_object(Bucket=self.bucket, Key='a')
-        self.s3.delete_object(Bucket=self.bucket, Key='b')
+        # the source then lists nothing at all (emptied, or the wrong bucket): the rail
+        # keeps every local object, the migrated 'stays' included, and says so
+        self.s3.delete_object(Bucket=self.bucket, Key='stays')
         _, outputs = self.run_migrators([self.migration()])
-        self.assertEqual(set(self.local_listing(self.bucket)), {'a', 'b'})
+        self.assertEqual(set(self.local_listing(self.bucket)),
+                         {'gone-posted', 'gone-overwritten', 'local-only', 'stays'})
         rails = [line for _, out in outputs for line in out.splitlines()
                  if 'the source lists no object' in line]
         self.assertTrue(rails, 'the rail said nothing')
@@ -228,6 +245,9 @@ class S3MigrationTests(MigratorTestMixin):
         migrators.kill_all(signal.SIGKILL)
         before = set(self.local_listing(self.bucket))
         self.assertLess(len(before), count, 'the kill came too late to prove anything')
+        # slow (1 worker) only until the kill: the restart need not crawl
+        migrators.settings['workers'] = 10
+        migrators.write_configs()
         outputs = migrators.run_once()
         copied = [m.group(1) for _, out in outputs
                   for m in re.finditer(r"copied '([^']+)'", out)]
@@ -239,6 +259,48 @@ class S3MigrationTests(MigratorTestMixin):
 class TestMigrateFromMoto(S3MigrationTests, S3TargetTest):
     target_name = 'moto'
     parts_by_number = False
+
+
+class TestTakeoverOfASilentNode(MigratorTestMixin, S3TargetTest):
+    """One node's migrator is not running: its share is taken over after ``takeover_after``
+    by one other node, and no object is ever fetched by two nodes."""
+    target_name = 'moto'
+    # well above a pass of 30 objects even on a loaded machine: the two live nodes must never
+    # take each other's share for a slow pass
+    TAKEOVER_AFTER = 15
+
+    def test_a_silent_nodes_share_is_taken_over_by_one_node_once(self):
+        self.cleanup_local(self.bucket)
+        names = ['obj-%03d' % i for i in range(30)]
+        for name in names:
+            self.s3.put_object(Bucket=self.bucket, Key=name, Body=name.encode())
+        log = os.path.join(self.env['log_dir'], 'moto.log')
+        offset = os.path.getsize(log)
+        migration = {'account': self.account, 'aws_bucket': self.bucket,
+                     'aws_endpoint': self.target['aws_endpoint'],
+                     'aws_identity': self.target['aws_identity'],
+                     'aws_secret': self.target['aws_secret'], 'protocol': 's3'}
+        migrators = NodeMigrators(self.env, [migration], takeover_after=self.TAKEOVER_AFTER,
+                                  poll_interval=1)
+        self.addCleanup(migrators.kill_all)
+        started = time.time()
+        migrators.start(0)
+        migrators.start(1)          # the third node's migrator is down
+        deadline = started + 240
+        while time.time() < deadline and len(self.local_listing(self.bucket)) < len(names):
+            time.sleep(0.5)
+        done = time.time()
+        migrators.kill_all(signal.SIGKILL)      # at once: a node stopping is silent too
+        self.assertEqual(sorted(self.local_listing(self.bucket)), names)
+        self.assertGreater(done - started, self.TAKEOVER_AFTER,
+                           'all arrived before any takeover: nothing was proven')
+        takers = [i for i in (0, 1) if 'migrates their share too' in migrators.log(i)]
+        self.assertEqual(len(takers), 1, [migrators.log(i)[-2000:] for i in (0, 1)])
+        with open(log, 'rb') as f:
+            f.seek(offset)
+            gets = re.findall(r'"GET /%s/(obj-\d+) HTTP' % self.bucket,
+                              f.read().decode('utf-8', 'replace'))
+        self.assertEqual(sorted(gets), names, 'an object was fetched twice, or never')
 
 
 class TestMigrateFromS3api(S3MigrationTests, S3TargetTest):
@@ -339,40 +401,36 @@ class TestMigrateFromSwift(MigratorTestMixin, IntegrationTest):
         self.assertEqual(self.local_conn.head_container(docs)['x-versions-location'], versions)
         self.assertEqual({e['aws_bucket'] for e in self.statuses(migrators)}, {docs, versions})
 
-    def test_swift_slo_segments_then_manifest(self):
-        container = self.remote_container('slo')
+    def test_swift_slo_and_dlo_segments_then_manifests(self):
+        container = self.remote_container('large')
         segs = self.remote_container('slo_segs')
+        dlo_segs = self.remote_container('dlo_segs')
         parts = [os.urandom(MiB), os.urandom(1000)]
         for i, data in enumerate(parts):
             self.remote.put_object(segs, 'part%d' % i, data)
         manifest = [{'path': '/%s/part%d' % (segs, i), 'etag': md5(d), 'size_bytes': len(d)}
                     for i, d in enumerate(parts)]
-        self.remote.put_object(container, 'big', json.dumps(manifest),
+        self.remote.put_object(container, 'slo', json.dumps(manifest),
                                query_string='multipart-manifest=put',
                                headers={'X-Object-Meta-Size': 'large'})
-        migrators, _ = self.run_migrators([dict(self.source, aws_bucket=container)])
-        headers, got = self.local_conn.get_object(container, 'big')
+        self.remote.put_object(dlo_segs, 'part/1', b'one-')
+        self.remote.put_object(dlo_segs, 'part/2', b'two')
+        self.remote.put_object(dlo_segs, 'other', b'not a segment')
+        self.remote.put_object(container, 'dlo', b'',
+                               headers={'X-Object-Manifest': '%s/part/' % dlo_segs})
+        self.run_migrators([dict(self.source, aws_bucket=container)])
+        headers, got = self.local_conn.get_object(container, 'slo')
         self.assertEqual(got, b''.join(parts))
         self.assertEqual(headers['x-object-meta-size'], 'large')
-        self.assertEqual(headers['etag'], self.remote.head_object(container, 'big')['etag'])
-        # a second run finds the same manifest here (same listing hash and time)
+        self.assertEqual(headers['etag'], self.remote.head_object(container, 'slo')['etag'])
+        headers, got = self.local_conn.get_object(container, 'dlo')
+        self.assertEqual(got, b'one-two')
+        self.assertEqual(headers['x-object-manifest'], '%s/part/' % dlo_segs)
+        self.assertEqual(sorted(self.local_listing(dlo_segs, self.local_conn)),
+                         ['part/1', 'part/2'])
+        # a second run finds the same manifests here (same listing hash and time)
         again, _ = self.run_migrators([dict(self.source, aws_bucket=container)])
         self.assertEqual(self.moved(again), 0)
-
-
-    def test_swift_dlo_segments_then_manifest(self):
-        container = self.remote_container('dlo')
-        segs = self.remote_container('dlo_segs')
-        self.remote.put_object(segs, 'part/1', b'one-')
-        self.remote.put_object(segs, 'part/2', b'two')
-        self.remote.put_object(segs, 'other', b'not a segment')
-        self.remote.put_object(container, 'big', b'',
-                               headers={'X-Object-Manifest': '%s/part/' % segs})
-        self.run_migrators([dict(self.source, aws_bucket=container)])
-        headers, got = self.local_conn.get_object(container, 'big')
-        self.assertEqual(got, b'one-two')
-        self.assertEqual(headers['x-object-manifest'], '%s/part/' % segs)
-        self.assertEqual(sorted(self.local_listing(segs, self.local_conn)), ['part/1', 'part/2'])
 
 
 class TestMigratorRefusesBadConfig(MigratorTestMixin, IntegrationTest):

@@ -49,7 +49,8 @@ class TestMigratorCommandLine(unittest.TestCase):
     def test_status_prints_each_container(self):
         status = self.write([dict(MIGRATION, container='c', status={
             'marker': 'm', 'moved_count': 3, 'bytes_count': 30, 'scanned_count': 4,
-            'source_count': 9})])
+            'source_count': 9, 'source_count_from': 'container', 'errors_count': 1,
+            'pass_started': 1.0})])
         rc, out, _err = self.run_main('--config', self.write({
             'migrations': [MIGRATION],
             'migrator_settings': {'status_file': status, 'items_chunk': 10}}), '--status')
@@ -57,7 +58,9 @@ class TestMigratorCommandLine(unittest.TestCase):
         self.assertIn('AUTH_a/c <- s3 b', out)
         self.assertIn('copied 3 objects, 30 bytes; scanned 4', out)
         self.assertIn("marker 'm'", out)
-        self.assertIn('the source holds 9 objects; this scan has listed 4', out)
+        self.assertIn("the source holds 9 objects (its container's count); this scan has "
+                      "listed 4 so far, 5 remaining", out)
+        self.assertIn('1 errors in it', out)
 
 
 if __name__ == '__main__':

@@ -29,6 +29,10 @@ class FakeStore:
     def __init__(self, names):
         self.names = sorted(names)
         self.deleted = []
+        self.posts = []
+
+    def post_container(self, account, container, headers):
+        self.posts.append(headers)
 
     def listing(self, account, container, marker='', prefix=''):
         return iter([entry(n) for n in self.names if n > marker])

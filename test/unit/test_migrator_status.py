@@ -5,7 +5,7 @@ import shutil
 import tempfile
 import unittest
 
-from s3_sync.migrator.status import StatusFile, equal_migration
+from s3_sync.migrator.status import StatusFile, equal_migration, progress
 
 ENTRY = {'account': 'AUTH_a', 'aws_bucket': 'b', 'aws_identity': 'i', 'custom_prefix': ''}
 
@@ -36,6 +36,33 @@ class TestStatusFile(unittest.TestCase):
         self.assertEqual((saved['status']['moved_count'], saved['status']['scanned_count']),
                          (0, 4))
         self.assertEqual(self.status().get(ENTRY)['marker'], 'x')
+
+    def test_without_a_container_count_the_last_full_scan_counts_the_source(self):
+        status = self.status()
+        status.record(ENTRY, 'm', {'scanned_count': 3}, reset=True, started=90.0)
+        self.assertNotIn('source_count', status.get(ENTRY))      # no scan has ended yet
+        status.record(ENTRY, '', {'scanned_count': 2}, reset=False)
+        got = status.get(ENTRY)     # the scan ended: it counted the source, nothing remains
+        self.assertEqual((got['source_count'], progress(got, 100.0)['remaining_objects']),
+                         (5, 0))
+        self.now = 200.0
+        status.record(ENTRY, 'm', {'scanned_count': 3, 'errors_count': 1}, reset=True,
+                      started=190.0)
+        got = status.get(ENTRY)
+        self.assertEqual((got['source_count'], got['source_count_from']), (5, 'last scan'))
+        self.assertEqual(progress(got, 250.0),
+                         {'remaining_objects': 2, 'pass_errors': 1, 'pass_age': 60.0})
+
+    def test_a_container_count_wins_and_remaining_never_goes_below_zero(self):
+        status = self.status()
+        status.record(ENTRY, 'm', {'scanned_count': 7}, reset=True, source_count=4)
+        got = status.get(ENTRY)
+        self.assertEqual((got['source_count'], got['source_count_from']), (4, 'container'))
+        self.assertEqual(progress(got, 100.0)['remaining_objects'], 0)
+
+    def test_unknown_count_leaves_remaining_out(self):
+        self.assertEqual(progress({'errors_count': 2}, 5.0),
+                         {'pass_errors': 2, 'pass_age': 0.0})
 
     def test_corrupt_file_is_moved_aside(self):
         os.makedirs(os.path.dirname(self.path))

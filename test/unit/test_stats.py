@@ -91,6 +91,11 @@ class TestUdpReporting(unittest.TestCase):
         self.assertEqual(self.received(), 'pfx.S3.AUTH_test.bucket.c1.deleted_objects:12.5|ms')
         self.assertEqual(self.received(), 'pfx.S3.AUTH_test.bucket.c1.deleted_objects:3|ms')
 
+    def test_gauge_sends_the_value_now(self):
+        reporter = stats.StatsReporter(self.conf, mapping(aws_endpoint=None))
+        reporter.gauge('remaining_objects', 42)
+        self.assertEqual(self.received(), 'pfx.S3.AUTH_test.bucket.c1.remaining_objects:42|g')
+
     def test_send_errors_are_swallowed(self):
         reporter = stats.StatsReporter(self.conf, mapping())
         with mock.patch('socket.socket.sendto', side_effect=OSError(9, 'bad fd')):

@@ -1,0 +1,74 @@
+"""The migrator measurement's own arithmetic: which source requests count, the PUT window, and
+the figures its targets are judged on (failed runs kept out)."""
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+from bench import migrator
+
+
+class TestSourceRequests(unittest.TestCase):
+    def test_object_requests_are_told_from_listings_auth_and_other_buckets(self):
+        self.assertEqual(migrator.classify('moto', '/b/obj-1', 'b'), 'object')
+        self.assertEqual(migrator.classify('moto', '/b', 'b'), 'listing')
+        self.assertEqual(migrator.classify('moto', '/', 'b'), 'listing')
+        self.assertIsNone(migrator.classify('moto', '/other/obj-1', 'b'))
+        self.assertEqual(migrator.classify('swift', '/v1/AUTH_r/b/dir/obj', 'b'), 'object')
+        self.assertEqual(migrator.classify('swift', '/v1/AUTH_r/b', 'b'), 'listing')
+        self.assertEqual(migrator.classify('swift', '/v1/AUTH_r', 'b'), 'listing')
+        self.assertEqual(migrator.classify('swift', '/auth/v1.0', 'b'), 'other')
+
+    def test_log_lines_of_both_servers_are_read(self):
+        moto = '127.0.0.1 - - [x] "\x1b[35mDELETE /b/k HTTP/1.1\x1b[0m" 204 -\n' \
+               '127.0.0.1 - - [x] "GET /b/k?x=1 HTTP/1.1" 200 -\n'
+        swift = 'remote-proxy: 127.0.0.1 127.0.0.1 01/Dec/2026/18/21/17 GET /v1/AUTH_r/b/k ' \
+                'HTTP/1.0 200 - x\n'
+        self.assertEqual(migrator.REQUEST.findall(moto), [('DELETE', '/b/k'), ('GET', '/b/k?x=1')])
+        self.assertEqual(migrator.REQUEST.findall(swift), [('GET', '/v1/AUTH_r/b/k')])
+
+
+class TestWindow(unittest.TestCase):
+    def test_first_put_start_to_last_put_end_over_the_processes(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        paths = []
+        for i, seen in enumerate(({'first': 10.0, 'last': 20.0, 'count': 3},
+                                  {'first': 12.0, 'last': 25.0, 'count': 4},
+                                  {'first': None, 'last': None, 'count': 0})):
+            paths.append(os.path.join(tmp, '%d.json' % i))
+            with open(paths[-1], 'w') as f:
+                json.dump(seen, f)
+        self.assertEqual(migrator.put_window(paths), {'first': 10.0, 'last': 25.0, 'count': 7})
+        self.assertIsNone(migrator.put_window(paths + [os.path.join(tmp, 'missing')]))
+
+
+def run(ok=True, rate=10.0, rss=80.0, per_obj=1.0):
+    return {'ok': ok, 'objs_per_s': rate, 'mb_per_s': rate / 100, 'rss_mib': rss,
+            'object_requests_per_obj': per_obj, 'all_requests_per_obj': per_obj,
+            'start_to_end_objs_per_s': rate / 2, 'verified': {'ok': ok, 'why': 'x' if not ok
+                                                               else None},
+            'exit_codes': [0], 'errors_in_log': 0}
+
+
+class TestFigures(unittest.TestCase):
+    def test_ratios_per_round_and_failed_runs_kept_out(self):
+        part = migrator.summarize({'migrator': [run(rate=9.0), run(ok=False, rate=99.0)],
+                                   'copy': [run(rate=10.0), run(rate=10.0)]}, 10, 4096)
+        self.assertEqual(part['summary']['ratio'], (0.9, 0.9, 0.9))
+        self.assertEqual(part['summary']['migrator']['ok_runs'], 1)
+        self.assertEqual(part['summary']['migrator']['objs_per_s'], (9.0, 9.0, 9.0))
+
+    def test_target_figures_rss_large_over_small_and_worst_requests(self):
+        small = migrator.summarize({'migrator': [run(rss=80.0)], 'copy': [run()]}, 10, 4096)
+        large = migrator.summarize({'migrator': [run(rss=88.0, per_obj=1.05)],
+                                    'copy': [run()]}, 2, 2 ** 26)
+        figures = migrator.target_figures({'moto': {'small': small, 'large': large}})['moto']
+        self.assertAlmostEqual(figures['rss_large_over_small'][1], 1.1)
+        self.assertEqual(figures['requests_per_obj'], (1.0, 1.025, 1.05))
+        self.assertEqual(figures['small_ratio'], (1.0, 1.0, 1.0))
+
+
+if __name__ == '__main__':
+    unittest.main()
