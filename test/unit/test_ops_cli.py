@@ -40,7 +40,9 @@ class ExitStatusTest(unittest.TestCase):
         err = io.StringIO()
         def run(_args):
             raise RuntimeError('boom\nsecond line')
-        with mock.patch.object(resync, 'run', run), \
+        # main() greens the process first: not this test process
+        with mock.patch('swift.common.utils.monkey_patch'), \
+                mock.patch.object(resync, 'run', run), \
                 contextlib.redirect_stderr(err):
             status = resync.main(['--config', '/nonexistent'])
         self.assertEqual(status, 1)
