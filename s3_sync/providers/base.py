@@ -122,6 +122,9 @@ class Provider:
     # The daemon's journal of multipart uploads in flight (``s3_sync.sync.journal``), or None:
     # each upload is noted in it when created and struck off when completed or aborted.
     journal = None
+    # False when the remote client this provider uses (and what is hooked into it, such as the
+    # throttles) was made for an earlier provider (``s3_sync.providers.shared``).
+    new_client = True
 
     def __init__(self, mapping, container=None, logger=None, retry_policy=None):
         self.mapping = mapping

@@ -19,7 +19,9 @@ Choices, and why:
   unconditional there). Stores that ignore both are caught by the provider's checks after
   the copy (see ``S3Provider.update_metadata``).
 * GCS listings go without ``encoding-type=url``, which GCS does not support.
-* One client per provider, so one connection pool of ``max_conns`` connections.
+* One client per provider, so one connection pool of ``max_conns`` connections; or, in the
+  daemon, one per :func:`client_key` shared by the providers that have it (the containers of a
+  ``"/*"`` mapping: see ``s3_sync.providers.shared``).
 
 Credentials are passed straight to botocore and never logged.
 """
@@ -117,6 +119,18 @@ def _client_config(mapping, sig_version):
         options['request_checksum_calculation'] = 'when_required'
         options['response_checksum_validation'] = 'when_required'
     return Config(**options)
+
+
+def client_key(mapping):
+    """The settings a client is made of: mappings with equal keys can share one client.
+
+    A mapping with request or byte limits of its own keeps a client of its own: the throttle
+    hooks (``s3_sync.throttle``) are registered on the client and count for one mapping."""
+    own_limits = mapping.max_requests_per_second or mapping.max_bytes_per_second
+    return ('s3', mapping.aws_endpoint or None, mapping.aws_identity, mapping.aws_secret,
+            mapping.aws_session_token or None, mapping.aws_region, signature_version(mapping),
+            mapping.remote_timeout, mapping.max_conns, tuple(sorted(mapping.proxies.items())),
+            mapping if own_limits else None)
 
 
 def make_client(mapping):
