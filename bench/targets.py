@@ -76,8 +76,10 @@ TARGETS = [
      path('shunt', 'archived_get', 'large', 'ratio'), 1.2, 'at most', '%.2fx'),
     ('shunt: spliced listing of 10,000 (half archived) / plain local listing',
      path('shunt', 'listing', 'ratio'), 2.0, 'at most', '%.2fx'),
-    ('2 daemon processes / 1 process on one node (CPU-bound workload)',
+    ('2 daemon processes / 1 process on one node (CPU-bound workload: a scan of excluded rows)',
      path('processes', 'ratio'), 1.6, 'at least', '%.2fx'),
+    ('2 daemon processes / 1 process on one node, syncing 4 KiB objects',
+     path('processes', 'sync', 'ratio'), None, 'at least', '%.2fx'),
     ('per-object CPU, objects over many containers under "/*" / all in one container',
      path('growth', 'containers_vs_one'), 1.2, 'at most', '%.2fx'),
     ('per-object CPU, last fifth of a backlog drain / first fifth (the one-container run; '
