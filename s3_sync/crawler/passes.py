@@ -167,7 +167,9 @@ class DbPasses:
             self.counts.scanned += len(rows)
             owned = [r for r in rows if owns(r['name'], self.job.index, self.job.count)
                      and not self.came_from_elsewhere(r)]
-            todo = self._not_yet_propagated(owned)
+            # Rows the mapping excludes are passed over like rows another replica owns: no
+            # green thread, no checkpoint save per hundred of them.
+            todo = self._not_yet_propagated(self.sync.drop_excluded(owned))
             if todo and not prog.saved:
                 # Even a kill before the first checkpoint must leave an entry behind: it is what
                 # makes the next start check these rows instead of sending them again.
