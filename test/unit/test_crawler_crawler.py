@@ -107,6 +107,20 @@ class TestPrimaryPass(CrawlerTestCase):
         # 30 excluded rows cost no checkpoint save (one per 10 rows handed otherwise)
         self.assertEqual(len(saves['cont']), len(saves['plain']))
 
+    def test_chunks_that_hand_no_row_share_one_checkpoint_save(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        for name in self.names(self.replica(1).index, owned=False, n=30):
+            put(broker, name)
+        crawler = self.crawler(1, verification_slack=60, items_chunk=10)
+        crawler.checkpoint_seconds = 3600
+        saves = []
+        real_write = progress_module.atomic_write_json
+        with mock.patch.object(progress_module, 'atomic_write_json',
+                               lambda path, data: (saves.append(data), real_write(path, data))):
+            crawler.run_once()
+        self.assertEqual(self.entry(broker)['last_row'], 30)
+        self.assertEqual(len(saves), 1)     # not one per chunk of 10
+
     def test_backlog_drains_in_one_cycle(self):
         broker = self.cluster.create('AUTH_test', 'cont')[0]
         for i in range(35):
