@@ -10,7 +10,9 @@ a 2/1 split caps the ratio at 1.5x whatever the product does):
   owns and settles every row with no object read and no remote request, so only the daemon
   works. Rate = rows / the slowest process's cycle (from the "cycle done" log lines, start-up
   left out); the daemon's CPU (its children included) over its whole run is shown beside it,
-  so a reader sees how CPU-bound it was.
+  with the share of its context switches that were involuntary (preempted while runnable:
+  near 100 % means it wanted more CPU than it got, i.e. CPU-bound, even when a loaded machine
+  gives it little).
 * **sync** (reported): ``proc_containers`` containers of ``proc_objects`` 4 KiB objects to
   one bucket, node 1's daemon in run_forever with ``verification_slack: 0`` so it propagates
   every row itself (its third in the primary pass, the rest in the verification pass). Each
@@ -22,6 +24,8 @@ Rounds interleave the two settings.
 """
 import resource
 import shutil
+import subprocess
+import threading
 import time
 import uuid
 
@@ -72,6 +76,46 @@ def sync_run(benv, counter, containers, per, processes, workers, timeout):
     return result
 
 
+def context_switches(pid):
+    """(voluntary, involuntary) context switches of a live process, or None."""
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            found = dict(line.split(':', 1) for line in f if 'ctxt_switches' in line)
+        return (int(found['voluntary_ctxt_switches']),
+                int(found['nonvoluntary_ctxt_switches']))
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+class SwitchWatcher:
+    """The last context-switch counts seen of a process and its descendants (a daemon's
+    forked children), sampled from a thread: a process whose switches are mostly involuntary
+    was preempted while runnable, i.e. it wanted more CPU than it got (CPU-bound)."""
+
+    def __init__(self, proc, interval=0.2):
+        self.proc, self.seen = proc, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval):
+        while not self._stop.wait(interval):
+            if self.proc.poll() is not None:
+                return
+            for pid in {self.proc.pid} | cost.children_of([self.proc.pid]):
+                counts = context_switches(pid)
+                if counts:
+                    self.seen[pid] = counts
+
+    def stop(self):
+        """The share of involuntary switches, or None when none was seen."""
+        self._stop.set()
+        self._thread.join()
+        vol = sum(v for v, _n in self.seen.values())
+        invol = sum(n for _v, n in self.seen.values())
+        return invol / (vol + invol) if vol + invol else None
+
+
 def scan_run(benv, counter, containers, rows, processes, workers):
     bucket = benv.new_bucket('scan')
     target = dict(benv.moto, aws_endpoint=counter.url)
@@ -81,8 +125,13 @@ def scan_run(benv, counter, containers, rows, processes, workers):
                           items_chunk=1000, processes=processes)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
-    (code, output), = daemons.run_once(nodes=[0], timeout=900)
+    proc = subprocess.Popen(daemons.command(0), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=daemons._env())
+    switches = SwitchWatcher(proc)
+    output = proc.communicate(timeout=900)[0].decode('utf-8', 'replace')
+    code = proc.returncode
     wall = time.time() - started
+    involuntary = switches.stop()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     shutil.rmtree(daemons.dir, ignore_errors=True)
     cycles = cycle_lines(output)
@@ -93,7 +142,7 @@ def scan_run(benv, counter, containers, rows, processes, workers):
     return {'ok': ok, 'exit': code, 'cycles': cycles, 'scanned': scanned,
             'cycle_s': slowest, 'process_s': wall, 'daemon_cpu_s': cpu,
             'rows_per_s': scanned / slowest if ok and slowest else None,
-            'daemon_cores': cpu / wall if wall else None}
+            'daemon_cores': cpu / wall if wall else None, 'involuntary_switches': involuntary}
 
 
 def interleaved(rounds, run, log, what, reset=None):
@@ -154,6 +203,8 @@ def measure_scan(benv, counter, plan, workers, log):
                 'cycle_s': spread([r['cycle_s'] for r in rs if r['ok']]),
                 'daemon_cpu_s': spread([r['daemon_cpu_s'] for r in rs if r['ok']]),
                 'daemon_cores': spread([r['daemon_cores'] for r in rs if r['ok']]),
+                'involuntary_switches': spread([r.get('involuntary_switches')
+                                                for r in rs if r['ok']]),
                 'ok_runs': sum(1 for r in rs if r['ok']), 'runs': len(rs)}
                 for p, rs in runs.items()},
             'ratio': spread(ratios)}

@@ -143,12 +143,15 @@ def processes_table(data):
                   'remote requests). Rate = rows / the slowest process\'s cycle.' % (
                       scan['containers'], scan['rows']), '',
                   '| processes | rows/s | slowest cycle s | daemon CPU s (whole run) | cores '
-                  'used by the daemon (whole run) | runs ok |', '|---|---|---|---|---|---|']
+                  'used by the daemon (whole run) | involuntary context switches | runs ok |',
+                  '|---|---|---|---|---|---|---|']
         for p, fig in sorted(scan['summary'].items()):
-            lines.append('| %s | %s | %s | %s | %s | %d/%d |' % (
+            switches = tuple(None if v is None else 100 * v
+                             for v in fig.get('involuntary_switches') or (None,) * 3)
+            lines.append('| %s | %s | %s | %s | %s | %s | %d/%d |' % (
                 p, fmt_spread(fig['rows_per_s'], '%.0f'), fmt_spread(fig['cycle_s'], '%.2f'),
                 fmt_spread(fig['daemon_cpu_s'], '%.2f'), fmt_spread(fig['daemon_cores'], '%.2f'),
-                fig['ok_runs'], fig['runs']))
+                fmt_spread(switches, '%.0f %%'), fig['ok_runs'], fig['runs']))
         lines += ['', '- 2 processes / 1 process, per round: **%s**' % fmt_spread(
             scan['ratio'], '%.2fx'), '']
     sync = data.get('sync') or {}
