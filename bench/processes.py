@@ -213,10 +213,12 @@ def measure_scan(benv, counter, plan, workers, log):
 def measure(benv, counter, plan, workers, scratch, log):
     out = {}
     for name, fn in (('scan', measure_scan), ('sync', measure_sync)):
+        if not plan['proc_rows' if name == 'scan' else 'proc_objects']:
+            continue            # --set proc_objects=0 (or proc_rows=0) leaves it out
         try:
             out[name] = fn(benv, counter, plan, workers, log)
         except Exception as exc:
             out[name] = {'error': '%s: %s' % (type(exc).__name__, exc)}
         benv.reset_moto()
-    out['ratio'] = (out['scan'] or {}).get('ratio')
+    out['ratio'] = (out.get('scan') or {}).get('ratio')
     return out
