@@ -9,7 +9,10 @@ are handed all the same, on the shared pool), and the checkpoint never passes a 
 outcome (a ``kill -9`` re-reads it). It is saved every ``CHECKPOINT_SECONDS`` or
 ``CHECKPOINT_ROWS`` rows while a chunk is handled, not only at the chunk's end, so what a
 ``kill -9`` leaves past the saved checkpoint is about that much, the rows in flight, and the
-rows finished behind a slow one: not a whole chunk.
+rows finished behind a slow one: not a whole chunk. A chunk that hands no row (all another
+replica's, or excluded by the mapping) is saved with the next save, at most
+``CHECKPOINT_SECONDS`` later, or when the pass ends: re-reading it after a kill costs no
+remote request.
 
 After a (re)start, what the killed run may have propagated without saving the checkpoint past it
 lies in the first chunk past the checkpoint, among the rows written before the start. Those rows
