@@ -21,17 +21,19 @@ MEASUREMENTS = ('small', 'medium', 'large', 'processes', 'lag', 'shunt', 'proxym
 DEFAULT = MEASUREMENTS[:-1]     # growth's 'rows' part is the idle poll, at a larger size
 QUICK_DEFAULT = tuple(m for m in DEFAULT if m not in ('profile', 'proxymc'))
 FULL = dict(rounds=3, small=2000, medium=200, large=2, large_mib=256, big_mib=1000,
-            proc_containers=12, proc_objects=200, lag_seconds=60, shunt_gets=300,
-            listing_entries=10000, csync_objects=2000, csync_slos=20, csync_slo_mib=32,
-            growth_objects=10000,
-            growth_containers=1000, growth_rows=1000000, idle_rows=100000,
+            proc_containers=12, proc_objects=200, proc_rows=50000, lag_seconds=60,
+            shunt_gets=300, listing_entries=10000, csync_objects=2000, csync_slos=20,
+            csync_slo_mib=32, growth_objects=10000,
+            growth_containers=1000, growth_rounds=3, growth_rows=1000000, idle_rows=100000,
             proxymc_listing=10000, migrate_small=10000, migrate_large=20, migrate_large_mib=64)
-QUICK = dict(quick=True, rounds=1, small=300, medium=30, large=2, large_mib=16, big_mib=50,
-             proc_containers=6, proc_objects=40, lag_seconds=10, shunt_gets=40,
-             listing_entries=2000, csync_objects=200, csync_slos=3, csync_slo_mib=4,
-             growth_objects=300,
-             growth_containers=30, growth_rows=20000, idle_rows=20000, proxymc_listing=2000,
-             migrate_small=150, migrate_large=3, migrate_large_mib=8)
+# --quick: every section, at sizes that keep it under 3 minutes on this 2-core machine
+# (populating objects is the largest part; growth's one-container run reuses small's container).
+QUICK = dict(quick=True, rounds=1, small=200, medium=20, large=2, large_mib=16, big_mib=20,
+             proc_containers=4, proc_objects=20, proc_rows=10000, lag_seconds=6,
+             shunt_gets=20, listing_entries=1000, csync_objects=100, csync_slos=3,
+             csync_slo_mib=4, growth_objects=200,
+             growth_containers=20, growth_rounds=1, growth_rows=10000, idle_rows=10000,
+             proxymc_listing=1000, migrate_small=150, migrate_large=3, migrate_large_mib=8)
 
 
 def parse_args(argv):

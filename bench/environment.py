@@ -54,6 +54,7 @@ class BenchEnv:
                                        obj_replicas=obj_replicas)
         self.info = None
         self.etags = {}           # container -> {name: MD5 hex} of what populate wrote
+        self._populated = {}      # (count, size) -> (container, names) of populated()
 
     def up(self):
         self.info = self.environment.up(timeout=120)
@@ -101,6 +102,15 @@ class BenchEnv:
         name = '%s-%s' % (prefix, uuid.uuid4().hex[:10])
         self.swift_conn().put_container(name, headers=headers or {})
         return name
+
+    def populated(self, count, size, prefix='bench'):
+        """A container of ``count`` objects of ``size`` bytes and their names, shared by the
+        measurements that only read it (populating is a good part of a ``--quick`` run)."""
+        key = (count, size)
+        if key not in self._populated:
+            container = self.new_container(prefix)
+            self._populated[key] = (container, self.populate(container, count, size))
+        return self._populated[key]
 
     def populate(self, container, count, size, prefix='obj'):
         """PUT ``count`` objects of ``size`` bytes (distinct bodies); their names."""

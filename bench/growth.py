@@ -25,6 +25,7 @@ import swiftclient
 from bench import cost, ours
 from bench.environment import PeakWatcher, expected_keys, stop_procs, POPULATE_THREADS
 from bench.idle import fill, node1_db
+from bench.stats import spread
 from bench.verify import check
 from devenv.daemons import NodeDaemons, s3_mapping
 
@@ -107,19 +108,24 @@ def populate_many(benv, conn_factory, containers, per):
 
 
 def one_container(benv, counter, plan, workers, log):
+    """The drains of ``growth_objects`` objects in one container, one per round."""
     count = plan['growth_objects']
-    container = benv.new_container('grow')
     log('growth: %d objects in one container' % count)
-    benv.populate(container, count, 4096)
-    bucket = benv.new_bucket('grow')
+    container, _names = benv.populated(count, 4096, 'grow')
     target = dict(benv.moto, aws_endpoint=counter.url)
-    result, _ = drain(benv, counter, [s3_mapping(target, bucket, benv.account, container)],
-                      count, workers, 1800, log)
-    result['verified'] = check(benv, bucket, expected_keys(benv, bucket, container))
-    return result
+    runs = []
+    for _ in range(plan['growth_rounds']):
+        bucket = benv.new_bucket('grow')
+        result, _ = drain(benv, counter, [s3_mapping(target, bucket, benv.account, container)],
+                          count, workers, 1800, log)
+        result['verified'] = check(benv, bucket, expected_keys(benv, bucket, container))
+        runs.append(result)
+        benv.reset_moto()
+    return runs
 
 
 def many_containers(benv, counter, plan, workers, log):
+    """The drains of as many objects over ``growth_containers`` containers, one per round."""
     n = plan['growth_containers']
     per = plan['growth_objects'] // n
     user = benv.info['users'][OTHER_USER]
@@ -136,17 +142,21 @@ def many_containers(benv, counter, plan, workers, log):
     started = time.time()
     etags = populate_many(benv, conn, names, per)
     log('growth: populated in %.0f s' % (time.time() - started))
-    bucket = benv.new_bucket('growmany')
-    target = dict(benv.moto, aws_endpoint=counter.url)
-    result, _ = drain(benv, counter, [s3_mapping(target, bucket, user['account'], '/*')],
-                      n * per, workers, 1800, log)
     from s3_sync import layout
     from bench.environment import layout_mapping
-    mapping = layout_mapping(bucket)
-    expected = {layout.object_key(mapping, user['account'], c, o): e
-                for (c, o), e in etags.items()}
-    result['verified'] = check(benv, bucket, expected)
-    return result
+    target = dict(benv.moto, aws_endpoint=counter.url)
+    runs = []
+    for _ in range(plan['growth_rounds']):
+        bucket = benv.new_bucket('growmany')
+        result, _ = drain(benv, counter, [s3_mapping(target, bucket, user['account'], '/*')],
+                          n * per, workers, 1800, log)
+        mapping = layout_mapping(bucket)
+        expected = {layout.object_key(mapping, user['account'], c, o): e
+                    for (c, o), e in etags.items()}
+        result['verified'] = check(benv, bucket, expected)
+        runs.append(result)
+        benv.reset_moto()
+    return runs
 
 
 def big_container(benv, counter, plan, workers, log):
@@ -185,21 +195,34 @@ def big_container(benv, counter, plan, workers, log):
     return out
 
 
+def _ok(run):
+    return bool((run.get('verified') or {}).get('ok')) and bool(run.get('cpu_ms_per_obj'))
+
+
 def measure(benv, counter, plan, workers, scratch, log):
+    """Rounds alternate nothing here (each part needs its own population): the ratios pair
+    round i of one part with round i of the other."""
     out = {}
     for name, fn in (('one', one_container), ('many', many_containers),
                      ('rows', big_container)):
         if not plan['growth_objects' if name != 'rows' else 'growth_rows']:
             continue            # --set growth_objects=0 (or growth_rows=0) leaves it out
         try:
-            out[name] = fn(benv, counter, plan, workers, log)
+            found = fn(benv, counter, plan, workers, log)
         except Exception as exc:
-            out[name] = {'error': '%s: %s' % (type(exc).__name__, exc)}
+            found = {'error': '%s: %s' % (type(exc).__name__, exc)}
+        if isinstance(found, list):
+            out[name + '_runs'] = found
+            found = found[0] if found else {'error': 'no run'}
+        out[name] = found
         benv.reset_moto()
-    one, many = out.get('one') or {}, out.get('many') or {}
-    base = one.get('cpu_ms_per_obj') if (one.get('verified') or {}).get('ok') else None
-    if base and (many.get('verified') or {}).get('ok') and many.get('cpu_ms_per_obj'):
-        out['containers_vs_one'] = many['cpu_ms_per_obj'] / base
-    if one.get('end_cpu_ms_per_obj') and one.get('start_cpu_ms_per_obj'):
-        out['end_vs_start'] = one['end_cpu_ms_per_obj'] / one['start_cpu_ms_per_obj']
+    ones, manys = out.get('one_runs') or [], out.get('many_runs') or []
+    ratios = [m['cpu_ms_per_obj'] / o['cpu_ms_per_obj']
+              for o, m in zip(ones, manys) if _ok(o) and _ok(m)]
+    if ratios:
+        out['containers_vs_one'] = spread(ratios)
+    drains = [o['end_cpu_ms_per_obj'] / o['start_cpu_ms_per_obj'] for o in ones
+              if _ok(o) and o.get('end_cpu_ms_per_obj') and o.get('start_cpu_ms_per_obj')]
+    if drains:
+        out['end_vs_start'] = spread(drains)
     return out

@@ -44,6 +44,11 @@ def fill(db_path, account, container, rows):
             for i in range(start, min(rows, start + BATCH))])
 
 
+def cycle_lines(output):
+    """(seconds, rows scanned) of every "cycle done" line (one per process of the daemon)."""
+    return [(float(s), int(n)) for s, _dbs, n in CYCLE.findall(output)]
+
+
 def cycle_line(output):
     found = CYCLE.findall(output)
     return (float(found[-1][0]), int(found[-1][2])) if found else (None, None)

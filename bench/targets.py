@@ -92,8 +92,10 @@ TARGETS = [
      path('proxymc', 'get_16m', 'throughput_ratio'), 0.9, 'at least', '%.2fx'),
     ('proxymc: merged listing of 10,000 (half cloud) / both plain listings',
      path('proxymc', 'listing', 'ratio'), None, 'at most', '%.2fx'),
-    ('2 daemon processes / 1 process on one node (CPU-bound workload)',
+    ('2 daemon processes / 1 process on one node (CPU-bound workload: a scan of excluded rows)',
      path('processes', 'ratio'), 1.6, 'at least', '%.2fx'),
+    ('2 daemon processes / 1 process on one node, syncing 4 KiB objects',
+     path('processes', 'sync', 'ratio'), None, 'at least', '%.2fx'),
     ('per-object CPU, objects over many containers under "/*" / all in one container',
      path('growth', 'containers_vs_one'), 1.2, 'at most', '%.2fx'),
     ('per-object CPU, last fifth of a backlog drain / first fifth (the one-container run; '

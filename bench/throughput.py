@@ -38,8 +38,7 @@ def run_one(name, benv, counter, container, names, size, workers, timeout, scrat
 def run_workload(benv, counter, label, count, size, rounds, workers, scratch, log,
                  contenders=CONTENDERS, timeout=600):
     log('%s: populating %d x %d bytes' % (label, count, size))
-    container = benv.new_container('tp')
-    names = benv.populate(container, count, size)
+    container, names = benv.populated(count, size, 'tp')
     runs = {name: [] for name in contenders}
     for rnd in range(rounds):
         for name in contenders:

@@ -54,6 +54,9 @@ class DryRunSync:
     def verify_rows(self, rows):
         return self.sync.verify_rows(rows)
 
+    def drop_excluded(self, rows):
+        return self.sync.drop_excluded(rows)
+
     def handle_row(self, row):
         path = '%s/%s' % (self.sync.path, row['name'])
         if self.sync.excluded(row['name']):

@@ -9,7 +9,10 @@ are handed all the same, on the shared pool), and the checkpoint never passes a 
 outcome (a ``kill -9`` re-reads it). It is saved every ``CHECKPOINT_SECONDS`` or
 ``CHECKPOINT_ROWS`` rows while a chunk is handled, not only at the chunk's end, so what a
 ``kill -9`` leaves past the saved checkpoint is about that much, the rows in flight, and the
-rows finished behind a slow one: not a whole chunk.
+rows finished behind a slow one: not a whole chunk. A chunk that hands no row (all another
+replica's, or excluded by the mapping) is saved with the next save, at most
+``CHECKPOINT_SECONDS`` later, or when the pass ends: re-reading it after a kill costs no
+remote request.
 
 After a (re)start, what the killed run may have propagated without saving the checkpoint past it
 lies in the first chunk past the checkpoint, among the rows written before the start. Those rows
@@ -170,34 +173,49 @@ class DbPasses:
     # -- passes -------------------------------------------------------------
     def primary(self):
         prog = self.progress
-        while True:
-            if prog.pending_full():
-                self.logger.debug('%s/%s: %d rows pending; not scanning new rows',
-                                  self.job.account, self.job.container, len(prog.pending))
-                return
-            rows = self.broker.get_items_since(prog.last_row, self.chunk)
-            if self.resume is not None and self.resume.until is None:
-                self.resume.until = self.broker.get_max_row() if self.resume.whole else (
-                    rows[-1]['ROWID'] if rows else prog.last_row)
-            if not rows:
-                return
-            self.counts.scanned += len(rows)
-            owned = [r for r in rows if owns(r['name'], self.job.index, self.job.count)
-                     and not self.came_from_elsewhere(r)]
-            todo = self._not_yet_propagated(owned)
-            if todo and not prog.saved:
-                # Even a kill before the first checkpoint must leave an entry behind: it is what
-                # makes the next start check these rows instead of sending them again.
+        # A chunk that handed no row (every row another replica's, or excluded) moves the
+        # checkpoint without a save of its own, until CHECKPOINT_SECONDS passed: re-reading
+        # such rows after a kill costs no remote request, and a scan of a big container is
+        # not held to a status-file write (and its fsyncs) per chunk.
+        unsaved, saved_at = False, self.timer()
+        try:
+            while True:
+                if prog.pending_full():
+                    self.logger.debug('%s/%s: %d rows pending; not scanning new rows',
+                                      self.job.account, self.job.container, len(prog.pending))
+                    return
+                rows = self.broker.get_items_since(prog.last_row, self.chunk)
+                if self.resume is not None and self.resume.until is None:
+                    self.resume.until = self.broker.get_max_row() if self.resume.whole else (
+                        rows[-1]['ROWID'] if rows else prog.last_row)
+                if not rows:
+                    return
+                self.counts.scanned += len(rows)
+                owned = [r for r in rows if owns(r['name'], self.job.index, self.job.count)
+                         and not self.came_from_elsewhere(r)]
+                # Rows the mapping excludes are passed over like rows another replica owns:
+                # no green thread, no checkpoint save per hundred of them.
+                todo = self._not_yet_propagated(self.sync.drop_excluded(owned))
+                if todo and not prog.saved:
+                    # Even a kill before the first checkpoint must leave an entry behind: it is
+                    # what makes the next start check these rows instead of sending them again.
+                    prog.save()
+                handed, stuck = self._check_later(todo)
+                if stuck is not None:
+                    rows = [r for r in rows if r['ROWID'] < stuck]
+                if rows:
+                    stuck = self._hand_chunk(rows, handed) or stuck
+                prog.last_row = rows[-1]['ROWID'] if stuck is None else stuck - 1
+                unsaved = True
+                if todo or stuck is not None or \
+                        self.timer() - saved_at >= self.checkpoint_seconds:
+                    prog.save()
+                    unsaved, saved_at = False, self.timer()
+                if stuck is not None or len(rows) < self.chunk or self.stopping():
+                    return
+        finally:
+            if unsaved:
                 prog.save()
-            todo, stuck = self._check_later(todo)
-            if stuck is not None:
-                rows = [r for r in rows if r['ROWID'] < stuck]
-            if rows:
-                stuck = self._hand_chunk(rows, todo) or stuck
-            prog.last_row = rows[-1]['ROWID'] if stuck is None else stuck - 1
-            prog.save()
-            if stuck is not None or len(rows) < self.chunk or self.stopping():
-                return
 
     def _check_later(self, todo):
         """(rows to hand now, ROWID of the first row that did not fit in the pending list or

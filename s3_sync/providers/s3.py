@@ -25,7 +25,7 @@ from s3_sync.log import one_line
 from s3_sync.providers import lifecycle, s3_multipart
 from s3_sync.providers.base import (
     Features, Provider, RemoteError, RemoteObject, RemoteResponse)
-from s3_sync.providers.s3_client import make_client, sending_for
+from s3_sync.providers.s3_client import client_key, make_client, sending_for
 from s3_sync.retry import NOT_IMPLEMENTED_CODES
 
 MAX_LIST = 1000
@@ -91,13 +91,15 @@ def _request_params(headers):
 
 
 class S3Provider(Provider):
-    """See ``providers.base.Provider``; ``client`` may be injected (tests)."""
+    """See ``providers.base.Provider``; ``client`` may be injected (tests); ``shared``
+    (``providers.shared.Shared``) lends the client and remembers the checked bucket."""
 
     name = 's3'
     features = Features(large_objects=True, bulk_delete=True, conditional_copy=True,
                         lifecycle=True)
 
-    def __init__(self, mapping, container=None, logger=None, retry_policy=None, client=None):
+    def __init__(self, mapping, container=None, logger=None, retry_policy=None, client=None,
+                 shared=None):
         super().__init__(mapping, container, logger, retry_policy)
         self.bucket = mapping.aws_bucket
         self.endpoint = mapping.aws_endpoint or None
@@ -110,6 +112,10 @@ class S3Provider(Provider):
                     if layout.is_aws(self.endpoint) and mapping.encryption else {})
         self.page_size = MAX_LIST
         self._client = client
+        self._owns_client = False
+        self.shared = shared
+        if client is None and shared is not None:
+            self._client, _made = shared.get(client_key(mapping), lambda: make_client(mapping))
         if self.google:     # the GCS XML API has no DeleteObjects, nor S3 lifecycle rules
             self.features = self.features._replace(bulk_delete=False, lifecycle=False)
         self._content_location = layout.content_location(mapping, self.account,
@@ -120,6 +126,7 @@ class S3Provider(Provider):
         """Created on first use: providers for idle containers cost nothing."""
         if self._client is None:
             self._client = make_client(self.mapping)
+            self._owns_client = True
         return self._client
 
     @property
@@ -519,13 +526,23 @@ class S3Provider(Provider):
     # -- setup ----------------------------------------------------------
     def check(self, create=False):
         """List one key (unlike HEAD bucket, errors carry the S3 code: NoSuchBucket,
-        InvalidAccessKeyId, SignatureDoesNotMatch); create the bucket when asked."""
+        InvalidAccessKeyId, SignatureDoesNotMatch); create the bucket when asked.
+
+        With ``shared``, a bucket found usable is not checked again by the providers of other
+        containers (the same client and bucket: the same answer)."""
+        checked = (client_key(self.mapping), self.bucket)
+        if self.shared is not None and checked in self.shared.checked:
+            return
         try:
             self._retried('list_objects', Prefix=self.prefix, MaxKeys=1)
-            return
         except RemoteError as err:
             if not (create and err.code == 'NoSuchBucket'):
                 raise
+            self._create_bucket()
+        if self.shared is not None:
+            self.shared.checked.add(checked)
+
+    def _create_bucket(self):
         params = {}
         region = self.mapping.aws_region
         if layout.is_aws(self.endpoint) and region != 'us-east-1':
@@ -537,6 +554,8 @@ class S3Provider(Provider):
                 raise
 
     def close(self):
-        if self._client is not None:
+        """Close the client made for this provider; a lent or shared one is its owner's."""
+        if self._client is not None and self._owns_client:
             self._client.close()
-            self._client = None
+        self._client = None
+        self._owns_client = False

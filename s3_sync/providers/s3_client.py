@@ -19,7 +19,9 @@ Choices, and why:
   unconditional there). Stores that ignore both are caught by the provider's checks after
   the copy (see ``S3Provider.update_metadata``).
 * GCS listings go without ``encoding-type=url``, which GCS does not support.
-* One client per provider, so one connection pool of ``max_conns`` connections.
+* One client per provider, so one connection pool of ``max_conns`` connections; or, in the
+  daemon, one per :func:`client_key` shared by the providers that have it (the containers of a
+  ``"/*"`` mapping: see ``s3_sync.providers.shared``).
 * Throttles (``s3_sync.throttle``): one ``before-send`` hook per client takes from the throttle
   of the provider sending in the current green thread (``sending_for``), so a client shared by
   several mappings still throttles each request by its own mapping.
@@ -138,6 +140,14 @@ def _client_config(mapping, sig_version):
         options['request_checksum_calculation'] = 'when_required'
         options['response_checksum_validation'] = 'when_required'
     return Config(**options)
+
+
+def client_key(mapping):
+    """The settings a client is made of: mappings with equal keys share one client (each
+    request still takes from its own mapping's throttle: see the module docstring)."""
+    return ('s3', mapping.aws_endpoint or None, mapping.aws_identity, mapping.aws_secret,
+            mapping.aws_session_token or None, mapping.aws_region, signature_version(mapping),
+            mapping.remote_timeout, mapping.max_conns, tuple(sorted(mapping.proxies.items())))
 
 
 def make_client(mapping):

@@ -44,6 +44,7 @@ from s3_sync.providers.swift_conn import (
     TRANSPORT_ERRORS,
     _lost_length,
     _status_of,
+    auth_key,
     connection_options,
     full_headers,
     header_epoch,
@@ -54,7 +55,8 @@ from s3_sync.providers.swift_conn import (
 
 
 class SwiftProvider(Provider):
-    """See ``providers.base.Provider``; ``connection_factory`` may be injected (tests)."""
+    """See ``providers.base.Provider``; ``connection_factory`` may be injected (tests);
+    ``shared`` (``providers.shared.Shared``) lends the login of equal connection settings."""
 
     name = 'swift'
     features = Features(large_objects=True, container_metadata=True, expiry=True,
@@ -62,7 +64,7 @@ class SwiftProvider(Provider):
     rewritten_headers = (DLO_HEADER,)
 
     def __init__(self, mapping, container=None, logger=None, retry_policy=None,
-                 connection_factory=None):
+                 connection_factory=None, shared=None):
         super().__init__(mapping, container, logger, retry_policy)
         self.per_account = mapping.per_account
         if self.per_account and self.container == '/*':
@@ -76,7 +78,11 @@ class SwiftProvider(Provider):
         self._content_location = '%s;%s;%s' % (self.endpoint, self.identity,
                                                self.remote_container)
         self.page_size = PAGE_SIZE
-        self.shared = SharedAuth(mapping.remote_account)
+        if shared is not None:
+            self.shared, _ = shared.get(auth_key(mapping),
+                                        lambda: SharedAuth(mapping.remote_account))
+        else:
+            self.shared = SharedAuth(mapping.remote_account)
         if connection_factory is None:
             options = connection_options(mapping)
             proxy = mapping.proxies.get(urlsplit(self.endpoint).scheme or 'http')

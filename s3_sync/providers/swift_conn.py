@@ -10,6 +10,7 @@ for metadata); both are repaired here.
 import calendar
 import email.utils
 import http.client
+import json
 import logging
 from datetime import datetime
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -156,9 +157,17 @@ def connection_options(mapping):
     return options
 
 
+def auth_key(mapping):
+    """The settings a login depends on: mappings with equal keys can share one token."""
+    options = connection_options(mapping)
+    return ('swift-auth', json.dumps(options, sort_keys=True, default=str),
+            mapping.remote_account)
+
+
 class SharedAuth:
-    """The storage URL and token all connections of one provider use, so a pool of ten
-    connections authenticates once, and the ``remote_account`` URL rewrite in one place."""
+    """The storage URL and token all connections of one provider (or of every provider with
+    the same ``auth_key``) use, so a pool of ten connections authenticates once, and the
+    ``remote_account`` URL rewrite in one place."""
 
     def __init__(self, remote_account=None):
         self.remote_account = remote_account

@@ -69,6 +69,16 @@ class ContainerSync:
     def excluded(self, name):
         return bool(self._exclude and self._exclude.match(name))
 
+    def drop_excluded(self, rows):
+        """``rows`` without those whose names the mapping excludes (counted as skipped): the
+        crawler passes over those without handing them."""
+        if self._exclude is None:
+            return rows
+        kept = [r for r in rows if not self._exclude.match(r['name'])]
+        if len(kept) < len(rows):
+            self.stats.increment('skipped', len(rows) - len(kept))
+        return kept
+
     # -- crawler contract -------------------------------------------------
     def ready(self):
         """Make sure the destination is usable before any row of this container is tried.

@@ -82,6 +82,45 @@ class TestPrimaryPass(CrawlerTestCase):
         self.assertEqual(self.sync.rows, [])
         self.assertEqual(self.entry(broker)['last_row'], 25)
 
+    def test_excluded_rows_are_passed_over_without_being_handed_or_checkpointed(self):
+        index = self.replica(1).index
+        kept = self.names(index, n=2, prefix='keep-')
+        saves = {}
+        for container, skipped in (('plain', []), ('cont', self.names(index, n=30,
+                                                                      prefix='skip-'))):
+            broker = self.cluster.create('AUTH_test', container)[0]
+            for name in skipped + kept:
+                put(broker, name)
+            crawler = self.crawler(1, mappings=[mapping(container=container)],
+                                   verification_slack=60, items_chunk=1000)
+            crawler.checkpoint_rows, crawler.checkpoint_seconds = 10, 3600
+            self.sync.excluded_prefix = 'skip-'
+            paths = saves[container] = []
+            real_write = progress_module.atomic_write_json
+            with mock.patch.object(progress_module, 'atomic_write_json',
+                                   lambda path, data: (paths.append(path),
+                                                       real_write(path, data))):
+                crawler.run_once()
+            self.assertEqual(sorted(self.sync.rows), sorted(kept))
+            self.assertEqual(self.entry(broker, container=container)['last_row'],
+                             len(skipped) + len(kept))
+        # 30 excluded rows cost no checkpoint save (one per 10 rows handed otherwise)
+        self.assertEqual(len(saves['cont']), len(saves['plain']))
+
+    def test_chunks_that_hand_no_row_share_one_checkpoint_save(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        for name in self.names(self.replica(1).index, owned=False, n=30):
+            put(broker, name)
+        crawler = self.crawler(1, verification_slack=60, items_chunk=10)
+        crawler.checkpoint_seconds = 3600
+        saves = []
+        real_write = progress_module.atomic_write_json
+        with mock.patch.object(progress_module, 'atomic_write_json',
+                               lambda path, data: (saves.append(data), real_write(path, data))):
+            crawler.run_once()
+        self.assertEqual(self.entry(broker)['last_row'], 30)
+        self.assertEqual(len(saves), 1)     # not one per chunk of 10
+
     def test_backlog_drains_in_one_cycle(self):
         broker = self.cluster.create('AUTH_test', 'cont')[0]
         for i in range(35):

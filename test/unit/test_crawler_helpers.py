@@ -152,6 +152,12 @@ class FakeSync:
         self.verify_calls.append([r['name'] for r in rows])
         return [r for r in rows if r['name'] in self.need]
 
+    excluded_prefix = None  # names starting with it are excluded, as by exclude_pattern
+
+    def drop_excluded(self, rows):
+        prefix = self.excluded_prefix
+        return [r for r in rows if not (prefix and r['name'].startswith(prefix))]
+
 
 class RemoteSync(FakeSync):
     """A FakeSync with a remote behind it, for kills and restarts.

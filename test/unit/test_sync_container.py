@@ -180,6 +180,13 @@ class TestPropagation(ContainerSyncTestCase):
         self.assertEqual(self.provider.calls, [])
         self.assertEqual(self.stats.counts, {'skipped': 1})
 
+    def test_excluded_rows_are_dropped_before_handing_and_counted_as_skipped(self):
+        rows = [row('tmp/x', self.ts()), row('keep', self.ts()), row('tmp/y', self.ts())]
+        kept = self.make_sync(exclude_pattern='tmp/').drop_excluded(rows)
+        self.assertEqual([r['name'] for r in kept], ['keep'])
+        self.assertEqual(self.stats.counts, {'skipped': 2})
+        self.assertIs(self.make_sync().drop_excluded(rows), rows)
+
     def test_selection_criteria_skip_objects_that_do_not_match(self):
         self.local.put('o', b'data', self.ts(), **{'x-object-meta-keep': 'no'})
         sync = self.make_sync(selection_criteria={'x-object-meta-keep': 'YES'})
