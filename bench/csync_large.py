@@ -407,9 +407,10 @@ def table(data):
     lines = ['### SLOs: %s SLOs of %s MiB in 1 MiB segments' % (data.get('count'),
                                                                data.get('mib')), '',
              '"Complete" = the manifest AND all its segments stored (from the remote '
-             'proxy\'s access log; both contenders talk to it directly). Lag = complete minus the contender\'s start (a backlog): median '
-             '(min–max) over the SLOs. "Manifest before segments" = SLOs whose manifest was '
-             'stored before its last segment; "moments" = polls of the remote (every %.0f s) '
+             'proxy\'s access log; both contenders talk to it directly). Lag = complete '
+             'minus the contender\'s start (a backlog): median (min–max) over the SLOs. '
+             '"Manifest before segments" = SLOs whose manifest was stored before its last '
+             'segment; "moments" = polls of the remote (every %.0f s) '
              'that found a listed manifest with a segment missing (HEAD-confirmed).' % POLL, '',
              '| contender | MiB/s (start to all complete) | MiB/s (first PUT to all complete) '
              '| seconds | first PUT, s | lag to complete, s | CPU s/GiB, all processes | requests per SLO '
