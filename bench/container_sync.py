@@ -1,7 +1,9 @@
 """Ours vs Swift's own container-sync, to the second Swift cluster, both run as daemons.
 
-Both write through a second request counter in front of the remote cluster's proxy, to
-containers created beforehand, from the same source container of 4 KiB objects (a backlog).
+Both talk to the remote cluster's proxy directly (nothing in their path that could cap
+them), to containers created beforehand, from the same source container of 4 KiB objects (a
+backlog). What a request counter would tell (each object PUT's end, requests by method) comes
+from the remote proxy's access log (``bench.accesslog``).
 
 * ours: the three node daemons with a ``protocol: swift`` mapping (run_forever);
 * container-sync: ``swift-container-sync`` as a daemon (no ``--once``) on each node's
@@ -10,8 +12,8 @@ containers created beforehand, from the same source container of 4 KiB objects (
   ``X-Container-Sync-Key`` on both containers), its ``container_time`` left at Swift's 60 s
   and its ``interval`` at Swift's default 300 s ("real") and at 10 s ("short"). Its
   ``swift_dir`` is a private copy (symlinks to the rings and swift.conf) whose
-  container-sync-realms.conf points the ``remote`` cluster at the counter: the signature
-  covers the path only, so the remote proxy accepts what the counter forwards.
+  container-sync-realms.conf names the realm and points the ``remote`` cluster at the remote
+  proxy itself.
 
 Nothing is modelled: each contender is timed from its processes' start to the last object
 arriving, so container-sync's random first sleep (up to ``interval``), its 60 s per container
@@ -25,10 +27,7 @@ import sys
 import time
 import uuid
 
-import swiftclient
-
-from bench import cost, ours
-from bench.counter import TimedCounter
+from bench import accesslog, cost, ours
 from bench.environment import PeakWatcher, stop_procs
 from bench.ours import figures
 from bench.stats import spread
@@ -44,9 +43,8 @@ LAUNCH = ('import sys; from devenv.launch import prepare_swift; '
 
 
 def remote_conn(benv):
-    target = benv.info['swift_target']
-    return swiftclient.Connection(target['aws_endpoint'], target['aws_identity'],
-                                  target['aws_secret'], retries=2)
+    """The bench's own connection to the remote (left out of the access-log figures)."""
+    return accesslog.observer_conn(benv.info['swift_target'])
 
 
 def remote_container(benv, prefix):
@@ -55,44 +53,44 @@ def remote_container(benv, prefix):
     return name
 
 
-def swift_daemons(benv, counter, container, dest, workers):
+def swift_daemons(benv, container, dest, workers):
     """Our three node daemons (not started) syncing ``container`` to the remote container
-    ``dest``, through ``counter``."""
+    ``dest``, straight to the remote proxy."""
     target = benv.info['swift_target']
     mapping = {'account': benv.account, 'container': container, 'aws_bucket': dest,
-               'aws_endpoint': counter.url + '/auth/v1.0', 'protocol': 'swift',
+               'aws_endpoint': target['aws_endpoint'], 'protocol': 'swift',
                'aws_identity': target['aws_identity'], 'aws_secret': target['aws_secret']}
     from devenv.daemons import NodeDaemons
     return NodeDaemons(benv.info, [mapping], log_level='info', poll_interval=5,
                        workers=workers)
 
 
-def run_ours(benv, counter, container, count, workers, timeout):
+def run_ours(benv, access, container, count, workers, timeout):
     dest = remote_container(benv, 'ours')
-    daemons = swift_daemons(benv, counter, container, dest, workers)
-    counter.reset()
+    daemons = swift_daemons(benv, container, dest, workers)
+    access.reset()
     start = time.time()
     procs = ours.start_daemons(daemons)
     watcher = PeakWatcher(procs)
     try:
-        window = cost.measure_window(benv, counter, count, procs, timeout)
+        window = cost.measure_window(benv, access, count, procs, timeout)
         watcher.stop()
     finally:
         stop_procs(procs)
-    result = figures(counter, start, window['done'], count, 4096)
+    result = figures(access, start, window['done'], count, 4096)
     result.update({k: v for k, v in window.items() if k != 'done'})
-    result.update(rss_mib=watcher.peaks, requests=counter.by_method())
-    result.update(arrival_figures(counter, start, count))
+    result.update(rss_mib=watcher.peaks, requests=access.by_method())
+    result.update(arrival_figures(access, start, count))
     check_remote(benv, result, container, dest)
     shutil.rmtree(daemons.dir, ignore_errors=True)
     return result
 
 
-def arrival_figures(counter, start, count):
-    """Lag of each object (its PUT answered at the counter, from the start: a backlog) and
+def arrival_figures(access, start, count):
+    """Lag of each object (its PUT's end at the remote proxy, from the start: a backlog) and
     remote requests per object."""
-    puts = counter.ok_puts()[:count]
-    total = sum(counter.by_method().values())
+    puts = access.ok_puts()[:count]
+    total = sum(access.by_method().values())
     return {'lag_s': spread([d - start for _a, d, _p in puts]),
             'requests_per_obj': total / count if count else None}
 
@@ -112,9 +110,9 @@ def check_remote(benv, result, container, dest):
     result['ok'] = result.get('seconds') is not None and result['verified']['ok']
 
 
-def counted_swift_dir(benv, counter, scratch):
+def sync_swift_dir(benv, scratch):
     """A swift_dir like the cluster's whose realm sends the ``remote`` cluster's requests
-    through ``counter``."""
+    to the remote proxy itself."""
     real = benv.info['swift_dir']
     private = os.path.join(scratch, 'csync-etc')
     os.makedirs(private, exist_ok=True)
@@ -124,7 +122,7 @@ def counted_swift_dir(benv, counter, scratch):
             os.symlink(os.path.join(real, name), link)
     local, remote = benv.environment.clusters
     text = sync_realms.realms_conf(local, remote, urls={
-        sync_realms.REMOTE_CLUSTER: counter.url + '/v1/'})
+        sync_realms.REMOTE_CLUSTER: benv.info['remote_cluster']['url'] + '/v1/'})
     with open(os.path.join(private, sync_realms.FILE_NAME), 'w') as f:
         f.write(text)
     return private
@@ -155,38 +153,38 @@ def start_daemons(benv, confs, log):
             for conf in confs]
 
 
-def run_daemons(benv, counter, confs, count, timeout, log):
+def run_daemons(benv, access, confs, count, timeout, log):
     """container-sync daemons until every object arrived (or ``timeout``)."""
-    counter.reset()
+    access.reset()
     start = time.time()
     procs = start_daemons(benv, confs, log)
     watcher = PeakWatcher(procs)
     try:
-        window = cost.measure_window(benv, counter, count, procs, timeout)
+        window = cost.measure_window(benv, access, count, procs, timeout)
         end = time.time()
         watcher.stop()
     finally:
         stop_procs(procs)
-    result = figures(counter, start, window['done'], count, 4096)
+    result = figures(access, start, window['done'], count, 4096)
     result.update({k: v for k, v in window.items() if k != 'done'})
     if window['done'] is None:       # partial: the rate of what arrived
-        result['partial_objs_per_s'] = counter.count_ok_puts() / (end - start)
-    result.update(rss_mib=watcher.peaks, requests=counter.by_method())
-    result.update(arrival_figures(counter, start, count))
+        result['partial_objs_per_s'] = access.count_ok_puts() / (end - start)
+    result.update(rss_mib=watcher.peaks, requests=access.by_method())
+    result.update(arrival_figures(access, start, count))
     return result
 
 
-def run_container_sync(benv, counter, container, count, interval, timeout, scratch):
+def run_container_sync(benv, access, container, count, interval, timeout, scratch):
     dest = remote_container(benv, 'csync')
     benv.swift_conn().post_container(container, headers={
         'X-Container-Sync-To': sync_realms.sync_to(benv.info['swift_target']['account'], dest),
         'X-Container-Sync-Key': SYNC_KEY})
-    swift_dir = counted_swift_dir(benv, counter, scratch)
+    swift_dir = sync_swift_dir(benv, scratch)
     confs = sync_confs(benv, swift_dir, scratch, interval)
     logpath = os.path.join(scratch, 'container-sync-%d.log' % interval)
     with open(logpath, 'ab') as log:
         try:
-            result = run_daemons(benv, counter, confs, count, timeout, log)
+            result = run_daemons(benv, access, confs, count, timeout, log)
         finally:
             benv.swift_conn().post_container(container, headers={'X-Container-Sync-To': ''})
     with open(logpath, 'rb') as f:
@@ -200,29 +198,25 @@ def run_container_sync(benv, counter, container, count, interval, timeout, scrat
 
 def measure(benv, counter, plan, workers, scratch, log):
     """The small-object backlog (``csync_objects``), then the SLOs (``csync_slos``); a size
-    of 0 leaves that part out."""
+    of 0 leaves that part out. ``counter`` (in front of moto) is not used: both contenders
+    write to the remote Swift proxy directly and are read from its access log."""
     count = plan['csync_objects']
-    remote = benv.info['remote_cluster']['url']
     intervals = [SHORT_INTERVAL] + ([] if plan.get('quick') else [REAL_INTERVAL])
     result = {'count': count, 'runs': {}}
-    counter2 = TimedCounter(remote).start()
-    try:
-        for interval in intervals if count else ():
-            # a fresh source container each time: container-sync keeps its progress in the
-            # source DB's sync points, so a second contender on the same DB would start late
-            container = benv.new_container('csync')
-            log('container_sync: populating %d x 4 KiB' % count)
-            benv.populate(container, count, 4096)
-            if 'ours' not in result['runs']:
-                result['runs']['ours'] = run_ours(benv, counter2, container, count, workers, 300)
-                log('  ours %s' % brief(result['runs']['ours']))
-            name = 'container-sync, interval %d s' % interval
-            result['runs'][name] = run_container_sync(
-                benv, counter2, container, count, interval,
-                2 * interval + 120 + count // 5, scratch)
-            log('  %s %s' % (name, brief(result['runs'][name])))
-    finally:
-        counter2.stop()
+    access = accesslog.AccessLog.of_remote(benv.info)
+    for interval in intervals if count else ():
+        # a fresh source container each time: container-sync keeps its progress in the
+        # source DB's sync points, so a second contender on the same DB would start late
+        container = benv.new_container('csync')
+        log('container_sync: populating %d x 4 KiB' % count)
+        benv.populate(container, count, 4096)
+        if 'ours' not in result['runs']:
+            result['runs']['ours'] = run_ours(benv, access, container, count, workers, 300)
+            log('  ours %s' % brief(result['runs']['ours']))
+        name = 'container-sync, interval %d s' % interval
+        result['runs'][name] = run_container_sync(
+            benv, access, container, count, interval, 2 * interval + 120 + count // 5, scratch)
+        log('  %s %s' % (name, brief(result['runs'][name])))
     if plan.get('csync_slos'):
         from bench import csync_large
         try:

@@ -121,7 +121,8 @@ def delta(before, after):
 
 
 def measure_window(benv, counter, n, procs, timeout):
-    """Wait for ``n`` object PUTs at ``counter`` while ``procs`` work; the window figures.
+    """Wait for ``n`` object PUTs at ``counter`` (a request counter, or the remote proxy's
+    ``bench.accesslog.AccessLog``) while ``procs`` work; the window figures.
 
     Returns a dict: ``done`` (time of the n-th PUT's answer, or None), ``window_objects``,
     ``window_s``, ``window_objs_per_s``, ``cpu`` ({group: seconds} over the window),

@@ -2,8 +2,8 @@
 
 The source: ``count`` SLOs of ``mib`` MiB in 1 MiB segments, the manifests in one container,
 their segments in ``<container>_segments`` (a fresh pair for each container-sync run, see
-``measure``). Both contenders write through a request counter in
-front of the remote proxy and run as daemons, timed from their processes' start:
+``measure``). Both contenders talk to the remote proxy directly (nothing in their path that
+could cap them) and run as daemons, timed from their processes' start:
 
 * ours: the three node daemons with a ``protocol: swift`` mapping of the manifests' container
   (segments go to ``<aws_bucket>_segments``, created by the daemon);
@@ -12,13 +12,14 @@ front of the remote proxy and run as daemons, timed from their processes' start:
   since a manifest names its segments by path; the manifests to a fresh remote container).
 
 A remote object is *complete* once its manifest AND every segment it names are stored: read
-from the counter (the answer time of the last of those PUTs). "Lag" is that time from the
-contender's start (a backlog: every object is there before it starts). Two views of "a remote
-manifest without its segments":
+from the remote proxy's access log (``bench.accesslog``: the end of the last of those PUTs).
+"Lag" is that time from the contender's start (a backlog: every object is there before it
+starts). Two views of "a remote manifest without its segments":
 
-* at the counter, exactly: a manifest PUT answered before one of its segments' PUTs (the
+* in the access log, exactly: a manifest PUT that ended before one of its segments' PUTs (the
   seconds it was exposed so);
-* by polling the remote during the run (straight to its proxy, not through the counter): every
+* by polling the remote during the run (the bench's own requests, left out of the log
+  figures): every
   ``POLL`` s the two remote containers are listed; a listed manifest with a segment missing
   from the listing is confirmed by a HEAD of that segment (a listing may lag a write), and
   counts as one moment.
@@ -34,8 +35,7 @@ import shutil
 import threading
 import time
 
-from bench import container_sync as csync, cost
-from bench.counter import TimedCounter
+from bench import accesslog, container_sync as csync, cost
 from bench.environment import PeakWatcher, stop_procs
 from bench.stats import fmt, fmt_spread, spread
 from devenv import sync_realms
@@ -105,19 +105,6 @@ def name_path(container, name):
     return '/%s/%s' % (container, name)
 
 
-def first_puts(counter):
-    """{'/container/object': answer time of its first successful PUT} at the counter."""
-    from bench.counter import is_object_put
-    out = {}
-    for _a, answered, method, path, status in counter.snapshot():
-        parts = path.split('?')[0].split('/', 3)      # '', 'v1', account, container/obj
-        if is_object_put(method, path, status) and len(parts) == 4 and '/' in parts[3]:
-            key = '/' + parts[3]
-            if key not in out or answered < out[key]:
-                out[key] = answered
-    return out
-
-
 class RemotePoller:
     """Lists the remote manifest and segment containers every ``POLL`` s from a thread and
     counts the moments a listed manifest lacks one of its segments (HEAD-confirmed)."""
@@ -176,13 +163,13 @@ class RemotePoller:
                 'manifests_seen_incomplete': len(self.incomplete), 'head_errors': self.errors}
 
 
-def wait_complete(counter, required, procs, timeout):
-    """Block until every path of ``required`` has a successful PUT at the counter; the time
-    of the last answer, or None (timeout, or every process exited)."""
+def wait_complete(access, required, procs, timeout):
+    """Block until every path of ``required`` has a successful PUT in the access log; the end
+    of the last, or None (timeout, or every process exited)."""
     paths = [p for manifest, segments in required.values() for p in [manifest] + segments]
     deadline = time.time() + timeout
     while time.time() < deadline:
-        seen = first_puts(counter)
+        seen = access.first_puts()
         if all(p in seen for p in paths):
             return max(seen[p] for p in paths)
         if all(p.poll() is not None for p in procs):
@@ -191,7 +178,7 @@ def wait_complete(counter, required, procs, timeout):
     return None
 
 
-def measure_run(benv, counter, procs, source, manifest_container, segment_container,
+def measure_run(benv, access, procs, source, manifest_container, segment_container,
                 poller_conn, start, timeout):
     """Figures of one contender already started at ``start`` (``procs``)."""
     paths = required_paths(source, manifest_container, segment_container)
@@ -202,24 +189,24 @@ def measure_run(benv, counter, procs, source, manifest_container, segment_contai
     try:
         deadline = time.time() + timeout
         while time.time() < deadline and before is None:
-            if counter.count_ok_puts():
+            if access.count_ok_puts():
                 before, t0 = meter.snapshot(), time.time()
             elif all(p.poll() is not None for p in procs):
                 break
             else:
                 time.sleep(0.01)
         done = None if before is None else wait_complete(
-            counter, paths, procs, max(1, deadline - time.time()))
+            access, paths, procs, max(1, deadline - time.time()))
         after, t1 = meter.snapshot(), time.time()
         watcher.stop()
     finally:
         meter.stop()
         polled = poller.stop()
         stop_procs(procs)
-    result = lag_figures(counter, source, paths, start)
+    result = lag_figures(access, source, paths, start)
     result['polled'] = polled
     result['rss_mib'] = watcher.peaks
-    result['requests'] = counter.by_method()
+    result['requests'] = access.by_method()
     total = sum(result['requests'].values())
     result['requests_per_slo'] = total / len(source['slos'])
     result['requests_per_mib'] = total / (len(source['slos']) * source['size'] / SEGMENT)
@@ -235,10 +222,10 @@ def measure_run(benv, counter, procs, source, manifest_container, segment_contai
     return result
 
 
-def lag_figures(counter, source, paths, start):
+def lag_figures(access, source, paths, start):
     """Per SLO: complete (manifest and segments stored) from ``start``, and how long its
-    manifest was stored before its last segment (exposure), both from the counter."""
-    seen = first_puts(counter)
+    manifest was stored before its last segment (exposure), both from the access log."""
+    seen = access.first_puts()
     complete, exposed = [], []
     for manifest, segments in paths.values():
         if manifest not in seen or not all(p in seen for p in segments):
@@ -280,15 +267,15 @@ def verify(conn, source, manifest_container, segment_container, read_one=True):
     return {'ok': not why, 'why': '; '.join(why)} if why else {'ok': True}
 
 
-def run_ours(benv, counter, source, workers, timeout):
+def run_ours(benv, access, source, workers, timeout):
     dest = csync.remote_container(benv, 'ours-slo')
-    daemons = csync.swift_daemons(benv, counter, source['container'], dest, workers)
-    counter.reset()
-    start = time.time()
-    procs = [daemons.start(i) for i in range(len(daemons.configs))]
+    daemons = csync.swift_daemons(benv, source['container'], dest, workers)
     segments = dest + '_segments'
     conn = csync.remote_conn(benv)
-    result = measure_run(benv, counter, procs, source, dest, segments, conn, start, timeout)
+    access.reset()
+    start = time.time()
+    procs = [daemons.start(i) for i in range(len(daemons.configs))]
+    result = measure_run(benv, access, procs, source, dest, segments, conn, start, timeout)
     logs = '\n'.join(daemons.log(i) for i in range(len(procs)))
     result['errors_in_log'] = sum(1 for line in logs.splitlines()
                                   if ' ERROR ' in line or 'Traceback' in line)
@@ -298,7 +285,7 @@ def run_ours(benv, counter, source, workers, timeout):
     return result
 
 
-def run_container_sync(benv, counter, source, interval, timeout, scratch):
+def run_container_sync(benv, access, source, interval, timeout, scratch):
     """Both source containers synced (the segments to a remote container of the same name)."""
     conn = csync.remote_conn(benv)
     dest = csync.remote_container(benv, 'csync-slo')
@@ -310,15 +297,15 @@ def run_container_sync(benv, counter, source, interval, timeout, scratch):
         local.post_container(container, headers={
             'X-Container-Sync-To': sync_realms.sync_to(account, to),
             'X-Container-Sync-Key': csync.SYNC_KEY})
-    swift_dir = csync.counted_swift_dir(benv, counter, scratch)
+    swift_dir = csync.sync_swift_dir(benv, scratch)
     confs = csync.sync_confs(benv, swift_dir, scratch, interval)
     logpath = os.path.join(scratch, 'container-sync-slo-%d.log' % interval)
     try:
         with open(logpath, 'ab') as log:
-            counter.reset()
+            access.reset()
             start = time.time()
             procs = csync.start_daemons(benv, confs, log)
-            result = measure_run(benv, counter, procs, source, dest, segments, conn, start,
+            result = measure_run(benv, access, procs, source, dest, segments, conn, start,
                                  timeout)
     finally:
         for container in (source['container'], segments):
@@ -344,23 +331,20 @@ def measure(benv, plan, workers, scratch, log, intervals):
     that emptied it after the previous run are newer than the source's objects, which
     container-sync PUTs with their own timestamps (the remote would keep the tombstones)."""
     count, mib = plan['csync_slos'], plan['csync_slo_mib']
-    counter = TimedCounter(benv.info['remote_cluster']['url']).start()
+    access = accesslog.AccessLog.of_remote(benv.info)
     result = {'count': count, 'mib': mib, 'runs': {}}
-    try:
-        for interval in intervals:
-            log('container_sync: populating %d SLOs of %d MiB' % (count, mib))
-            source = make_slos(benv, count, mib, 'cslo')
-            if 'ours' not in result['runs']:
-                result['runs']['ours'] = run_ours(benv, counter, source, workers, 600)
-                log('  SLOs, ours %s' % brief(result['runs']['ours']))
-            name = 'container-sync, interval %d s' % interval
-            result['runs'][name] = run_container_sync(
-                benv, counter, source, interval, 2 * interval + 180 + count * mib // 4, scratch)
-            log('  SLOs, %s %s' % (name, brief(result['runs'][name])))
-            drop(benv.swift_conn(), (source['container'], source['segments']))
-        return result
-    finally:
-        counter.stop()
+    for interval in intervals:
+        log('container_sync: populating %d SLOs of %d MiB' % (count, mib))
+        source = make_slos(benv, count, mib, 'cslo')
+        if 'ours' not in result['runs']:
+            result['runs']['ours'] = run_ours(benv, access, source, workers, 600)
+            log('  SLOs, ours %s' % brief(result['runs']['ours']))
+        name = 'container-sync, interval %d s' % interval
+        result['runs'][name] = run_container_sync(
+            benv, access, source, interval, 2 * interval + 180 + count * mib // 4, scratch)
+        log('  SLOs, %s %s' % (name, brief(result['runs'][name])))
+        drop(benv.swift_conn(), (source['container'], source['segments']))
+    return result
 
 
 def drop(conn, containers):
@@ -422,10 +406,11 @@ def brief(r):
 def table(data):
     lines = ['### SLOs: %s SLOs of %s MiB in 1 MiB segments' % (data.get('count'),
                                                                data.get('mib')), '',
-             '"Complete" = the manifest AND all its segments stored (from the request '
-             'counter). Lag = complete minus the contender\'s start (a backlog): median '
-             '(min–max) over the SLOs. "Manifest before segments" = SLOs whose manifest was '
-             'stored before its last segment; "moments" = polls of the remote (every %.0f s) '
+             '"Complete" = the manifest AND all its segments stored (from the remote '
+             'proxy\'s access log; both contenders talk to it directly). Lag = complete '
+             'minus the contender\'s start (a backlog): median (min–max) over the SLOs. '
+             '"Manifest before segments" = SLOs whose manifest was stored before its last '
+             'segment; "moments" = polls of the remote (every %.0f s) '
              'that found a listed manifest with a segment missing (HEAD-confirmed).' % POLL, '',
              '| contender | MiB/s (start to all complete) | MiB/s (first PUT to all complete) '
              '| seconds | first PUT, s | lag to complete, s | CPU s/GiB, all processes | requests per SLO '

@@ -316,7 +316,8 @@ def csync_table(data):
     lines = ['## Swift to Swift: ours vs Swift container-sync, both as daemons (to the second '
              'cluster, a backlog, one run each)', '',
              '### Small objects: %s objects of 4 KiB' % data.get('count'), '',
-             'Lag = the PUT of the object answered at the remote (request counter) minus the '
+             'Both contenders talk to the remote proxy directly; its access log gives each '
+             'request. Lag = the end of the object\'s PUT at the remote proxy minus the '
              'contender\'s start: median (min–max) over the objects.', '',
              '| contender | objects/s (start to all remote) | seconds | objects/s (first to '
              'last PUT) | lag, s | CPU ms/object, all processes | requests/object | requests '

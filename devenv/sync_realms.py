@@ -45,8 +45,8 @@ def cluster_urls(local, remote):
 def realms_conf(local, remote, urls=None):
     """The text of container-sync-realms.conf (the same in both swift_dirs).
 
-    ``urls`` overrides cluster URLs (the bench points ``remote`` at its request
-    counter in a private copy)."""
+    ``urls`` overrides cluster URLs (the bench writes its own copy into a private
+    swift_dir)."""
     clusters = cluster_urls(local, remote)
     clusters.update(urls or {})
     lines = ['# container-sync realms of the dev environment '

@@ -1,0 +1,175 @@
+"""The benchmark's reader of the remote proxy's access log, on lines captured from the dev
+environment's second cluster (swiftclient, Swift's container-sync daemon, SLO subrequests, the
+bench's own observer connection)."""
+import os
+import shutil
+import tempfile
+import unittest
+
+from bench import accesslog
+
+P = 'remote-proxy: '
+AUTH = (P + '127.0.0.1 127.0.0.1 01/Dec/2026/21/49/34 GET /auth/v1.0 HTTP/1.0 200 - '
+        'python-swiftclient-4.11.0 - - - - tx94616bbcd1d348ab82344-006b0f40ee - 0.0045 - - '
+        '1796161774.751536608 1796161774.755987644 - remote:tester')
+CONTAINER_INFO = (P + '- - 01/Dec/2026/21/49/34 HEAD /v1/AUTH_remote/sample HTTP/1.0 404 - '
+                  'Swift - - - - tx12c1e761aedc4c67826a8-006b0f40ee - 0.0004 CS - '
+                  '1796161774.767524958 1796161774.767955542 - -')
+AUTOCREATE = P + "autocreate account '/AUTH_remote' (txn: tx12c1e761aedc4c67826a8-006b0f40ee)"
+WARNING = (P + 'The following digest algorithms are allowed by default but deprecated: sha1. '
+           'Support will be disabled by default in a future release, and later removed '
+           'entirely.')
+CONTAINER_PUT = (P + '127.0.0.1 127.0.0.1 01/Dec/2026/21/49/34 PUT /v1/AUTH_remote/sample '
+                 'HTTP/1.0 201 - python-swiftclient-4.11.0 AUTH_tkb2ba13ed2... - - - '
+                 'tx12c1e761aedc4c67826a8-006b0f40ee - 0.0671 - - 1796161774.764849663 '
+                 '1796161774.831937551 0 remote:tester')
+SEGMENT_PUT = (P + '127.0.0.1 127.0.0.1 01/Dec/2026/21/49/34 PUT '
+               '/v1/AUTH_remote/sample_segments/big/000001 HTTP/1.0 201 - '
+               'python-swiftclient-4.11.0 AUTH_tkb2ba13ed2... 1024 - - '
+               'tx4d2cb768d4d242918c303-006b0f40ee - 0.0627 - - 1796161774.878257513 '
+               '1796161774.940918922 0 remote:tester')
+UNICODE_PUT = (P + '127.0.0.1 127.0.0.1 01/Dec/2026/21/49/34 PUT '
+               '/v1/AUTH_remote/sample/caf%25C3%25A9%2520x HTTP/1.0 201 - '
+               'python-swiftclient-4.11.0 AUTH_tkb2ba13ed2... 5 - - '
+               'tx96ed5cb6bc9542418a5bb-006b0f40ee - 0.0188 - - 1796161774.943318129 '
+               '1796161774.962105513 0 remote:tester')
+SLO_SUBREQUEST = (P + '- - 01/Dec/2026/21/49/34 HEAD /v1/AUTH_remote/sample_segments/big/000001 '
+                  'HTTP/1.0 200 - python-swiftclient-4.11.0%20SLO%20MultipartPUT '
+                  'AUTH_tkb2ba13ed2... - - - tx243a0e279beb4a998b739-006b0f40ee - 0.0031 SLO - '
+                  '1796161774.965724707 1796161774.968806505 0 -')
+MANIFEST_PUT = (P + '127.0.0.1 127.0.0.1 01/Dec/2026/21/49/34 PUT '
+                '/v1/AUTH_remote/sample/big%3Fmultipart-manifest%3Dput HTTP/1.0 201 - '
+                'python-swiftclient-4.11.0 AUTH_tkb2ba13ed2... 105 - '
+                '9df6f185ffcc6bc5aa3c5b91638651fb tx243a0e279beb4a998b739-006b0f40ee - 0.0144 '
+                '- - 1796161774.964184284 1796161774.978583813 0 remote:tester')
+NOT_FOUND_PUT = (P + '127.0.0.1 127.0.0.1 01/Dec/2026/21/49/35 PUT /v1/AUTH_remote/nosuch/x '
+                 'HTTP/1.0 404 - python-swiftclient-4.11.0 AUTH_tkb2ba13ed2... - 70 - '
+                 'txa66f08232a1847898a25f-006b0f40ef - 0.0051 - - 1796161775.005076885 '
+                 '1796161775.010128498 0 remote:tester')
+CSYNC_HEAD = (P + '127.0.0.1 127.0.0.1 01/Dec/2026/21/50/48 HEAD '
+              '/v1/AUTH_remote/csdest/two%2520words HTTP/1.0 404 - Python-urllib/3.11 - - - - '
+              'tx8dee01a42f3042c390555-006b0f4138 - 0.0032 - cs:valid 1796161848.817651749 '
+              '1796161848.820821762 0 -')
+CSYNC_PUT = (P + '127.0.0.1 127.0.0.1 01/Dec/2026/21/50/48 PUT '
+             '/v1/AUTH_remote/csdest/two%2520words HTTP/1.0 201 - Python-urllib/3.11 - 2 - '
+             'b6d767d2f8ed5d21a44b0e5886680cb9 txb53ffe17670c49ef8696b-006b0f4138 - 0.0086 - '
+             'cs:valid 1796161848.830007792 1796161848.838574648 0 -')
+CSYNC_PUT_EARLIER = (P + '127.0.0.1 127.0.0.1 01/Dec/2026/21/50/48 PUT /v1/AUTH_remote/csdest/one '
+                     'HTTP/1.0 201 - Python-urllib/3.11 - 1 - c4ca4238a0b923820dcc509a6f75849b '
+                     'tx5009cd8b0fd84422b0efd-006b0f4138 - 0.0089 - cs:valid '
+                     '1796161848.314018965 1796161848.322938204 0 -')
+OBSERVER_LISTING = (P + '127.0.0.1 127.0.0.1 01/Dec/2026/21/50/50 GET '
+                    '/v1/AUTH_remote/csdest%3Fformat%3Djson%26states%3Dlisting HTTP/1.0 200 - '
+                    's3sync-bench-observer AUTH_tkb2ba13ed2... - 334 - '
+                    'txc92e31e10b97442c9473b-006b0f413a - 0.0086 - - 1796161850.954418182 '
+                    '1796161850.963047504 0 remote:tester')
+
+
+class TestParseLine(unittest.TestCase):
+    def test_container_sync_put_gives_start_end_method_name_status_agent(self):
+        r = accesslog.parse_line(CSYNC_PUT)
+        self.assertEqual(r.method, 'PUT')
+        self.assertEqual(r.path, '/v1/AUTH_remote/csdest/two words')
+        self.assertEqual(r.query, '')
+        self.assertEqual(r.status, 201)
+        self.assertEqual(r.agent, 'Python-urllib/3.11')
+        self.assertAlmostEqual(r.start, 1796161848.830007792, places=6)
+        self.assertAlmostEqual(r.end, 1796161848.838574648, places=6)
+
+    def test_end_is_start_plus_request_time(self):
+        for line in (CSYNC_PUT, SEGMENT_PUT, MANIFEST_PUT, AUTH):
+            r = accesslog.parse_line(line)
+            duration = float(line.split()[-7])
+            self.assertAlmostEqual(r.end - r.start, duration, delta=0.0001)
+
+    def test_query_split_from_path_and_names_unquoted(self):
+        r = accesslog.parse_line(MANIFEST_PUT)
+        self.assertEqual((r.path, r.query), ('/v1/AUTH_remote/sample/big',
+                                             'multipart-manifest=put'))
+        self.assertEqual(accesslog.parse_line(UNICODE_PUT).path,
+                         '/v1/AUTH_remote/sample/caf\u00e9 x')
+        self.assertEqual(accesslog.parse_line(OBSERVER_LISTING).query,
+                         'format=json&states=listing')
+
+    def test_subrequests_and_other_lines_are_left_out(self):
+        for line in (CONTAINER_INFO, SLO_SUBREQUEST, AUTOCREATE, WARNING, '', P):
+            self.assertIsNone(accesslog.parse_line(line), line)
+
+    def test_only_successful_object_puts_are_object_puts(self):
+        def put(line):
+            return accesslog.is_object_put(accesslog.parse_line(line))
+        self.assertTrue(put(SEGMENT_PUT))
+        self.assertTrue(put(MANIFEST_PUT))
+        self.assertTrue(put(CSYNC_PUT))
+        self.assertFalse(put(CONTAINER_PUT))
+        self.assertFalse(put(NOT_FOUND_PUT))
+        self.assertFalse(put(CSYNC_HEAD))
+        self.assertFalse(put(AUTH))
+
+
+class TestAccessLog(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        self.path = os.path.join(self.dir, accesslog.LOG_NAME)
+        self.write(AUTH, SEGMENT_PUT)
+
+    def write(self, *lines, end='\n'):
+        with open(self.path, 'a') as f:
+            f.write('\n'.join(lines) + end)
+
+    def test_reads_only_what_came_after_reset(self):
+        log = accesslog.AccessLog.of_remote({'log_dir': self.dir})
+        self.assertEqual(log.requests(), [])
+        self.write(CSYNC_PUT)
+        self.assertEqual([r.path for r in log.requests()], ['/v1/AUTH_remote/csdest/two words'])
+        log.reset()
+        self.write(CSYNC_HEAD)
+        self.assertEqual(log.by_method(), {'HEAD': 1})
+
+    def test_a_line_being_written_counts_once_it_is_whole(self):
+        log = accesslog.AccessLog(self.path)
+        half = len(CSYNC_PUT) // 2
+        self.write(CSYNC_PUT[:half], end='')
+        self.assertEqual(log.count_ok_puts(), 0)
+        self.write(CSYNC_PUT[half:])
+        self.assertEqual(log.count_ok_puts(), 1)
+        self.assertEqual(len(log.requests()), 1)
+
+    def test_counter_figures_leave_out_subrequests_and_the_observer(self):
+        log = accesslog.AccessLog(self.path)
+        self.write(AUTH, CONTAINER_INFO, CONTAINER_PUT, SEGMENT_PUT, SLO_SUBREQUEST,
+                   MANIFEST_PUT, OBSERVER_LISTING, AUTOCREATE, NOT_FOUND_PUT)
+        self.assertEqual(log.by_method(), {'GET': 1, 'PUT': 4})
+        self.assertEqual(log.count_ok_puts(), 2)
+        self.assertEqual([p for _s, _e, p in log.ok_puts()],
+                         ['/v1/AUTH_remote/sample_segments/big/000001',
+                          '/v1/AUTH_remote/sample/big'])
+        self.assertIn((1796161774.964184284, 1796161774.978583813, 'PUT',
+                       '/v1/AUTH_remote/sample/big?multipart-manifest=put', 201),
+                      log.snapshot())
+
+    def test_puts_ordered_by_end_and_first_put_of_each_object_kept(self):
+        log = accesslog.AccessLog(self.path)
+        self.write(CSYNC_PUT, CSYNC_PUT_EARLIER, CSYNC_PUT)
+        self.assertEqual([p for _s, _e, p in log.ok_puts()],
+                         ['/v1/AUTH_remote/csdest/one'] + ['/v1/AUTH_remote/csdest/two words'] * 2)
+        self.assertEqual(log.first_puts(), {'/csdest/one': 1796161848.322938204,
+                                            '/csdest/two words': 1796161848.838574648})
+
+    def test_wait_for_puts_answers_the_end_of_the_nth(self):
+        log = accesslog.AccessLog(self.path)
+        self.write(CSYNC_PUT, CSYNC_PUT_EARLIER)
+        self.assertEqual(log.wait_for_puts(2, timeout=1), 1796161848.838574648)
+
+    def test_wait_for_puts_gives_up_when_every_process_exited(self):
+        class Exited:
+            def poll(self):
+                return 0
+        log = accesslog.AccessLog(self.path)
+        self.write(CSYNC_PUT)
+        self.assertIsNone(log.wait_for_puts(2, timeout=30, procs=[Exited()]))
+
+
+if __name__ == '__main__':
+    unittest.main()
