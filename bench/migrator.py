@@ -36,6 +36,7 @@ import time
 import uuid
 from urllib.parse import unquote
 
+from bench import accesslog
 from bench.environment import PeakWatcher, stop_procs
 from bench.stats import spread
 
@@ -120,14 +121,23 @@ class Source:
             text = f.read().decode('utf-8', 'replace')
         counts = {'object': 0, 'listing': 0, 'other': 0}
         methods = {}
-        for method, path in REQUEST.findall(text):
-            kind = classify(self.kind, unquote(path), bucket)
+        for method, path in self._requests(text):
+            kind = classify(self.kind, path, bucket)
             if kind is None:
                 continue
             counts[kind] += 1
             if kind == 'object':
                 methods[method] = methods.get(method, 0) + 1
         return counts, methods
+
+
+    def _requests(self, text):
+        """(method, unquoted path) of each client request in ``text``: a Swift proxy's own
+        subrequests (container info, SLO segment HEADs) are not the migrator's."""
+        if self.kind == 'swift':
+            found = (accesslog.parse_line(line) for line in text.splitlines())
+            return [(r.method, r.path) for r in found if r is not None]
+        return [(method, unquote(path)) for method, path in REQUEST.findall(text)]
 
 
 # moto: ``"GET /bucket/key HTTP/1.1" 200`` (DELETE lines are coloured); Swift's proxy access

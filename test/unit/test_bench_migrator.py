@@ -29,6 +29,19 @@ class TestSourceRequests(unittest.TestCase):
         self.assertEqual(migrator.REQUEST.findall(swift), [('GET', '/v1/AUTH_r/b/k')])
 
 
+    def test_a_swift_proxys_own_subrequests_are_not_source_requests(self):
+        from test.unit.test_bench_accesslog import CONTAINER_INFO, SEGMENT_PUT, SLO_SUBREQUEST
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        source = migrator.Source.__new__(migrator.Source)
+        source.kind, source.log_path = 'swift', os.path.join(tmp, 'remote-proxy.log')
+        with open(source.log_path, 'w') as f:
+            f.write('\n'.join((CONTAINER_INFO, SLO_SUBREQUEST, SEGMENT_PUT)) + '\n')
+        counts, methods = source.requests_since(0, 'sample_segments')
+        self.assertEqual(counts, {'object': 1, 'listing': 0, 'other': 0})
+        self.assertEqual(methods, {'PUT': 1})
+
+
 class TestWindow(unittest.TestCase):
     def test_first_put_start_to_last_put_end_over_the_processes(self):
         tmp = tempfile.mkdtemp()
