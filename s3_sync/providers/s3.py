@@ -24,16 +24,12 @@ from s3_sync import layout, metadata
 from s3_sync.log import one_line
 from s3_sync.providers import lifecycle, s3_multipart
 from s3_sync.providers.base import (
-    Features, Provider, RemoteError, RemoteObject, RemoteResponse)
+    BODY_CHUNK, Features, Provider, RemoteError, RemoteObject, RemoteResponse)
 from s3_sync.providers.s3_client import client_key, make_client, sending_for
 from s3_sync.retry import NOT_IMPLEMENTED_CODES
 
 MAX_LIST = 1000
 DELETE_BATCH = 500          # names per DeleteObjects: 2 keys each, S3 takes <= 1000 keys
-# A GET body is handed on in pieces this large: every piece costs a pass through the proxy's
-# middlewares and a socket write on the way to the client, and in 64 KiB pieces a 16 MiB GET
-# through the shunt or proxymc went at under half the S3 server's own speed.
-BODY_CHUNK = 2 ** 20
 CODE_STATUS = {'AccessDenied': 403, 'InternalError': 500, 'SlowDown': 503,
                'ServiceUnavailable': 503, 'NoSuchBucket': 404}
 CONDITIONALS = {'range': 'Range', 'if-match': 'IfMatch', 'if-none-match': 'IfNoneMatch',

@@ -31,11 +31,10 @@ from s3_sync.metadata import DLO_HEADER, META_PREFIX
 from s3_sync.retry import retryable_status
 from s3_sync.providers import expiry
 from s3_sync.providers.base import (
-    Features, Provider, RemoteError, RemoteObject, RemoteResponse)
+    BODY_CHUNK, Features, Provider, RemoteError, RemoteObject, RemoteResponse)
 from s3_sync.providers.swift_large import SwiftLargeObjects, local_segments_container
 from s3_sync.providers.swift_conn import (
     BULK_DELETE_MAX,
-    CHUNK,
     MAX_LIST,
     PAGE_SIZE,
     PASSED_REQUEST_HEADERS,
@@ -239,7 +238,8 @@ class SwiftProvider(Provider):
         conn = self._pool.get()
         try:
             parsed, body = conn.get_object(self.remote_container, name, headers=wanted,
-                                           resp_chunk_size=CHUNK, query_string=query_string)
+                                           resp_chunk_size=BODY_CHUNK,
+                                           query_string=query_string)
             out = response_headers(conn, parsed)
         except (ClientException,) + TRANSPORT_ERRORS as exc:
             self._pool.put(conn)
@@ -259,7 +259,7 @@ class SwiftProvider(Provider):
                 return
             # Never ask for more than is left: the read would block until the server closes.
             while limit > 0:
-                chunk = body.read(min(CHUNK, limit))
+                chunk = body.read(min(BODY_CHUNK, limit))
                 if not chunk:
                     return
                 limit -= len(chunk)

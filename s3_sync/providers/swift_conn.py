@@ -22,7 +22,6 @@ from s3_sync.metadata import SWIFT_TIME_FMT, wire_to_str
 
 MAX_LIST = 10000            # Swift's default container_listing_limit
 PAGE_SIZE = 1000            # iter_objects page: matches the verification budget granularity
-CHUNK = 65536
 BULK_DELETE_MAX = 1000      # names per bulk-delete request (Swift's default cap is 10000)
 REQUEST_ID_HEADERS = ('x-trans-id', 'x-openstack-request-id')
 PASSED_REQUEST_HEADERS = ('range', 'if-match', 'if-none-match', 'if-modified-since',

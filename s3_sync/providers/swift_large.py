@@ -45,9 +45,9 @@ from urllib.parse import quote, unquote
 
 from s3_sync.local import BodyReader
 from s3_sync.metadata import DLO_HEADER, is_slo
-from s3_sync.providers.base import LocalDataError, RemoteError
+from s3_sync.providers.base import BODY_CHUNK, LocalDataError, RemoteError
 from s3_sync.providers.s3_multipart import PartReader, Span, run_bounded
-from s3_sync.providers.swift_conn import CHUNK, response_headers
+from s3_sync.providers.swift_conn import response_headers
 
 SEGMENTS_SUFFIX = '_segments'
 COMBINED_ETAG = 'x-object-meta-combined-etag'
@@ -529,7 +529,7 @@ class SwiftLargeObjects:
         """The raw manifest of an SLO in ``container``, or None (absent, not an SLO; the body
         of a plain object is not read)."""
         def get(conn):
-            headers, body = conn.get_object(container, name, resp_chunk_size=CHUNK,
+            headers, body = conn.get_object(container, name, resp_chunk_size=BODY_CHUNK,
                                             query_string='multipart-manifest=get')
             try:
                 headers = response_headers(conn, headers)
