@@ -25,10 +25,11 @@ contender's requests.
 import collections
 import os
 import threading
-import time
 from urllib.parse import unquote
 
 import swiftclient
+
+from bench.counter import WaitsForPuts
 
 OBSERVER_AGENT = 's3sync-bench-observer'
 LOG_NAME = 'remote-proxy.log'
@@ -68,7 +69,7 @@ def object_key(path):
     return '/' + path.split('/', 3)[3]
 
 
-class AccessLog:
+class AccessLog(WaitsForPuts):
     """The remote proxy's client requests from ``reset()`` on, read as the file grows.
 
     Answers what the bench's request counter answered (``snapshot``, ``ok_puts``,
@@ -143,21 +144,6 @@ class AccessLog:
                 if key not in out or r.end < out[key]:
                     out[key] = r.end
         return out
-
-    def wait_for_puts(self, n, timeout, procs=(), poll=0.02):
-        """Block until ``n`` successful object PUTs ended; the end of the n-th, or None.
-
-        Gives up early when every process in ``procs`` has exited (nothing more will come)."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.count_ok_puts() >= n:
-                return self.ok_puts()[n - 1][1] if n else time.time()
-            if procs and all(p.poll() is not None for p in procs):
-                time.sleep(0.2)
-                if self.count_ok_puts() < n:
-                    return None
-            time.sleep(poll)
-        return None
 
 
 class ObserverConnection(swiftclient.Connection):

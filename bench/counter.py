@@ -19,7 +19,28 @@ def is_object_put(method, path, status):
     return '/' in path.strip('/') and 'uploadId=' not in query
 
 
-class TimedCounter(RequestCounter):
+class WaitsForPuts:
+    """``wait_for_puts`` over what ``count_ok_puts()`` and ``ok_puts()`` (``[(key, answered)]``
+    in answer order) report: the counter in front of a server and the access log behind one."""
+
+    def wait_for_puts(self, n, timeout, procs=(), poll=0.02):
+        """Block until ``n`` successful (object) PUTs were answered; the time of the n-th, or
+        None.
+
+        Gives up early when every process in ``procs`` has exited (nothing more will come)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.count_ok_puts() >= n:
+                return self.ok_puts()[n - 1][1] if n else time.time()
+            if procs and all(p.poll() is not None for p in procs):
+                time.sleep(0.2)
+                if self.count_ok_puts() < n:
+                    return None
+            time.sleep(poll)
+        return None
+
+
+class TimedCounter(WaitsForPuts, RequestCounter):
     def __init__(self, target, **kwargs):
         self.events = []
         self.ok_put_count = 0
@@ -73,18 +94,3 @@ class TimedCounter(RequestCounter):
         for _a, _d, method, _p, _s in self.snapshot():
             counts[method] = counts.get(method, 0) + 1
         return counts
-
-    def wait_for_puts(self, n, timeout, procs=(), poll=0.02):
-        """Block until ``n`` successful PUTs were answered; the time of the n-th, or None.
-
-        Gives up early when every process in ``procs`` has exited (nothing more will come)."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.count_ok_puts() >= n:
-                return self.ok_puts()[n - 1][1] if n else time.time()
-            if procs and all(p.poll() is not None for p in procs):
-                time.sleep(0.2)
-                if self.count_ok_puts() < n:
-                    return None
-            time.sleep(poll)
-        return None
