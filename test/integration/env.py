@@ -152,6 +152,17 @@ class IntegrationTest(unittest.TestCase):
         return {k: target[k] for k in ('name', 'protocol', 'aws_endpoint',
                                        'aws_identity', 'aws_secret')}
 
+    def swift_target_mapping(self, container, remote_container, **extra):
+        """A mapping of test:tester's ``container`` to ``remote_container`` on the second
+        Swift cluster, with ``extra`` keys."""
+        target = self.swift_target()
+        mapping = {'account': self.env['users']['test:tester']['account'],
+                   'container': container, 'aws_bucket': remote_container,
+                   'protocol': 'swift', 'aws_endpoint': target['aws_endpoint'],
+                   'aws_identity': target['aws_identity'], 'aws_secret': target['aws_secret']}
+        mapping.update(extra)
+        return mapping
+
     def remote_swift_conn(self):
         target = self.env['swift_target']
         return swiftclient.Connection(

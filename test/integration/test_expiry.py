@@ -50,12 +50,7 @@ class SwiftExpiryTest(DaemonRuns, IntegrationTest):
         remote_container = self.unique_name(prefix + '-remote')
         self.remote.put_container(remote_container)
         self.addCleanup(self._empty_remote, remote_container)
-        target = self.swift_target()
-        mapping = {'account': self.env['users']['test:tester']['account'],
-                   'container': container, 'aws_bucket': remote_container,
-                   'protocol': 'swift', 'aws_endpoint': target['aws_endpoint'],
-                   'aws_identity': target['aws_identity'], 'aws_secret': target['aws_secret']}
-        mapping.update(extra)
+        mapping = self.swift_target_mapping(container, remote_container, **extra)
         return container, remote_container, mapping
 
     def _empty_remote(self, container):

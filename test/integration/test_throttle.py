@@ -106,12 +106,7 @@ class SwiftThrottleTest(IntegrationTest):
         remote_container = self.unique_name(prefix + '-remote')
         remote.put_container(remote_container)
         self.addCleanup(self.empty_remote, remote, remote_container)
-        target = self.swift_target()
-        mapping = {'account': self.env['users']['test:tester']['account'],
-                   'container': container, 'aws_bucket': remote_container,
-                   'protocol': 'swift', 'aws_endpoint': target['aws_endpoint'],
-                   'aws_identity': target['aws_identity'], 'aws_secret': target['aws_secret']}
-        mapping.update(extra)
+        mapping = self.swift_target_mapping(container, remote_container, **extra)
         return container, mapping
 
     @staticmethod
