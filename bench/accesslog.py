@@ -35,9 +35,10 @@ OBSERVER_AGENT = 's3sync-bench-observer'
 LOG_NAME = 'remote-proxy.log'
 
 # offsets from the ``HTTP/x.y`` protocol field of the default template
-STATUS, AGENT, SOURCE, START, END = 1, 3, 11, 13, 14
+STATUS, AGENT, RECEIVED, SOURCE, START, END = 1, 3, 5, 11, 13, 14
 
-Request = collections.namedtuple('Request', 'start end method path query status agent')
+Request = collections.namedtuple('Request',
+                                 'start end method path query status agent received')
 
 
 def parse_line(line):
@@ -54,8 +55,9 @@ def parse_line(line):
     except ValueError:
         return None
     path, _, query = unquote(fields[at - 1]).partition('?')
+    received = fields[at + RECEIVED]
     return Request(start, end, fields[at - 2], unquote(path), query, status,
-                   unquote(fields[at + AGENT]))
+                   unquote(fields[at + AGENT]), int(received) if received.isdigit() else 0)
 
 
 def is_object_put(request):
