@@ -1,8 +1,16 @@
-"""nose2 plugin: a closing line CI can read, ``tests: N passed, N failed, N skipped``.
+"""nose2 plugin: a closing line CI can read, ``tests: N passed, N failed, N skipped``, and the
+modules that took the longest (the suite has a time budget; this says where it goes).
 
 Counted from nose2's own report categories, so it always agrees with nose2's summary above it.
+A module's time runs from the end of the test before its first to the end of its last, so its
+class and layer set-up count too.
 """
+import collections
+import time
+
 from nose2.events import Plugin
+
+SLOWEST_SHOWN = 12
 
 
 class Summary(Plugin):
@@ -11,9 +19,19 @@ class Summary(Plugin):
 
     def __init__(self):
         self.run = 0
+        self.module_seconds = collections.Counter()
+        self.last_end = None
 
     def startTest(self, event):
         self.run += 1      # counted as nose2's reporter counts "Ran N tests"
+        if self.last_end is None:
+            self.last_end = time.monotonic()
+
+    def stopTest(self, event):
+        now = time.monotonic()
+        module = type(event.test).__module__
+        self.module_seconds[module] += now - (self.last_end or now)
+        self.last_end = now
 
     def afterSummaryReport(self, event):
         categories = event.reportCategories
@@ -21,5 +39,9 @@ class Summary(Plugin):
         failed = sum(len(categories.get(k, ())) for k in
                      ('failures', 'errors', 'unexpectedSuccesses'))
         skipped = len(categories.get('skipped', ()))
+        slowest = self.module_seconds.most_common(SLOWEST_SHOWN)
+        if slowest:
+            event.stream.writeln('slowest modules: ' + ', '.join(
+                '%s %.0fs' % (name.rsplit('.', 1)[-1], secs) for name, secs in slowest))
         event.stream.writeln('tests: %d passed, %d failed, %d skipped'
                              % (run - failed - skipped, failed, skipped))
