@@ -248,6 +248,11 @@ class Provider:
         (aborted, or not there). Stores without multipart uploads never have one to abort."""
         return True
 
+    def abort_uploads_of(self, key):
+        """Abort every multipart upload of remote ``key`` (one a create whose answer was lost
+        left); True when none is left."""
+        return True
+
     def delete_objects(self, names):
         """Delete these objects (and any SLO manifest stored beside them); missing is fine."""
         raise NotImplementedError

@@ -470,6 +470,9 @@ class S3Provider(Provider):
     def abort_upload(self, key, upload_id):
         return s3_multipart.MultipartUploads(self).abort(key, upload_id)
 
+    def abort_uploads_of(self, key):
+        return s3_multipart.MultipartUploads(self).abort_orphans(key)
+
     def large_data_matches(self, remote, source):
         if remote.size != source.size:
             return False

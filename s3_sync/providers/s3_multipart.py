@@ -25,10 +25,15 @@ Choices, and why:
   parts of one object are in flight, each holding one read chunk.
 * Any failure aborts the upload, so no orphan parts are billed; uploads of the same key left by
   a killed daemon are aborted before a new one starts, and every upload is noted in the
-  daemon's journal (``s3_sync.sync.journal``) from its creation to its end, so a restarted
-  daemon aborts those a kill -9 left, whatever became of their rows. ``still_current()`` is
-  asked right before the commit (CompleteMultipartUpload): an object overwritten or deleted
-  locally meanwhile is aborted rather than written over a newer remote version.
+  daemon's journal (``s3_sync.sync.journal``) from *before* its creation to its end, so a
+  restarted daemon aborts those a kill -9 left, whatever became of their rows. Before, because
+  a create can succeed on the store with its answer lost (a kill, a reset, an answer past the
+  client timeout, then a retry that creates a second upload): such an upload has an id nobody
+  ever learnt, so every upload of that key is aborted then, as a new upload of the key would
+  (not only those initiated since the note: stores disagree on that date, moto gives one fixed
+  date in 2010). ``still_current()`` is asked right before the commit
+  (CompleteMultipartUpload): an object overwritten or deleted locally meanwhile is aborted
+  rather than written over a newer remote version.
 * Metadata-only changes copy the parts from the remote object itself (UploadPartCopy,
   conditional on its ETag) into a new upload with the new metadata: CopyObject would turn a
   ``-N`` ETag into a plain one and cannot copy more than 5 GiB.
@@ -327,16 +332,20 @@ class MultipartUploads:
                         ContentMD5=metadata.content_md5(md5), **self.p.sse)
 
     # -- multipart upload -------------------------------------------------
-    def abort_orphans(self, key):
-        """Abort uploads of ``key`` left behind (a killed daemon); best effort, one LIST."""
+    def abort_orphans(self, key, keep=None):
+        """Abort the uploads of ``key`` but ``keep``: uploads a killed daemon or a lost create
+        answer left. One LIST; True when every one found is gone."""
         try:
             resp = self.p._retried('list_multipart_uploads', Prefix=key)
         except RemoteError as err:
             self._log('cannot list uploads of %s: %s', key, err)
-            return
+            return False
+        done = True
         for upload in resp.get('Uploads', []):
-            if upload.get('Key') == key:
-                self.abort(key, upload['UploadId'])
+            if upload.get('Key') != key or upload['UploadId'] == keep:
+                continue
+            done = self.abort(key, upload['UploadId']) and done
+        return done
 
     def abort(self, key, upload_id):
         """True when the upload is gone (aborted now, or no longer there)."""
@@ -349,9 +358,29 @@ class MultipartUploads:
         self._ended(upload_id)
         return True
 
-    def _created(self, key, upload_id):
-        if self.p.journal is not None:
-            self.p.journal.started(self.p, key, upload_id)
+    def create(self, key, fields):
+        """A new upload of ``key``, noted in the journal before it is asked for; its id."""
+        journal = self.p.journal
+        intent = journal.intending(self.p, key) if journal is not None else None
+        attempts = []
+
+        def attempt():
+            attempts.append(None)
+            return self.p._call('create_multipart_upload', key, **fields, **self.p.sse)
+
+        try:
+            upload_id = self.p.retry.call(attempt)['UploadId']
+        except Exception:
+            # an attempt may have created an upload whose answer was lost
+            if intent is not None and self.abort_orphans(key):
+                journal.finished(intent)
+            raise
+        orphans_left = False
+        if len(attempts) > 1:
+            orphans_left = not self.abort_orphans(key, keep=upload_id)
+        if intent is not None:
+            journal.created(intent, upload_id, orphans_left)
+        return upload_id
 
     def _ended(self, upload_id):
         if self.p.journal is not None:
@@ -366,9 +395,7 @@ class MultipartUploads:
         key = self.p.key(name)
         parts = plan_parts(source.pieces, source.size)
         self.abort_orphans(key)
-        upload_id = self.p._retried('create_multipart_upload', key, **fields,
-                                    **self.p.sse)['UploadId']
-        self._created(key, upload_id)
+        upload_id = self.create(key, fields)
         try:
             etags = run_bounded(lambda part: self._upload_part(key, upload_id, part), parts,
                                 self.concurrency)
@@ -438,9 +465,7 @@ class MultipartUploads:
             if remote.size % size or not sizes:
                 sizes.append(remote.size % size)
             parts = byte_ranges(sizes)
-        upload_id = self.p._retried('create_multipart_upload', key, **fields,
-                                    **self.p.sse)['UploadId']
-        self._created(key, upload_id)
+        upload_id = self.create(key, fields)
         try:
             etags = run_bounded(lambda part: self._copy_part(key, upload_id, part, remote),
                                 parts, self.concurrency)

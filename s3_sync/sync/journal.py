@@ -6,25 +6,30 @@ behind it is usually handed again after the restart, and a new upload of the sam
 the old one first, but not always: the row may have been superseded meanwhile (the object
 overwritten or deleted), the restart's batched listing may find the object on the remote
 already (an earlier copy, an upload another replica finished), and a metadata copy of a large
-object starts no new upload of its data. So each upload is written down right after it is
-created and struck off once it is completed or aborted, and a starting daemon aborts, by upload
-id, whatever the journal still lists: exactly the uploads this node left, never an upload
-another node has in flight. An abort that fails stays listed for the next start.
+object starts no new upload of its data. So each upload is written down before it is asked for (an *intent*: a create whose answer is
+lost, to a kill, a reset or a timeout and retry, leaves an upload whose id nobody learnt), its id
+once created, and struck off once it is completed or aborted. A starting daemon aborts, by upload
+id, whatever the journal still lists, and for an intent still listed every upload of that key (as
+a new upload of the key would; the store's "initiated" dates cannot tell which: moto gives one
+fixed date). An abort that fails stays listed for the next start.
 
 ``<status_dir>/.multipart-uploads`` (a dot file beside the account directories, which the
 status-file pruning leaves alone)::
 
     {"<upload id>": {"endpoint": "...", "bucket": "...", "identity": "...", "key": "...",
-                     "started": 1733059200.0}}
+                     "started": 1733059200.0},
+     "intent-<hex>": {... the same fields ...}}
 """
 import json
 import os
 import time
+import uuid
 
 from s3_sync.crawler.progress import atomic_write_json
 from s3_sync.log import one_line
 
 JOURNAL_NAME = '.multipart-uploads'
+INTENT_PREFIX = 'intent-'
 
 
 class UploadJournal:
@@ -58,10 +63,22 @@ class UploadJournal:
         if self.logger is not None:
             self.logger.warning(msg, *args)
 
-    def started(self, provider, key, upload_id):
-        self.entries[upload_id] = {
+    def intending(self, provider, key):
+        """Note an upload of ``key`` about to be created; the token naming the note."""
+        token = INTENT_PREFIX + uuid.uuid4().hex
+        self.entries[token] = {
             'endpoint': provider.mapping.aws_endpoint, 'bucket': provider.bucket,
             'identity': provider.mapping.aws_identity, 'key': key, 'started': self.clock()}
+        self._save()
+        return token
+
+    def created(self, token, upload_id, orphans_left=False):
+        """The upload noted as ``token`` exists as ``upload_id``. With ``orphans_left`` (an
+        earlier attempt's upload may exist and could not be aborted) the note stays too."""
+        entry = dict(self.entries[token])
+        if not orphans_left:
+            del self.entries[token]
+        self.entries[upload_id] = entry
         self._save()
 
     def finished(self, upload_id):
@@ -83,7 +100,10 @@ class UploadJournal:
                 continue
             provider = make_provider(mapping)
             try:
-                gone = provider.abort_upload(entry['key'], upload_id)
+                if upload_id.startswith(INTENT_PREFIX):
+                    gone = provider.abort_uploads_of(entry['key'])
+                else:
+                    gone = provider.abort_upload(entry['key'], upload_id)
             except Exception as exc:
                 gone = False
                 self._warn('abort of multipart upload %s of %s: %s', upload_id, entry['key'],

@@ -210,6 +210,38 @@ class TestReliabilityShort(S3TargetTest):
             self.assertEqual(rc, 0, out)
         self.assertEqual(self.incomplete_uploads(), [])
 
+    # B12 (fixed): a create whose answer was lost (here: past the client timeout, then retried)
+    # left an upload nobody knew the id of
+    def test_a_multipart_create_answered_too_late_leaves_no_upload_open(self):
+        counter = FaultProxy(self.target['aws_endpoint']).start()
+        self.addCleanup(counter.stop)
+        container = self.make_container(self.conn, 'rel-b12')
+        segments = self.make_container(self.conn, 'rel-b12-seg')
+        manifest = []
+        for i, size in enumerate((5 * 1024 * 1024, 4 * 1024 * 1024)):   # 9 MiB: multipart
+            part = bytes([65 + i]) * size
+            self.conn.put_object(segments, 's%d' % i, part)
+            manifest.append({'path': '/%s/s%d' % (segments, i),
+                             'etag': hashlib.md5(part).hexdigest(), 'size_bytes': size})
+        self.conn.put_object(container, 'big', json.dumps(manifest),
+                             query_string='multipart-manifest=put')
+        mapping = s3_mapping(dict(self.target, aws_endpoint=counter.url), self.bucket,
+                             self.account, container, remote_timeout=4)
+        creates = []
+
+        def first_create(kind):
+            creates.append(kind)
+            return kind == 'CreateMultipartUpload' and creates.count(kind) == 1
+        counter.arm(1.0, ['late'], late_seconds=8, match=first_create)
+        for rc, out in NodeDaemons(self.env, [mapping]).run_once():
+            self.assertEqual(rc, 0, out)
+        self.assertEqual(counter.injected['late'], 1)
+        time.sleep(8)       # the late answer's upload exists by now whatever happened
+        self.assertEqual(self.incomplete_uploads(), [])
+        key = remote_key(mapping, 'big')
+        self.assertEqual(self.s3.head_object(Bucket=self.bucket, Key=key)['ContentLength'],
+                         9 * 1024 * 1024)
+
     def incomplete_uploads(self):
         return self.s3.list_multipart_uploads(Bucket=self.bucket).get('Uploads', [])
 

@@ -71,6 +71,12 @@ BUGS = {
             'same copy_after deferral as the owner and recorded it pending for the same due '
             'time; at that moment both uploaded it (the loser\'s fence is logged "kept: a '
             'client wrote it") (s3_sync/crawler/passes.py verify)'),
+    'B12': ('what was left of B7 after its fix (ea47259): the journal noted an upload only '
+            'once the create\'s answer came back, so a create done on the store whose answer '
+            'was lost (a kill -9 before it arrived, or an answer past the client timeout and '
+            'a retry that created a second upload) left an upload nobody knew the id of, open '
+            'until a bucket lifecycle rule removes it (s3_sync/providers/s3_multipart.py '
+            'create, s3_sync/sync/journal.py)'),
 }
 
 # bug id -> the commit that fixed it
@@ -86,6 +92,7 @@ FIXED = {
     'B9': '09aa9ee',
     'B10': 'ba1e728',
     'B11': 'c063547',
+    'B12': 'PENDING',
 }
 KNOWN_BUGS = {bug: text for bug, text in BUGS.items() if bug not in FIXED}
 

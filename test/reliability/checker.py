@@ -279,7 +279,7 @@ class Checker:
             left = lane.view.incomplete_uploads()
             if left:
                 self.problem('%s: %d multipart upload(s) left incomplete on the remote: %s' % (
-                    lane, len(left), [k for k, _u in left[:3]]), known('B7'))
+                    lane, len(left), [k for k, _u in left[:3]]), known('B12'))
 
     # -- 7 -------------------------------------------------------------------------------
     def uploads(self, lanes):

@@ -94,7 +94,9 @@ class FakeS3:
         self.calls.append(('create', Key))
         self._ids += 1
         uid = 'u%d' % self._ids
-        self.uploads[uid] = {'key': Key, 'parts': {}, 'meta': (Metadata, ContentType)}
+        self.uploads[uid] = {'key': Key, 'parts': {}, 'meta': (Metadata, ContentType),
+                             'initiated': datetime.datetime.now(datetime.timezone.utc)}
+        self._maybe_fail('create')      # created on the store, the answer lost
         return {'UploadId': uid}
 
     def upload_part(self, Bucket, Key, UploadId, PartNumber, Body, ContentLength,
@@ -168,7 +170,7 @@ class FakeS3:
 
     def list_multipart_uploads(self, Bucket, Prefix):
         self.calls.append(('list_uploads', Prefix))
-        return {'Uploads': [{'Key': u['key'], 'UploadId': uid}
+        return {'Uploads': [{'Key': u['key'], 'UploadId': uid, 'Initiated': u.get('initiated')}
                             for uid, u in self.uploads.items() if u['key'].startswith(Prefix)]}
 
     def put_object(self, Bucket, Key, Body, ContentLength, ContentType, ContentMD5=None,
@@ -529,9 +531,35 @@ class TestUploadJournal(ProviderTest):
     def test_only_the_uploads_it_left_are_aborted_not_another_nodes(self):
         self.kill_during_parts()
         # another node's upload of the same key, in flight
-        self.s3.uploads['other-node'] = {'key': KEY, 'parts': {}, 'meta': ({}, '')}
+        self.s3.uploads['other-node'] = {'key': KEY, 'parts': {}, 'meta': ({}, ''),
+                                         'initiated': datetime.datetime.now()}
         self.restart()
         self.assertEqual(list(self.s3.uploads), ['other-node'])
+
+    def pieces(self):
+        return [FakePiece(bytes([i]) * (5 * MiB)) for i in range(2)]
+
+    def test_an_upload_whose_create_answer_a_kill_cut_is_aborted_by_the_next_start(self):
+        self.s3.fail[('create', None)] = [KilledUpload()]
+        with self.assertRaises(KilledUpload):
+            self.provider.put_large('big', {}, FakeSource(self.pieces()))
+        self.assertEqual(len(self.s3.uploads), 1)       # an id the daemon never learnt
+        journal, aborted = self.restart()
+        self.assertEqual((aborted, self.s3.uploads, journal.entries), (1, {}, {}))
+
+    def test_a_create_retried_after_a_lost_answer_leaves_no_second_upload(self):
+        self.s3.fail[('create', None)] = [client_error(503, 'SlowDown', 'CreateMultipartUpload')]
+        self.provider.put_large('big', {}, FakeSource(self.pieces()))
+        self.assertEqual(self.s3.uploads, {})
+        self.assertIn(KEY, self.s3.objects)
+        self.assertEqual(self.provider.journal.entries, {})
+
+    def test_a_create_that_failed_for_good_leaves_no_upload_behind(self):
+        self.s3.fail[('create', None)] = [
+            client_error(503, 'SlowDown', 'CreateMultipartUpload') for _ in range(3)]
+        with self.assertRaises(RemoteError):
+            self.provider.put_large('big', {}, FakeSource(self.pieces()))
+        self.assertEqual((self.s3.uploads, self.provider.journal.entries), ({}, {}))
 
     def test_an_abort_that_fails_stays_for_the_next_start(self):
         self.kill_during_parts()
