@@ -210,7 +210,7 @@ class TestReliabilityShort(S3TargetTest):
             self.assertEqual(rc, 0, out)
         self.assertEqual(self.incomplete_uploads(), [])
 
-    # B12 (fixed): a create whose answer was lost (here: past the client timeout, then retried)
+    # B12 (fixed in 0a76a64): a create whose answer was lost (here: past the client timeout, then retried)
     # left an upload nobody knew the id of
     def test_a_multipart_create_answered_too_late_leaves_no_upload_open(self):
         counter = FaultProxy(self.target['aws_endpoint']).start()

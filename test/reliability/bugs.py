@@ -92,7 +92,7 @@ FIXED = {
     'B9': '09aa9ee',
     'B10': 'ba1e728',
     'B11': 'c063547',
-    'B12': 'PENDING',
+    'B12': '0a76a64',
 }
 KNOWN_BUGS = {bug: text for bug, text in BUGS.items() if bug not in FIXED}
 
