@@ -6,6 +6,8 @@ backlog). What a request counter would tell (each object PUT's end, requests by 
 from the remote proxy's access log (``bench.accesslog``).
 
 * ours: the three node daemons with a ``protocol: swift`` mapping (run_forever);
+* the remote side alone (``bench.swift_put``): the same 4 KiB bodies PUT straight to the
+  remote proxy, nothing read: what bounds every contender's rate (first to last PUT);
 * container-sync: ``swift-container-sync`` as a daemon (no ``--once``) on each node's
   container-server conf, all three at once, with the realm scheme the devenv sets up
   (``X-Container-Sync-To: //realm1/remote/AUTH_remote/<container>``, the same
@@ -27,7 +29,7 @@ import sys
 import time
 import uuid
 
-from bench import accesslog, cost, ours
+from bench import accesslog, cost, ours, swift_put
 from bench.environment import PeakWatcher, stop_procs
 from bench.ours import figures
 from bench.stats import spread
@@ -37,6 +39,12 @@ from devenv.launch import child_env
 SYNC_KEY = 'bench-sync-key'
 REAL_INTERVAL = 300     # Swift's default [container-sync] interval (container_time 60 kept)
 SHORT_INTERVAL = 10
+CEILING = 'remote side alone (ceiling)'
+
+
+def contender(interval):
+    """The name of container-sync's run with ``interval`` in the results."""
+    return 'container-sync, interval %d s' % interval
 LAUNCH = ('import sys; from devenv.launch import prepare_swift; '
           'prepare_swift(sys.argv[1]); sys.argv = ["swift-container-sync", sys.argv[2], '
           '"-v"]; from swift.container.sync import main; main()')
@@ -213,10 +221,16 @@ def measure(benv, counter, plan, workers, scratch, log):
         if 'ours' not in result['runs']:
             result['runs']['ours'] = run_ours(benv, access, container, count, workers, 300)
             log('  ours %s' % brief(result['runs']['ours']))
-        name = 'container-sync, interval %d s' % interval
+        name = contender(interval)
         result['runs'][name] = run_container_sync(
             benv, access, container, count, interval, 2 * interval + 120 + count // 5, scratch)
         log('  %s %s' % (name, brief(result['runs'][name])))
+    if count:
+        log('container_sync: the remote side alone, %d x 4 KiB PUTs' % count)
+        result['runs'][CEILING] = swift_put.run(
+            benv, access, ['obj%06d' % i for i in range(count)], 4096, 3, workers,
+            os.path.join(scratch, 'swift-put.json'))
+        log('  %s %s' % (CEILING, brief(result['runs'][CEILING])))
     if plan.get('csync_slos'):
         from bench import csync_large
         try:

@@ -339,7 +339,7 @@ def measure(benv, plan, workers, scratch, log, intervals):
         if 'ours' not in result['runs']:
             result['runs']['ours'] = run_ours(benv, access, source, workers, 600)
             log('  SLOs, ours %s' % brief(result['runs']['ours']))
-        name = 'container-sync, interval %d s' % interval
+        name = csync.contender(interval)
         result['runs'][name] = run_container_sync(
             benv, access, source, interval, 2 * interval + 180 + count * mib // 4, scratch)
         log('  SLOs, %s %s' % (name, brief(result['runs'][name])))

@@ -332,12 +332,19 @@ def csync_table(data):
                 (r.get('verified') or {}).get('why') or 'not all arrived')))
     runs = data.get('runs') or {}
     ours = runs.get('ours') or {}
+    from bench.container_sync import CEILING
+    ceiling = runs.get(CEILING) or {}
+    lines.append('')
     for who, r in runs.items():
-        if who != 'ours' and ours.get('ok') and r.get('ok'):
-            lines.append('')
+        if who not in ('ours', CEILING) and ours.get('ok') and r.get('ok'):
             lines.append('- ours / %s: **%.2fx** start to all remote, %.2fx first to last PUT'
                          % (who, ours['objs_per_s'] / r['objs_per_s'],
                             ours['window_objs_per_s'] / r['window_objs_per_s']))
+    for who, r in runs.items():
+        if who != CEILING and ceiling.get('ok') and r.get('ok'):
+            lines.append('- %s / the remote side alone: %.2fx first to last PUT (no contender '
+                         'can pass 1.00x)' % (who, r['window_objs_per_s'] /
+                                              ceiling['window_objs_per_s']))
     lines.append('')
     slo = data.get('slo')
     if slo:

@@ -4,6 +4,7 @@ Each target reads one (min, median, max) figure out of the results and a limit. 
 judged on the median; "every round" is added when the worst round meets it too. A figure the
 run did not produce is "not measured", never a pass.
 """
+from bench import container_sync
 from bench.stats import fmt_spread
 
 
@@ -41,10 +42,23 @@ def csync_ratio(interval, part=None, rate='objs_per_s'):
         data = _get(results, 'container_sync', *([part] if part else [])) or {}
         runs = data.get('runs') or {}
         ours = (runs.get('ours') or {})
-        theirs = runs.get('container-sync, interval %d s' % interval) or {}
+        theirs = runs.get(container_sync.contender(interval)) or {}
         if ours.get('ok') and theirs.get('ok'):
             return ours[rate] / theirs[rate]
         return None
+    return get
+
+
+def csync_ceiling_over(who, inverse=False):
+    """The remote side alone over ``who`` (``who`` over it with ``inverse``), first to last
+    PUT of the small-object backlog."""
+    def get(results):
+        runs = _get(results, 'container_sync', 'runs') or {}
+        ceiling, other = runs.get(container_sync.CEILING) or {}, runs.get(who) or {}
+        if not (ceiling.get('ok') and other.get('ok')):
+            return None
+        ratio = ceiling['window_objs_per_s'] / other['window_objs_per_s']
+        return 1 / ratio if inverse else ratio
     return get
 
 
@@ -104,6 +118,11 @@ TARGETS = [
      csync_ratio(300), 3.0, 'at least', '%.2fx'),
     ('Swift to Swift backlog, ours / container-sync daemon, short interval (10 s)',
      csync_ratio(10), None, 'at least', '%.2fx'),
+    ('Swift to Swift backlog, first to last PUT: the remote side alone / container-sync '
+     'daemon, short interval (10 s): the most any contender can be',
+     csync_ceiling_over(container_sync.contender(container_sync.SHORT_INTERVAL)), None, 'at least', '%.2fx'),
+    ('Swift to Swift backlog, first to last PUT: ours / the remote side alone',
+     csync_ceiling_over('ours', inverse=True), None, 'at least', '%.2fx'),
     ('Swift to Swift SLOs (MiB/s), ours / container-sync daemon, real interval (300 s)',
      csync_ratio(300, 'slo', 'mib_per_s'), 3.0, 'at least', '%.2fx'),
     ('Swift to Swift SLOs (MiB/s), ours / container-sync daemon, short interval (10 s)',

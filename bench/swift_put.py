@@ -1,0 +1,101 @@
+"""The remote Swift side alone: 4 KiB PUTs straight to the second cluster's proxy, nothing read.
+
+The ceiling of any Swift-to-Swift sync on this machine: no contender can PUT faster than the
+remote cluster takes the PUTs, so ``ours / container-sync`` can never exceed ``this /
+container-sync`` in the same run. Run as ``python -m bench.swift_put JOB.json INDEX`` by
+:func:`run`: 3 processes (one per node daemon), each with as many green threads as a daemon has
+``workers``, each PUTting every Nth name with python-swiftclient (eventlet monkey-patched, as
+the daemon). Each process logs in and builds its bodies, reports ``ready``, waits for ``go``,
+reports ``done``; the window (go to the last done) leaves start-up out, and the CPU of every
+process of the environment is read at both ends while these processes are alive.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def worker(job, index):
+    from swift.common.utils import monkey_patch
+    monkey_patch()
+    import swiftclient
+    from eventlet import GreenPool
+
+    names = job['names'][index::job['processes']]
+    body = os.urandom(job['size'])
+    conn = swiftclient.Connection(job['auth_url'], job['user'], job['key'], retries=0)
+    url, token = conn.get_auth()
+
+    def put(name):
+        # one connection per green thread, kept: the daemon keeps its connections too
+        swiftclient.put_object(url, token, job['container'], name, body,
+                               content_length=len(body), http_conn=connection())
+    pool = {}
+
+    def connection():
+        from eventlet import getcurrent
+        me = getcurrent()
+        if me not in pool:
+            pool[me] = swiftclient.http_connection(url)
+        return pool[me]
+    print('ready', flush=True)
+    sys.stdin.readline()
+    list(GreenPool(job['threads']).imap(put, names))
+    print('done', flush=True)
+    sys.stdin.read()
+
+
+def run(benv, access, names, size, processes, threads, path):
+    """One run; window figures (rate, CPU of all processes per object), verified."""
+    from bench import cost
+    from bench.container_sync import remote_container, remote_conn
+    from bench.environment import stop_procs
+    target = benv.info['swift_target']
+    container = remote_container(benv, 'ceiling')
+    job = {'names': names, 'size': size, 'processes': processes, 'threads': threads,
+           'container': container, 'auth_url': target['aws_endpoint'],
+           'user': target['aws_identity'], 'key': target['aws_secret']}
+    with open(path, 'w') as f:
+        json.dump(job, f)
+    with open(path + '.log', 'ab') as log:
+        procs = [subprocess.Popen([sys.executable, '-m', 'bench.swift_put', path, str(i)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+                 for i in range(processes)]
+    meter = cost.CpuMeter(benv, procs)
+    result = {'seconds': None, 'ok': False}
+    try:
+        if all(p.stdout.readline().strip() == b'ready' for p in procs):
+            access.reset()
+            before, t0 = meter.snapshot(), time.time()
+            for p in procs:
+                p.stdin.write(b'go\n')
+                p.stdin.flush()
+            finished = [p.stdout.readline().strip() == b'done' for p in procs]
+            after, t1 = meter.snapshot(), time.time()
+            if all(finished):
+                result = cost.window_figures(before, after, t0, t1, len(names))
+                result.update(seconds=t1 - t0, objs_per_s=len(names) / (t1 - t0))
+    finally:
+        meter.stop()
+        for p in procs:
+            try:
+                p.stdin.close()
+            except OSError:
+                pass
+        stop_procs(procs)
+    result['requests'] = access.by_method()
+    result['requests_per_obj'] = sum(result['requests'].values()) / len(names)
+    listing = remote_conn(benv).get_container(container, full_listing=True)[1]
+    result['remote_keys'] = len(listing)
+    wrong = sum(1 for o in listing if o['bytes'] != size) + len(names) - len(listing)
+    result['verified'] = {'ok': not wrong}
+    if wrong:
+        result['verified']['why'] = '%d objects missing or of the wrong size' % wrong
+    result['ok'] = result['seconds'] is not None and not wrong
+    return result
+
+
+if __name__ == '__main__':
+    with open(sys.argv[1]) as f:
+        worker(json.load(f), int(sys.argv[2]))
