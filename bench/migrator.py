@@ -28,13 +28,11 @@ import concurrent.futures
 import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from urllib.parse import unquote
 
 from bench import accesslog
 from bench.environment import PeakWatcher, stop_procs
@@ -57,13 +55,13 @@ class Source:
             moto = benv.moto
             self.entry = {'protocol': 's3', 'aws_endpoint': moto['aws_endpoint'],
                           'aws_identity': moto['aws_identity'], 'aws_secret': moto['aws_secret']}
-            self.log_path = os.path.join(info['log_dir'], 'moto.log')
+            self.log_path = os.path.join(info['log_dir'], accesslog.MOTO_LOG_NAME)
         else:
             target = info['swift_target']
             self.entry = {'protocol': 'swift', 'aws_endpoint': target['aws_endpoint'],
                           'aws_identity': target['aws_identity'],
                           'aws_secret': target['aws_secret']}
-            self.log_path = os.path.join(info['log_dir'], 'remote-proxy.log')
+            self.log_path = os.path.join(info['log_dir'], accesslog.LOG_NAME)
         self._local = threading.local()
 
     def _client(self):
@@ -132,17 +130,11 @@ class Source:
 
 
     def _requests(self, text):
-        """(method, unquoted path) of each client request in ``text``: a Swift proxy's own
-        subrequests (container info, SLO segment HEADs) are not the migrator's."""
-        if self.kind == 'swift':
-            found = (accesslog.parse_line(line) for line in text.splitlines())
-            return [(r.method, r.path) for r in found if r is not None]
-        return [(method, unquote(path)) for method, path in REQUEST.findall(text)]
-
-
-# moto: ``"GET /bucket/key HTTP/1.1" 200`` (DELETE lines are coloured); Swift's proxy access
-# log: ``... 01/Dec/2026/18/21/17 GET /v1/AUTH_x/c/o HTTP/1.0 200 ...``.
-REQUEST = re.compile(r'(?:"|\s|\x1b\[[0-9;]*m)(GET|HEAD|PUT|POST|DELETE) (/\S*) HTTP/1\.[01]')
+        """(method, unquoted path) of each client request in ``text`` (both servers' lines
+        are read by ``bench.accesslog``): a Swift proxy's own subrequests (container info, SLO
+        segment HEADs) are not the migrator's."""
+        found = (accesslog.parse_line(line) for line in text.splitlines())
+        return [(r.method, r.path) for r in found if r is not None]
 
 
 def classify(kind, path, bucket):
