@@ -29,9 +29,13 @@ def small(benv, counter, plan, workers, scratch, log):
 
 
 def medium(benv, counter, plan, workers, scratch, log):
+    # --quick measures the raw sides (local-get, s3-put) on small objects only: no target
+    # reads them, and each run is mostly process start-up at --quick sizes
+    contenders = tuple(c for c in throughput.CONTENDERS
+                       if not (plan.get('quick') and c in ('local-get', 's3-put')))
     return throughput.run_workload(benv, counter, '%d x 1 MiB' % plan['medium'],
                                    plan['medium'], 2 ** 20, plan['rounds'], workers, scratch,
-                                   log)
+                                   log, contenders=contenders)
 
 
 def _lazy(module, func='measure'):
