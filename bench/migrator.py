@@ -69,9 +69,8 @@ class Source:
             if self.kind == 'moto':
                 self._local.client = self.benv.s3_client()
             else:
-                import swiftclient
                 target = self.benv.info['swift_target']
-                self._local.client = swiftclient.Connection(
+                self._local.client = accesslog.ObserverConnection(
                     target['aws_endpoint'], target['aws_identity'], target['aws_secret'],
                     retries=2)
         return self._local.client
@@ -132,9 +131,11 @@ class Source:
     def _requests(self, text):
         """(method, unquoted path) of each client request in ``text`` (both servers' lines
         are read by ``bench.accesslog``): a Swift proxy's own subrequests (container info, SLO
-        segment HEADs) are not the migrator's."""
+        segment HEADs) are not the migrator's, nor the bench's fill (observer) requests, whose
+        lines may be written just after the log offset was taken (a line follows the answer)."""
         found = (accesslog.parse_line(line) for line in text.splitlines())
-        return [(r.method, r.path) for r in found if r is not None]
+        return [(r.method, r.path) for r in found
+                if r is not None and r.agent != accesslog.OBSERVER_AGENT]
 
 
 def classify(kind, path, bucket):

@@ -20,12 +20,12 @@ class TestSourceRequests(unittest.TestCase):
         self.assertEqual(migrator.classify('swift', '/v1/AUTH_r', 'b'), 'listing')
         self.assertEqual(migrator.classify('swift', '/auth/v1.0', 'b'), 'other')
 
-    def test_log_lines_of_both_servers_are_read(self):
-        from test.unit.test_bench_accesslog import (CSYNC_PUT, MOTO_CREATE_UPLOAD, MOTO_PUT,
-                                                    WARNING)
+    def test_log_lines_of_both_servers_are_read_and_the_bench_s_own_left_out(self):
+        from test.unit.test_bench_accesslog import (CSYNC_PUT, MOTO_BUCKET_PUT,
+                                                    MOTO_CREATE_UPLOAD, MOTO_PUT, WARNING)
         source = migrator.Source.__new__(migrator.Source)
         text = '\n'.join((' * Running on http://127.0.0.1:5055', MOTO_PUT, MOTO_CREATE_UPLOAD,
-                          WARNING, CSYNC_PUT))
+                          WARNING, CSYNC_PUT, MOTO_BUCKET_PUT))
         self.assertEqual(source._requests(text), [
             ('PUT', '/b-1/ab12/AUTH_test/c/caf\u00e9 x'), ('POST', '/b-1/ab12/AUTH_test/c/big'),
             ('PUT', '/v1/AUTH_remote/csdest/two words')])
