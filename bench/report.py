@@ -123,7 +123,8 @@ def large_table(data):
     for other, r in sorted(data.get('ratios', {}).items()):
         lines.append('- ours / %s, per round: **%s**' % (other, fmt_spread(r, '%.2fx')))
     lines += ['', '`copy`: 3 processes, raw manifest and segments read in-process the way the '
-              'daemon reads, one part per segment, 4 parts in flight (`copy-8`: 8).', '']
+              'daemon reads, one part per segment, 4 parts in flight%s.' % (
+                  ' (`copy-8`: 8)' if 'copy-8' in data.get('summary', {}) else ''), '']
     for kind, fig in sorted((data.get('big') or {}).items()):
         lines.append('- %s of %s MiB: daemon peak RSS **%s MiB**, %s MB/s%s' % (
             kind, data.get('big_mib', ''), fmt(fig.get('peak_rss_mib'), '%.0f'),
