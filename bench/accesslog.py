@@ -1,10 +1,15 @@
-"""What the second Swift cluster's proxy answered, read from its access log.
+"""What a server of the environment answered, read from its access log: the remote Swift
+proxy's and moto's.
 
-The container-sync comparison (``container_sync``, ``csync_large``) lets both contenders talk to
-the remote proxy directly: a counting proxy in their path would cap both near its own rate and
-narrow the gap being measured. The figures a counter gave come from the remote proxy's
-``proxy-logging`` lines instead (``<log_dir>/remote-proxy.log``), in Swift's default
-``log_msg_template``::
+Nothing sits between a contender and the server it writes to: a counting proxy in the path
+would cap every contender near its own rate and narrow the gaps being measured. The request
+figures (requests by method, each object PUT's end, the N-th PUT of a run) come from the
+servers' own access lines instead:
+
+* the second cluster's proxy (``<log_dir>/remote-proxy.log``): Swift's ``proxy-logging``;
+* moto (``<log_dir>/moto.log``): ``devenv.launch`` writes its lines in the same field order.
+
+Both follow Swift's default ``log_msg_template``::
 
     client_ip remote_addr end_time.datetime method path protocol status_int referer
     user_agent auth_token bytes_recvd bytes_sent client_etag transaction_id headers
@@ -15,24 +20,25 @@ start time and its end time (= start_time + request_time), so a PUT's completion
 ``end`` and lines may come slightly out of end order. Fields are URL-quoted once more than the
 request line (``%3F`` is the query's ``?``, ``%2520`` a quoted space), so nothing contains a
 space. Lines with a ``source`` are subrequests the proxy's own middlewares made (SLO's segment
-HEADs, container-info lookups): a client never sent them, so they are left out, as a counter in
-front of the proxy never saw them.
+HEADs, container-info lookups): a client never sent them, so they are left out.
 
-The bench's own reads of the remote during a run (the polling watcher, verification) carry the
-``OBSERVER_AGENT`` User-Agent (``observer_conn``) and are left out too: they are not a
-contender's requests.
+The bench's own requests during a run (the polling watcher, bucket creation, verification)
+carry the ``OBSERVER_AGENT`` User-Agent (``observer_conn``, ``observe_s3``) and are left out
+too: they are not a contender's.
 """
 import collections
 import os
 import threading
+import time
 from urllib.parse import unquote
 
 import swiftclient
 
-from bench.counter import WaitsForPuts
-
 OBSERVER_AGENT = 's3sync-bench-observer'
 LOG_NAME = 'remote-proxy.log'
+MOTO_LOG_NAME = 'moto.log'
+# path segments before an object's name: /v1/<account>/<container>/<object>, /<bucket>/<key>
+SWIFT_DEPTH, S3_DEPTH = 3, 1
 
 # offsets from the ``HTTP/x.y`` protocol field of the default template
 STATUS, AGENT, RECEIVED, SOURCE, START, END = 1, 3, 5, 11, 13, 14
@@ -60,26 +66,27 @@ def parse_line(line):
                    unquote(fields[at + AGENT]), int(received) if received.isdigit() else 0)
 
 
-def is_object_put(request):
-    """A successful object PUT (``/v1/<account>/<container>/<object>``), not a container's."""
+def is_object_put(request, depth=SWIFT_DEPTH):
+    """A successful whole-object PUT (``depth`` segments before the object's name): not a
+    container's or bucket's, not one part of a multipart upload."""
+    parts = request.path.split('/', depth + 1)
     return (request.method == 'PUT' and 200 <= request.status < 300 and
-            len(request.path.split('/', 4)) == 5)
+            len(parts) == depth + 2 and parts[-1] != '' and 'uploadId=' not in request.query)
 
 
-def object_key(path):
-    """'/v1/AUTH_x/c/o' -> '/c/o'."""
-    return '/' + path.split('/', 3)[3]
+def object_key(path, depth=SWIFT_DEPTH):
+    """The object's container (or bucket) and name: '/v1/AUTH_x/c/o' -> '/c/o',
+    '/bucket/key' (depth 1) -> '/bucket/key'."""
+    return '/' + path.split('/', depth)[depth]
 
 
-class AccessLog(WaitsForPuts):
-    """The remote proxy's client requests from ``reset()`` on, read as the file grows.
+class AccessLog:
+    """A server's client requests from ``reset()`` on, read as its log grows: requests by
+    method, successful object PUTs in end order, and a wait for the N-th of them."""
 
-    Answers what the bench's request counter answered (``snapshot``, ``ok_puts``,
-    ``count_ok_puts``, ``by_method``, ``wait_for_puts``), so the window and throughput
-    helpers take either."""
-
-    def __init__(self, path, ignore_agents=(OBSERVER_AGENT,)):
+    def __init__(self, path, depth=SWIFT_DEPTH, ignore_agents=(OBSERVER_AGENT,)):
         self.path = path
+        self.depth = depth
         self.ignore_agents = frozenset(ignore_agents)
         self._lock = threading.Lock()
         self.reset()
@@ -88,6 +95,11 @@ class AccessLog(WaitsForPuts):
     def of_remote(cls, info):
         """The second cluster's proxy log of a devenv (its ``env.json`` dict)."""
         return cls(os.path.join(info['log_dir'], LOG_NAME))
+
+    @classmethod
+    def of_moto(cls, info):
+        """moto's log of a devenv (its ``env.json`` dict)."""
+        return cls(os.path.join(info['log_dir'], MOTO_LOG_NAME), depth=S3_DEPTH)
 
     def reset(self):
         """Forget what was read; from now on only new lines count."""
@@ -116,17 +128,17 @@ class AccessLog(WaitsForPuts):
             request = parse_line(line.decode('utf-8', 'replace'))
             if request and request.agent not in self.ignore_agents:
                 self._requests.append(request)
-                self._ok_puts += is_object_put(request)
+                self._ok_puts += is_object_put(request, self.depth)
 
-    # -- the request counter's questions --------------------------------------------------
     def snapshot(self):
-        """[(start, end, method, path, status)] as the counter gave them."""
+        """[(start, end, method, path?query, status)]."""
         return [(r.start, r.end, r.method, r.path + ('?' + r.query if r.query else ''),
                  r.status) for r in self.requests()]
 
     def ok_puts(self):
         """[(start, end, path)] of successful object PUTs, in end order."""
-        return sorted(((r.start, r.end, r.path) for r in self.requests() if is_object_put(r)),
+        return sorted(((r.start, r.end, r.path) for r in self.requests()
+                       if is_object_put(r, self.depth)),
                       key=lambda e: e[1])
 
     def count_ok_puts(self):
@@ -141,11 +153,36 @@ class AccessLog(WaitsForPuts):
         """{'/container/object': end of its first successful PUT}."""
         out = {}
         for r in self.requests():
-            if is_object_put(r):
-                key = object_key(r.path)
+            if is_object_put(r, self.depth):
+                key = object_key(r.path, self.depth)
                 if key not in out or r.end < out[key]:
                     out[key] = r.end
         return out
+
+    def wait_for_puts(self, n, timeout, procs=(), poll=0.02):
+        """Block until ``n`` successful object PUTs were answered; the end of the n-th, or
+        None.
+
+        Gives up early when every process in ``procs`` has exited (nothing more will come)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.count_ok_puts() >= n:
+                return self.ok_puts()[n - 1][1] if n else time.time()
+            if procs and all(p.poll() is not None for p in procs):
+                time.sleep(0.2)
+                if self.count_ok_puts() < n:
+                    return None
+            time.sleep(poll)
+        return None
+
+
+def observe_s3(client):
+    """Mark a boto3 S3 client's requests as the bench's own (left out of moto's figures);
+    the User-Agent is not signed, so it can be replaced when the request is sent."""
+    def mark(request, **_kwargs):
+        request.headers['User-Agent'] = OBSERVER_AGENT
+    client.meta.events.register('before-send.s3', mark)
+    return client
 
 
 class ObserverConnection(swiftclient.Connection):

@@ -2,8 +2,8 @@
 
 Both talk to the remote cluster's proxy directly (nothing in their path that could cap
 them), to containers created beforehand, from the same source container of 4 KiB objects (a
-backlog). What a request counter would tell (each object PUT's end, requests by method) comes
-from the remote proxy's access log (``bench.accesslog``).
+backlog). The request figures (each object PUT's end, requests by method) come from the remote
+proxy's access log (``bench.accesslog``).
 
 * ours: the three node daemons with a ``protocol: swift`` mapping (run_forever);
 * the remote side alone (``bench.swift_put``): the same 4 KiB bodies PUT straight to the
@@ -206,7 +206,7 @@ def run_container_sync(benv, access, container, count, interval, timeout, scratc
 
 def measure(benv, counter, plan, workers, scratch, log):
     """The small-object backlog (``csync_objects``), then the SLOs (``csync_slos``); a size
-    of 0 leaves that part out. ``counter`` (in front of moto) is not used: both contenders
+    of 0 leaves that part out. ``counter`` (moto's access log) is not used: both contenders
     write to the remote Swift proxy directly and are read from its access log."""
     count = plan['csync_objects']
     intervals = [SHORT_INTERVAL] + ([] if plan.get('quick') else [REAL_INTERVAL])

@@ -153,7 +153,8 @@ def run(benv, counter, container, names, size, processes, threads, timeout, path
            'container': container, 'account': benv.account, 'configs': list(configs),
            'auth_url': benv.info['proxies']['noshunt']['auth_url'], 'user': 'test:tester',
            'key': benv.info['users']['test:tester']['key'],
-           'mapping': {'aws_endpoint': counter.url, 'aws_identity': target['aws_identity'],
+           'mapping': {'aws_endpoint': target['aws_endpoint'],
+                       'aws_identity': target['aws_identity'],
                        'aws_secret': target['aws_secret'], 'aws_bucket': bucket,
                        'account': benv.account, 'container': container}}
     with open(path, 'w') as f:

@@ -8,8 +8,8 @@ processes (and their children) is read from ``/proc/<pid>/stat`` before and afte
 and summed. The window opens at the first object PUT the S3 server answered and closes at the
 N-th; what it covers is ``N - k0`` objects, ``k0`` being the PUTs answered when it opened.
 
-The bench process itself (it hosts the request counter the remote traffic goes through) is
-reported apart as "harness": every contender pays it per request, and it is not the product's.
+The bench process itself (it reads the servers' access logs while it waits for the N-th PUT)
+is reported apart as "harness": it is in no contender's path, and it is not the product's.
 """
 import os
 import threading

@@ -14,6 +14,7 @@ import uuid
 
 import swiftclient
 
+from bench.accesslog import OBSERVER_AGENT, observe_s3
 from devenv import Environment
 from s3_sync.providers.s3_client import make_client
 from s3_sync.config import mapping_from_dict
@@ -78,17 +79,19 @@ class BenchEnv:
                                       self.info['users']['test:tester']['key'], retries=2)
 
     def s3_client(self, endpoint=None):
+        """The bench's own S3 client (its requests are left out of moto's figures)."""
         target = self.moto
-        return make_client(mapping_from_dict({
+        return observe_s3(make_client(mapping_from_dict({
             'account': 'x', 'container': 'x', 'aws_bucket': 'x',
             'aws_endpoint': endpoint or target['aws_endpoint'],
             'aws_identity': target['aws_identity'], 'aws_secret': target['aws_secret'],
-            'max_conns': 32}))
+            'max_conns': 32})))
 
     def reset_moto(self):
         """Drop every bucket (moto keeps objects in RAM: runs would pile up otherwise)."""
         req = urllib.request.Request(self.moto['aws_endpoint'] + '/moto-api/reset',
-                                     method='POST', data=b'')
+                                     method='POST', data=b'',
+                                     headers={'User-Agent': OBSERVER_AGENT})
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         opener.open(req, timeout=30).read()
 

@@ -112,7 +112,7 @@ def one_container(benv, counter, plan, workers, log):
     count = plan['growth_objects']
     log('growth: %d objects in one container' % count)
     container, _names = benv.populated(count, 4096, 'grow')
-    target = dict(benv.moto, aws_endpoint=counter.url)
+    target = benv.moto
     runs = []
     for _ in range(plan['growth_rounds']):
         bucket = benv.new_bucket('grow')
@@ -144,7 +144,7 @@ def many_containers(benv, counter, plan, workers, log):
     log('growth: populated in %.0f s' % (time.time() - started))
     from s3_sync import layout
     from bench.environment import layout_mapping
-    target = dict(benv.moto, aws_endpoint=counter.url)
+    target = benv.moto
     runs = []
     for _ in range(plan['growth_rounds']):
         bucket = benv.new_bucket('growmany')
@@ -167,7 +167,7 @@ def big_container(benv, counter, plan, workers, log):
     started = time.time()
     fill(db, benv.account, container, rows)
     log('growth: %d rows merged in %.0f s' % (rows, time.time() - started))
-    target = dict(benv.moto, aws_endpoint=counter.url)
+    target = benv.moto
     mapping = s3_mapping(target, bucket, benv.account, container, exclude_pattern='idle-')
     daemons = NodeDaemons(benv.info, [mapping], log_level='info', workers=workers,
                           items_chunk=1000)

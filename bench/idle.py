@@ -5,7 +5,7 @@ batches), not PUT through the cluster: 100,000 real PUTs would take ten minutes 
 node 1's daemon runs. A first ``--once`` run sees every row (the mapping's ``exclude_pattern``
 matches them all, so that pass costs no object reads and no remote requests); the second
 ``--once`` run, with the same status dir, is the measured idle poll. Its seconds and rows read
-come from the daemon's own "cycle done" log line; remote requests from the counter.
+come from the daemon's own "cycle done" log line; remote requests from moto's access log.
 """
 import re
 import shutil
@@ -62,7 +62,7 @@ def measure(benv, counter, plan, workers, scratch, log):
     started = time.time()
     fill(db, benv.account, container, rows)
     log('idle: %d rows written into %s in %.1f s' % (rows, db, time.time() - started))
-    target = dict(benv.moto, aws_endpoint=counter.url)
+    target = benv.moto
     mapping = s3_mapping(target, bucket, benv.account, container, exclude_pattern='idle-')
     daemons = NodeDaemons(benv.info, [mapping], log_level='info', workers=workers,
                           items_chunk=1000)

@@ -2,7 +2,7 @@
 
 A client thread PUTs 4 KiB objects through proxy B at a fixed schedule (``RATE`` per second for
 ``lag_seconds``). The lag of an object is the time the S3 server answered the daemon's PUT of
-its key (recorded at the request counter, no polling) minus the time the client's Swift PUT
+its key (moto's access log, no polling) minus the time the client's Swift PUT
 returned. Objects that never arrive within the grace period count as missing, not as lag.
 """
 import threading

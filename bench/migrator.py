@@ -28,13 +28,11 @@ import concurrent.futures
 import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from urllib.parse import unquote
 
 from bench import accesslog
 from bench.environment import PeakWatcher, stop_procs
@@ -57,13 +55,13 @@ class Source:
             moto = benv.moto
             self.entry = {'protocol': 's3', 'aws_endpoint': moto['aws_endpoint'],
                           'aws_identity': moto['aws_identity'], 'aws_secret': moto['aws_secret']}
-            self.log_path = os.path.join(info['log_dir'], 'moto.log')
+            self.log_path = os.path.join(info['log_dir'], accesslog.MOTO_LOG_NAME)
         else:
             target = info['swift_target']
             self.entry = {'protocol': 'swift', 'aws_endpoint': target['aws_endpoint'],
                           'aws_identity': target['aws_identity'],
                           'aws_secret': target['aws_secret']}
-            self.log_path = os.path.join(info['log_dir'], 'remote-proxy.log')
+            self.log_path = os.path.join(info['log_dir'], accesslog.LOG_NAME)
         self._local = threading.local()
 
     def _client(self):
@@ -71,9 +69,8 @@ class Source:
             if self.kind == 'moto':
                 self._local.client = self.benv.s3_client()
             else:
-                import swiftclient
                 target = self.benv.info['swift_target']
-                self._local.client = swiftclient.Connection(
+                self._local.client = accesslog.ObserverConnection(
                     target['aws_endpoint'], target['aws_identity'], target['aws_secret'],
                     retries=2)
         return self._local.client
@@ -132,17 +129,13 @@ class Source:
 
 
     def _requests(self, text):
-        """(method, unquoted path) of each client request in ``text``: a Swift proxy's own
-        subrequests (container info, SLO segment HEADs) are not the migrator's."""
-        if self.kind == 'swift':
-            found = (accesslog.parse_line(line) for line in text.splitlines())
-            return [(r.method, r.path) for r in found if r is not None]
-        return [(method, unquote(path)) for method, path in REQUEST.findall(text)]
-
-
-# moto: ``"GET /bucket/key HTTP/1.1" 200`` (DELETE lines are coloured); Swift's proxy access
-# log: ``... 01/Dec/2026/18/21/17 GET /v1/AUTH_x/c/o HTTP/1.0 200 ...``.
-REQUEST = re.compile(r'(?:"|\s|\x1b\[[0-9;]*m)(GET|HEAD|PUT|POST|DELETE) (/\S*) HTTP/1\.[01]')
+        """(method, unquoted path) of each client request in ``text`` (both servers' lines
+        are read by ``bench.accesslog``): a Swift proxy's own subrequests (container info, SLO
+        segment HEADs) are not the migrator's, nor the bench's fill (observer) requests, whose
+        lines may be written just after the log offset was taken (a line follows the answer)."""
+        found = (accesslog.parse_line(line) for line in text.splitlines())
+        return [(r.method, r.path) for r in found
+                if r is not None and r.agent != accesslog.OBSERVER_AGENT]
 
 
 def classify(kind, path, bucket):

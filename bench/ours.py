@@ -1,9 +1,10 @@
 """Our side: the three node daemons (run_forever) syncing one container to a fresh bucket.
 
 Timed from the daemons' start (process start included) to the answer of the N-th successful
-PUT at the request counter; the window from the first PUT to the N-th (start-up left out) gives
-the steady rate and the CPU of every process of the environment per object (``bench.cost``).
-Request economy counts every request the counter saw from the start to one second after the
+PUT in moto's access log (``bench.accesslog``); the window from the first PUT to the N-th
+(start-up left out) gives the steady rate and the CPU of every process of the environment
+per object (``bench.cost``).
+Request economy counts every request moto logged from the start to one second after the
 last object arrived. Peak RSS is each daemon's VmHWM. Every run ends with a check of the bucket
 (``bench.verify``): a run whose bucket is wrong is a failed run.
 """
@@ -20,7 +21,7 @@ SETTLE = 1.0
 
 
 def daemons_for(benv, counter, container, bucket, workers, **overrides):
-    target = dict(benv.moto, aws_endpoint=counter.url)
+    target = benv.moto
     mapping = s3_mapping(target, bucket, benv.account, container)
     conf = dict(log_level='info', poll_interval=5, workers=workers)
     conf.update(overrides)
@@ -92,7 +93,7 @@ def finish(benv, counter, start, window, count, size, bucket, expected, watcher)
 
 
 def figures(counter, start, done, count, size):
-    """Throughput figures of one run from the counter's PUT times."""
+    """Throughput figures of one run from the PUT times in moto's access log."""
     puts = counter.ok_puts()[:count]
     if done is None or not puts:
         return {'seconds': None, 'arrived': len(puts)}

@@ -16,7 +16,7 @@ a 2/1 split caps the ratio at 1.5x whatever the product does):
 * **sync** (reported): ``proc_containers`` containers of ``proc_objects`` 4 KiB objects to
   one bucket, node 1's daemon in run_forever with ``verification_slack: 0`` so it propagates
   every row itself (its third in the primary pass, the rest in the verification pass). Each
-  object also costs the object servers, the S3 server and the request counter CPU, on the same
+  object also costs the object servers, and the S3 server CPU, on the same
   two cores: on this machine that workload is bound by them, not by the daemon. Window and cost
   as for the throughput runs (``bench.cost``); every run verified.
 
@@ -52,7 +52,7 @@ def balanced_names(account, prefix, count, processes=2):
 
 def sync_run(benv, counter, containers, per, processes, workers, timeout):
     bucket = benv.new_bucket('procs')
-    target = dict(benv.moto, aws_endpoint=counter.url)
+    target = benv.moto
     mappings = [s3_mapping(target, bucket, benv.account, c) for c in containers]
     daemons = NodeDaemons(benv.info, mappings, log_level='info', poll_interval=5,
                           workers=workers, verification_slack=0, processes=processes)
@@ -118,7 +118,7 @@ class SwitchWatcher:
 
 def scan_run(benv, counter, containers, rows, processes, workers):
     bucket = benv.new_bucket('scan')
-    target = dict(benv.moto, aws_endpoint=counter.url)
+    target = benv.moto
     mappings = [s3_mapping(target, bucket, benv.account, c, exclude_pattern='idle-')
                 for c in containers]
     daemons = NodeDaemons(benv.info, mappings, log_level='info', workers=workers,

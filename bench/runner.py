@@ -3,27 +3,24 @@ others carry on (a benchmark that dies at minute 12 over one missing feature hel
 import traceback
 
 from bench import throughput
-from bench.counter import TimedCounter
+from bench.accesslog import AccessLog
 
 
 def run_all(benv, results, only, plan, workers, scratch, log):
-    counter = TimedCounter(benv.moto['aws_endpoint']).start()
-    try:
-        for name in only:
-            log('== %s' % name)
+    counter = AccessLog.of_moto(benv.info)    # moto's own log: nothing in the S3 path
+    for name in only:
+        log('== %s' % name)
+        try:
+            results[name] = MEASURE[name](benv, counter, plan, workers, scratch, log)
+        except Exception as exc:
+            detail = traceback.format_exc().strip().splitlines()[-1]
+            log('%s failed: %s' % (name, detail))
+            results[name] = {'error': '%s: %s' % (type(exc).__name__, exc)}
+        finally:
             try:
-                results[name] = MEASURE[name](benv, counter, plan, workers, scratch, log)
-            except Exception as exc:
-                detail = traceback.format_exc().strip().splitlines()[-1]
-                log('%s failed: %s' % (name, detail))
-                results[name] = {'error': '%s: %s' % (type(exc).__name__, exc)}
-            finally:
-                try:
-                    benv.reset_moto()
-                except Exception:
-                    pass
-    finally:
-        counter.stop()
+                benv.reset_moto()
+            except Exception:
+                pass
 
 
 def small(benv, counter, plan, workers, scratch, log):
@@ -32,9 +29,13 @@ def small(benv, counter, plan, workers, scratch, log):
 
 
 def medium(benv, counter, plan, workers, scratch, log):
+    # --quick measures the raw sides (local-get, s3-put) on small objects only: no target
+    # reads them, and each run is mostly process start-up at --quick sizes
+    contenders = tuple(c for c in throughput.CONTENDERS
+                       if not (plan.get('quick') and c in ('local-get', 's3-put')))
     return throughput.run_workload(benv, counter, '%d x 1 MiB' % plan['medium'],
                                    plan['medium'], 2 ** 20, plan['rounds'], workers, scratch,
-                                   log)
+                                   log, contenders=contenders)
 
 
 def _lazy(module, func='measure'):

@@ -2,8 +2,8 @@
 the expected ETags. A run that fails the check is reported as failed, and none of its figures
 enter the statistics.
 
-The listing goes straight to the S3 server (not through the request counter), after the
-contender stopped, so it costs the contender nothing.
+The listing goes to the S3 server as the bench's own (observer) requests, after the contender
+stopped, so it costs the contender nothing and is left out of its request figures.
 """
 
 

@@ -1,6 +1,7 @@
-"""The benchmark's reader of the remote proxy's access log, on lines captured from the dev
-environment's second cluster (swiftclient, Swift's container-sync daemon, SLO subrequests, the
-bench's own observer connection)."""
+"""The benchmark's reader of the servers' access logs: the remote proxy's, on lines captured
+from the dev environment's second cluster (swiftclient, Swift's container-sync daemon, SLO
+subrequests, the bench's own observer connection), and moto's, on lines captured from the
+devenv's moto (``devenv.launch``: boto3 PUTs, a multipart upload, the bench's observer)."""
 import os
 import shutil
 import tempfile
@@ -63,6 +64,68 @@ OBSERVER_LISTING = (P + '127.0.0.1 127.0.0.1 01/Dec/2026/21/50/50 GET '
                     's3sync-bench-observer AUTH_tkb2ba13ed2... - 334 - '
                     'txc92e31e10b97442c9473b-006b0f413a - 0.0086 - - 1796161850.954418182 '
                     '1796161850.963047504 0 remote:tester')
+
+M = '127.0.0.1 127.0.0.1 01/Dec/2026/23/58/11 '
+MOTO_BUCKET_PUT = (M + 'PUT /b-1 HTTP/1.1 200 - s3sync-bench-observer - - - - - - 0.0040 - - '
+                   '1796169491.101000 1796169491.105000 - -')
+MOTO_PUT = (M + 'PUT /b-1/ab12/AUTH_test/c/caf%25C3%25A9%2520x HTTP/1.1 200 - '
+            'Boto3/1.40.0%20md/Botocore%231.40.0 - 4096 - - - - 0.0061 - - '
+            '1796169491.200000 1796169491.206100 - -')
+MOTO_CREATE_UPLOAD = (M + 'POST /b-1/ab12/AUTH_test/c/big%3Fuploads HTTP/1.1 200 - Boto3/1.40.0 '
+                      '- - - - - - 0.0030 - - 1796169491.300000 1796169491.303000 - -')
+MOTO_PART = (M + 'PUT /b-1/ab12/AUTH_test/c/big%3FpartNumber%3D1%26uploadId%3Dxyz HTTP/1.1 '
+             '200 - Boto3/1.40.0 - 5242880 - - - - 0.0500 - - 1796169491.310000 '
+             '1796169491.360000 - -')
+MOTO_COMPLETE = (M + 'POST /b-1/ab12/AUTH_test/c/big%3FuploadId%3Dxyz HTTP/1.1 200 - '
+                 'Boto3/1.40.0 - 120 - - - - 0.0100 - - 1796169491.370000 1796169491.380000 '
+                 '- -')
+MOTO_OBSERVER_LIST = (M + 'GET /b-1%3Flist-type%3D2 HTTP/1.1 200 - s3sync-bench-observer - - - '
+                      '- - - 0.0050 - - 1796169491.400000 1796169491.405000 - -')
+
+
+class TestMotoLines(unittest.TestCase):
+    """moto's lines: one parser for both servers, objects one segment below the bucket."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        with open(os.path.join(self.dir, accesslog.MOTO_LOG_NAME), 'w') as f:
+            f.write(' * Running on http://127.0.0.1:5055\n')
+        self.log = accesslog.AccessLog.of_moto({'log_dir': self.dir})
+        with open(self.log.path, 'a') as f:
+            f.write('\n'.join([MOTO_BUCKET_PUT, MOTO_PUT, MOTO_CREATE_UPLOAD, MOTO_PART,
+                               MOTO_COMPLETE, MOTO_OBSERVER_LIST]) + '\n')
+
+    def test_the_line_devenv_writes_is_the_line_parsed(self):
+        from devenv.launch import access_line
+
+        class Handler:
+            client_address = ('127.0.0.1', 40000)
+            command, request_version = 'PUT', 'HTTP/1.1'
+            path = '/b-1/ab12/AUTH_test/c/caf%C3%A9%20x'
+            headers = {'User-Agent': 'Boto3/1.40.0 md/Botocore#1.40.0', 'Content-Length': '4096'}
+        line = access_line(Handler(), 200, 1796169491.2, 1796169491.2061)
+        self.assertEqual(line.split()[3:], MOTO_PUT.split()[3:])
+        self.assertEqual(accesslog.parse_line(line), accesslog.parse_line(MOTO_PUT))
+
+    def test_object_put_names_key_and_agent(self):
+        r = accesslog.parse_line(MOTO_PUT)
+        self.assertEqual((r.method, r.path, r.query, r.status, r.received),
+                         ('PUT', '/b-1/ab12/AUTH_test/c/caf\u00e9 x', '', 200, 4096))
+        self.assertEqual(r.agent, 'Boto3/1.40.0 md/Botocore#1.40.0')
+
+    def test_whole_object_puts_only_not_buckets_or_parts(self):
+        self.assertEqual(self.log.count_ok_puts(), 1)
+        self.assertEqual([p for _s, _e, p in self.log.ok_puts()],
+                         ['/b-1/ab12/AUTH_test/c/caf\u00e9 x'])
+        self.assertEqual(self.log.first_puts(),
+                         {'/b-1/ab12/AUTH_test/c/caf\u00e9 x': 1796169491.2061})
+
+    def test_by_method_leaves_the_observer_out_and_keeps_upload_queries(self):
+        self.assertEqual(self.log.by_method(), {'PUT': 2, 'POST': 2})
+        paths = [p for _s, _e, m, p, _st in self.log.snapshot() if m == 'POST']
+        self.assertEqual(paths, ['/b-1/ab12/AUTH_test/c/big?uploads',
+                                 '/b-1/ab12/AUTH_test/c/big?uploadId=xyz'])
 
 
 class TestParseLine(unittest.TestCase):

@@ -20,13 +20,15 @@ class TestSourceRequests(unittest.TestCase):
         self.assertEqual(migrator.classify('swift', '/v1/AUTH_r', 'b'), 'listing')
         self.assertEqual(migrator.classify('swift', '/auth/v1.0', 'b'), 'other')
 
-    def test_log_lines_of_both_servers_are_read(self):
-        moto = '127.0.0.1 - - [x] "\x1b[35mDELETE /b/k HTTP/1.1\x1b[0m" 204 -\n' \
-               '127.0.0.1 - - [x] "GET /b/k?x=1 HTTP/1.1" 200 -\n'
-        swift = 'remote-proxy: 127.0.0.1 127.0.0.1 01/Dec/2026/18/21/17 GET /v1/AUTH_r/b/k ' \
-                'HTTP/1.0 200 - x\n'
-        self.assertEqual(migrator.REQUEST.findall(moto), [('DELETE', '/b/k'), ('GET', '/b/k?x=1')])
-        self.assertEqual(migrator.REQUEST.findall(swift), [('GET', '/v1/AUTH_r/b/k')])
+    def test_log_lines_of_both_servers_are_read_and_the_bench_s_own_left_out(self):
+        from test.unit.test_bench_accesslog import (CSYNC_PUT, MOTO_BUCKET_PUT,
+                                                    MOTO_CREATE_UPLOAD, MOTO_PUT, WARNING)
+        source = migrator.Source.__new__(migrator.Source)
+        text = '\n'.join((' * Running on http://127.0.0.1:5055', MOTO_PUT, MOTO_CREATE_UPLOAD,
+                          WARNING, CSYNC_PUT, MOTO_BUCKET_PUT))
+        self.assertEqual(source._requests(text), [
+            ('PUT', '/b-1/ab12/AUTH_test/c/caf\u00e9 x'), ('POST', '/b-1/ab12/AUTH_test/c/big'),
+            ('PUT', '/v1/AUTH_remote/csdest/two words')])
 
 
     def test_a_swift_proxys_own_subrequests_are_not_source_requests(self):
