@@ -12,6 +12,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import types
 import unittest
 from unittest import mock
 
@@ -20,6 +21,7 @@ from eventlet import patcher
 
 from s3_sync.crawler import progress as progress_module
 from s3_sync.crawler.progress import StatusFile, atomic_write_json
+from s3_sync.status import recon
 
 from test.unit.test_crawler_helpers import NullLogger, mapping
 
@@ -108,6 +110,15 @@ class TestWritesOffTheHub(GreenDaemonTest):
             self.assertEqual(json.load(f), {'n': 9})
         self.assertEqual(os.listdir(self.dir), ['journal'])
         self.assertEqual(progress_module._path_locks, {})   # nothing kept per path
+
+    def test_recon_dumps_of_racing_green_threads_keep_each_others_keys(self):
+        self.slow_disk((0.0, 0.02))
+        conf = types.SimpleNamespace(recon_cache_path=self.dir, status_dir=self.dir)
+        pool = eventlet.GreenPool()
+        for n in range(6):          # e.g. the pass summary and the published report
+            pool.spawn(recon.dump, conf, {'key%d' % n: n}, NullLogger())
+        pool.waitall()
+        self.assertEqual(recon.load(conf), {'key%d' % n: n for n in range(6)})
 
     def test_a_child_forked_after_the_pool_started_writes_without_it(self):
         path = os.path.join(self.dir, 'f')
