@@ -7,8 +7,8 @@ a 2/1 split caps the ratio at 1.5x whatever the product does):
 * **scan** (the target, CPU-bound on the daemon): ``proc_containers`` containers of
   ``proc_rows`` rows each, merged straight into node 1's replicas (as ``bench.idle`` does),
   that the mapping's ``exclude_pattern`` leaves out: the daemon's ``--once`` priming pass reads,
-  owns and settles every row with no object read and no remote request, so only the daemon
-  works. Rate = rows / the slowest process's cycle (from the "cycle done" log lines, start-up
+  owns and settles every row with no object read and one remote request per container (the
+  bucket check, a one-key listing), so only the daemon works. Rate = rows / the slowest process's cycle (from the "cycle done" log lines, start-up
   left out); the daemon's CPU (its children included) over its whole run is shown beside it,
   with the share of its context switches that were involuntary (preempted while runnable:
   near 100 % means it wanted more CPU than it got, i.e. CPU-bound, even when a loaded machine

@@ -140,8 +140,8 @@ def processes_table(data):
         lines += ['- scan: failed: %s' % scan['error'], '']
     elif scan:
         lines += ['**Scan (CPU-bound on the daemon; the target)**: %d containers, %d rows in '
-                  'all that the mapping excludes, `--once` priming pass (no object reads, no '
-                  'remote requests). Rate = rows / the slowest process\'s cycle.' % (
+                  'all that the mapping excludes, `--once` priming pass (no object reads; one '
+                  'remote request per container, the bucket check). Rate = rows / the slowest process\'s cycle.' % (
                       scan['containers'], scan['rows']), '',
                   '| processes | rows/s | rows per CPU s (cycles) | cores the daemon got in its '
                   'cycles | slowest cycle s | daemon CPU s (whole run) | involuntary context '
