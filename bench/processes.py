@@ -7,12 +7,19 @@ a 2/1 split caps the ratio at 1.5x whatever the product does):
 * **scan** (the target, CPU-bound on the daemon): ``proc_containers`` containers of
   ``proc_rows`` rows each, merged straight into node 1's replicas (as ``bench.idle`` does),
   that the mapping's ``exclude_pattern`` leaves out: the daemon's ``--once`` priming pass reads,
-  owns and settles every row with no object read and no remote request, so only the daemon
-  works. Rate = rows / the slowest process's cycle (from the "cycle done" log lines, start-up
+  owns and settles every row with no object read and one remote request per container (the
+  bucket check, a one-key listing), so only the daemon works. Rate = rows / the slowest process's cycle (from the "cycle done" log lines, start-up
   left out); the daemon's CPU (its children included) over its whole run is shown beside it,
   with the share of its context switches that were involuntary (preempted while runnable:
   near 100 % means it wanted more CPU than it got, i.e. CPU-bound, even when a loaded machine
-  gives it little).
+  gives it little). The rate splits exactly into two factors, from each process's CPU
+  seconds in its cycle (the end of its "cycle done" line): rows per CPU second (what the
+  split costs the daemon: equal at 1 and 2 processes when it costs nothing) times the cores
+  the daemon got during its cycles (what the machine gave). On a loaded machine the second
+  caps the ratio whatever the daemon does: with the kernel's autogroup scheduling
+  (``/proc/sys/kernel/sched_autogroup_enabled``) every session shares the cores equally, and
+  a session's second process only splits that session's share. The daemon is started in a
+  session of its own (as a service is), apart from the bench and its servers.
 * **sync** (reported): ``proc_containers`` containers of ``proc_objects`` 4 KiB objects to
   one bucket, node 1's daemon in run_forever with ``verification_slack: 0`` so it propagates
   every row itself (its third in the primary pass, the rest in the verification pass). Each
@@ -22,6 +29,8 @@ a 2/1 split caps the ratio at 1.5x whatever the product does):
 
 Rounds interleave the two settings.
 """
+import os
+import re
 import resource
 import shutil
 import subprocess
@@ -36,6 +45,8 @@ from bench.ours import finish
 from bench.stats import spread
 from devenv.daemons import NodeDaemons, s3_mapping
 from s3_sync.crawler.workers import share_of
+
+CYCLE_CPU = re.compile(r'cycle done in ([0-9.]+)s: .*, ([0-9.]+)s cpu')
 
 
 def balanced_names(account, prefix, count, processes=2):
@@ -124,9 +135,11 @@ def scan_run(benv, counter, containers, rows, processes, workers):
     daemons = NodeDaemons(benv.info, mappings, log_level='info', workers=workers,
                           items_chunk=1000, processes=processes)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = os.getloadavg()[0]
     started = time.time()
     proc = subprocess.Popen(daemons.command(0), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, env=daemons._env())
+                            stderr=subprocess.STDOUT, env=daemons._env(),
+                            start_new_session=True)
     switches = SwitchWatcher(proc)
     output = proc.communicate(timeout=900)[0].decode('utf-8', 'replace')
     code = proc.returncode
@@ -139,9 +152,14 @@ def scan_run(benv, counter, containers, rows, processes, workers):
     slowest = max((s for s, _n in cycles), default=None)
     ok = code == 0 and len(cycles) == processes and scanned == rows * len(containers)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cycle_cpu = sum(float(c) for _s, c in CYCLE_CPU.findall(output))
     return {'ok': ok, 'exit': code, 'cycles': cycles, 'scanned': scanned,
             'cycle_s': slowest, 'process_s': wall, 'daemon_cpu_s': cpu,
             'rows_per_s': scanned / slowest if ok and slowest else None,
+            'cycle_cpu_s': cycle_cpu,
+            'rows_per_cpu_s': scanned / cycle_cpu if ok and cycle_cpu else None,
+            'cycle_cores': cycle_cpu / slowest if ok and slowest else None,
+            'load_1min': load,
             'daemon_cores': cpu / wall if wall else None, 'involuntary_switches': involuntary}
 
 
@@ -154,7 +172,7 @@ def interleaved(rounds, run, log, what, reset=None):
             log('  %s, round %d, %d process(es): %s' % (what, rnd + 1, p, {
                 k: v for k, v in r.items() if k in (
                     'window_objs_per_s', 'cpu_ms_per_obj', 'ok', 'rows_per_s', 'cycle_s',
-                    'daemon_cpu_s', 'process_s', 'cycles')}))
+                    'daemon_cpu_s', 'process_s', 'cycles', 'cycle_cpu_s', 'load_1min')}))
             if reset is not None:
                 reset()
     return runs
@@ -195,19 +213,27 @@ def measure_scan(benv, counter, plan, workers, log):
         n, rows, time.time() - started))
     runs = interleaved(plan['rounds'], lambda p: scan_run(
         benv, counter, containers, rows, p, workers), log, 'scan')
-    ratios = [b['rows_per_s'] / a['rows_per_s']
-              for a, b in zip(runs[1], runs[2]) if a['ok'] and b['ok']]
+
+    def ratios(key):
+        return [b[key] / a[key] for a, b in zip(runs[1], runs[2])
+                if a['ok'] and b['ok'] and a[key] and b[key]]
     return {'containers': n, 'rows': n * rows, 'runs': {str(k): v for k, v in runs.items()},
+            'ratio': spread(ratios('rows_per_s')),
+            # ratio = efficiency x cpu_ratio, round by round (see the module's docstring)
+            'efficiency': spread(ratios('rows_per_cpu_s')),
+            'cpu_ratio': spread(ratios('cycle_cores')),
             'summary': {str(p): {
                 'rows_per_s': spread([r['rows_per_s'] for r in rs if r['ok']]),
+                'rows_per_cpu_s': spread([r['rows_per_cpu_s'] for r in rs if r['ok']]),
+                'cycle_cores': spread([r['cycle_cores'] for r in rs if r['ok']]),
+                'load_1min': spread([r['load_1min'] for r in rs]),
                 'cycle_s': spread([r['cycle_s'] for r in rs if r['ok']]),
                 'daemon_cpu_s': spread([r['daemon_cpu_s'] for r in rs if r['ok']]),
                 'daemon_cores': spread([r['daemon_cores'] for r in rs if r['ok']]),
                 'involuntary_switches': spread([r.get('involuntary_switches')
                                                 for r in rs if r['ok']]),
                 'ok_runs': sum(1 for r in rs if r['ok']), 'runs': len(rs)}
-                for p, rs in runs.items()},
-            'ratio': spread(ratios)}
+                for p, rs in runs.items()}}
 
 
 def measure(benv, counter, plan, workers, scratch, log):

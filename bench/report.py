@@ -142,21 +142,31 @@ def processes_table(data):
         lines += ['- scan: failed: %s' % scan['error'], '']
     elif scan:
         lines += ['**Scan (CPU-bound on the daemon; the target)**: %d containers, %d rows in '
-                  'all that the mapping excludes, `--once` priming pass (no object reads, no '
-                  'remote requests). Rate = rows / the slowest process\'s cycle.' % (
+                  'all that the mapping excludes, `--once` priming pass (no object reads; one '
+                  'remote request per container, the bucket check). Rate = rows / the slowest process\'s cycle.' % (
                       scan['containers'], scan['rows']), '',
-                  '| processes | rows/s | slowest cycle s | daemon CPU s (whole run) | cores '
-                  'used by the daemon (whole run) | involuntary context switches | runs ok |',
-                  '|---|---|---|---|---|---|---|']
+                  '| processes | rows/s | rows per CPU s (cycles) | cores the daemon got in its '
+                  'cycles | slowest cycle s | daemon CPU s (whole run) | involuntary context '
+                  'switches | load (1 min) at start | runs ok |',
+                  '|---|---|---|---|---|---|---|---|---|']
         for p, fig in sorted(scan['summary'].items()):
             switches = tuple(None if v is None else 100 * v
                              for v in fig.get('involuntary_switches') or (None,) * 3)
-            lines.append('| %s | %s | %s | %s | %s | %s | %d/%d |' % (
-                p, fmt_spread(fig['rows_per_s'], '%.0f'), fmt_spread(fig['cycle_s'], '%.2f'),
-                fmt_spread(fig['daemon_cpu_s'], '%.2f'), fmt_spread(fig['daemon_cores'], '%.2f'),
-                fmt_spread(switches, '%.0f %%'), fig['ok_runs'], fig['runs']))
-        lines += ['', '- 2 processes / 1 process, per round: **%s**' % fmt_spread(
-            scan['ratio'], '%.2fx'), '']
+            lines.append('| %s | %s | %s | %s | %s | %s | %s | %s | %d/%d |' % (
+                p, fmt_spread(fig['rows_per_s'], '%.0f'),
+                fmt_spread(fig.get('rows_per_cpu_s'), '%.0f'),
+                fmt_spread(fig.get('cycle_cores'), '%.2f'), fmt_spread(fig['cycle_s'], '%.2f'),
+                fmt_spread(fig['daemon_cpu_s'], '%.2f'), fmt_spread(switches, '%.0f %%'),
+                fmt_spread(fig.get('load_1min'), '%.1f'), fig['ok_runs'], fig['runs']))
+        lines += ['', '- 2 processes / 1 process, per round: **%s** = rows per CPU second '
+                  '(the daemon\'s split) %s x cores the machine gave the daemon %s' % (
+                      fmt_spread(scan['ratio'], '%.2fx'),
+                      fmt_spread(scan.get('efficiency'), '%.2fx'),
+                      fmt_spread(scan.get('cpu_ratio'), '%.2fx')),
+                  '- cores per session: with autogroup scheduling on (Linux default on '
+                  'desktops) every session gets an equal share of the cores, so on a loaded '
+                  'machine a second process gets the daemon little more CPU; the first factor '
+                  'is the daemon\'s own scaling.', '']
     sync = data.get('sync') or {}
     if sync.get('error'):
         lines += ['- sync: failed: %s' % sync['error'], '']

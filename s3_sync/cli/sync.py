@@ -155,6 +155,11 @@ def _run(args, stop):
             exc.path = args.config
             return refuse(exc)
         from s3_sync.crawler.workers import Supervisor
+        from s3_sync.providers.s3_client import warm_up
+        try:
+            warm_up(conf.containers)
+        except Exception as exc:    # each child makes its own client and reports a problem
+            logger.debug('S3 client warm-up skipped: %s', exc)
         supervisor = Supervisor(conf.processes,
                                 lambda index: _crawl(args, conf, logger, stop, refuse, index),
                                 logger)

@@ -12,10 +12,14 @@ class CycleCounts:
         for field in self.FIELDS:
             setattr(self, field, getattr(self, field) + getattr(other, field))
 
-    def summary(self, elapsed):
-        return ('cycle done in %.2fs: %d DBs, %d rows scanned, %d handled, %d verified, '
+    def summary(self, elapsed, cpu=None):
+        """The cycle's line; ``cpu``: the CPU seconds this process spent in it (near
+        ``elapsed``: the crawl was CPU-bound; well under it: it waited for the disk, the
+        remote or a core the machine gave to others)."""
+        line = ('cycle done in %.2fs: %d DBs, %d rows scanned, %d handled, %d verified, '
                 '%d pending, %d errors' % (elapsed, self.dbs, self.scanned, self.handled,
                                            self.verified, self.pending, self.errors))
+        return line if cpu is None else '%s, %.2fs cpu' % (line, cpu)
 
     def __repr__(self):
         return 'CycleCounts(%s)' % ', '.join(

@@ -255,7 +255,7 @@ class Crawler:
 
     def cycle(self):
         """One full cycle over every mapped DB; the cycle's counts."""
-        start = time.monotonic()
+        start, cpu_start = time.monotonic(), time.process_time()
         started_at = self.cycle_started = time.time()
         counts = CycleCounts()
         jobs = self.root_jobs()
@@ -272,7 +272,7 @@ class Crawler:
         self._guarded_prune()
         elapsed = time.monotonic() - start
         self.cycle_started = None
-        self.logger.info(counts.summary(elapsed))
+        self.logger.info(counts.summary(elapsed, time.process_time() - cpu_start))
         for observer in self.observers:
             observer(started_at, elapsed, counts)
         return counts

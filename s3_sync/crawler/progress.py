@@ -15,13 +15,22 @@ is honoured. Unlike the original, a reset also clears ``last_verified_row``, ``p
 ``metadata_hash``, and every write is atomic (temp file, fsync, rename, fsync of the dir) so a
 ``kill -9`` never leaves a torn file. A corrupt file is moved aside, never silently lost.
 
-Writes are read-modify-write of one entry with no green-thread switch in between, so several
-shard crawls of one root can share the file within the process.
+The fsyncs of a write take milliseconds to seconds on a busy disk; in a green-threaded
+process they run in eventlet's thread pool (:func:`off_hub`), so the other green threads
+(rows in flight, other containers) go on meanwhile. That opens a switch in the middle of a
+write, so a file has one writer at a time per process (:func:`holding`): an entry update
+reads, changes and writes the file while holding it (several shard crawls of one root share
+the file), and writes of one path land in the order they were asked for.
 """
+import contextlib
 import json
 import os
 import tempfile
 import time
+
+import eventlet
+from eventlet import patcher, tpool
+from eventlet.semaphore import Semaphore
 
 # Top-level keys of the pre-DB-id format; dropped when the file is rewritten.
 # A temp file of an atomic write this old was left by a kill, not written now.
@@ -80,9 +89,80 @@ def _unlink(path):
         pass
 
 
+class _PathLock:
+    """One writer of a path at a time; re-entrant for the green thread holding it."""
+
+    def __init__(self):
+        self.sem = Semaphore(1)
+        self.owner = None
+        self.users = 0          # green threads holding or waiting: the lock goes at 0
+        self.asked = 0          # writes asked for (numbered in call order) ...
+        self.landed = 0         # ... and the number of the last one on disk
+
+
+_path_locks = {}
+
+
+@contextlib.contextmanager
+def holding(path):
+    """Hold ``path`` against other writers of this process (a read-modify-write holds it
+    from the read to the write; :func:`atomic_write` takes it again, which is allowed).
+    Yields the path's lock."""
+    key = os.path.abspath(path)
+    lock = _path_locks.get(key)
+    if lock is None:
+        lock = _path_locks[key] = _PathLock()
+    me = eventlet.getcurrent()
+    if lock.owner is me:
+        yield lock
+        return
+    lock.users += 1
+    try:
+        with lock.sem:
+            lock.owner = me
+            try:
+                yield lock
+            finally:
+                lock.owner = None
+    finally:
+        lock.users -= 1
+        if not lock.users:
+            del _path_locks[key]
+
+
+_pool_pid = None    # the process whose thread pool off_hub uses
+
+
+def off_hub(fn, *args):
+    """``fn(*args)`` in eventlet's thread pool when green threads share this OS thread (a
+    monkey-patched daemon), so blocking I/O holds up only the calling green thread; directly
+    otherwise, and in a child forked after the pool started (its threads stayed behind)."""
+    global _pool_pid
+    if not patcher.is_monkey_patched('thread'):
+        return fn(*args)
+    if _pool_pid is None:
+        _pool_pid = os.getpid()
+    if _pool_pid != os.getpid():
+        return fn(*args)
+    return tpool.execute(fn, *args)
+
+
 def atomic_write(path, text, mode=None):
     """Replace ``path`` with ``text`` so readers see the old or the new file, never a mix;
-    ``mode``: the new file's permissions, when others must read it (a temp file is 0600)."""
+    ``mode``: the new file's permissions, when others must read it (a temp file is 0600).
+
+    The disk work runs off the hub (:func:`off_hub`). Writes of one path are serialized; one
+    whose text a later call's already replaced on disk is dropped (the later text is newer)."""
+    with holding(path) as lock:
+        lock.asked += 1
+        number = lock.asked
+        if lock.landed > number:
+            return
+        off_hub(_replace, path, text, mode)
+        lock.landed = max(lock.landed, number)
+
+
+def _replace(path, text, mode):
     dirname = os.path.dirname(path) or '.'
     fd, tmp = tempfile.mkstemp(dir=dirname, prefix='.%s.' % os.path.basename(path),
                                suffix='.tmp')
@@ -147,15 +227,16 @@ class StatusFile:
 
     def update_entry(self, db_id, fields, replace=False):
         """Set ``fields`` in the entry of ``db_id``; other entries and keys are kept."""
-        data = self.read()
-        for key in LEGACY_KEYS:
-            data.pop(key, None)
-        entry = data.get(db_id)
-        if replace or not isinstance(entry, dict):
-            entry = {}
-        entry.update(fields)
-        data[db_id] = entry
-        atomic_write_json(self.path, data)
+        with holding(self.path):    # no other entry's update between the read and the write
+            data = self.read()
+            for key in LEGACY_KEYS:
+                data.pop(key, None)
+            entry = data.get(db_id)
+            if replace or not isinstance(entry, dict):
+                entry = {}
+            entry.update(fields)
+            data[db_id] = entry
+            atomic_write_json(self.path, data)
 
     def load(self, db_id, mapping, max_pending):
         """The :class:`Progress` of DB ``db_id`` crawled for ``mapping``."""

@@ -177,3 +177,14 @@ def make_client(mapping):
         client.meta.events.unregister('before-parameter-build.s3.ListObjects',
                                       set_list_objects_encoding_type_url)
     return client
+
+
+def warm_up(mappings):
+    """Load what every client needs (the S3 service model, endpoint rules) into the shared
+    session once, in a daemon about to fork its processes: each child then inherits it
+    (copy-on-write) and makes its first client in milliseconds, not ~0.2 s of CPU inside its
+    first cycle, ``processes`` times over. Sends no request; without an S3 mapping, nothing."""
+    for mapping in mappings:
+        if mapping.protocol == 's3':
+            make_client(mapping)
+            return

@@ -11,7 +11,7 @@ Keys::
 """
 import os
 
-from s3_sync.crawler.progress import atomic_write_json
+from s3_sync.crawler.progress import atomic_write_json, holding
 from s3_sync.status import StatusError
 from s3_sync.status.report import read_json_object
 
@@ -24,12 +24,14 @@ def recon_path(conf):
 
 def dump(conf, data, logger):
     """Merge ``data`` into the node's recon file (OSError: the caller logs it)."""
-    try:
-        current = load(conf)
-    except StatusError:
-        current = {}        # corrupt: replaced whole
-    current.update(data)
-    atomic_write_json(recon_path(conf), current)
+    path = recon_path(conf)
+    with holding(path):     # the write yields: no other dump between our read and write
+        try:
+            current = load(conf)
+        except StatusError:
+            current = {}        # corrupt: replaced whole
+        current.update(data)
+        atomic_write_json(path, current)
 
 
 def load(conf):

@@ -635,6 +635,13 @@ class TestStatusAndContainers(CrawlerTestCase):
         self.assertEqual(len(info), 1)
         self.assertRegex(info[0], r'^cycle done in \d+\.\d\ds: 1 DBs, 1 rows scanned, ')
 
+    def test_cycle_summary_ends_with_the_cpu_seconds_the_cycle_took(self):
+        crawler = self.crawler(1)
+        with mock.patch('time.process_time', side_effect=[10.0, 12.5]):
+            crawler.run_once()
+        self.assertTrue(self.logger.at('INFO')[0].endswith(', 0 errors, 2.50s cpu'),
+                        self.logger.at('INFO')[0])
+
 
 def activate(shard, state=ShardRange.ACTIVE):
     """Give a shard DB its own shard range in ``state`` (as the sharder does), from now on."""

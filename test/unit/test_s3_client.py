@@ -6,6 +6,7 @@ import hmac
 import http.server
 import threading
 import unittest
+from unittest import mock
 
 from botocore.awsrequest import AWSResponse
 
@@ -183,3 +184,24 @@ class TestAuthPathHook(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class TestWarmUp(unittest.TestCase):
+    """A daemon about to fork its processes loads the S3 model once, for all children."""
+
+    def loaded(self):
+        loader = s3_client._session._session.get_component('data_loader')
+        return {key[1] for key in loader._cache if key[0] == 'load_service_model'}
+
+    def test_warm_up_loads_the_s3_model_into_the_shared_session_without_a_request(self):
+        with mock.patch.object(s3_client, '_session', None), \
+                mock.patch('botocore.endpoint.Endpoint.make_request') as request:
+            s3_client.warm_up([make_mapping(protocol='swift', aws_endpoint='http://x/v1'),
+                               make_mapping(aws_endpoint='http://127.0.0.1:9')])
+            self.assertIn('s3', self.loaded())
+        request.assert_not_called()
+
+    def test_warm_up_without_an_s3_mapping_does_nothing(self):
+        with mock.patch.object(s3_client, '_session', None):
+            s3_client.warm_up([make_mapping(protocol='swift', aws_endpoint='http://x/v1')])
+            self.assertIsNone(s3_client._session)
