@@ -166,6 +166,8 @@ def table(results):
     lines = ['| target | limit | measured: median (min–max) | met? |', '|---|---|---|---|']
     for what, get, limit, sense, spec in TARGETS:
         figure = get(results)
+        if isinstance(figure, list):        # results read back from results.json
+            figure = tuple(figure)
         if figure is not None and not isinstance(figure, tuple):
             figure = (figure, figure, figure)
         lines.append('| %s | %s | %s | %s |' % (

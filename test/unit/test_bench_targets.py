@@ -22,6 +22,23 @@ class TestJudge(unittest.TestCase):
         self.assertEqual(len(rows), len(targets.TARGETS))
         self.assertTrue(all(row.endswith('| not measured |') for row in rows), rows)
 
+    def test_a_run_read_back_from_json_renders_like_the_run_itself(self):
+        import json
+        results = {'lag': {'p99': 0.5}, 'processes': {'ratio': (1.5, 1.7, 1.9)}}
+        self.assertEqual(targets.table(json.loads(json.dumps(results))),
+                         targets.table(results))
+
+    def test_ceiling_over_container_sync_is_read_from_the_small_object_runs(self):
+        runs = {'remote side alone (ceiling)': {'ok': True, 'window_objs_per_s': 90.0},
+                'container-sync, interval 10 s': {'ok': True, 'window_objs_per_s': 60.0},
+                'ours': {'ok': True, 'window_objs_per_s': 72.0}}
+        results = {'container_sync': {'runs': runs}}
+        self.assertEqual(targets.csync_ceiling_over('container-sync, interval 10 s')(results),
+                         1.5)
+        self.assertEqual(targets.csync_ceiling_over('ours', inverse=True)(results), 0.8)
+        runs['ours']['ok'] = False
+        self.assertIsNone(targets.csync_ceiling_over('ours', inverse=True)(results))
+
 
 class TestContainerSyncTargets(unittest.TestCase):
     def results(self, ours, theirs, ours_extra=None):
