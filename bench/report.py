@@ -398,7 +398,7 @@ def migrator_table(data):
                     ('; FAILED: ' + '; '.join(fig['failures'])) if fig['failures'] else ''))
             ratios.append('- %s, %s: migrator / copy loop, per round: **%s**' % (
                 source, what, fmt_spread(part['summary']['ratio'], '%.2fx')))
-    return lines + [''] + ratios + ['']
+    return lines + [''] + ratios + [''] + ([data['note'], ''] if data.get('note') else [])
 
 
 def profile_table(data):
