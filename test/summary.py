@@ -11,6 +11,7 @@ import time
 from nose2.events import Plugin
 
 SLOWEST_SHOWN = 12
+SLOWEST_TESTS_SHOWN = 25
 
 
 class Summary(Plugin):
@@ -49,6 +50,6 @@ class Summary(Plugin):
                 '%s %.0fs' % (name.rsplit('.', 1)[-1], secs) for name, secs in slowest))
             event.stream.writeln('slowest tests: ' + ', '.join(
                 '%s %.0fs' % (name, secs)
-                for name, secs in self.test_seconds.most_common(SLOWEST_SHOWN)))
+                for name, secs in self.test_seconds.most_common(SLOWEST_TESTS_SHOWN)))
         event.stream.writeln('tests: %d passed, %d failed, %d skipped'
                              % (run - failed - skipped, failed, skipped))

@@ -16,7 +16,7 @@ from test.integration.ops_helpers import (container_row, run_command, status_jso
                                           wait_for_replicas)
 from test.integration.test_sync_daemon import SyncTestBase
 
-BACKLOG = 2000
+BACKLOG = 800
 DRAIN_TIMEOUT = 600
 SAMPLE_EVERY = 2.0     # seconds between status samples: each is two processes on a busy box
 # Enough to keep each daemon busy while remote and local requests wait; few enough that the
