@@ -165,8 +165,8 @@ class SwiftLargeBase(IntegrationTest):
     def seg_path(self, name, container=None):
         return '/%s/%s' % (container or self.segments, name)
 
-    def local(self, name, container=None):
-        return self.conn.get_object(container or self.container, name)
+    def local(self, name, container=None, **kwargs):
+        return self.conn.get_object(container or self.container, name, **kwargs)
 
     def remote_get(self, name, container=None, **kwargs):
         try:
@@ -189,10 +189,10 @@ class SwiftLargeBase(IntegrationTest):
                 return None
             raise
 
-    def assert_remote_equals_local(self, name, container=None, bucket=None):
-        got = self.remote_get(name, bucket)
+    def assert_remote_equals_local(self, name, container=None, bucket=None, **kwargs):
+        got = self.remote_get(name, bucket, **kwargs)
         self.assertIsNotNone(got, name)
-        self.assertEqual(md5(got[1]), md5(self.local(name, container)[1]))
+        self.assertEqual(md5(got[1]), md5(self.local(name, container, **kwargs)[1]))
         return got[0]
 
 
@@ -236,8 +236,10 @@ class TestSloToSwift(SwiftLargeBase):
         self.put_slo('ü', [{'path': self.seg_path(n)} for n, _ in segs],
                      headers={'X-Object-Meta-Färg': 'Blå'})
         self.sync()
-        self.assert_remote_equals_local('ü')
-        # swiftclient loses headers after a non-ASCII name; the provider reads them raw.
+        # swiftclient (http.client) stops parsing headers at a non-ASCII name, so it no longer
+        # knows the body's length and reads until the server closes: ask it to close at once
+        self.assert_remote_equals_local('ü', headers={'Connection': 'close'})
+        # the headers after that name are lost to swiftclient; the provider reads them raw
         provider = create_provider(mapping_from_dict(self.mapping))
         self.addCleanup(provider.close)
         self.assertEqual(provider.head_object('ü').headers['x-object-meta-färg'], 'Blå')
