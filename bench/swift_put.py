@@ -4,9 +4,9 @@ The ceiling of any Swift-to-Swift sync on this machine: no contender can PUT fas
 remote cluster takes the PUTs, so ``ours / container-sync`` can never exceed ``this /
 container-sync`` in the same run. Run as ``python -m bench.swift_put JOB.json INDEX`` by
 :func:`run`: 3 processes (one per node daemon), each with as many green threads as a daemon has
-``workers``, each PUTting every Nth name with python-swiftclient (eventlet monkey-patched, as
-the daemon). Each process logs in and builds its bodies, reports ``ready``, waits for ``go``,
-reports ``done``; the window (go to the last done) leaves start-up out, and the CPU of every
+``workers``, each PUTting every Nth name on its own keep-alive connection (eventlet
+monkey-patched, as the daemon). Each process logs in and builds its body, reports ``ready``,
+waits for ``go``, reports ``done``; the window (go to the last done) leaves start-up out, and the CPU of every
 process of the environment is read at both ends while these processes are alive.
 """
 import json
@@ -19,26 +19,38 @@ import time
 def worker(job, index):
     from swift.common.utils import monkey_patch
     monkey_patch()
+    import http.client
+    import socket
+    import urllib.parse
     import swiftclient
-    from eventlet import GreenPool
+    from eventlet import GreenPool, getcurrent
 
     names = job['names'][index::job['processes']]
     body = os.urandom(job['size'])
-    conn = swiftclient.Connection(job['auth_url'], job['user'], job['key'], retries=0)
-    url, token = conn.get_auth()
-
-    def put(name):
-        # one connection per green thread, kept: the daemon keeps its connections too
-        swiftclient.put_object(url, token, job['container'], name, body,
-                               content_length=len(body), http_conn=connection())
-    pool = {}
+    url, token = swiftclient.get_auth(job['auth_url'], job['user'], job['key'])
+    parsed = urllib.parse.urlsplit(url)
+    conns = {}
 
     def connection():
-        from eventlet import getcurrent
+        # one keep-alive connection per green thread, as the daemon keeps its own; http.client
+        # sends headers and a bytes body in one write, and NODELAY: no Nagle wait per PUT
         me = getcurrent()
-        if me not in pool:
-            pool[me] = swiftclient.http_connection(url)
-        return pool[me]
+        if me not in conns:
+            conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+            conn.connect()
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conns[me] = conn
+        return conns[me]
+
+    def put(name):
+        conn = connection()
+        conn.request('PUT', '%s/%s/%s' % (parsed.path, job['container'],
+                                           urllib.parse.quote(name)), body,
+                     {'X-Auth-Token': token, 'Content-Length': str(len(body))})
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status // 100 != 2:
+            raise RuntimeError('PUT %s: %d' % (name, resp.status))
     print('ready', flush=True)
     sys.stdin.readline()
     list(GreenPool(job['threads']).imap(put, names))
