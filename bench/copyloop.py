@@ -22,7 +22,6 @@ process start-up out, and the CPU of every process of the environment is read at
 while the copy loop processes are still alive.
 """
 import json
-import subprocess
 import sys
 import time
 
@@ -60,11 +59,8 @@ def worker(job, index):
 
     if job['mode'] == 'slo':
         copy = slo_copier(job, index, s3, mapping)
-    print('ready', flush=True)
-    sys.stdin.readline()
-    list(pmap(job, copy, names))
-    print('done', flush=True)
-    sys.stdin.read()
+    from bench.gated import serve
+    serve(lambda: list(pmap(job, copy, names)))
 
 
 def slo_copier(job, index, s3, mapping):
@@ -144,8 +140,8 @@ def reader(job, index):
 def run(benv, counter, container, names, size, processes, threads, timeout, path,
         mode='inproc', configs=(), parts=4, expected=None):
     """One run of a copy loop in ``mode``; figures as ``bench.ours.finish`` gives them."""
-    from bench import cost
-    from bench.environment import PeakWatcher, expected_keys, stop_procs
+    from bench import gated
+    from bench.environment import PeakWatcher, expected_keys
     from bench.ours import finish
     bucket = benv.new_bucket('ceiling')
     target = benv.moto
@@ -161,34 +157,9 @@ def run(benv, counter, container, names, size, processes, threads, timeout, path
         json.dump(job, f)
     counter.reset()
     start = time.time()
-    with open(path + '.log', 'ab') as log:
-        procs = [subprocess.Popen([sys.executable, '-m', 'bench.copyloop', path, str(i)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
-                 for i in range(processes)]
+    procs = gated.launch('bench.copyloop', path, processes)
     watcher = PeakWatcher(procs)
-    meter = cost.CpuMeter(benv, procs)
-    window = {'done': None}
-    try:
-        if all(p.stdout.readline().strip() == b'ready' for p in procs):
-            counter.reset()
-            before, t0 = meter.snapshot(), time.time()
-            for p in procs:
-                p.stdin.write(b'go\n')
-                p.stdin.flush()
-            finished = [p.stdout.readline().strip() == b'done' for p in procs]
-            after, t1 = meter.snapshot(), time.time()
-            if all(finished):
-                window = cost.window_figures(before, after, t0, t1, len(names))
-                window['done'] = t1
-        watcher.stop()
-    finally:
-        meter.stop()
-        for p in procs:
-            try:
-                p.stdin.close()
-            except OSError:
-                pass
-        stop_procs(procs)
+    window = gated.window(benv, procs, len(names), on_open=counter.reset, watcher=watcher)
     if mode == 'get':
         result = {'seconds': None if window['done'] is None else window['done'] - start}
         result.update({k: v for k, v in window.items() if k != 'done'})

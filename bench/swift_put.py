@@ -11,9 +11,7 @@ process of the environment is read at both ends while these processes are alive.
 """
 import json
 import os
-import subprocess
 import sys
-import time
 
 
 def worker(job, index):
@@ -51,18 +49,14 @@ def worker(job, index):
         resp.read()
         if resp.status // 100 != 2:
             raise RuntimeError('PUT %s: %d' % (name, resp.status))
-    print('ready', flush=True)
-    sys.stdin.readline()
-    list(GreenPool(job['threads']).imap(put, names))
-    print('done', flush=True)
-    sys.stdin.read()
+    from bench.gated import serve
+    serve(lambda: list(GreenPool(job['threads']).imap(put, names)))
 
 
 def run(benv, access, names, size, processes, threads, path):
     """One run; window figures (rate, CPU of all processes per object), verified."""
-    from bench import cost
+    from bench import gated
     from bench.container_sync import remote_container, remote_conn
-    from bench.environment import stop_procs
     target = benv.info['swift_target']
     container = remote_container(benv, 'ceiling')
     job = {'names': names, 'size': size, 'processes': processes, 'threads': threads,
@@ -70,32 +64,13 @@ def run(benv, access, names, size, processes, threads, path):
            'user': target['aws_identity'], 'key': target['aws_secret']}
     with open(path, 'w') as f:
         json.dump(job, f)
-    with open(path + '.log', 'ab') as log:
-        procs = [subprocess.Popen([sys.executable, '-m', 'bench.swift_put', path, str(i)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
-                 for i in range(processes)]
-    meter = cost.CpuMeter(benv, procs)
-    result = {'seconds': None, 'ok': False}
-    try:
-        if all(p.stdout.readline().strip() == b'ready' for p in procs):
-            access.reset()
-            before, t0 = meter.snapshot(), time.time()
-            for p in procs:
-                p.stdin.write(b'go\n')
-                p.stdin.flush()
-            finished = [p.stdout.readline().strip() == b'done' for p in procs]
-            after, t1 = meter.snapshot(), time.time()
-            if all(finished):
-                result = cost.window_figures(before, after, t0, t1, len(names))
-                result.update(seconds=t1 - t0, objs_per_s=len(names) / (t1 - t0))
-    finally:
-        meter.stop()
-        for p in procs:
-            try:
-                p.stdin.close()
-            except OSError:
-                pass
-        stop_procs(procs)
+    procs = gated.launch('bench.swift_put', path, processes)
+    result = gated.window(benv, procs, len(names), on_open=access.reset)
+    if result['done'] is None:
+        result = {'seconds': None}
+    else:
+        del result['done']
+        result.update(seconds=result['window_s'], objs_per_s=result['window_objs_per_s'])
     result['requests'] = access.by_method()
     result['requests_per_obj'] = sum(result['requests'].values()) / len(names)
     listing = remote_conn(benv).get_container(container, full_listing=True)[1]

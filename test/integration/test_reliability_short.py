@@ -180,16 +180,8 @@ class TestReliabilityShort(S3TargetTest):
     def test_a_multipart_upload_cut_by_a_kill_is_aborted_after_the_restart(self):
         counter = FaultProxy(self.target['aws_endpoint']).start()
         self.addCleanup(counter.stop)
-        container = self.make_container(self.conn, 'rel-b7')
-        segments = self.make_container(self.conn, 'rel-b7-seg')
-        manifest = []
-        for i in range(2):      # 12 MiB: a multipart upload of two 6 MiB parts
-            part = bytes([65 + i]) * (6 * 1024 * 1024)
-            self.conn.put_object(segments, 's%d' % i, part)
-            manifest.append({'path': '/%s/s%d' % (segments, i),
-                             'etag': hashlib.md5(part).hexdigest(), 'size_bytes': len(part)})
-        self.conn.put_object(container, 'big', json.dumps(manifest),
-                             query_string='multipart-manifest=put')
+        # 12 MiB: a multipart upload of two 6 MiB parts
+        container = self.slo_container('rel-b7', [6 * 1024 * 1024] * 2)
         mapping = s3_mapping(dict(self.target, aws_endpoint=counter.url), self.bucket,
                              self.account, container, remote_timeout=60)
         # the parts reach the proxy and wait there: the kill lands inside the upload
@@ -210,21 +202,12 @@ class TestReliabilityShort(S3TargetTest):
             self.assertEqual(rc, 0, out)
         self.assertEqual(self.incomplete_uploads(), [])
 
-    # B12 (fixed in 0a76a64): a create whose answer was lost (here: past the client timeout, then retried)
-    # left an upload nobody knew the id of
+    # B12 (fixed in 0a76a64): a create whose answer was lost (here: past the client timeout,
+    # then retried) left an upload nobody knew the id of
     def test_a_multipart_create_answered_too_late_leaves_no_upload_open(self):
         counter = FaultProxy(self.target['aws_endpoint']).start()
         self.addCleanup(counter.stop)
-        container = self.make_container(self.conn, 'rel-b12')
-        segments = self.make_container(self.conn, 'rel-b12-seg')
-        manifest = []
-        for i, size in enumerate((5 * 1024 * 1024, 4 * 1024 * 1024)):   # 9 MiB: multipart
-            part = bytes([65 + i]) * size
-            self.conn.put_object(segments, 's%d' % i, part)
-            manifest.append({'path': '/%s/s%d' % (segments, i),
-                             'etag': hashlib.md5(part).hexdigest(), 'size_bytes': size})
-        self.conn.put_object(container, 'big', json.dumps(manifest),
-                             query_string='multipart-manifest=put')
+        container = self.slo_container('rel-b12', [5 * 1024 * 1024, 4 * 1024 * 1024])  # 9 MiB
         mapping = s3_mapping(dict(self.target, aws_endpoint=counter.url), self.bucket,
                              self.account, container, remote_timeout=4)
         creates = []
@@ -241,6 +224,20 @@ class TestReliabilityShort(S3TargetTest):
         key = remote_key(mapping, 'big')
         self.assertEqual(self.s3.head_object(Bucket=self.bucket, Key=key)['ContentLength'],
                          9 * 1024 * 1024)
+
+    def slo_container(self, prefix, sizes):
+        """A new container holding the SLO ``big`` of segments of ``sizes`` bytes."""
+        container = self.make_container(self.conn, prefix)
+        segments = self.make_container(self.conn, prefix + '-seg')
+        manifest = []
+        for i, size in enumerate(sizes):
+            part = bytes([65 + i]) * size
+            self.conn.put_object(segments, 's%d' % i, part)
+            manifest.append({'path': '/%s/s%d' % (segments, i),
+                             'etag': hashlib.md5(part).hexdigest(), 'size_bytes': size})
+        self.conn.put_object(container, 'big', json.dumps(manifest),
+                             query_string='multipart-manifest=put')
+        return container
 
     def incomplete_uploads(self):
         return self.s3.list_multipart_uploads(Bucket=self.bucket).get('Uploads', [])
