@@ -440,6 +440,20 @@ class TestDloToSwift(SwiftLargeBase):
         headers = self.assert_remote_equals_local('dlo')
         self.assertEqual(headers['x-object-meta-kind'], 'neu')
 
+    def test_dlo_segments_outlive_the_manifest_by_remote_delete_after_addition(self):
+        segs = self.put_segments([MiB, 5], prefix='exp/')
+        self.conn.put_object(self.container, 'dlo-exp', b'',
+                             headers={'X-Object-Manifest': '%s/exp/' % self.segments})
+        self.mapping.update(remote_delete_after=3600, remote_delete_after_addition=600)
+        self.sync()
+        headers = self.remote_get('dlo-exp')[0]
+        manifest_at = int(headers['x-delete-at'])
+        self.assertAlmostEqual(manifest_at - float(headers['x-timestamp']), 3600, delta=2)
+        for name, _ in segs:
+            # each counted from its own PUT (X-Delete-After), a few seconds before the manifest's
+            segment_at = int(self.remote.head_object(self.seg_bucket, name)['x-delete-at'])
+            self.assertAlmostEqual(segment_at, manifest_at + 600, delta=10)
+
     def test_convert_dlo_writes_an_slo_manifest(self):
         segs = self.put_segments([MiB, 700], prefix='conv/')
         self.conn.put_object(self.container, 'converted', b'',
