@@ -114,8 +114,11 @@ class UploadJournal:
                 self.finished(upload_id)
                 aborted += 1
                 if self.logger is not None:
-                    self.logger.info('aborted multipart upload %s of %s/%s, left by a stopped '
-                                     'daemon', upload_id, entry.get('bucket'), entry['key'])
+                    what = ('the uploads of a create whose answer never came' if
+                            upload_id.startswith(INTENT_PREFIX) else 'multipart upload %s' %
+                            upload_id)
+                    self.logger.info('aborted %s of %s/%s, left by a stopped daemon', what,
+                                     entry.get('bucket'), entry['key'])
         return aborted
 
 
