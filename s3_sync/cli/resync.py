@@ -135,7 +135,7 @@ def run(args):
     check_containers(conf, args.container, {j.container for j in jobs})
     factory = SyncFactory(conf, build_internal_client(conf), logger)
     # a resync is remote traffic like the daemon's: the config's throttles hold for it too
-    factory.throttles = Throttles(conf)
+    factory.throttles = Throttles(conf, shared_dir=conf.status_dir)
     brokers = [(job, ContainerBroker(job.db_path, account=job.db_account,
                                      container=job.db_container, logger=logger))
                for job in jobs]
