@@ -313,10 +313,12 @@ def measure(benv, counter, plan, workers, scratch, log):
                     else:
                         r = run_copy(benv, source, bucket, expected, size, workers, timeout)
                     log('  %s %s round %d %-8s %s obj/s, %s MB/s, RSS %s MiB, %s source '
-                        'object requests/obj, ok %s %s' % (
+                        'object requests/obj, listings %s s at the source in a %s s window, '
+                        'ok %s %s' % (
                             kind, label, rnd + 1, who, _f(r.get('objs_per_s')),
                             _f(r.get('mb_per_s')), _f(r['rss_mib'], '%.0f'),
-                            _f(r['object_requests_per_obj'], '%.3f'), r['ok'],
+                            _f(r['object_requests_per_obj'], '%.3f'),
+                            _f(r['source_listing_s']), _f(r.get('window_s')), r['ok'],
                             r['verified'].get('why', '')))
                     if size > 2 ** 20:
                         drop_local(benv, r['container'], names)
