@@ -119,7 +119,7 @@ def run(args):
     from swift.container.backend import ContainerBroker
     from s3_sync.cli.status import check_containers, load
     from s3_sync.cli.sync import build_internal_client
-    from s3_sync.log import one_line
+    from s3_sync.log import FAILURES, one_line
     from s3_sync.status.report import local_jobs
     from s3_sync.sync.factory import SyncFactory
     from s3_sync.throttle import Throttles
@@ -149,7 +149,7 @@ def run(args):
     def repair(sync, job, row):
         try:
             outcome = sync.handle_row(row)
-        except Exception as exc:
+        except FAILURES as exc:
             return job, row, one_line(exc, first_line=True)
         return job, row, outcome
 
