@@ -4,8 +4,9 @@
 and per mapping (0: none, the default), as token buckets shared by all green threads of the
 daemon (:class:`TokenBucket`, :class:`Throttles`) and, through a small state file per bucket in
 ``status_dir`` (:class:`SharedTokenBucket`), by every process of the node: the daemon's
-``processes`` and a ``resync`` running beside it take from one rate, so a limit holds per node. The daemon gives each provider its mapping's
-:class:`Throttle` (``provider.throttle``, S3 and Swift alike); the provider's transport takes
+``processes`` and a ``resync`` running beside it take from one rate, so a limit holds per node.
+The daemon gives each provider its mapping's :class:`Throttle` (``provider.throttle``, S3 and
+Swift alike); the provider's transport takes
 from it before every HTTP request it sends to the remote (retries, parts, segments, HEADs,
 listings, deletes and Swift auth included): S3 through a botocore ``before-send`` hook, Swift
 through its connections (``providers.swift_conn``).
