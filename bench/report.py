@@ -370,8 +370,8 @@ def csync_table(data):
             lines.append('- %s / the remote side alone: %.2fx first to last PUT%s (no contender '
                          'can pass 1.00x)' % (
                              who, mine / ceiling['window_objs_per_s'],
-                             ' (%.2fx–%.2fx against its slowest and fastest round)' % (
-                                 mine / rates[0], mine / rates[-1]) if len(rates) > 1 else ''))
+                             ' (%.2fx–%.2fx against its fastest and slowest round)' % (
+                                 mine / rates[-1], mine / rates[0]) if len(rates) > 1 else ''))
     lines.append('')
     slo = data.get('slo')
     if slo:
