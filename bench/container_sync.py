@@ -226,11 +226,15 @@ def measure(benv, counter, plan, workers, scratch, log):
             benv, access, container, count, interval, 2 * interval + 120 + count // 5, scratch)
         log('  %s %s' % (name, brief(result['runs'][name])))
     if count:
-        log('container_sync: the remote side alone, %d x 4 KiB PUTs' % count)
-        result['runs'][CEILING] = swift_put.run(
-            benv, access, ['obj%06d' % i for i in range(count)], 4096, 3, workers,
-            os.path.join(scratch, 'swift-put.json'))
-        log('  %s %s' % (CEILING, brief(result['runs'][CEILING])))
+        rounds = []
+        for number in range(plan.get('rounds') or 1):
+            log('container_sync: the remote side alone, %d x 4 KiB PUTs (round %d)'
+                % (count, number + 1))
+            rounds.append(swift_put.run(
+                benv, access, ['obj%06d' % i for i in range(count)], 4096, 3, workers,
+                os.path.join(scratch, 'swift-put.json')))
+            log('  %s %s' % (CEILING, brief(rounds[-1])))
+        result['runs'][CEILING] = median_round(rounds)
     if plan.get('csync_slos'):
         from bench import csync_large
         try:
@@ -242,6 +246,27 @@ def measure(benv, counter, plan, workers, scratch, log):
         result['note'] = ('--quick leaves out the runs with the real interval (%d s): each '
                           'takes up to %d s.' % (REAL_INTERVAL, REAL_INTERVAL + 60))
     return result
+
+
+def median_round(rounds):
+    """The round of median rate among ``rounds`` (cheap, so the ceiling runs every round,
+    unlike the contenders), with ``rounds`` holding each figure of every round; a failed round
+    fails the row."""
+    ok = [r for r in rounds if r.get('ok')]
+    by_rate = sorted(ok, key=lambda r: r['window_objs_per_s'])
+    chosen = dict(by_rate[(len(ok) - 1) // 2] if ok else rounds[0])
+    chosen['rounds'] = {key: [r.get(key) for r in ok] for key in ROUND_FIGURES}
+    chosen['rounds'].update(runs=len(rounds), ok_runs=len(ok))
+    if len(ok) < len(rounds):
+        chosen['ok'] = False
+        chosen['verified'] = {'ok': False, 'why': '; '.join(
+            (r.get('verified') or {}).get('why') or 'did not finish'
+            for r in rounds if not r.get('ok'))}
+    return chosen
+
+
+ROUND_FIGURES = ('objs_per_s', 'seconds', 'window_objs_per_s', 'cpu_ms_per_obj',
+                 'requests_per_obj')
 
 
 def brief(r):

@@ -3,11 +3,18 @@
 The ceiling of any Swift-to-Swift sync on this machine: no contender can PUT faster than the
 remote cluster takes the PUTs, so ``ours / container-sync`` can never exceed ``this /
 container-sync`` in the same run. Run as ``python -m bench.swift_put JOB.json INDEX`` by
-:func:`run`: 3 processes (one per node daemon), each with as many green threads as a daemon has
-``workers``, each PUTting every Nth name on its own keep-alive connection (eventlet
-monkey-patched, as the daemon). Each process logs in and builds its body, reports ``ready``,
-waits for ``go``, reports ``done``; the window (go to the last done) leaves start-up out, and the CPU of every
-process of the environment is read at both ends while these processes are alive.
+:func:`run`: 3 processes (one per node daemon), each with as many lanes (green threads) as a
+daemon has ``workers``; each lane opens ONE keep-alive connection and PUTs the process's next
+name on it until none is left, then closes it (eventlet monkey-patched, as the daemon). Each
+process logs in and builds its body, reports ``ready``, waits for ``go``, reports ``done``;
+the window (go to the last done) leaves start-up out, and the CPU of every process of the
+environment is read at both ends while these processes are alive.
+
+Why lanes and not a connection per green thread of a ``GreenPool.imap``: imap spawns a new
+green thread for every item, so such a cache opens (and keeps open) one connection per PUT. The
+remote proxy serves at most ``max_clients`` (Swift's default 1,024) connections at once and
+drops an idle one only after ``client_timeout`` (60 s): past ~1,000 PUTs every new connection
+waited in its accept queue for an old one to time out, a ~52 s stall.
 """
 import json
 import os
@@ -21,27 +28,15 @@ def worker(job, index):
     import socket
     import urllib.parse
     import swiftclient
-    from eventlet import GreenPool, getcurrent
+    from eventlet import GreenPool
 
-    names = job['names'][index::job['processes']]
+    names = iter(job['names'][index::job['processes']])
     body = os.urandom(job['size'])
     url, token = swiftclient.get_auth(job['auth_url'], job['user'], job['key'])
     parsed = urllib.parse.urlsplit(url)
-    conns = {}
 
-    def connection():
-        # one keep-alive connection per green thread, as the daemon keeps its own; http.client
-        # sends headers and a bytes body in one write, and NODELAY: no Nagle wait per PUT
-        me = getcurrent()
-        if me not in conns:
-            conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
-            conn.connect()
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conns[me] = conn
-        return conns[me]
-
-    def put(name):
-        conn = connection()
+    def put(conn, name):
+        # http.client sends headers and a bytes body in one write
         conn.request('PUT', '%s/%s/%s' % (parsed.path, job['container'],
                                            urllib.parse.quote(name)), body,
                      {'X-Auth-Token': token, 'Content-Length': str(len(body))})
@@ -49,8 +44,18 @@ def worker(job, index):
         resp.read()
         if resp.status // 100 != 2:
             raise RuntimeError('PUT %s: %d' % (name, resp.status))
+
+    def lane(_number):
+        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+        conn.connect()
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # no Nagle wait
+        try:
+            for name in names:      # shared: a lane that is done takes the next name
+                put(conn, name)
+        finally:
+            conn.close()
     from bench.gated import serve
-    serve(lambda: list(GreenPool(job['threads']).imap(put, names)))
+    serve(lambda: list(GreenPool(job['threads']).imap(lane, range(job['threads']))))
 
 
 def run(benv, access, names, size, processes, threads, path):

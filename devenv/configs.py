@@ -23,6 +23,9 @@ EGG_NAMES = {'proxy-logging': 'proxy_logging', 'cache': 'memcache',
              'container-quotas': 'container_quotas',
              'account-quotas': 'account_quotas'}
 
+# memcache connections pooled by each (single-worker) proxy: see _filter_section
+MEMCACHE_CONNECTIONS = 16
+
 SHUNT_FACTORY = 's3_sync.shunt:filter_factory'
 PROXYMC_FACTORY = 's3_sync.proxymc:app_factory'
 PROXYMC_S3_FACTORY = 's3_sync.proxymc.s3:filter_factory'
@@ -104,6 +107,11 @@ def _filter_section(name, cluster, sync_conf):
     options = {'use': 'egg:swift#%s' % EGG_NAMES.get(name, name)}
     if name == 'cache':
         options['memcache_servers'] = cluster.memcache_servers
+        # Swift pools 2 connections per worker by default; these proxies are ONE worker
+        # (workers = 0) serving ~30 clients at once, and on a loaded machine requests queued
+        # past the 1 s pool_timeout, which error-limits memcached for 60 s: every token check
+        # then fails (401s until it expires). Size the pool for one worker's concurrency.
+        options['memcache_max_connections'] = str(MEMCACHE_CONNECTIONS)
     elif name == 's3api':
         options['location'] = 'us-east-1'
     elif name == 'tempauth':
