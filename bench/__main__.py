@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from bench import environment, report
+from bench import environment, phases, report
 
 MEASUREMENTS = ('small', 'medium', 'large', 'processes', 'lag', 'shunt', 'proxymc',
                 'container_sync', 'migrator', 'growth', 'profile', 'idle')
@@ -94,9 +94,11 @@ def main(argv=None):
     results = {'machine': environment.machine(), 'plan': plan, 'argv': argv_text(argv),
                'mode':
                'quick' if args.quick else 'full', 'workers': args.workers}
+    phases.reset()
     log('environment up at %s (port offset %d)' % (args.base, args.port_offset))
     try:
-        benv.up()
+        with phases.phase('environment up', log):
+            benv.up()
     except Exception as exc:
         print('bench: environment did not come up: %s' % str(exc).splitlines()[0],
               file=sys.stderr)
@@ -106,8 +108,16 @@ def main(argv=None):
             from bench.runner import run_all
             run_all(benv, results, only, plan, args.workers, scratch, log)
     finally:
-        results['elapsed_s'] = time.time() - started
         results['load_end'] = os.getloadavg()
+        if not args.keep_env:
+            log('stopping the environment (down --wipe)')
+            try:
+                with phases.phase('environment down', log):
+                    benv.down(wipe=True)
+            except Exception as exc:      # the figures are written all the same
+                log('environment down failed: %s' % str(exc).splitlines()[0])
+        results['elapsed_s'] = time.time() - started
+        results['phases'] = phases.recorded()
         out_dir = args.base.rstrip('/') + '-results'   # survives down --wipe
         os.makedirs(out_dir, exist_ok=True)
         from bench import plots
@@ -125,9 +135,6 @@ def main(argv=None):
                 shutil.copy(os.path.join(out_dir, name),
                             os.path.join(os.path.dirname(os.path.abspath(args.write)), name))
         print(text)
-        if not args.keep_env:
-            log('stopping the environment (down --wipe)')
-            benv.down(wipe=True)
     return 0
 
 

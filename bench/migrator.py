@@ -34,7 +34,7 @@ import threading
 import time
 import uuid
 
-from bench import accesslog
+from bench import accesslog, phases
 from bench.environment import PeakWatcher, stop_procs
 from bench.stats import spread
 
@@ -298,16 +298,16 @@ def measure(benv, counter, plan, workers, scratch, log):
                 continue
             bucket = source.new_bucket()
             log('migrator: filling %s with %d x %d KiB' % (kind, count, size // 1024))
-            expected = source.fill(bucket, count, size)
+            with phases.phase('populate'):
+                expected = source.fill(bucket, count, size)
             names = sorted(expected)
             runs = {'migrator': [], 'copy': []}
             for rnd in range(plan['rounds']):
                 for who in runs:
                     timeout = 120 + count * size / 2e6 + count / 5.0
-                    if who == 'migrator':
-                        r = run_migrator(benv, source, bucket, expected, size, workers, timeout)
-                    else:
-                        r = run_copy(benv, source, bucket, expected, size, workers, timeout)
+                    run = run_migrator if who == 'migrator' else run_copy
+                    with phases.phase(who):
+                        r = run(benv, source, bucket, expected, size, workers, timeout)
                     log('  %s %s round %d %-8s %s obj/s, %s MB/s, RSS %s MiB, %s source '
                         'object requests/obj, ok %s %s' % (
                             kind, label, rnd + 1, who, _f(r.get('objs_per_s')),
@@ -315,7 +315,8 @@ def measure(benv, counter, plan, workers, scratch, log):
                             _f(r['object_requests_per_obj'], '%.3f'), r['ok'],
                             r['verified'].get('why', '')))
                     if size > 2 ** 20:
-                        drop_local(benv, r['container'], names)
+                        with phases.phase('clean up'):
+                            drop_local(benv, r['container'], names)
                     runs[who].append(r)
             per_source[label] = summarize(runs, count, size)
     out['targets'] = target_figures(out['sources'])

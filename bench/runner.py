@@ -2,7 +2,7 @@
 others carry on (a benchmark that dies at minute 12 over one missing feature helps nobody)."""
 import traceback
 
-from bench import throughput
+from bench import phases, throughput
 from bench.accesslog import AccessLog
 
 
@@ -11,7 +11,8 @@ def run_all(benv, results, only, plan, workers, scratch, log):
     for name in only:
         log('== %s' % name)
         try:
-            results[name] = MEASURE[name](benv, counter, plan, workers, scratch, log)
+            with phases.phase(name, log):
+                results[name] = MEASURE[name](benv, counter, plan, workers, scratch, log)
         except Exception as exc:
             detail = traceback.format_exc().strip().splitlines()[-1]
             log('%s failed: %s' % (name, detail))
