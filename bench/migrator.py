@@ -200,15 +200,17 @@ def launch(benv, source, bucket, container, migrators, commands, expected, size,
                 stdout=subprocess.DEVNULL, stderr=f, env=migrators._env()))
     watcher = PeakWatcher(procs)
     try:
-        for proc in procs:
-            proc.wait(max(0.1, start + timeout - time.time()))
+        with phases.phase('processes, start to exit'):
+            for proc in procs:
+                proc.wait(max(0.1, start + timeout - time.time()))
         done = time.time()
     except subprocess.TimeoutExpired:
         done = None
     finally:
         watcher.stop()
         stop_procs(procs)
-    time.sleep(0.5)         # the source logs a request after answering it
+    with phases.phase('last source log lines'):
+        accesslog.wait_quiet(source.log_path)
     counts, methods = source.requests_since(offset, bucket)
     text = '\n'.join(open(log, errors='replace').read() for log in logs)
     result = {'seconds': None if done is None else done - start,
@@ -226,7 +228,8 @@ def launch(benv, source, bucket, container, migrators, commands, expected, size,
         result['mb_per_s'] = count * size / result['window_s'] / 1e6
         result['start_to_end_objs_per_s'] = count / result['seconds']
     result['container'] = container
-    result['verified'] = verify_local(benv, container, expected)
+    with phases.phase('verify'):
+        result['verified'] = verify_local(benv, container, expected)
     result['ok'] = done is not None and bool(window) and result['verified']['ok'] and \
         all(p.returncode == 0 for p in procs)
     if not result['ok']:
