@@ -12,19 +12,19 @@ BURN = 'import time\nend = time.process_time() + %s\nwhile time.process_time() <
 class TestTreeCpu(unittest.TestCase):
     def test_a_reaped_child_s_cpu_counts(self):
         before = phases.tree_cpu()
-        subprocess.run([sys.executable, '-c', BURN % 0.4], check=True)
-        self.assertGreaterEqual(phases.tree_cpu() - before, 0.35)
+        subprocess.run([sys.executable, '-c', BURN % 0.25], check=True)
+        self.assertGreaterEqual(phases.tree_cpu() - before, 0.2)
 
     def test_a_live_child_s_cpu_counts_before_it_exits(self):
-        child = subprocess.Popen([sys.executable, '-c', BURN % 0.4 + 'input()\n'],
+        child = subprocess.Popen([sys.executable, '-c', BURN % 0.25 + 'input()\n'],
                                  stdin=subprocess.PIPE)
         try:
             before = phases.tree_cpu()
             deadline = time.time() + 30
-            while phases.tree_cpu() - before < 0.35 and time.time() < deadline:
+            while phases.tree_cpu() - before < 0.2 and time.time() < deadline:
                 time.sleep(0.05)
             self.assertIsNone(child.poll())
-            self.assertGreaterEqual(phases.tree_cpu() - before, 0.35)
+            self.assertGreaterEqual(phases.tree_cpu() - before, 0.2)
         finally:
             child.communicate(b'\n')
 
@@ -52,12 +52,12 @@ class TestPhases(unittest.TestCase):
                 with phases.phase('stop processes'):
                     pass
             with phases.phase('populate'):
-                subprocess.run([sys.executable, '-c', BURN % 0.3], check=True)
+                subprocess.run([sys.executable, '-c', BURN % 0.2], check=True)
         found = {tuple(r['path']): r for r in phases.recorded()}
         self.assertEqual(set(found), {('small',), ('small', 'ours'),
                                       ('small', 'ours', 'stop processes'),
                                       ('small', 'populate')})
-        self.assertGreaterEqual(found[('small', 'populate')]['cpu_s'], 0.25)
+        self.assertGreaterEqual(found[('small', 'populate')]['cpu_s'], 0.15)
         self.assertGreaterEqual(found[('small',)]['cpu_s'], found[('small', 'populate')]['cpu_s'])
         self.assertLessEqual(found[('small', 'ours')]['start_s'],
                              found[('small', 'populate')]['start_s'])
