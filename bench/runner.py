@@ -10,18 +10,18 @@ def run_all(benv, results, only, plan, workers, scratch, log):
     counter = AccessLog.of_moto(benv.info)    # moto's own log: nothing in the S3 path
     for name in only:
         log('== %s' % name)
-        try:
-            with phases.phase(name, log):
-                results[name] = MEASURE[name](benv, counter, plan, workers, scratch, log)
-        except Exception as exc:
-            detail = traceback.format_exc().strip().splitlines()[-1]
-            log('%s failed: %s' % (name, detail))
-            results[name] = {'error': '%s: %s' % (type(exc).__name__, exc)}
-        finally:
+        with phases.phase(name, log):
             try:
-                benv.reset_moto()
-            except Exception:
-                pass
+                results[name] = MEASURE[name](benv, counter, plan, workers, scratch, log)
+            except Exception as exc:
+                detail = traceback.format_exc().strip().splitlines()[-1]
+                log('%s failed: %s' % (name, detail))
+                results[name] = {'error': '%s: %s' % (type(exc).__name__, exc)}
+            finally:
+                try:
+                    benv.reset_moto()
+                except Exception:
+                    pass
 
 
 def small(benv, counter, plan, workers, scratch, log):
