@@ -90,7 +90,7 @@ def main(argv=None):
     plan.update(args.set)
     only = args.only.split(',')
     benv = environment.BenchEnv(args.base, args.port_offset)
-    started = time.time()
+    started = phases.process_start()
     results = {'machine': environment.machine(), 'plan': plan, 'argv': argv_text(argv),
                'mode':
                'quick' if args.quick else 'full', 'workers': args.workers}
@@ -116,12 +116,13 @@ def main(argv=None):
                     benv.down(wipe=True)
             except Exception as exc:      # the figures are written all the same
                 log('environment down failed: %s' % str(exc).splitlines()[0])
-        results['elapsed_s'] = time.time() - started
-        results['phases'] = phases.recorded()
         out_dir = args.base.rstrip('/') + '-results'   # survives down --wipe
         os.makedirs(out_dir, exist_ok=True)
-        from bench import plots
-        results['plots'] = plots.draw(results, out_dir)
+        with phases.phase('plots', log):
+            from bench import plots
+            results['plots'] = plots.draw(results, out_dir)
+        results['elapsed_s'] = time.time() - started
+        results['phases'] = phases.recorded()
         text = report.markdown(results)
         with open(os.path.join(out_dir, 'results.json'), 'w') as f:
             json.dump(results, f, indent=1, default=str)

@@ -42,6 +42,17 @@ class TestTreeCpu(unittest.TestCase):
             child.communicate(b'\n')
 
 
+class TestProcessStart(unittest.TestCase):
+    def test_a_fresh_process_started_moments_ago_and_after_us(self):
+        out = subprocess.run([sys.executable, '-c', 'import time; from bench import phases; '
+                              'print(phases.process_start(), time.time())'],
+                             check=True, capture_output=True, text=True).stdout.split()
+        started, now = float(out[0]), float(out[1])
+        self.assertLessEqual(started, now)
+        self.assertLess(now - started, 30)
+        self.assertGreater(started, phases.process_start())
+
+
 class TestPhases(unittest.TestCase):
     def setUp(self):
         phases.reset()
