@@ -13,18 +13,30 @@ Phases nest: ``with phase('populate'):`` inside the section ``small`` is recorde
 import contextlib
 import os
 import resource
+import threading
 import time
 
 _TICK = os.sysconf('SC_CLK_TCK')
-_open = []          # names of the phases open now, outermost first
+_main_open = []     # names of the main thread's phases open now, outermost first
+_local = threading.local()
 _done = []          # one dict per finished phase, in the order they ended
 _t0 = [time.time()]
 
 
 def reset():
     """Forget every phase (a new run starts now)."""
-    del _open[:], _done[:]
+    del _main_open[:], _done[:]
     _t0[0] = time.time()
+
+
+def _open():
+    """The phases open in this thread: a worker thread's (a populate pool's) nest inside
+    what the main thread had open when the worker first timed one."""
+    if threading.current_thread() is threading.main_thread():
+        return _main_open
+    if not hasattr(_local, 'open'):
+        _local.open = list(_main_open)
+    return _local.open
 
 
 def process_start():
@@ -101,13 +113,14 @@ def phase(name, log=None):
     """Time the block as the phase ``name`` (inside the phases open now); ``log``, if given,
     gets one line with its figures when it ends."""
     wall0, cpu0 = time.time(), tree_cpu()
-    _open.append(name)
+    stack = _open()
+    stack.append(name)
     try:
         yield
     finally:
-        _open.pop()
+        stack.pop()
         wall, cpu = time.time() - wall0, tree_cpu() - cpu0
-        _done.append({'path': tuple(_open) + (name,), 'start_s': wall0 - _t0[0],
+        _done.append({'path': tuple(stack) + (name,), 'start_s': wall0 - _t0[0],
                       'wall_s': wall, 'cpu_s': cpu})
         if log is not None:
             log('%s: %.1f s, %.1f CPU s' % (name, wall, cpu))

@@ -73,6 +73,21 @@ class TestPhases(unittest.TestCase):
         self.assertLessEqual(found[('small', 'ours')]['start_s'],
                              found[('small', 'populate')]['start_s'])
 
+    def test_phases_of_worker_threads_nest_in_the_main_thread_s_and_leave_it_alone(self):
+        import concurrent.futures
+
+        def work(_i):
+            with phases.phase('populate'):
+                time.sleep(0.05)
+        with phases.phase('processes'):
+            with concurrent.futures.ThreadPoolExecutor(4) as pool:
+                list(pool.map(work, range(8)))
+            with phases.phase('sync'):
+                pass
+        paths = [tuple(r['path']) for r in phases.recorded()]
+        self.assertEqual(paths.count(('processes', 'populate')), 8)
+        self.assertEqual(paths[-2:], [('processes', 'sync'), ('processes',)])
+
     def test_a_phase_that_raises_is_recorded_too(self):
         with self.assertRaises(KeyError):
             with phases.phase('growth'):
