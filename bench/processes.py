@@ -29,7 +29,6 @@ a 2/1 split caps the ratio at 1.5x whatever the product does):
 
 Rounds interleave the two settings.
 """
-import concurrent.futures
 import os
 import re
 import resource
@@ -184,13 +183,9 @@ def measure_sync(benv, counter, plan, workers, log):
     n, per = plan['proc_containers'], plan['proc_objects']
     log('processes (sync): populating %d containers x %d x 4 KiB' % (n, per))
     containers = balanced_names(benv.account, 'proc', n)
-
-    def populate(container):
-        benv.swift_conn().put_container(container)
-        benv.populate(container, per, 4096)
-    # a few containers at once: one container's few objects leave most populate threads idle
-    with concurrent.futures.ThreadPoolExecutor(min(n, 4)) as pool:
-        list(pool.map(populate, containers))
+    for c in containers:
+        benv.swift_conn().put_container(c)
+        benv.populate(c, per, 4096)
 
     def run(p):
         return sync_run(benv, counter, containers, per, p, workers, 600)
