@@ -26,8 +26,9 @@ FULL = dict(rounds=3, small=2000, medium=200, large=2, large_mib=256, big_mib=10
             csync_slo_mib=32, growth_objects=10000,
             growth_containers=1000, growth_rounds=3, growth_rows=1000000, idle_rows=100000,
             proxymc_listing=10000, migrate_small=10000, migrate_large=20, migrate_large_mib=64)
-# --quick: every section, at sizes that keep it under 3 minutes on this 2-core machine
-# (populating objects is the largest part; growth's one-container run reuses small's container).
+# --quick: every section, at sizes that keep it under 3 minutes on this 2-core machine (its
+# report's "Where the time went": process start-ups and the environment's servers are the
+# largest part, populating under a tenth; growth's one-container run reuses small's container).
 QUICK = dict(quick=True, rounds=1, small=200, medium=20, large=2, large_mib=16, big_mib=20,
              proc_containers=4, proc_objects=20, proc_rows=10000, lag_seconds=6,
              shunt_gets=20, listing_entries=1000, csync_objects=100, csync_slos=3,
