@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from bench import environment, report
+from bench import environment, phases, report
 
 MEASUREMENTS = ('small', 'medium', 'large', 'processes', 'lag', 'shunt', 'proxymc',
                 'container_sync', 'migrator', 'growth', 'profile', 'idle')
@@ -26,8 +26,9 @@ FULL = dict(rounds=3, small=2000, medium=200, large=2, large_mib=256, big_mib=10
             csync_slo_mib=32, growth_objects=10000,
             growth_containers=1000, growth_rounds=3, growth_rows=1000000, idle_rows=100000,
             proxymc_listing=10000, migrate_small=10000, migrate_large=20, migrate_large_mib=64)
-# --quick: every section, at sizes that keep it under 3 minutes on this 2-core machine
-# (populating objects is the largest part; growth's one-container run reuses small's container).
+# --quick: every section, at sizes that keep it under 3 minutes on this 2-core machine (its
+# report's "Where the time went": process start-ups and the environment's servers are the
+# largest part, populating under a tenth; growth's one-container run reuses small's container).
 QUICK = dict(quick=True, rounds=1, small=200, medium=20, large=2, large_mib=16, big_mib=20,
              proc_containers=4, proc_objects=20, proc_rows=10000, lag_seconds=6,
              shunt_gets=20, listing_entries=1000, csync_objects=100, csync_slos=3,
@@ -90,13 +91,15 @@ def main(argv=None):
     plan.update(args.set)
     only = args.only.split(',')
     benv = environment.BenchEnv(args.base, args.port_offset)
-    started = time.time()
+    started = phases.process_start()
     results = {'machine': environment.machine(), 'plan': plan, 'argv': argv_text(argv),
                'mode':
                'quick' if args.quick else 'full', 'workers': args.workers}
+    phases.reset()
     log('environment up at %s (port offset %d)' % (args.base, args.port_offset))
     try:
-        benv.up()
+        with phases.phase('environment up', log):
+            benv.up()
     except Exception as exc:
         print('bench: environment did not come up: %s' % str(exc).splitlines()[0],
               file=sys.stderr)
@@ -106,12 +109,21 @@ def main(argv=None):
             from bench.runner import run_all
             run_all(benv, results, only, plan, args.workers, scratch, log)
     finally:
-        results['elapsed_s'] = time.time() - started
         results['load_end'] = os.getloadavg()
+        if not args.keep_env:
+            log('stopping the environment (down --wipe)')
+            try:
+                with phases.phase('environment down', log):
+                    benv.down(wipe=True)
+            except Exception as exc:      # the figures are written all the same
+                log('environment down failed: %s' % str(exc).splitlines()[0])
         out_dir = args.base.rstrip('/') + '-results'   # survives down --wipe
         os.makedirs(out_dir, exist_ok=True)
-        from bench import plots
-        results['plots'] = plots.draw(results, out_dir)
+        with phases.phase('plots', log):
+            from bench import plots
+            results['plots'] = plots.draw(results, out_dir)
+        results['elapsed_s'] = time.time() - started
+        results['phases'] = phases.recorded()
         text = report.markdown(results)
         with open(os.path.join(out_dir, 'results.json'), 'w') as f:
             json.dump(results, f, indent=1, default=str)
@@ -125,9 +137,6 @@ def main(argv=None):
                 shutil.copy(os.path.join(out_dir, name),
                             os.path.join(os.path.dirname(os.path.abspath(args.write)), name))
         print(text)
-        if not args.keep_env:
-            log('stopping the environment (down --wipe)')
-            benv.down(wipe=True)
     return 0
 
 

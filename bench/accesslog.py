@@ -176,6 +176,25 @@ class AccessLog:
         return None
 
 
+def wait_quiet(path, quiet=0.1, most=0.5, poll=0.02):
+    """Block until the log at ``path`` has not grown for ``quiet`` seconds (at most ``most``):
+    a server writes a request's line just after answering it, so the lines of requests whose
+    clients are gone follow within moments. The seconds waited."""
+    start = time.time()
+    last_size, last_change = None, start
+    while True:
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            size = None
+        now = time.time()
+        if size != last_size:
+            last_size, last_change = size, now
+        if now - last_change >= quiet or now - start >= most:
+            return now - start
+        time.sleep(poll)
+
+
 def observe_s3(client):
     """Mark a boto3 S3 client's requests as the bench's own (left out of moto's figures);
     the User-Agent is not signed, so it can be replaced when the request is sent."""

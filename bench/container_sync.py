@@ -29,7 +29,7 @@ import sys
 import time
 import uuid
 
-from bench import accesslog, cost, ours, swift_put
+from bench import accesslog, cost, ours, phases, swift_put
 from bench.environment import PeakWatcher, stop_procs
 from bench.ours import figures
 from bench.stats import spread
@@ -219,20 +219,25 @@ def measure(benv, counter, plan, workers, scratch, log):
         log('container_sync: populating %d x 4 KiB' % count)
         benv.populate(container, count, 4096)
         if 'ours' not in result['runs']:
-            result['runs']['ours'] = run_ours(benv, access, container, count, workers, 300)
+            with phases.phase('ours'):
+                result['runs']['ours'] = run_ours(benv, access, container, count, workers,
+                                                  300)
             log('  ours %s' % brief(result['runs']['ours']))
         name = contender(interval)
-        result['runs'][name] = run_container_sync(
-            benv, access, container, count, interval, 2 * interval + 120 + count // 5, scratch)
+        with phases.phase(name):
+            result['runs'][name] = run_container_sync(
+                benv, access, container, count, interval, 2 * interval + 120 + count // 5,
+                scratch)
         log('  %s %s' % (name, brief(result['runs'][name])))
     if count:
         rounds = []
         for number in range(plan.get('rounds') or 1):
             log('container_sync: the remote side alone, %d x 4 KiB PUTs (round %d)'
                 % (count, number + 1))
-            rounds.append(swift_put.run(
-                benv, access, ['obj%06d' % i for i in range(count)], 4096, 3, workers,
-                os.path.join(scratch, 'swift-put.json')))
+            with phases.phase(CEILING):
+                rounds.append(swift_put.run(
+                    benv, access, ['obj%06d' % i for i in range(count)], 4096, 3, workers,
+                    os.path.join(scratch, 'swift-put.json')))
             log('  %s %s' % (CEILING, brief(rounds[-1])))
         result['runs'][CEILING] = median_round(rounds)
     if plan.get('csync_slos'):

@@ -127,22 +127,25 @@ def measure_window(benv, counter, n, procs, timeout):
     Returns a dict: ``done`` (time of the n-th PUT's answer, or None), ``window_objects``,
     ``window_s``, ``window_objs_per_s``, ``cpu`` ({group: seconds} over the window),
     ``cpu_ms_per_obj`` (all environment processes + contender, harness excluded)."""
+    from bench import phases
     meter = CpuMeter(benv, procs)
     try:
         deadline = time.time() + timeout
         opened = None
-        while time.time() < deadline:
-            if counter.count_ok_puts() >= 1:
-                before, t0 = meter.snapshot(), time.time()
-                opened = counter.count_ok_puts()
-                break
-            if all(p.poll() is not None for p in procs):
-                break
-            time.sleep(0.01)
+        with phases.phase('start-up (to the first PUT)'):
+            while time.time() < deadline:
+                if counter.count_ok_puts() >= 1:
+                    before, t0 = meter.snapshot(), time.time()
+                    opened = counter.count_ok_puts()
+                    break
+                if all(p.poll() is not None for p in procs):
+                    break
+                time.sleep(0.01)
         if opened is None:
             return {'done': None}
-        done = counter.wait_for_puts(n, max(1, deadline - time.time()), procs, poll=0.01)
-        after, t1 = meter.snapshot(), time.time()
+        with phases.phase('window'):
+            done = counter.wait_for_puts(n, max(1, deadline - time.time()), procs, poll=0.01)
+            after, t1 = meter.snapshot(), time.time()
     finally:
         meter.stop()
     if done is None or n - opened <= 0:

@@ -35,7 +35,7 @@ import shutil
 import threading
 import time
 
-from bench import accesslog, container_sync as csync, cost
+from bench import accesslog, container_sync as csync, cost, phases
 from bench.environment import PeakWatcher, stop_procs
 from bench.stats import fmt, fmt_spread, spread
 from devenv import sync_realms
@@ -335,15 +335,20 @@ def measure(benv, plan, workers, scratch, log, intervals):
     result = {'count': count, 'mib': mib, 'runs': {}}
     for interval in intervals:
         log('container_sync: populating %d SLOs of %d MiB' % (count, mib))
-        source = make_slos(benv, count, mib, 'cslo')
+        with phases.phase('populate'):
+            source = make_slos(benv, count, mib, 'cslo')
         if 'ours' not in result['runs']:
-            result['runs']['ours'] = run_ours(benv, access, source, workers, 600)
+            with phases.phase('SLOs, ours'):
+                result['runs']['ours'] = run_ours(benv, access, source, workers, 600)
             log('  SLOs, ours %s' % brief(result['runs']['ours']))
         name = csync.contender(interval)
-        result['runs'][name] = run_container_sync(
-            benv, access, source, interval, 2 * interval + 180 + count * mib // 4, scratch)
+        with phases.phase('SLOs, ' + name):
+            result['runs'][name] = run_container_sync(
+                benv, access, source, interval, 2 * interval + 180 + count * mib // 4,
+                scratch)
         log('  SLOs, %s %s' % (name, brief(result['runs'][name])))
-        drop(benv.swift_conn(), (source['container'], source['segments']))
+        with phases.phase('clean up'):
+            drop(benv.swift_conn(), (source['container'], source['segments']))
     return result
 
 

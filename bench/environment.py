@@ -14,6 +14,7 @@ import uuid
 
 import swiftclient
 
+from bench import phases
 from bench.accesslog import OBSERVER_AGENT, observe_s3
 from devenv import Environment
 from s3_sync.providers.s3_client import make_client
@@ -93,7 +94,8 @@ class BenchEnv:
                                      method='POST', data=b'',
                                      headers={'User-Agent': OBSERVER_AGENT})
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        opener.open(req, timeout=30).read()
+        with phases.phase('reset moto'):
+            opener.open(req, timeout=30).read()
 
     def new_bucket(self, prefix='bench'):
         name = '%s-%s' % (prefix, uuid.uuid4().hex[:10])
@@ -129,7 +131,8 @@ class BenchEnv:
             etags[names[i]] = local.conn.put_object(container, names[i], body,
                                                     content_type='application/octet-stream')
 
-        with concurrent.futures.ThreadPoolExecutor(POPULATE_THREADS) as pool:
+        with phases.phase('populate'), \
+                concurrent.futures.ThreadPoolExecutor(POPULATE_THREADS) as pool:
             list(pool.map(put, range(count)))
         return names
 
@@ -209,6 +212,11 @@ class PeakWatcher:
 
 def stop_procs(procs, timeout=15):
     """SIGTERM each of our processes, SIGKILL what is left after ``timeout``."""
+    with phases.phase('stop processes'):
+        _stop_procs(procs, timeout)
+
+
+def _stop_procs(procs, timeout):
     for proc in procs:
         if proc.poll() is None:
             proc.terminate()

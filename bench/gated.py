@@ -35,16 +35,20 @@ def window(benv, procs, objects, on_open=None, watcher=None):
     from bench.environment import stop_procs
     meter = cost.CpuMeter(benv, procs)
     figures = {'done': None}
+    from bench import phases
     try:
-        if all(p.stdout.readline().strip() == b'ready' for p in procs):
+        with phases.phase('start-up (to ready)'):
+            ready = all(p.stdout.readline().strip() == b'ready' for p in procs)
+        if ready:
             if on_open is not None:
                 on_open()
-            before, t0 = meter.snapshot(), time.time()
-            for p in procs:
-                p.stdin.write(b'go\n')
-                p.stdin.flush()
-            finished = [p.stdout.readline().strip() == b'done' for p in procs]
-            after, t1 = meter.snapshot(), time.time()
+            with phases.phase('window'):
+                before, t0 = meter.snapshot(), time.time()
+                for p in procs:
+                    p.stdin.write(b'go\n')
+                    p.stdin.flush()
+                finished = [p.stdout.readline().strip() == b'done' for p in procs]
+                after, t1 = meter.snapshot(), time.time()
             if all(finished):
                 figures = cost.window_figures(before, after, t0, t1, objects)
                 figures['done'] = t1

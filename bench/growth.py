@@ -23,6 +23,7 @@ import time
 import swiftclient
 
 from bench import cost, ours
+from bench.phases import phase as timed
 from bench.environment import PeakWatcher, expected_keys, stop_procs, POPULATE_THREADS
 from bench.idle import fill, node1_db
 from bench.stats import spread
@@ -140,7 +141,8 @@ def many_containers(benv, counter, plan, workers, log):
     names = ['grow-%04d' % i for i in range(n)]
     log('growth: %d containers of %d objects under "/*"' % (n, per))
     started = time.time()
-    etags = populate_many(benv, conn, names, per)
+    with timed('populate'):
+        etags = populate_many(benv, conn, names, per)
     log('growth: populated in %.0f s' % (time.time() - started))
     from s3_sync import layout
     from bench.environment import layout_mapping
@@ -208,7 +210,8 @@ def measure(benv, counter, plan, workers, scratch, log):
         if not plan['growth_objects' if name != 'rows' else 'growth_rows']:
             continue            # --set growth_objects=0 (or growth_rows=0) leaves it out
         try:
-            found = fn(benv, counter, plan, workers, log)
+            with timed(name):
+                found = fn(benv, counter, plan, workers, log)
         except Exception as exc:
             found = {'error': '%s: %s' % (type(exc).__name__, exc)}
         if isinstance(found, list):

@@ -11,7 +11,7 @@ import time
 
 from s3_sync import layout
 
-from bench import ours
+from bench import ours, phases
 from bench.environment import PeakWatcher, layout_mapping, stop_procs
 from bench.stats import percentile
 
@@ -59,16 +59,20 @@ def measure(benv, counter, plan, workers, scratch, log):
     watcher = PeakWatcher(procs)
     sent = {}
     try:
-        if not wait_first_cycle(daemons, procs, WARMUP_TIMEOUT):
+        with phases.phase('start-up (to a first cycle)'):
+            ready = wait_first_cycle(daemons, procs, WARMUP_TIMEOUT)
+        if not ready:
             return {'error': 'daemons did not finish a first cycle in %ds' % WARMUP_TIMEOUT}
         log('lag: daemons ready; %d PUT/s for %d s' % (RATE, seconds))
-        t0 = time.time()
         client = threading.Thread(target=client_loop,
                                   args=(benv, container, RATE, seconds, sent))
-        client.start()
-        client.join()
+        with phases.phase('client PUTs'):
+            t0 = time.time()
+            client.start()
+            client.join()
         achieved = len(sent) / (time.time() - t0)
-        counter.wait_for_puts(len(sent), GRACE, procs)
+        with phases.phase('last arrivals'):
+            counter.wait_for_puts(len(sent), GRACE, procs)
         peaks = watcher.stop()
     finally:
         stop_procs(procs)

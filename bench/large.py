@@ -21,7 +21,7 @@ import time
 
 from s3_sync import layout
 
-from bench import copyloop, cost, ours, verify
+from bench import copyloop, cost, ours, phases, verify
 from bench.environment import PeakWatcher, layout_mapping, stop_procs
 from bench.stats import spread
 
@@ -130,18 +130,21 @@ def throughput(benv, counter, plan, workers, scratch, log):
     count, size = plan['large'], plan['large_mib'] * 2 ** 20
     container = benv.new_container('large')
     log('large: %d SLOs of %d MiB' % (count, plan['large_mib']))
-    names, _segs = make_slos(benv, container, count, size)
+    with phases.phase('populate'):
+        names, _segs = make_slos(benv, container, count, size)
     # the 8-parts-in-flight pair is an experiment no target reads: --quick leaves it out
     runs = {'ours': [], 'copy': []} if plan.get('quick') else \
         {'ours': [], 'ours-8': [], 'copy': [], 'copy-8': []}
     for rnd in range(plan['rounds']):
         for name in runs:
-            if name.startswith('ours'):
-                r = run_ours(benv, counter, container, names, size, workers, 300,
-                             parts=8 if name == 'ours-8' else None)
-            else:
-                r = run_copy(benv, counter, container, names, size, workers, 300, scratch,
-                             8 if name == 'copy-8' else 4)
+            parts = 8 if name.endswith('-8') else None
+            with phases.phase(name):
+                if name.startswith('ours'):
+                    r = run_ours(benv, counter, container, names, size, workers, 300,
+                                 parts=parts)
+                else:
+                    r = run_copy(benv, counter, container, names, size, workers, 300, scratch,
+                                 parts or 4)
             log('  round %d %-7s %s MB/s, %s ms CPU/object, ok %s %s' % (
                 rnd + 1, name, r.get('mb_per_s'), r.get('cpu_ms_per_obj'), r['ok'],
                 r['verified'].get('why', '')))
@@ -182,10 +185,11 @@ def big_rss(benv, counter, plan, workers, log, result):
     segs = benv.new_container('bigsegs')
     log('large: %d MiB SLO and DLO (%d segments of %d MiB)' % (mib, mib // seg_mib, seg_mib))
     manifest = []
-    for i in range(mib // seg_mib):
-        name = 'seg/%05d' % i
-        conn.put_object(segs, name, os.urandom(seg_mib * 2 ** 20))
-        manifest.append({'path': '/%s/%s' % (segs, name)})
+    with phases.phase('populate'):
+        for i in range(mib // seg_mib):
+            name = 'seg/%05d' % i
+            conn.put_object(segs, name, os.urandom(seg_mib * 2 ** 20))
+            manifest.append({'path': '/%s/%s' % (segs, name)})
     out = {}
     for kind in ('SLO', 'DLO'):
         container = benv.new_container('big' + kind.lower())
@@ -194,8 +198,9 @@ def big_rss(benv, counter, plan, workers, log, result):
                             query_string='multipart-manifest=put')
         else:
             conn.put_object(container, 'big', b'', headers={'X-Object-Manifest': segs + '/seg/'})
-        r = run_ours(benv, counter, container, ['big'], mib * 2 ** 20, workers, 600,
-                     manifests=kind == 'SLO')
+        with phases.phase('big ' + kind):
+            r = run_ours(benv, counter, container, ['big'], mib * 2 ** 20, workers, 600,
+                         manifests=kind == 'SLO')
         out[kind] = {'peak_rss_mib': max([x for x in r['rss_mib'] if x] or [0]) or None,
                      'ok': r['ok'], 'why': r['verified'].get('why'),
                      'mb_per_s': r.get('mb_per_s')}

@@ -34,7 +34,7 @@ import threading
 import time
 import uuid
 
-from bench import accesslog
+from bench import accesslog, phases
 from bench.environment import PeakWatcher, stop_procs
 from bench.stats import spread
 
@@ -203,15 +203,17 @@ def launch(benv, source, bucket, container, migrators, commands, expected, size,
                 stdout=subprocess.DEVNULL, stderr=f, env=migrators._env()))
     watcher = PeakWatcher(procs)
     try:
-        for proc in procs:
-            proc.wait(max(0.1, start + timeout - time.time()))
+        with phases.phase('processes, start to exit'):
+            for proc in procs:
+                proc.wait(max(0.1, start + timeout - time.time()))
         done = time.time()
     except subprocess.TimeoutExpired:
         done = None
     finally:
         watcher.stop()
         stop_procs(procs)
-    time.sleep(0.5)         # the source logs a request after answering it
+    with phases.phase('last source log lines'):
+        accesslog.wait_quiet(source.log_path)
     counts, methods, listing_seconds = source.requests_since(offset, bucket)
     text = '\n'.join(open(log, errors='replace').read() for log in logs)
     result = {'seconds': None if done is None else done - start,
@@ -230,7 +232,8 @@ def launch(benv, source, bucket, container, migrators, commands, expected, size,
         result['mb_per_s'] = count * size / result['window_s'] / 1e6
         result['start_to_end_objs_per_s'] = count / result['seconds']
     result['container'] = container
-    result['verified'] = verify_local(benv, container, expected)
+    with phases.phase('verify'):
+        result['verified'] = verify_local(benv, container, expected)
     result['ok'] = done is not None and bool(window) and result['verified']['ok'] and \
         all(p.returncode == 0 for p in procs)
     if not result['ok']:
@@ -302,16 +305,16 @@ def measure(benv, counter, plan, workers, scratch, log):
                 continue
             bucket = source.new_bucket()
             log('migrator: filling %s with %d x %d KiB' % (kind, count, size // 1024))
-            expected = source.fill(bucket, count, size)
+            with phases.phase('populate'):
+                expected = source.fill(bucket, count, size)
             names = sorted(expected)
             runs = {'migrator': [], 'copy': []}
             for rnd in range(plan['rounds']):
                 for who in runs:
                     timeout = 120 + count * size / 2e6 + count / 5.0
-                    if who == 'migrator':
-                        r = run_migrator(benv, source, bucket, expected, size, workers, timeout)
-                    else:
-                        r = run_copy(benv, source, bucket, expected, size, workers, timeout)
+                    run = run_migrator if who == 'migrator' else run_copy
+                    with phases.phase(who):
+                        r = run(benv, source, bucket, expected, size, workers, timeout)
                     log('  %s %s round %d %-8s %s obj/s, %s MB/s, RSS %s MiB, %s source '
                         'object requests/obj, listings %s s at the source in a %s s window, '
                         'ok %s %s' % (
@@ -321,7 +324,8 @@ def measure(benv, counter, plan, workers, scratch, log):
                             _f(r['source_listing_s']), _f(r.get('window_s')), r['ok'],
                             r['verified'].get('why', '')))
                     if size > 2 ** 20:
-                        drop_local(benv, r['container'], names)
+                        with phases.phase('clean up'):
+                            drop_local(benv, r['container'], names)
                     runs[who].append(r)
             per_source[label] = summarize(runs, count, size)
     out['targets'] = target_figures(out['sources'])

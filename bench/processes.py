@@ -38,7 +38,7 @@ import threading
 import time
 import uuid
 
-from bench import cost
+from bench import cost, phases
 from bench.environment import PeakWatcher, expected_keys, stop_procs
 from bench.idle import cycle_lines, fill, node1_db
 from bench.ours import finish
@@ -167,7 +167,8 @@ def interleaved(rounds, run, log, what, reset=None):
     runs = {1: [], 2: []}
     for rnd in range(rounds):
         for p in (1, 2):
-            r = run(p)
+            with phases.phase('%s, %d process(es)' % (what, p)):
+                r = run(p)
             runs[p].append(r)
             log('  %s, round %d, %d process(es): %s' % (what, rnd + 1, p, {
                 k: v for k, v in r.items() if k in (
@@ -206,9 +207,10 @@ def measure_scan(benv, counter, plan, workers, log):
     n, rows = plan['proc_containers'], plan['proc_rows']
     containers = balanced_names(benv.account, 'scan', n)
     started = time.time()
-    for c in containers:
-        benv.swift_conn().put_container(c)
-        fill(node1_db(benv.info, benv.account, c), benv.account, c, rows)
+    with phases.phase('merge rows'):
+        for c in containers:
+            benv.swift_conn().put_container(c)
+            fill(node1_db(benv.info, benv.account, c), benv.account, c, rows)
     log('processes (scan): %d containers x %d rows merged in %.0f s' % (
         n, rows, time.time() - started))
     runs = interleaved(plan['rounds'], lambda p: scan_run(

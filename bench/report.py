@@ -1,5 +1,5 @@
 """The Markdown report: one table per measurement, figures and ratios, machine and method."""
-from bench import targets
+from bench import phases, targets
 from bench.stats import fmt, fmt_spread
 
 METHOD = [
@@ -65,7 +65,20 @@ def markdown(results):
                 lines += ['## %s' % name, '', 'failed: %s' % data['error'], '']
             else:
                 lines += render(data)
-    return '\n'.join(lines + METHOD) + '\n'
+    return '\n'.join(lines + phase_table(results) + METHOD) + '\n'
+
+
+def phase_table(results):
+    """Where the run's time went: each section and its steps, wall and CPU seconds."""
+    rows = phases.table(results.get('phases') or [], results.get('elapsed_s'))
+    if not rows:
+        return []
+    return ['## Where the time went', '',
+            'Wall and CPU seconds of each phase of this run, generated: CPU is that of the '
+            'bench\'s own process tree (every server of the environment, every contender, the '
+            'bench), so other work on the machine is left out. Under a section, its steps added '
+            'up by name; steps nest (a contender\'s run holds its start-up, window, stop and '
+            'verification).', ''] + rows + ['']
 
 
 def throughput_table(name, data):

@@ -2,7 +2,7 @@
 others carry on (a benchmark that dies at minute 12 over one missing feature helps nobody)."""
 import traceback
 
-from bench import throughput
+from bench import phases, throughput
 from bench.accesslog import AccessLog
 
 
@@ -10,17 +10,18 @@ def run_all(benv, results, only, plan, workers, scratch, log):
     counter = AccessLog.of_moto(benv.info)    # moto's own log: nothing in the S3 path
     for name in only:
         log('== %s' % name)
-        try:
-            results[name] = MEASURE[name](benv, counter, plan, workers, scratch, log)
-        except Exception as exc:
-            detail = traceback.format_exc().strip().splitlines()[-1]
-            log('%s failed: %s' % (name, detail))
-            results[name] = {'error': '%s: %s' % (type(exc).__name__, exc)}
-        finally:
+        with phases.phase(name, log):
             try:
-                benv.reset_moto()
-            except Exception:
-                pass
+                results[name] = MEASURE[name](benv, counter, plan, workers, scratch, log)
+            except Exception as exc:
+                detail = traceback.format_exc().strip().splitlines()[-1]
+                log('%s failed: %s' % (name, detail))
+                results[name] = {'error': '%s: %s' % (type(exc).__name__, exc)}
+            finally:
+                try:
+                    benv.reset_moto()
+                except Exception:
+                    pass
 
 
 def small(benv, counter, plan, workers, scratch, log):

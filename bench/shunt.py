@@ -34,6 +34,7 @@ from s3_sync import layout
 from s3_sync.config import mapping_from_dict
 from s3_sync.swift_env import setup_swift
 
+from bench import phases
 from bench.stats import median, percentile, spread
 
 PAGE = 1000
@@ -250,19 +251,23 @@ def listing(sh, entries, rounds, log):
 def measure(benv, counter, plan, workers, scratch, log):
     sh = Shunted(benv)
     try:
-        sh.wait_served()
+        with phases.phase('mappings served'):
+            sh.wait_served()
         rounds, gets = max(3, plan['rounds']), plan['shunt_gets']
         out = {'rounds': rounds}
-        out['local_get'] = local_get(sh, sh.sync_c, gets, rounds)
-        out['local_get_archive_mapped'] = local_get(sh, sh.arch_c, gets, rounds)
+        with phases.phase('local GET'):
+            out['local_get'] = local_get(sh, sh.sync_c, gets, rounds)
+            out['local_get_archive_mapped'] = local_get(sh, sh.arch_c, gets, rounds)
         log('shunt: local GET overhead %s' % (out['local_get']['overhead_pct'],))
-        out['archived_get'] = {
-            'small': archived_get(sh, 4096, gets, rounds),
-            'large': archived_get(sh, 16 * 2 ** 20, max(3, gets // 20), rounds),
-            'small_first': archived_first_get(sh, 4096, gets, rounds)}
+        with phases.phase('archived GET'):
+            out['archived_get'] = {
+                'small': archived_get(sh, 4096, gets, rounds),
+                'large': archived_get(sh, 16 * 2 ** 20, max(3, gets // 20), rounds),
+                'small_first': archived_first_get(sh, 4096, gets, rounds)}
         log('shunt: archived GET / direct %s, %s' % (out['archived_get']['small']['ratio'],
                                                      out['archived_get']['large']['ratio']))
-        out['listing'] = listing(sh, plan['listing_entries'], rounds, log)
+        with phases.phase('listing'):
+            out['listing'] = listing(sh, plan['listing_entries'], rounds, log)
         log('shunt: spliced / plain listing %s' % (out['listing']['ratio'],))
         return out
     finally:

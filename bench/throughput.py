@@ -15,7 +15,7 @@ noise) and then given as min / median / max too.
 """
 import os
 
-from bench import copyloop, ours, rclone
+from bench import copyloop, ours, phases, rclone
 from bench.stats import spread
 
 CONTENDERS = ('ours', 'copy', 'local-get', 's3-put', 'rclone', 'rclone-no-head')
@@ -42,8 +42,9 @@ def run_workload(benv, counter, label, count, size, rounds, workers, scratch, lo
     runs = {name: [] for name in contenders}
     for rnd in range(rounds):
         for name in contenders:
-            result = run_one(name, benv, counter, container, names, size, workers, timeout,
-                             scratch)
+            with phases.phase(name):
+                result = run_one(name, benv, counter, container, names, size, workers,
+                                 timeout, scratch)
             result.pop('rss_series', None)
             runs[name].append(result)
             log('  round %d %-15s %s' % (rnd + 1, name, brief(result)))

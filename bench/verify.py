@@ -19,7 +19,9 @@ def list_bucket(benv, bucket, prefix=''):
 
 def check(benv, bucket, expected, prefix=''):
     """``expected``: {key: etag, or None for "any ETag"}. A dict with ``ok`` and the counts."""
-    found = list_bucket(benv, bucket, prefix)
+    from bench import phases
+    with phases.phase('verify'):
+        found = list_bucket(benv, bucket, prefix)
     missing = [k for k in expected if k not in found]
     wrong = [k for k, etag in expected.items()
              if k in found and etag is not None and found[k] != etag]

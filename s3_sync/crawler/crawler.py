@@ -32,7 +32,8 @@ from s3_sync.crawler.workers import mine
 from s3_sync.sync.outcome import DestinationUnavailable
 
 MIN_WAIT = 0.05   # never spin: a row due "now" over and over waits at least this long
-MAX_WAIT = 1.0    # a stop request is noticed within this long of an idle wait
+MAX_WAIT = 1.0    # the longest idle wait between two looks for rows due
+STOP_CHECK = 0.2  # a stop request is noticed within this long of an idle wait
 
 
 def handed_over_before(job, broker, info):
@@ -318,10 +319,19 @@ class Crawler:
         return due is not None and due <= now
 
     def _wait(self, timeout):
-        if self.watcher is None:
-            eventlet.sleep(timeout)
-            return set()
-        return self.watcher.wait(timeout)
+        """Up to ``timeout`` seconds until a watched DB changes; in slices, so that a stop
+        request (a flag a signal handler sets: it cannot wake the hub) ends it within
+        ``STOP_CHECK``, and whoever stops the daemon does not wait out the rest."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if self.watcher is None:
+                eventlet.sleep(max(0.0, min(left, STOP_CHECK)))
+                changed = set()
+            else:
+                changed = self.watcher.wait(min(left, STOP_CHECK))
+            if changed or self._stopped or left <= STOP_CHECK:
+                return changed
 
     def run_forever(self):
         if self.watcher is None and self.watch:

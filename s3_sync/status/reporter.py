@@ -19,7 +19,7 @@ from s3_sync.status.metrics import Gauges, prometheus_text, write_textfile
 from s3_sync.status.report import node_id, node_report
 
 PASS_FIELDS = ('dbs', 'scanned', 'handled', 'verified', 'pending', 'errors')
-TICK = 0.5      # a stop is noticed within this long
+TICK = 0.2      # a stop is noticed within this long (as the crawler's idle wait)
 
 
 class Reporter:

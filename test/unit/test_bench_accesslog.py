@@ -234,5 +234,49 @@ class TestAccessLog(unittest.TestCase):
         self.assertIsNone(log.wait_for_puts(2, timeout=30, procs=[Exited()]))
 
 
+class TestWaitQuiet(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        self.path = os.path.join(self.dir, accesslog.MOTO_LOG_NAME)
+        with open(self.path, 'w') as f:
+            f.write(AUTH + '\n')
+
+    def test_a_log_that_stopped_growing_ends_the_wait_after_the_quiet_time(self):
+        waited = accesslog.wait_quiet(self.path, quiet=0.1, most=5)
+        self.assertGreaterEqual(waited, 0.1)
+        self.assertLess(waited, 2)
+
+    def test_a_line_written_meanwhile_restarts_the_quiet_time(self):
+        import threading
+        writer = threading.Timer(0.2, lambda: open(self.path, 'a').write(CSYNC_PUT + '\n'))
+        writer.start()
+        self.addCleanup(writer.join)
+        waited = accesslog.wait_quiet(self.path, quiet=1.0, most=10)
+        self.assertGreaterEqual(waited, 1.2)
+
+    def test_a_log_that_keeps_growing_is_waited_for_at_most_the_limit(self):
+        import threading
+        stop = threading.Event()
+
+        def grow():
+            while not stop.wait(0.02):
+                with open(self.path, 'a') as f:
+                    f.write(CSYNC_PUT + '\n')
+        thread = threading.Thread(target=grow)
+        thread.start()
+        try:
+            waited = accesslog.wait_quiet(self.path, quiet=0.5, most=0.8)
+        finally:
+            stop.set()
+            thread.join()
+        self.assertGreaterEqual(waited, 0.8)
+        self.assertLess(waited, 3)
+
+    def test_a_missing_log_is_quiet(self):
+        waited = accesslog.wait_quiet(os.path.join(self.dir, 'none.log'), quiet=0.05, most=5)
+        self.assertLess(waited, 1)
+
+
 if __name__ == '__main__':
     unittest.main()

@@ -11,7 +11,7 @@ import unittest
 from test.unit.daemon_helpers import DaemonDirs, REPO_ROOT, daemon_command, daemon_env
 
 STARTUP_TIMEOUT = 60    # a cold start imports Swift and eventlet: slow on a busy machine
-STOP_TIMEOUT = 5        # an idle daemon notices a stop within a second (crawler.MAX_WAIT)
+STOP_TIMEOUT = 5        # an idle daemon notices a stop within crawler.STOP_CHECK (0.2 s)
 NOISE = ('Traceback', 'RuntimeError', 'greenlet', 'Exception ignored')
 
 

@@ -154,6 +154,28 @@ class TestPrimaryPass(CrawlerTestCase):
         self.assertTrue(all(int(n[1:]) < 10 for n in self.sync.rows))  # ...no new one began
         self.assertEqual(self.entry(broker)['pending'], {})
 
+    def test_an_idle_daemon_stops_within_the_stop_check_not_a_whole_idle_wait(self):
+        from s3_sync.crawler import crawler as crawler_module
+        self.cluster.create('AUTH_test', 'cont')
+        crawler = self.crawler(1, poll_interval=60)
+        # idle waits of 5 s: waited out, a stop would take seconds, not a slice of them
+        patcher = mock.patch.object(crawler_module, 'MAX_WAIT', 5.0)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        for watch in (False, True):
+            crawler._stopped = False
+            crawler.watch = watch
+            asked = []
+
+            def stop_when_idle():
+                eventlet.sleep(0.3)          # the first cycle is done: the crawler idles
+                asked.append(time.monotonic())
+                crawler.stop()               # what the SIGTERM handler does
+            eventlet.spawn(stop_when_idle)
+            crawler.run_forever()
+            self.assertLess(time.monotonic() - asked[0], 2.0)
+            crawler.close()
+
     def test_rows_are_handed_in_rowid_order(self):
         broker = self.cluster.create('AUTH_test', 'cont')[0]
         names = self.names(self.replica(1).index, n=8)
