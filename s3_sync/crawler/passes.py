@@ -378,6 +378,18 @@ class DbPasses:
         the owner archives it (two uploads)."""
         return meta_timestamp(row) + self.job.mapping.copy_after
 
+    def quiet_until(self):
+        """``(verify_at, due)`` once the passes left nothing to do with the DB as it is:
+        every row scanned; ``verify_at``: when the first row past the verification
+        checkpoint comes due for it (inf: none), ``due``: the first pending row's due time
+        (None: none). None while rows wait for the primary pass."""
+        prog = self.progress
+        if self.broker.get_items_since(prog.last_row, 1):
+            return None
+        rows = self.broker.get_items_since(prog.last_verified_row, 1)
+        verify_at = self.due_at(rows[0]) + self.slack if rows else float('inf')
+        return verify_at, prog.next_due()
+
     def verify(self):
         prog = self.progress
         while not self.stopping():
