@@ -246,7 +246,7 @@ class Crawler:
         # When container-level work comes due with the DB unchanged; a quick pass does none.
         wake = float('-inf') if job.root else float('inf')
         if full and job.root:
-            wake = self._container_info(job, sync, broker)
+            wake = self._container_info(job, sync, broker, info if brokers == [broker] else None)
         counts.dbs += 1
         for passes in work:
             passes.primary()
@@ -294,12 +294,13 @@ class Crawler:
         if resume is not None and resume.done(passes.progress.last_row):
             self._resumes[key] = None
 
-    def _container_info(self, job, sync, broker):
+    def _container_info(self, job, sync, broker, info=None):
         """When the sync side wants the container's info again if it does not change
-        (epoch seconds; -inf after a failure: at the next pass)."""
+        (epoch seconds; -inf after a failure: at the next pass). ``info``: the broker's, if
+        read already."""
         # A failure here (e.g. metadata the remote refuses) must not stop the rows.
         try:
-            wake = sync.handle_container_info(broker.get_info(), broker.metadata)
+            wake = sync.handle_container_info(info or broker.get_info(), broker.metadata)
         except Exception as exc:
             self.logger.error('%s/%s: container metadata not propagated: %s',
                               job.account, job.container, one_line(exc, first_line=True))

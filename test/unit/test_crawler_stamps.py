@@ -113,6 +113,16 @@ class TestUnchangedDbs(CrawlerTestCase):
         self.assertEqual((len(made), counts.unchanged), (1, 0))
         self.assertIn(new, self.sync.rows)
 
+    def test_the_full_pass_after_a_quick_pass_reads_the_db_again(self):
+        crawler = self.crawler(1)
+        crawler.run_once()
+        put(self.broker, self.names(self.replica(1).index, n=4)[3])
+        self.assertEqual(len(self.opened(crawler, full=False)[0]), 1)
+        self.assertEqual(len(self.opened(crawler, full=False)[0]), 0)
+        # the quick pass neither verified nor looked at the container's metadata
+        self.assertEqual(len(self.opened(crawler)[0]), 1)
+        self.assertEqual(len(self.opened(crawler)[0]), 0)
+
     def test_a_status_file_changed_by_someone_else_is_read_again(self):
         crawler = self.crawler(1)
         crawler.run_once()
