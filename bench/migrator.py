@@ -112,30 +112,33 @@ class Source:
 
     def requests_since(self, offset, bucket):
         """{'object': n, 'listing': n, 'other': n} of the requests the source server logged
-        after ``offset`` (bytes into its log) that name ``bucket``, and {method: n}."""
+        after ``offset`` (bytes into its log) that name ``bucket``, {method: n}, and the seconds
+        the server spent answering the listings (its own start-to-end times, summed)."""
         with open(self.log_path, 'rb') as f:
             f.seek(offset)
             text = f.read().decode('utf-8', 'replace')
         counts = {'object': 0, 'listing': 0, 'other': 0}
         methods = {}
-        for method, path in self._requests(text):
-            kind = classify(self.kind, path, bucket)
+        listing_seconds = 0.0
+        for request in self._requests(text):
+            kind = classify(self.kind, request.path, bucket)
             if kind is None:
                 continue
             counts[kind] += 1
             if kind == 'object':
-                methods[method] = methods.get(method, 0) + 1
-        return counts, methods
+                methods[request.method] = methods.get(request.method, 0) + 1
+            elif kind == 'listing':
+                listing_seconds += request.end - request.start
+        return counts, methods, listing_seconds
 
 
     def _requests(self, text):
-        """(method, unquoted path) of each client request in ``text`` (both servers' lines
+        """The client requests (``bench.accesslog.Request``) in ``text`` (both servers' lines
         are read by ``bench.accesslog``): a Swift proxy's own subrequests (container info, SLO
         segment HEADs) are not the migrator's, nor the bench's fill (observer) requests, whose
         lines may be written just after the log offset was taken (a line follows the answer)."""
         found = (accesslog.parse_line(line) for line in text.splitlines())
-        return [(r.method, r.path) for r in found
-                if r is not None and r.agent != accesslog.OBSERVER_AGENT]
+        return [r for r in found if r is not None and r.agent != accesslog.OBSERVER_AGENT]
 
 
 def classify(kind, path, bucket):
@@ -209,11 +212,12 @@ def launch(benv, source, bucket, container, migrators, commands, expected, size,
         watcher.stop()
         stop_procs(procs)
     time.sleep(0.5)         # the source logs a request after answering it
-    counts, methods = source.requests_since(offset, bucket)
+    counts, methods, listing_seconds = source.requests_since(offset, bucket)
     text = '\n'.join(open(log, errors='replace').read() for log in logs)
     result = {'seconds': None if done is None else done - start,
               'rss_mib': max([x for x in watcher.peaks if x] or [0]) or None,
               'source_requests': counts, 'object_requests_by_method': methods,
+              'source_listing_s': listing_seconds,
               'object_requests_per_obj': counts['object'] / count,
               'all_requests_per_obj': sum(counts.values()) / count,
               'exit_codes': [p.returncode for p in procs],
@@ -309,10 +313,12 @@ def measure(benv, counter, plan, workers, scratch, log):
                     else:
                         r = run_copy(benv, source, bucket, expected, size, workers, timeout)
                     log('  %s %s round %d %-8s %s obj/s, %s MB/s, RSS %s MiB, %s source '
-                        'object requests/obj, ok %s %s' % (
+                        'object requests/obj, listings %s s at the source in a %s s window, '
+                        'ok %s %s' % (
                             kind, label, rnd + 1, who, _f(r.get('objs_per_s')),
                             _f(r.get('mb_per_s')), _f(r['rss_mib'], '%.0f'),
-                            _f(r['object_requests_per_obj'], '%.3f'), r['ok'],
+                            _f(r['object_requests_per_obj'], '%.3f'),
+                            _f(r['source_listing_s']), _f(r.get('window_s')), r['ok'],
                             r['verified'].get('why', '')))
                     if size > 2 ** 20:
                         drop_local(benv, r['container'], names)
@@ -337,6 +343,8 @@ def summarize(runs, count, size):
             'rss_mib': spread([r['rss_mib'] for r in rs]),
             'object_requests_per_obj': figure(rs, 'object_requests_per_obj'),
             'all_requests_per_obj': figure(rs, 'all_requests_per_obj'),
+            'source_listing_s': figure(rs, 'source_listing_s'),
+            'window_s': figure(rs, 'window_s'),
             'ok_runs': sum(1 for r in rs if r['ok']), 'runs': len(rs),
             'failures': [r['verified'].get('why') or 'exit %s, %d errors logged' % (
                 r['exit_codes'], r['errors_in_log']) for r in rs if not r['ok']]}

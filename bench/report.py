@@ -398,6 +398,13 @@ def migrator_table(data):
                     ('; FAILED: ' + '; '.join(fig['failures'])) if fig['failures'] else ''))
             ratios.append('- %s, %s: migrator / copy loop, per round: **%s**' % (
                 source, what, fmt_spread(part['summary']['ratio'], '%.2fx')))
+            mine = part['summary'].get('migrator', {})
+            if mine.get('source_listing_s') and mine.get('window_s'):
+                # the copy loop is given the names: the listings are the migrator's alone
+                ratios.append('  - the source spent %s s answering the migrator\'s listings '
+                              '(every node lists every page), in a window of %s s' % (
+                                  fmt_spread(mine['source_listing_s'], '%.1f'),
+                                  fmt_spread(mine['window_s'], '%.1f')))
     return lines + [''] + ratios + [''] + ([data['note'], ''] if data.get('note') else [])
 
 

@@ -14,8 +14,14 @@ import logging.handlers
 import socket
 import sys
 
+from swift.common.exceptions import LockTimeout
+
 from s3_sync.config.errors import ConfigError
 
+# What a guard that keeps a process going catches and logs in one line: every error, and
+# Swift's LockTimeout (a container DB whose lock a busy server held too long), an eventlet
+# Timeout and so not an Exception: uncaught, it ended the daemon.
+FAILURES = (Exception, LockTimeout)
 LOG_FORMAT = '[%(asctime)s] %(name)s [%(levelname)s]: %(message)s'
 MAX_LOG_BYTES = 100 * 1024 * 1024
 LOG_BACKUPS = 5

@@ -2,8 +2,11 @@
 
 **Throttles**: ``max_requests_per_second`` and ``max_bytes_per_second`` (bytes sent), global
 and per mapping (0: none, the default), as token buckets shared by all green threads of the
-daemon (:class:`TokenBucket`, :class:`Throttles`). The daemon gives each provider its mapping's
-:class:`Throttle` (``provider.throttle``, S3 and Swift alike); the provider's transport takes
+daemon (:class:`TokenBucket`, :class:`Throttles`) and, through a small state file per bucket in
+``status_dir`` (:class:`SharedTokenBucket`), by every process of the node: the daemon's
+``processes`` and a ``resync`` running beside it take from one rate, so a limit holds per node.
+The daemon gives each provider its mapping's :class:`Throttle` (``provider.throttle``, S3 and
+Swift alike); the provider's transport takes
 from it before every HTTP request it sends to the remote (retries, parts, segments, HEADs,
 listings, deletes and Swift auth included): S3 through a botocore ``before-send`` hook, Swift
 through its connections (``providers.swift_conn``).
@@ -18,8 +21,12 @@ restart does not let the deletes through. ``swift-s3-sync retry-failed --allow-d
 releases it: the deletes written up to the request go through (the limit does not count them);
 later ones count afresh.
 """
+import fcntl
+import hashlib
 import json
+import math
 import os
+import struct
 import time
 
 from s3_sync.crawler.failures import HELD
@@ -28,6 +35,7 @@ from s3_sync.rows import row_timestamps
 from s3_sync.sync.outcome import Retry
 
 RAILS_FILE = '.delete-rails'
+THROTTLE_FILE = '.throttle-'    # + a hash of the bucket's mapping and kind
 HOLD_SECONDS = 300.0
 
 
@@ -171,6 +179,53 @@ class TokenBucket:
             (self.sleep or _green_sleep)(wait)
 
 
+class SharedTokenBucket(TokenBucket):
+    """A :class:`TokenBucket` whose state (tokens, last refill) lives in the file ``path``,
+    taken under ``flock``: every process that opens the same file takes from one rate.
+    ``time.monotonic`` is one clock for the whole host, so the processes agree on it. The
+    lock is held for a read and a write of 16 bytes, never across the sleep."""
+
+    STATE = struct.Struct('<dd')
+
+    def __init__(self, rate, path, clock=time.monotonic, sleep=None):
+        super().__init__(rate, clock, sleep)
+        # Opened here, in the process that takes: a descriptor inherited across a fork would
+        # share its flock with the parent and lock nothing between them.
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        # No burst at start here either: what a stopped run saved up is dropped (a debt,
+        # what other processes just sent, is kept).
+        self._update(0.0, most=0.0)
+
+    def take(self, n=1.0):
+        tokens = self._update(n)
+        if tokens < 0:
+            wait = -tokens / self.rate
+            self.waited += wait
+            (self.sleep or _green_sleep)(wait)
+
+    def _update(self, n, most=None):
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        try:
+            now = self.clock()
+            tokens, last = self._read(now)
+            tokens = min(self.capacity if most is None else most,
+                         tokens + (now - last) * self.rate) - n
+            os.pwrite(self.fd, self.STATE.pack(tokens, now), 0)
+            return tokens
+        finally:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def _read(self, now):
+        data = os.pread(self.fd, self.STATE.size, 0)
+        if len(data) == self.STATE.size:
+            tokens, last = self.STATE.unpack(data)
+            # A state from before a reboot (another monotonic clock) or a damaged file
+            # starts afresh, as a new bucket does.
+            if math.isfinite(tokens) and math.isfinite(last) and last <= now:
+                return tokens, last
+        return 0.0, now
+
+
 def _green_sleep(seconds):
     import eventlet
     eventlet.sleep(seconds)
@@ -209,26 +264,39 @@ class Throttle:
 
 class Throttles:
     """The global and per-mapping request and byte rates to the remotes (0: none) of one
-    daemon: ``for_mapping`` gives the :class:`Throttle` every provider of a mapping shares."""
+    daemon: ``for_mapping`` gives the :class:`Throttle` every provider of a mapping shares.
+    With ``shared_dir`` (the node's ``status_dir``) each bucket's state is a file there, shared
+    with the node's other processes; without it the buckets are this process's alone."""
 
-    def __init__(self, conf):
-        self.global_buckets = self._buckets(conf)
+    def __init__(self, conf, shared_dir=None):
+        self.shared_dir = shared_dir
+        self.global_buckets = self._buckets(conf, 'global')
         self.mapping_buckets = {}
         self.throttles = {}
 
-    @staticmethod
-    def _buckets(section):
+    def _buckets(self, section, label):
         buckets = {}
-        if section.max_requests_per_second:
-            buckets['requests'] = TokenBucket(section.max_requests_per_second)
-        if section.max_bytes_per_second:
-            buckets['bytes'] = TokenBucket(section.max_bytes_per_second)
+        for kind, rate in (('requests', section.max_requests_per_second),
+                           ('bytes', section.max_bytes_per_second)):
+            if rate:
+                buckets[kind] = self._bucket(rate, label, kind)
         return buckets
+
+    def _bucket(self, rate, label, kind):
+        if not self.shared_dir:
+            return TokenBucket(rate)
+        name = hashlib.sha1(('%s %s' % (label, kind)).encode('utf-8')).hexdigest()[:16]
+        try:
+            return SharedTokenBucket(rate, os.path.join(self.shared_dir, THROTTLE_FILE + name))
+        except OSError:
+            # status_dir unusable here: the daemon reports that itself; the limit still
+            # holds for this process
+            return TokenBucket(rate)
 
     def for_mapping(self, mapping):
         label = mapping_label(mapping)
         if label not in self.throttles:
-            self.mapping_buckets[label] = self._buckets(mapping)
+            self.mapping_buckets[label] = self._buckets(mapping, label)
             self.throttles[label] = Throttle((self.global_buckets,
                                               self.mapping_buckets[label]))
         return self.throttles[label]

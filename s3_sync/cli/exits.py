@@ -3,6 +3,8 @@ one line on stderr, ``<command>: <what is wrong>``, and the exit status of its k
 traceback."""
 import sys
 
+from s3_sync.log import FAILURES, one_line
+
 
 def exit_status(prog, command, errors, unexpected=None):
     """``command()``'s exit status; an exception of a class of ``errors`` (``(class, status)``
@@ -11,14 +13,13 @@ def exit_status(prog, command, errors, unexpected=None):
     raised on."""
     try:
         return command()
-    except Exception as exc:
+    except FAILURES as exc:
         for kind, status in errors:
             if isinstance(exc, kind):
                 print('%s: %s' % (prog, exc), file=sys.stderr)
                 return status
         if unexpected is None:
             raise
-        from s3_sync.log import one_line
         print('%s: %s: %s' % (prog, type(exc).__name__, one_line(exc, first_line=True)),
               file=sys.stderr)
         return unexpected

@@ -119,7 +119,7 @@ def run(args):
     from swift.container.backend import ContainerBroker
     from s3_sync.cli.status import check_containers, load
     from s3_sync.cli.sync import build_internal_client
-    from s3_sync.log import one_line
+    from s3_sync.log import FAILURES, one_line
     from s3_sync.status.report import local_jobs
     from s3_sync.sync.factory import SyncFactory
     from s3_sync.throttle import Throttles
@@ -135,7 +135,7 @@ def run(args):
     check_containers(conf, args.container, {j.container for j in jobs})
     factory = SyncFactory(conf, build_internal_client(conf), logger)
     # a resync is remote traffic like the daemon's: the config's throttles hold for it too
-    factory.throttles = Throttles(conf)
+    factory.throttles = Throttles(conf, shared_dir=conf.status_dir)
     brokers = [(job, ContainerBroker(job.db_path, account=job.db_account,
                                      container=job.db_container, logger=logger))
                for job in jobs]
@@ -149,7 +149,7 @@ def run(args):
     def repair(sync, job, row):
         try:
             outcome = sync.handle_row(row)
-        except Exception as exc:
+        except FAILURES as exc:
             return job, row, one_line(exc, first_line=True)
         return job, row, outcome
 

@@ -313,7 +313,7 @@ def build_reporter(conf, crawler, logger):
     from s3_sync.crawler.failures import Redrive
     from s3_sync.throttle import DeleteRails, Throttles
     rails = DeleteRails(conf.status_dir, logger, process=crawler.process)
-    throttles = Throttles(conf)
+    throttles = Throttles(conf, shared_dir=conf.status_dir)
     crawler.factory.delete_rail = rails
     crawler.factory.throttles = throttles
     reporter = Reporter(conf, crawler, crawler.internal_client, logger)

@@ -30,7 +30,7 @@ from s3_sync.crawler.jobs import job_key, mapping_jobs, remote_shards, shard_job
 from s3_sync.crawler.node import LocalNode
 from s3_sync.crawler.passes import (
     CHECKPOINT_ROWS, CHECKPOINT_SECONDS, HANDOVER_GRACE, DbPasses, Resume)
-from s3_sync.log import one_line
+from s3_sync.log import FAILURES, one_line
 from s3_sync.crawler.progress import StatusFile, prune_status_files, status_path
 from s3_sync.crawler.stamps import Quiet, db_stamp, file_stamp
 from s3_sync.crawler.watcher import Watcher
@@ -165,7 +165,7 @@ class Crawler:
                 if unchanged is not None:
                     return unchanged
                 return self._crawl_db(job, counts, full)
-        except Exception as exc:
+        except FAILURES as exc:
             counts.errors += 1
             self.logger.error('%s/%s: crawl of %s failed: %s', job.account, job.container,
                               job.db_path, one_line(exc, first_line=True))
@@ -301,7 +301,7 @@ class Crawler:
         # A failure here (e.g. metadata the remote refuses) must not stop the rows.
         try:
             wake = sync.handle_container_info(info or broker.get_info(), broker.metadata)
-        except Exception as exc:
+        except FAILURES as exc:
             self.logger.error('%s/%s: container metadata not propagated: %s',
                               job.account, job.container, one_line(exc, first_line=True))
             return float('-inf')
@@ -418,7 +418,7 @@ class Crawler:
     def _guarded(self, fn, *args):
         try:
             fn(*args)
-        except Exception as exc:  # keep the daemon alive; one line, the next cycle retries
+        except FAILURES as exc:  # keep the daemon alive; one line, the next cycle retries
             self.logger.error('crawl cycle failed: %s', one_line(exc, first_line=True))
             eventlet.sleep(MIN_WAIT)
 

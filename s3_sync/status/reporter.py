@@ -13,7 +13,7 @@ import time
 
 import eventlet
 
-from s3_sync.log import one_line
+from s3_sync.log import FAILURES, one_line
 from s3_sync.status import StatusError, cluster, recon
 from s3_sync.status.metrics import Gauges, prometheus_text, write_textfile
 from s3_sync.status.report import node_id, node_report
@@ -81,7 +81,7 @@ class Reporter:
         try:
             fn(*args)
             self._warned.discard(what)
-        except Exception as exc:
+        except FAILURES as exc:
             # Once per kind until it works again: a report is no reason to flood the log.
             if what not in self._warned:
                 self._warned.add(what)

@@ -77,6 +77,11 @@ BUGS = {
             'a retry that created a second upload) left an upload nobody knew the id of, open '
             'until a bucket lifecycle rule removes it (s3_sync/providers/s3_multipart.py '
             'create, s3_sync/sync/journal.py)'),
+    'B13': ('a container DB whose lock a busy container server held past the broker\'s timeout '
+            'raised Swift\'s LockTimeout in the crawler; it is an eventlet Timeout, not an '
+            'Exception, so no guard caught it and the daemon process ended with a traceback '
+            '(found by the full kill-9 run under load 28; s3_sync/crawler/crawler.py crawl_db, '
+            's3_sync/log.py FAILURES)'),
 }
 
 # bug id -> the commit that fixed it
@@ -93,6 +98,7 @@ FIXED = {
     'B10': 'ba1e728',
     'B11': 'c063547',
     'B12': '0a76a64',
+    'B13': 'b26acf8',
 }
 KNOWN_BUGS = {bug: text for bug, text in BUGS.items() if bug not in FIXED}
 

@@ -26,7 +26,7 @@ class TestSourceRequests(unittest.TestCase):
         source = migrator.Source.__new__(migrator.Source)
         text = '\n'.join((' * Running on http://127.0.0.1:5055', MOTO_PUT, MOTO_CREATE_UPLOAD,
                           WARNING, CSYNC_PUT, MOTO_BUCKET_PUT))
-        self.assertEqual(source._requests(text), [
+        self.assertEqual([(r.method, r.path) for r in source._requests(text)], [
             ('PUT', '/b-1/ab12/AUTH_test/c/caf\u00e9 x'), ('POST', '/b-1/ab12/AUTH_test/c/big'),
             ('PUT', '/v1/AUTH_remote/csdest/two words')])
 
@@ -39,9 +39,26 @@ class TestSourceRequests(unittest.TestCase):
         source.kind, source.log_path = 'swift', os.path.join(tmp, 'remote-proxy.log')
         with open(source.log_path, 'w') as f:
             f.write('\n'.join((CONTAINER_INFO, SLO_SUBREQUEST, SEGMENT_PUT)) + '\n')
-        counts, methods = source.requests_since(0, 'sample_segments')
+        counts, methods, listing_seconds = source.requests_since(0, 'sample_segments')
         self.assertEqual(counts, {'object': 1, 'listing': 0, 'other': 0})
         self.assertEqual(methods, {'PUT': 1})
+        self.assertEqual(listing_seconds, 0.0)
+
+
+    def test_the_source_s_time_answering_listings_is_summed_from_its_own_log(self):
+        from test.unit.test_bench_accesslog import CONTAINER_PUT, SEGMENT_PUT
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        source = migrator.Source.__new__(migrator.Source)
+        source.kind, source.log_path = 'swift', os.path.join(tmp, 'remote-proxy.log')
+        listing = CONTAINER_PUT.replace(' PUT /v1/AUTH_remote/sample ',
+                                        ' GET /v1/AUTH_remote/sample?marker=a ')
+        with open(source.log_path, 'w') as f:
+            f.write('\n'.join((listing, listing, SEGMENT_PUT)) + '\n')
+        counts, _methods, listing_seconds = source.requests_since(0, 'sample')
+        self.assertEqual(counts['listing'], 2)
+        self.assertAlmostEqual(listing_seconds, 2 * (1796161774.831937551 - 1796161774.764849663),
+                               places=4)
 
 
 class TestWindow(unittest.TestCase):

@@ -8,6 +8,7 @@ from unittest import mock
 import eventlet.debug
 import eventlet.event
 
+from swift.common.exceptions import LockTimeout
 from swift.common.utils import ShardName, ShardRange, Timestamp
 from swift.container.backend import ContainerBroker
 
@@ -610,6 +611,33 @@ class TestStatusAndContainers(CrawlerTestCase):
         errors = self.logger.at('ERROR')
         self.assertEqual(len(errors), 1)
         self.assertIn('cannot build provider for bad', errors[0])
+
+    def test_a_db_lock_held_too_long_is_one_error_line_and_the_daemon_goes_on(self):
+        # LockTimeout is an eventlet Timeout, not an Exception: it used to end the daemon
+        bad = self.cluster.create('AUTH_test', 'bad')[0]
+        good = self.cluster.create('AUTH_test', 'good')[0]
+        put(bad, 'x')
+        names = self.names(self.replica(1, 'AUTH_test', 'good').index, n=2)
+        for name in names:
+            put(good, name)
+        real = ContainerBroker.is_deleted
+
+        def is_deleted(broker):
+            if broker.container == 'bad':
+                held = LockTimeout(10, broker.db_dir + '/.lock')
+                held.cancel()
+                raise held
+            return real(broker)
+        crawler = self.crawler(1, [mapping(container='bad'), mapping(container='good')],
+                               verification_slack=60)
+        with mock.patch.object(ContainerBroker, 'is_deleted', is_deleted):
+            counts = crawler.run_once()
+        self.assertEqual(self.sync.rows, names)
+        self.assertEqual(counts.errors, 1)
+        errors = self.logger.at('ERROR')
+        self.assertEqual(len(errors), 1)
+        self.assertIn('crawl of', errors[0])
+        self.assertIn('10 seconds', errors[0])
 
     def test_star_mapping_crawls_every_container_of_the_account(self):
         for cont in ('one', 'two'):

@@ -14,7 +14,8 @@ from s3_sync.providers.s3 import S3Provider
 from s3_sync.providers.s3_client import make_client
 from s3_sync.providers.swift import SwiftProvider
 from s3_sync.providers.swift_conn import ThrottledHTTPConnection
-from s3_sync.throttle import DeleteRails, Throttle, Throttles, TokenBucket, read_held
+from s3_sync.throttle import (DeleteRails, SharedTokenBucket, Throttle, Throttles, TokenBucket,
+                              read_held)
 from test.unit.fakes import NullLogger, make_conf, make_mapping
 
 
@@ -47,6 +48,67 @@ class TokenBucketTest(unittest.TestCase):
         self.assertEqual(clock.now, start)
         bucket.take(500)
         self.assertAlmostEqual(clock.now - start, 5.0, delta=0.01)
+
+
+class SharedTokenBucketTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.path = os.path.join(self.dir, '.throttle-x')
+        self.addCleanup(shutil.rmtree, self.dir)
+
+    def test_two_buckets_on_one_file_share_one_rate(self):
+        clock = Clock()
+        first, second = (SharedTokenBucket(10, self.path, clock=clock, sleep=clock.sleep)
+                         for _ in range(2))
+        for _ in range(50):
+            first.take()
+            second.take()
+        # 100 requests at 10/s between them, not 50 at 10/s each
+        self.assertAlmostEqual(clock.now - 100.0, 10.0, delta=0.01)
+
+    def test_processes_of_a_node_take_from_one_rate(self):
+        import time
+        start = time.monotonic()
+        children = []
+        for _ in range(2):
+            pid = os.fork()
+            if pid == 0:    # a daemon process: its own bucket on the node's file
+                try:
+                    bucket = SharedTokenBucket(20, self.path, sleep=time.sleep)
+                    for _ in range(20):
+                        bucket.take()
+                finally:
+                    os._exit(0)
+            children.append(pid)
+        for pid in children:
+            os.waitpid(pid, 0)
+        # 40 requests at 20/s: 2 s for the node; buckets of their own would take 1 s
+        self.assertGreaterEqual(time.monotonic() - start, 1.9)
+
+    def test_a_new_bucket_drops_saved_up_tokens_and_keeps_a_debt(self):
+        clock = Clock()
+        SharedTokenBucket(10, self.path, clock=clock, sleep=clock.sleep)
+        clock.now += 60     # idle: a minute of tokens would be one second's worth
+        bucket = SharedTokenBucket(10, self.path, clock=clock, sleep=clock.sleep)
+        bucket.take(10)
+        self.assertAlmostEqual(clock.now - 160.0, 1.0, delta=0.01)
+        # another process's big take puts the bucket 30 in debt (it sleeps on its own)...
+        SharedTokenBucket(10, self.path, clock=clock, sleep=lambda _s: None).take(30)
+        restarted = SharedTokenBucket(10, self.path, clock=clock, sleep=clock.sleep)
+        before = clock.now
+        restarted.take(10)  # ...which a process starting now still waits out
+        self.assertAlmostEqual(clock.now - before, 4.0, delta=0.01)
+
+    def test_a_damaged_or_future_state_starts_afresh(self):
+        clock = Clock()
+        for state in (b'garbage', SharedTokenBucket.STATE.pack(float('nan'), 1.0),
+                      SharedTokenBucket.STATE.pack(-1e9, 1e12)):
+            with open(self.path, 'wb') as f:
+                f.write(state)
+            bucket = SharedTokenBucket(10, self.path, clock=clock, sleep=clock.sleep)
+            before = clock.now
+            bucket.take(10)
+            self.assertAlmostEqual(clock.now - before, 1.0, delta=0.01)
 
 
 class CountingBucket:
@@ -101,6 +163,31 @@ class ThrottlesTest(unittest.TestCase):
         described = throttles.describe()
         self.assertIn('global requests/s', described)
         self.assertTrue(any('AUTH_test/cont -> bucket bytes/s' in k for k in described))
+
+    def test_a_status_dir_makes_the_buckets_shared_by_the_nodes_processes(self):
+        status_dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, status_dir)
+        conf = make_conf(max_requests_per_second=50)
+        mapping = make_mapping(max_bytes_per_second=1000)
+        throttles = Throttles(conf, shared_dir=status_dir)
+        throttles.for_mapping(mapping)
+        buckets = list(throttles.global_buckets.values()) + [
+            b for found in throttles.mapping_buckets.values() for b in found.values()]
+        self.assertEqual(len(buckets), 2)
+        self.assertTrue(all(isinstance(b, SharedTokenBucket) for b in buckets))
+        self.assertEqual(len([n for n in os.listdir(status_dir)
+                              if n.startswith('.throttle-')]), 2)
+        # the same config in another process opens the same files
+        again = Throttles(conf, shared_dir=status_dir)
+        again.for_mapping(mapping)
+        self.assertEqual(len(os.listdir(status_dir)), 2)
+
+    def test_an_unusable_status_dir_keeps_the_limit_per_process(self):
+        throttles = Throttles(make_conf(max_requests_per_second=5),
+                              shared_dir='/nonexistent/status')
+        bucket = throttles.global_buckets['requests']
+        self.assertIs(type(bucket), TokenBucket)
+        self.assertEqual(bucket.rate, 5)
 
     def test_no_limit_gives_an_empty_throttle(self):
         self.assertFalse(Throttles(make_conf()).for_mapping(make_mapping()))
