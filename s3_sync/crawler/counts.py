@@ -2,7 +2,8 @@
 
 
 class CycleCounts:
-    FIELDS = ('dbs', 'scanned', 'handled', 'verified', 'pending', 'errors')
+    # unchanged: DBs of ``dbs`` not opened, found as their last crawl left them
+    FIELDS = ('dbs', 'scanned', 'handled', 'verified', 'pending', 'errors', 'unchanged')
 
     def __init__(self):
         for field in self.FIELDS:
@@ -17,8 +18,9 @@ class CycleCounts:
         ``elapsed``: the crawl was CPU-bound; well under it: it waited for the disk, the
         remote or a core the machine gave to others)."""
         line = ('cycle done in %.2fs: %d DBs, %d rows scanned, %d handled, %d verified, '
-                '%d pending, %d errors' % (elapsed, self.dbs, self.scanned, self.handled,
-                                           self.verified, self.pending, self.errors))
+                '%d pending, %d errors, %d DBs unchanged' % (
+                    elapsed, self.dbs, self.scanned, self.handled, self.verified,
+                    self.pending, self.errors, self.unchanged))
         return line if cpu is None else '%s, %.2fs cpu' % (line, cpu)
 
     def __repr__(self):

@@ -9,6 +9,11 @@ Between full cycles (``poll_interval``) the crawler waits on the :class:`Watcher
 ``.pending`` file changed, or one with a pending row coming due, gets a *quick pass* (primary
 plus due pending rows) at once. That is what brings the sync lag of a new object down to about
 a second without re-reading every DB every second.
+
+A DB whose last crawl left nothing to do is not opened again while it is unchanged and nothing
+it waits for came due (:mod:`s3_sync.crawler.stamps`): an idle container costs a few
+``stat`` calls per pass, not a sqlite connection, a merge and a status-file read; every
+``REREAD_SECONDS`` each DB is read all the same.
 """
 import collections
 import functools
@@ -26,7 +31,8 @@ from s3_sync.crawler.node import LocalNode
 from s3_sync.crawler.passes import (
     CHECKPOINT_ROWS, CHECKPOINT_SECONDS, HANDOVER_GRACE, DbPasses, Resume)
 from s3_sync.log import FAILURES, one_line
-from s3_sync.crawler.progress import StatusFile, prune_status_files
+from s3_sync.crawler.progress import StatusFile, prune_status_files, status_path
+from s3_sync.crawler.stamps import Quiet, db_stamp, file_stamp
 from s3_sync.crawler.watcher import Watcher
 from s3_sync.crawler.workers import mine
 from s3_sync.sync.outcome import DestinationUnavailable
@@ -34,6 +40,9 @@ from s3_sync.sync.outcome import DestinationUnavailable
 MIN_WAIT = 0.05   # never spin: a row due "now" over and over waits at least this long
 MAX_WAIT = 1.0    # the longest idle wait between two looks for rows due
 STOP_CHECK = 0.2  # a stop request is noticed within this long of an idle wait
+# An unchanged DB is read again after this long all the same: a net under the stamps, whose
+# every trigger is known (see s3_sync.crawler.stamps), for one that is not.
+REREAD_SECONDS = 600.0
 
 
 def handed_over_before(job, broker, info):
@@ -100,6 +109,8 @@ class Crawler:
         self._db_locks = collections.defaultdict(lambda: Semaphore(1))
         self._jobs = {}       # key -> job, every DB the last full cycle crawled
         self._next_due = {}   # key -> earliest due time of the job's pending rows
+        self._quiet = {}      # key -> stamps.Quiet of a DB whose last crawl left nothing to do
+        self.reread = REREAD_SECONDS
         self._stopped = False
         # Called as observer(start_epoch, elapsed_seconds, counts) after every full cycle
         # (the operations reporter: s3_sync/status/reporter.py).
@@ -151,12 +162,52 @@ class Crawler:
             return []
         try:
             with self._db_locks[job.db_path]:
+                unchanged = self._unchanged(job, counts, full)
+                if unchanged is not None:
+                    return unchanged
                 return self._crawl_db(job, counts, full)
         except FAILURES as exc:
             counts.errors += 1
             self.logger.error('%s/%s: crawl of %s failed: %s', job.account, job.container,
                               job.db_path, one_line(exc, first_line=True))
             return []
+
+    def _hooks_stamp(self):
+        """What the progress hooks' inputs look like now (a new re-drive request changes it:
+        every DB is read again to apply it)."""
+        return tuple(hook.stamp() for hook in self.progress_hooks if hasattr(hook, 'stamp'))
+
+    def _unchanged(self, job, counts, full):
+        """The shard jobs of a DB that a pass would find unchanged with nothing to do, counted
+        as crawled; None when it must be crawled."""
+        key = job_key(job)
+        quiet = self._quiet.pop(key, None)
+        if quiet is None:
+            return None
+        now = self.clock()
+        if quiet.hooks != self._hooks_stamp() or not quiet.holds(
+                job.db_path, status_path(self.status_dir, job.account, job.container), now,
+                full, now - self.reread):
+            return None
+        self._quiet[key] = quiet
+        counts.dbs += 1
+        counts.unchanged += 1
+        counts.pending += quiet.pending
+        return list(quiet.shards) if full else []
+
+    def _keep_quiet(self, job, stamp, work, wake, shards):
+        """Note the DB as quiet when its crawl left nothing to do until ``wake``."""
+        if stamp is None or len(work) != 1 or self._stopped or \
+                self._resumes.get((job_key(job), work[0].progress.db_id)) is not None:
+            return
+        until = work[0].quiet_until()
+        if until is None:
+            return
+        verify_at, due = until
+        status = file_stamp(work[0].progress.status_file.path)
+        self._quiet[job_key(job)] = Quiet(stamp, status, min(verify_at, wake), due,
+                                          self.clock(), self._hooks_stamp(), shards,
+                                          len(work[0].progress.pending))
 
     def _crawl_db(self, job, counts, full):
         broker = ContainerBroker(job.db_path, account=job.db_account,
@@ -174,6 +225,8 @@ class Crawler:
                 self.logger.error('%s/%s: destination unusable, rows wait: %s',
                                   job.account, job.container, one_line(exc, first_line=True))
             return []
+        # After the merge of the pending file (is_deleted), before any row is read.
+        stamp = db_stamp(job.db_path)
         status = self.status_file(self.status_dir, job.account, job.container, self.logger)
         # While sharding, the retiring DB may still hold rows not crawled yet.
         brokers = broker.get_brokers() if broker.get_db_state() == SHARDING else [broker]
@@ -191,8 +244,10 @@ class Crawler:
                                  handed_over=handed_over_before(job, sub, info),
                                  settled=settled_since(job, sub),
                                  grace=self.handover_grace))
+        # When container-level work comes due with the DB unchanged; a quick pass does none.
+        wake = float('-inf') if job.root else float('inf')
         if full and job.root:
-            self._container_info(job, sync, broker)
+            wake = self._container_info(job, sync, broker, info if brokers == [broker] else None)
         counts.dbs += 1
         for passes in work:
             passes.primary()
@@ -209,10 +264,12 @@ class Crawler:
                               p.progress.db_id, p.progress.last_row,
                               p.progress.last_verified_row, len(p.progress.pending))
                               for p in work))
+        found = []
         if full and job.root:
             shards = [(sr.account, sr.container) for sr in broker.get_shard_ranges()]
-            return shard_jobs(job, shards, self.node)
-        return []
+            found = shard_jobs(job, shards, self.node)
+        self._keep_quiet(job, stamp, work, wake, tuple(found))
+        return found
 
     def _resume(self, job, progress):
         """The Resume of a DB on its first crawl since the start, while its rows are not passed.
@@ -238,13 +295,18 @@ class Crawler:
         if resume is not None and resume.done(passes.progress.last_row):
             self._resumes[key] = None
 
-    def _container_info(self, job, sync, broker):
+    def _container_info(self, job, sync, broker, info=None):
+        """When the sync side wants the container's info again if it does not change
+        (epoch seconds; -inf after a failure: at the next pass). ``info``: the broker's, if
+        read already."""
         # A failure here (e.g. metadata the remote refuses) must not stop the rows.
         try:
-            sync.handle_container_info(broker.get_info(), broker.metadata)
+            wake = sync.handle_container_info(info or broker.get_info(), broker.metadata)
         except FAILURES as exc:
             self.logger.error('%s/%s: container metadata not propagated: %s',
                               job.account, job.container, one_line(exc, first_line=True))
+            return float('-inf')
+        return float('inf') if wake is None else wake
 
     # -- cycles ----------------------------------------------------------------
     def _crawl_all(self, jobs, counts, full):
@@ -265,6 +327,7 @@ class Crawler:
         self._crawl_all(shards, counts, full=True)
         self._jobs = {job_key(j): j for j in jobs + shards}
         self._next_due = {k: v for k, v in self._next_due.items() if k in self._jobs}
+        self._quiet = {k: v for k, v in self._quiet.items() if k in self._jobs}
         self._resumes = {k: v for k, v in self._resumes.items() if k[0] in self._jobs}
         # No crawl runs between cycles and quick passes, so unused locks can go.
         crawled = {j.db_path for j in self._jobs.values()}

@@ -19,6 +19,7 @@ import os
 import time
 
 from s3_sync.crawler.progress import atomic_write_json
+from s3_sync.crawler.stamps import file_stamp
 
 REQUEST_FILE = '.retry-failed'
 HELD = 'delete held by the delete rail'
@@ -53,6 +54,11 @@ class Redrive:
         self.rails = rails
         self._seen = None       # (mtime, size) of the file last read
         self._request = None
+
+    def stamp(self):
+        """What the request file looks like now: the crawler reads every DB again when it
+        changes, so a new request reaches DBs it would have skipped as unchanged."""
+        return file_stamp(self.path)
 
     def current(self):
         try:

@@ -125,6 +125,10 @@ class DbPasses:
         # epoch seconds: before this, rows newer than handed_over may be the root's too
         self.settled = settled
         self.grace = grace
+        # What the passes learnt for stamps.Quiet: every row scanned; when the first row past
+        # the verification checkpoint comes due for it (None: not known, no verification ran)
+        self.scanned_all = False
+        self.verify_at = None
 
     # -- handing rows to the sync side ------------------------------------
     def _call(self, row):
@@ -189,6 +193,7 @@ class DbPasses:
                     self.resume.until = self.broker.get_max_row() if self.resume.whole else (
                         rows[-1]['ROWID'] if rows else prog.last_row)
                 if not rows:
+                    self.scanned_all = True
                     return
                 self.counts.scanned += len(rows)
                 owned = [r for r in rows if owns(r['name'], self.job.index, self.job.count)
@@ -212,6 +217,7 @@ class DbPasses:
                     prog.save()
                     unsaved, saved_at = False, self.timer()
                 if stuck is not None or len(rows) < self.chunk or self.stopping():
+                    self.scanned_all = stuck is None and len(rows) < self.chunk
                     return
         finally:
             if unsaved:
@@ -378,15 +384,28 @@ class DbPasses:
         the owner archives it (two uploads)."""
         return meta_timestamp(row) + self.job.mapping.copy_after
 
+    def quiet_until(self):
+        """``(verify_at, due)`` once the passes left nothing to do with the DB as it is:
+        every row scanned; ``verify_at``: when the first row past the verification
+        checkpoint comes due for it (inf: none; -inf: not known, the next full pass
+        verifies), ``due``: the first pending row's due time (None: none). None while rows
+        wait for the primary pass."""
+        if not self.scanned_all:
+            return None
+        verify_at = float('-inf') if self.verify_at is None else self.verify_at
+        return verify_at, self.progress.next_due()
+
     def verify(self):
         prog = self.progress
         while not self.stopping():
             cutoff = self.clock() - self.slack
             rows = self.broker.get_items_since(prog.last_verified_row, self.chunk)
             kept = []
+            self.verify_at = float('inf') if len(rows) < self.chunk else None
             for row in rows:
                 # The checkpoint waits at a row not due yet: the rows behind it wait with it.
                 if self.due_at(row) > cutoff:
+                    self.verify_at = self.due_at(row) + self.slack
                     break
                 kept.append(row)
             if not kept:
@@ -404,5 +423,8 @@ class DbPasses:
             stuck = self.settle_all(results, verify=True)
             prog.last_verified_row = kept[-1]['ROWID'] if stuck is None else stuck - 1
             prog.save()
-            if stuck is not None or len(kept) < self.chunk or self.stopping():
+            if stuck is not None or self.stopping():
+                self.verify_at = None
+                return
+            if len(kept) < self.chunk:
                 return

@@ -528,18 +528,22 @@ class S3Provider(Provider):
         InvalidAccessKeyId, SignatureDoesNotMatch); create the bucket when asked.
 
         With ``shared``, a bucket found usable is not checked again by the providers of other
-        containers (the same client and bucket: the same answer)."""
-        checked = (client_key(self.mapping), self.bucket)
-        if self.shared is not None and checked in self.shared.checked:
-            return
+        containers (the same client and bucket: the same answer), and one check in flight
+        answers all of them."""
+        if self.shared is None:
+            self._check(create)
+        else:
+            # (create in the key: a check that may create answers only those that may)
+            self.shared.check_once((client_key(self.mapping), self.bucket, create),
+                                   lambda: self._check(create))
+
+    def _check(self, create):
         try:
             self._retried('list_objects', Prefix=self.prefix, MaxKeys=1)
         except RemoteError as err:
             if not (create and err.code == 'NoSuchBucket'):
                 raise
             self._create_bucket()
-        if self.shared is not None:
-            self.shared.checked.add(checked)
 
     def _create_bucket(self):
         params = {}

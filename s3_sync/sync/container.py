@@ -101,10 +101,13 @@ class ContainerSync:
 
     def handle_container_info(self, broker_info, broker_metadata):
         """Container-level settings: metadata and ACLs for Swift targets that ask for them,
-        the lifecycle rule of ``remote_delete_after`` for S3 targets."""
+        the lifecycle rule of ``remote_delete_after`` for S3 targets. Returns when to be
+        called again if the container does not change (epoch seconds), or None: only on a
+        change (the crawler does not open an unchanged DB before then)."""
         if self.mapping.sync_container_metadata and self.provider.features.container_metadata:
             self._push_container_metadata(broker_metadata)
         self._expiry_rule()
+        return self._expiry_rule.next_at()
 
     def _push_container_metadata(self, broker_metadata):
         """Copy X-Container-Meta-* (and, with sync_container_acl, the ACLs) to the remote.

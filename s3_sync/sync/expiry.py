@@ -66,6 +66,12 @@ class ExpiryRule:
         elif outcome == lifecycle.UNSUPPORTED:
             self._give_up('warning', 'the target does not support bucket lifecycle rules')
 
+    def next_at(self):
+        """When the rule wants another look (epoch seconds); None: not again."""
+        if not self.wanted or self._settled:
+            return None
+        return self._next
+
     def _give_up(self, level, why):
         self._settled = True
         getattr(self.logger, level)('%s: remote_delete_after not applied: %s (remote objects '

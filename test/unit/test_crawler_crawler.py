@@ -689,8 +689,8 @@ class TestStatusAndContainers(CrawlerTestCase):
         crawler = self.crawler(1)
         with mock.patch('time.process_time', side_effect=[10.0, 12.5]):
             crawler.run_once()
-        self.assertTrue(self.logger.at('INFO')[0].endswith(', 0 errors, 2.50s cpu'),
-                        self.logger.at('INFO')[0])
+        self.assertTrue(self.logger.at('INFO')[0].endswith(
+            ', 0 errors, 0 DBs unchanged, 2.50s cpu'), self.logger.at('INFO')[0])
 
 
 def activate(shard, state=ShardRange.ACTIVE):

@@ -1,12 +1,18 @@
 """The sync factory shares what does not depend on the container: one remote client per
 connection settings (one throttle hook on it; each provider keeps its mapping's throttle), one
-Swift login, one bucket
-check; an evicted container's provider never closes the shared client."""
+Swift login, one bucket check (one request for the checks asked while it is in flight); an
+evicted container's provider never closes the shared client."""
 import shutil
 import tempfile
 import unittest
+from unittest import mock
 
+import eventlet
 from botocore.stub import Stubber
+
+from s3_sync.providers.base import RemoteError
+from s3_sync.providers.s3 import S3Provider
+from s3_sync.sync.outcome import DestinationUnavailable
 
 from s3_sync.sync.factory import SyncFactory
 from s3_sync.throttle import Throttles
@@ -57,6 +63,44 @@ class SharedClientsTest(unittest.TestCase):
                 provider.check()
             provider.check()
             stub.assert_no_pending_responses()
+
+    def test_concurrent_bucket_checks_send_one_request(self):
+        factory = self.factory()
+        mapping = make_mapping(container='/*', aws_endpoint='http://127.0.0.1:1')
+        syncs = [factory.for_container(mapping, 'AUTH_test', 'c%d' % i) for i in range(5)]
+        sent = []
+
+        def list_one(provider, op, **params):
+            sent.append(op)
+            eventlet.sleep(0.01)    # the answer takes a while: the others come meanwhile
+        with mock.patch.object(S3Provider, '_retried', autospec=True, side_effect=list_one):
+            pool = eventlet.GreenPool()
+            for sync in syncs:
+                pool.spawn(sync.ready)
+            pool.waitall()
+            self.assertEqual(sent, ['list_objects'])
+            factory.for_container(mapping, 'AUTH_test', 'c9').ready()
+        self.assertEqual(sent, ['list_objects'])
+
+    def test_a_failed_bucket_check_in_flight_fails_its_waiters_and_is_not_remembered(self):
+        factory = self.factory()
+        mapping = make_mapping(container='/*', aws_endpoint='http://127.0.0.1:1')
+        syncs = [factory.for_container(mapping, 'AUTH_test', 'c%d' % i) for i in range(3)]
+        sent = []
+
+        def missing(provider, op, **params):
+            sent.append(op)
+            eventlet.sleep(0.01)
+            raise RemoteError(404, 'NoSuchBucket', code='NoSuchBucket')
+        with mock.patch.object(S3Provider, '_retried', autospec=True, side_effect=missing):
+            threads = [eventlet.spawn(sync.ready) for sync in syncs]
+            for thread in threads:
+                with self.assertRaises(DestinationUnavailable):
+                    thread.wait()
+        self.assertEqual(sent, ['list_objects'])
+        with mock.patch.object(S3Provider, '_retried', autospec=True) as answered:
+            factory.for_container(mapping, 'AUTH_test', 'c9').ready()
+        self.assertEqual(answered.call_count, 1)
 
     def test_mappings_with_other_settings_get_their_own_client_and_limits_do_not(self):
         factory = self.factory()
