@@ -7,7 +7,9 @@ implementation could reach on the same machine in the same minutes:
   404 (the newest write wins), so it costs at least a local miss (the same GET through the proxy
   without the shunt, of a name that exists nowhere) plus the direct GET from the S3 server.
   ``floor / direct`` is the least a sequential shunt reaches; ``archived / floor`` is what the
-  shunt adds to it (below 1 only by overlapping the two, see ``s3_sync.shunt.early``).
+  shunt adds to it (below 1 only by overlapping the two, see ``s3_sync.shunt.early``). The
+  shunt's proxy also relays the body: the same GET through the bare relay (below) bounds any
+  shunt, and miss + relayed GET is the sequential floor with that hop counted.
 * **proxymc's relay ceiling**: the simplest relay process (``bench.relay``) between the same
   client library and the S3 server. ``relay / direct`` is the least any relay process reaches;
   ``proxymc / relay`` is what proxymc adds to a bare relay (for throughput: the inverse ratios).
@@ -20,15 +22,25 @@ over the rounds (``alternation.per_round``).
 from bench.alternation import per_round, side_median
 
 
-def shunt_floor(blocks, archived=0, miss=1, direct=2):
-    """Sides: the archived GET through the shunt, the local miss alone, the direct GET."""
+def shunt_floor(blocks, archived=0, miss=1, direct=2, relay=None):
+    """Sides: the archived GET through the shunt, the local miss alone, the direct GET (and,
+    with ``relay``, the same GET through the bare relay: the shunt's proxy relays the body
+    too, so miss + relayed GET is the floor of a sequential shunt with the hop counted)."""
     def floor(*m):
         return m[miss] + m[direct]
-    return {
+    out = {
         'miss_ms': side_median(blocks, miss),
         'miss_vs_direct': per_round(blocks, lambda *m: m[miss] / m[direct]),
         'floor_vs_direct': per_round(blocks, lambda *m: floor(*m) / m[direct]),
         'vs_floor': per_round(blocks, lambda *m: m[archived] / floor(*m))}
+    if relay is not None:
+        out.update(
+            relay_ms=side_median(blocks, relay),
+            relay_vs_direct=per_round(blocks, lambda *m: m[relay] / m[direct]),
+            relayed_floor_vs_direct=per_round(
+                blocks, lambda *m: (m[miss] + m[relay]) / m[direct]),
+            vs_relayed_floor=per_round(blocks, lambda *m: m[archived] / (m[miss] + m[relay])))
+    return out
 
 
 def relay_ceiling(blocks, proxy=0, relay=1, direct=2, size=None):

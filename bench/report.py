@@ -306,6 +306,14 @@ def shunt_table(data):
                     fmt_spread(floor['miss_vs_direct'], '%.2fx'),
                     fmt_spread(floor['floor_vs_direct'], '%.2fx'),
                     fmt_spread(floor['vs_floor'], '%.2fx')))
+            if floor.get('relay_ms') is not None:
+                lines.append(
+                    '  - through the bare relay (`bench.relay`) %s ms, relay / direct %s; '
+                    '(miss + relayed GET) / direct **%s**; archived / that **%s**' % (
+                        fmt(floor['relay_ms'], '%.2f'),
+                        fmt_spread(floor['relay_vs_direct'], '%.2fx'),
+                        fmt_spread(floor['relayed_floor_vs_direct'], '%.2fx'),
+                        fmt_spread(floor['vs_relayed_floor'], '%.2fx')))
     if lst and lst.get('vs_both_plain'):
         lines.append('- the S3 server alone lists the archived half (boto3, pages of 1,000, same '
                      'alternation) in %s ms; (plain local + that) / plain local %s; spliced / '

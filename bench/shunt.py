@@ -14,7 +14,8 @@ noise; a block gives one ratio, the table min / median / max over the blocks:
   4 KiB, the first read of each object (distinct objects on both sides), where the shunt cannot
   start its remote read early. A third side in the same alternation, the local miss alone (a
   GET of a name that exists nowhere, same container, through proxy B), gives the sequential
-  floor of an archived GET: miss + direct GET (``bench.bounds``);
+  floor of an archived GET: miss + direct GET; a fourth, the same GET through the bare relay
+  (``bench.relay``), what relaying the body through one more process costs (``bench.bounds``);
 * a spliced listing of ``listing_entries`` (half local rows, half archived keys), paged by
   1,000, through proxy A vs the plain local listing of as many local rows through proxy B; and,
   in the same alternation, vs that plus the S3 server's own listing of the archived half
@@ -40,7 +41,7 @@ from s3_sync import layout
 from s3_sync.config import mapping_from_dict
 from s3_sync.swift_env import setup_swift
 
-from bench import bounds
+from bench import bounds, relay
 from bench.alternation import WARM_UP, alternate, compare
 
 PAGE = 1000
@@ -100,6 +101,7 @@ class Shunted:
             self.list_c: self._mapping(moto, self.list_c, **archive)}
         write_sync_conf(benv.info['sync_conf'], list(self.mappings.values()))
         self.a, self.b = benv.swift_conn(shunt=True), benv.swift_conn(shunt=False)
+        self.via_relay = None       # boto3 through the bare relay, while it runs (measure)
 
     def _mapping(self, target, container, **extra):
         m = {'account': self.benv.account, 'container': container, 'aws_bucket': self.bucket,
@@ -161,9 +163,10 @@ def _expect(wanted, what):
 
 
 def _with_floor(blocks):
-    """The archived GET (side 0) against the direct GET (side 2), and its floor."""
+    """The archived GET (side 0) against the direct GET (side 2), and its bounds: the local
+    miss (side 1), the GET through the bare relay (side 3)."""
     out = compare(blocks, 0, 2)
-    out['floor'] = bounds.shunt_floor(blocks, archived=0, miss=1, direct=2)
+    out['floor'] = bounds.shunt_floor(blocks, archived=0, miss=1, direct=2, relay=3)
     return out
 
 
@@ -175,23 +178,26 @@ def archived_get(sh, size, gets, rounds):
     return _with_floor(alternate([
         (lambda: _read_swift(sh.a, sh.arch_c, name), whole),
         missing(sh.b, sh.arch_c),
-        (lambda: _read_s3(sh, key), whole)], gets, rounds))
+        (lambda: _read_s3(sh.s3, sh.bucket, key), whole),
+        (lambda: _read_s3(sh.via_relay, sh.bucket, key), whole)], gets, rounds))
 
 
 def archived_first_get(sh, size, gets, rounds):
     """As ``archived_get``, but every request reads an object nobody read before (through the
     proxy and directly alike): the shunt's early remote read (``s3_sync.shunt.early``) never
     applies, the local miss and the remote read come one after the other."""
-    names = ['first-%d-%d' % (size, i) for i in range(2 * (gets * rounds + WARM_UP))]
+    names = ['first-%d-%d' % (size, i) for i in range(3 * (gets * rounds + WARM_UP))]
     body = os.urandom(size)
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda n: sh.put_remote(sh.arch_c, n, body), names))
-    through, direct = iter(names[0::2]), iter(names[1::2])
+    through, direct, relayed = iter(names[0::3]), iter(names[1::3]), iter(names[2::3])
     whole = _expect(size, 'a GET of %d bytes' % size)
     return _with_floor(alternate([
         (lambda: _read_swift(sh.a, sh.arch_c, next(through)), whole),
         missing(sh.b, sh.arch_c),
-        (lambda: _read_s3(sh, sh.key(sh.arch_c, next(direct))), whole)], gets, rounds))
+        (lambda: _read_s3(sh.s3, sh.bucket, sh.key(sh.arch_c, next(direct))), whole),
+        (lambda: _read_s3(sh.via_relay, sh.bucket, sh.key(sh.arch_c, next(relayed))), whole)],
+        gets, rounds))
 
 
 def _read_swift(conn, container, name):
@@ -199,8 +205,8 @@ def _read_swift(conn, container, name):
     return sum(len(chunk) for chunk in body)
 
 
-def _read_s3(sh, key):
-    return len(sh.s3.get_object(Bucket=sh.bucket, Key=key)['Body'].read())
+def _read_s3(client, bucket, key):
+    return len(client.get_object(Bucket=bucket, Key=key)['Body'].read())
 
 
 def full_listing(conn, container):
@@ -262,10 +268,12 @@ def measure(benv, counter, plan, workers, scratch, log):
         out['local_get'] = local_get(sh, sh.sync_c, gets, rounds)
         out['local_get_archive_mapped'] = local_get(sh, sh.arch_c, gets, rounds)
         log('shunt: local GET overhead %s' % (out['local_get']['overhead_pct'],))
-        out['archived_get'] = {
-            'small': archived_get(sh, 4096, gets, rounds),
-            'large': archived_get(sh, 16 * 2 ** 20, max(3, gets // 20), rounds),
-            'small_first': archived_first_get(sh, 4096, gets, rounds)}
+        with relay.running(benv.moto['aws_endpoint']) as relay_url:
+            sh.via_relay = benv.s3_client(endpoint=relay_url)
+            out['archived_get'] = {
+                'small': archived_get(sh, 4096, gets, rounds),
+                'large': archived_get(sh, 16 * 2 ** 20, max(3, gets // 20), rounds),
+                'small_first': archived_first_get(sh, 4096, gets, rounds)}
         log('shunt: archived GET / direct %s, %s' % (out['archived_get']['small']['ratio'],
                                                      out['archived_get']['large']['ratio']))
         out['listing'] = listing(sh, plan['listing_entries'], rounds, log)

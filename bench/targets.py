@@ -87,12 +87,21 @@ def shunt_bounds(size, first_read=None):
         ('  bound: local miss alone (the same GET of a name that exists nowhere, proxy B) / '
          'direct S3 GET', path(*get, 'floor', 'miss_vs_direct'),
          Bound(1.2, 'any shunt that asks Swift first'), 'at most', '%.2fx'),
+        ('  bound: the same GET through the bare relay / direct S3 GET (the shunt relays the '
+         'body too)', path(*get, 'floor', 'relay_vs_direct'), Bound(1.2, 'any shunt'),
+         'at most', '%.2fx'),
         ('  bound: sequential floor, local miss + direct S3 GET / direct S3 GET',
          path(*get, 'floor', 'floor_vs_direct'), Bound(1.2, 'a shunt that reads the remote '
                                                       'after the local 404'),
          'at most', '%.2fx'),
+        ('  bound: sequential floor with the hop, local miss + GET through the bare relay / '
+         'direct S3 GET', path(*get, 'floor', 'relayed_floor_vs_direct'),
+         Bound(1.2, 'a shunt that reads the remote after the local 404'), 'at most', '%.2fx'),
         ('  archived GET / its sequential floor', path(*get, 'floor', 'vs_floor'), None,
-         'at most', '%.2fx')]
+         'at most', '%.2fx'),
+        ('  archived GET / its sequential floor with the hop', path(*get, 'floor',
+                                                                  'vs_relayed_floor'),
+         None, 'at most', '%.2fx')]
     if first_read:
         first = ('shunt', 'archived_get', size + '_first')
         rows += [('  %s / direct S3 GET' % first_read, path(*first, 'ratio'), None, 'at most',

@@ -44,6 +44,15 @@ class TestBounds(unittest.TestCase):
         self.assertEqual(floor['floor_vs_direct'], (7 / 3, 2.5, 2.5))
         self.assertEqual(floor['vs_floor'], (1.0, 1.0, 1.2))
         self.assertEqual(floor['miss_ms'], 6.0)
+        self.assertNotIn('relayed_floor_vs_direct', floor)
+
+    def test_shunt_floor_with_the_relay_hop_counts_the_relayed_get(self):
+        # archived, miss, direct, relayed
+        floor = bounds.shunt_floor(blocks_of((12.0, 6.0, 4.0, 6.0)), relay=3)
+        self.assertEqual(floor['relay_vs_direct'], (1.5, 1.5, 1.5))
+        self.assertEqual(floor['relayed_floor_vs_direct'], (3.0, 3.0, 3.0))
+        self.assertEqual(floor['vs_relayed_floor'], (1.0, 1.0, 1.0))
+        self.assertEqual(floor['relay_ms'], 6.0)
 
     def test_relay_ceiling_latency_and_inverse_throughput_ratios(self):
         blocks = blocks_of((30.0, 20.0, 10.0), (30.0, 15.0, 10.0))     # proxymc, relay, direct
