@@ -288,6 +288,8 @@ def shunt_table(data):
     row('archived 16 MiB GET', 'proxy A', 'S3 server direct', arch.get('large'))
     row('archived 4 KiB GET, first read of each object (no early remote read)', 'proxy A',
         'S3 server direct', arch.get('small_first'))
+    row('archived 4 KiB GET, first read of each object after a spliced listing showed it',
+        'proxy A', 'S3 server direct', arch.get('small_listed'))
     lst = data.get('listing')
     if lst:
         row('listing of %d entries paged by 1,000 (%s)' % (
@@ -295,7 +297,8 @@ def shunt_table(data):
             lst.get('counts')), 'spliced, proxy A', 'plain local, proxy B', lst)
     lines.append('')
     for key, label in (('small', 'archived 4 KiB GET'), ('large', 'archived 16 MiB GET'),
-                       ('small_first', 'archived 4 KiB GET, first read of each object')):
+                       ('small_first', 'archived 4 KiB GET, first read of each object'),
+                       ('small_listed', 'archived 4 KiB GET, first read after a listing')):
         floor = (arch.get(key) or {}).get('floor')
         if floor:
             lines.append(

@@ -12,7 +12,8 @@ noise; a block gives one ratio, the table min / median / max over the blocks:
 * archived GET (4 KiB and 16 MiB, absent locally) through proxy A vs a direct GET of the same
   key from the S3 server (boto3, body read in full), the same object again and again; and, for
   4 KiB, the first read of each object (distinct objects on both sides), where the shunt cannot
-  start its remote read early. A third side in the same alternation, the local miss alone (a
+  start its remote read early; and the first read of each after a spliced listing showed the
+  names (a client that lists then reads: the shunt reads them early). A third side in the same alternation, the local miss alone (a
   GET of a name that exists nowhere, same container, through proxy B), gives the sequential
   floor of an archived GET: miss + direct GET; a fourth, the same GET through the bare relay
   (``bench.relay``), what relaying the body through one more process costs (``bench.bounds``);
@@ -182,14 +183,22 @@ def archived_get(sh, size, gets, rounds):
         (lambda: _read_s3(sh.via_relay, sh.bucket, key), whole)], gets, rounds))
 
 
-def archived_first_get(sh, size, gets, rounds):
+def archived_first_get(sh, size, gets, rounds, listed=False):
     """As ``archived_get``, but every request reads an object nobody read before (through the
-    proxy and directly alike): the shunt's early remote read (``s3_sync.shunt.early``) never
-    applies, the local miss and the remote read come one after the other."""
-    names = ['first-%d-%d' % (size, i) for i in range(3 * (gets * rounds + WARM_UP))]
+    proxy, directly and through the relay alike): the shunt's early remote read
+    (``s3_sync.shunt.early``) does not apply, the local miss and the remote read come one after
+    the other. ``listed``: the proxy's names were shown first by a spliced listing through
+    proxy A (untimed), as for a client that lists then reads: then their reads start early."""
+    prefix = '%s-%d-' % ('listed' if listed else 'first', size)
+    names = ['%s%d' % (prefix, i) for i in range(3 * (gets * rounds + WARM_UP))]
     body = os.urandom(size)
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda n: sh.put_remote(sh.arch_c, n, body), names))
+    if listed:
+        shown = full_listing(sh.a, sh.arch_c, prefix=prefix)
+        if shown != len(names):
+            raise AssertionError('the spliced listing showed %d of %d names' % (
+                shown, len(names)))
     through, direct, relayed = iter(names[0::3]), iter(names[1::3]), iter(names[2::3])
     whole = _expect(size, 'a GET of %d bytes' % size)
     return _with_floor(alternate([
@@ -209,10 +218,10 @@ def _read_s3(client, bucket, key):
     return len(client.get_object(Bucket=bucket, Key=key)['Body'].read())
 
 
-def full_listing(conn, container):
+def full_listing(conn, container, prefix=None):
     marker, total = '', 0
     while True:
-        _h, page = conn.get_container(container, marker=marker, limit=PAGE)
+        _h, page = conn.get_container(container, marker=marker, limit=PAGE, prefix=prefix)
         total += len(page)
         if len(page) < PAGE:
             return total
@@ -273,7 +282,8 @@ def measure(benv, counter, plan, workers, scratch, log):
             out['archived_get'] = {
                 'small': archived_get(sh, 4096, gets, rounds),
                 'large': archived_get(sh, 16 * 2 ** 20, max(3, gets // 20), rounds),
-                'small_first': archived_first_get(sh, 4096, gets, rounds)}
+                'small_first': archived_first_get(sh, 4096, gets, rounds),
+                'small_listed': archived_first_get(sh, 4096, gets, rounds, listed=True)}
         log('shunt: archived GET / direct %s, %s' % (out['archived_get']['small']['ratio'],
                                                      out['archived_get']['large']['ratio']))
         out['listing'] = listing(sh, plan['listing_entries'], rounds, log)
