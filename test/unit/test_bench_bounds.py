@@ -125,7 +125,7 @@ class Upstream(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         Upstream.seen.append((self.path, self.headers.get('Host'),
                               self.headers.get('Connection')))
-        body = (self.path.encode() + b'|') * 40000
+        body = (self.path.encode() + b'|') * (1000000 if self.path == '/big' else 40000)
         if self.path == '/chunked':
             self.send_response(200)
             self.send_header('Transfer-Encoding', 'chunked')
@@ -188,6 +188,12 @@ class TestBareRelay(unittest.TestCase):
         # the request went on as sent (Host: the client's signature holds), hop-by-hop gone
         self.assertEqual(Upstream.seen, [('/a', 'signed.example:1234', None),
                                          ('/b', 'signed.example:1234', None)])
+
+    def test_a_body_larger_than_the_relays_buffer_arrives_whole(self):
+        resp, body = self.get('/big')
+        self.assertEqual(body, b'/big|' * 1000000)
+        resp, body = self.get('/a')         # and the connection is still good after it
+        self.assertEqual(body, b'/a|' * 40000)
 
     def test_chunked_and_unframed_bodies_arrive_whole(self):
         resp, body = self.get('/chunked')
