@@ -3,10 +3,16 @@ round from them, judged against their target's limit, and the bare relay that is
 ceiling (served over loopback sockets, as the bench runs it)."""
 import http.client
 import http.server
+import os
+import subprocess
+import sys
 import threading
 import unittest
 
 from bench import alternation, bounds, relay, report, targets
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def blocks_of(*rounds):
@@ -155,7 +161,23 @@ class Upstream(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class TestBareRelay(unittest.TestCase):
+CHILD = 'S3SYNC_TEST_BARE_RELAY_CHILD'
+
+
+class TestBareRelayInItsOwnProcess(unittest.TestCase):
+    def test_relay_checks_pass_in_a_fresh_interpreter(self):
+        # Real threads and sockets, as the bench runs the relay: in a process of its own,
+        # untouched by what other test modules load (eventlet)
+        proc = subprocess.run(
+            [sys.executable, '-m', 'unittest', '-q', 'test.unit.test_bench_bounds.BareRelay'],
+            cwd=ROOT, env=dict(os.environ, **{CHILD: '1'}), capture_output=True, text=True,
+            timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        self.assertIn('Ran 4 tests', proc.stderr)
+
+
+@unittest.skipUnless(os.environ.get(CHILD), 'run by TestBareRelayInItsOwnProcess')
+class BareRelay(unittest.TestCase):
     def setUp(self):
         Upstream.seen = []
         self.upstream = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Upstream)
