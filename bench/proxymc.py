@@ -1,11 +1,13 @@
 """Measurement: what proxymc costs against reading the cloud bucket directly.
 
 GET of a 4 KiB and a 16 MiB object held by the cloud copy, through proxymc (Swift API, one
-keep-alive connection) and straight from the S3 server (boto3, keep-alive too), alternated
-request by request so both see the same noise, in ``rounds`` blocks: a ratio per block, given as
-min / median / max; and a full merged listing of N entries (half in the cloud, half on-prem)
+keep-alive connection), through the bare relay (``bench.relay``: the simplest relay process,
+the same boto3 client as the direct side pointed at it) and straight from the S3 server (boto3,
+keep-alive too), alternated request by request so all see the same noise, in ``rounds`` blocks:
+a ratio per block, given as min / median / max; the relay is what bounds any relay process here
+(``bench.bounds``). And a full merged listing of N entries (half in the cloud, half on-prem)
 against the two plain listings it is made of (the on-prem one through proxy B, the bucket's
-through boto3), alternated the same way.
+through boto3), alternated the same way. Every body is checked (size and bytes) untimed.
 Goal (issue 12): latency <= 1.2x direct, throughput >= 0.9x direct.
 """
 import concurrent.futures
@@ -16,8 +18,9 @@ import uuid
 
 import swiftclient
 
-from bench.shunt import alternate, compare, merge_rows
-from bench.stats import median, spread
+from bench import bounds, relay
+from bench.alternation import alternate, compare, per_round
+from bench.shunt import merge_rows
 from s3_sync import layout
 from s3_sync.config import mapping_from_dict
 
@@ -71,13 +74,17 @@ def measure(benv, counter, plan, workers, scratch, log):
                     raise
                 time.sleep(0.2)
         rounds = max(3, plan['rounds'])
-        out = {'rounds': rounds,
-               'get_4k': _gets(pmc, s3, bucket, container, key, 'small', plan['shunt_gets'],
-                               rounds),
-               'get_16m': _gets(pmc, s3, bucket, container, key, 'big',
-                                max(3, plan['shunt_gets'] // 20), rounds, BIG)}
-        log('proxymc: GET / direct 4 KiB %s, 16 MiB %s' % (out['get_4k']['ratio'],
-                                                           out['get_16m']['ratio']))
+        with relay.running(benv.moto['aws_endpoint']) as relay_url:
+            via_relay = benv.s3_client(endpoint=relay_url)
+            out = {'rounds': rounds,
+                   'get_4k': _gets(pmc, s3, via_relay, bucket, container, 'small', key, small,
+                                   plan['shunt_gets'], rounds),
+                   'get_16m': _gets(pmc, s3, via_relay, bucket, container, 'big', key, big,
+                                    max(3, plan['shunt_gets'] // 20), rounds)}
+        log('proxymc: GET / direct 4 KiB %s, 16 MiB %s; bare relay / direct %s, %s' % (
+            out['get_4k']['ratio'], out['get_16m']['ratio'],
+            out['get_4k']['relay']['relay_vs_direct'],
+            out['get_16m']['relay']['relay_vs_direct']))
         out['listing'] = _listing(benv, pmc, s3, bucket, container, key,
                                   plan.get('proxymc_listing', 10000), rounds, log)
         return out
@@ -86,28 +93,33 @@ def measure(benv, counter, plan, workers, scratch, log):
             f.write(previous)
 
 
-def _gets(pmc, s3, bucket, container, key, name, count, rounds, size=None):
-    """Each round alternates the two sides ``count`` times: median ms and the ratio per
-    round, as the shunt's figures (``bench.shunt.compare``)."""
-    expected = size or 4096
+def _gets(pmc, s3, via_relay, bucket, container, name, key, body, count, rounds):
+    """Each round alternates the three sides ``count`` times: median ms and the ratios per
+    round, as the shunt's figures (``bench.alternation.compare``); ``relay``: the bare relay's
+    figures (``bench.bounds.relay_ceiling``)."""
+    object_key = key(name)
 
-    def through_proxymc():
-        body = pmc.get_object(container, name)[1]
-        if len(body) != expected:       # a short read must never look fast
-            raise AssertionError('proxymc gave %d of %d bytes' % (len(body), expected))
-
-    def straight():
-        body = s3.get_object(Bucket=bucket, Key=key(name))['Body'].read()
-        if len(body) != expected:
-            raise AssertionError('the S3 server gave %d of %d bytes' % (len(body), expected))
-    blocks = alternate(through_proxymc, straight, count, rounds)
-    out = compare(blocks)
-    out.update(proxymc_ms=out['a_median_ms'], direct_ms=out['b_median_ms'], count=count)
-    if size:
+    def check(who):
+        def same(got):     # a short or wrong read must never look fast
+            if got != body:
+                raise AssertionError('%s gave %d bytes, not the %d stored' % (
+                    who, len(got), len(body)))
+        return same
+    blocks = alternate([
+        (lambda: pmc.get_object(container, name)[1], check('proxymc')),
+        (lambda: via_relay.get_object(Bucket=bucket, Key=object_key)['Body'].read(),
+         check('the bare relay')),
+        (lambda: s3.get_object(Bucket=bucket, Key=object_key)['Body'].read(),
+         check('the S3 server'))], count, rounds)
+    out = compare(blocks, 0, 2)
+    big = len(body) > 4096
+    out.update(proxymc_ms=out['a_median_ms'], direct_ms=out['b_median_ms'], count=count,
+               relay=bounds.relay_ceiling(blocks, 0, 1, 2, size=len(body) if big else None))
+    if big:
         # throughput ratio per round: direct median time / proxymc median time
-        out['throughput_ratio'] = spread([median(b) / median(a) for a, b in blocks])
-        out.update(proxymc_mib_s=size / (out['a_median_ms'] / 1000) / 2 ** 20,
-                   direct_mib_s=size / (out['b_median_ms'] / 1000) / 2 ** 20)
+        out['throughput_ratio'] = per_round(blocks, lambda p, _r, d: d / p)
+        out.update(proxymc_mib_s=len(body) / (out['a_median_ms'] / 1000) / 2 ** 20,
+                   direct_mib_s=len(body) / (out['b_median_ms'] / 1000) / 2 ** 20)
     return out
 
 
@@ -132,7 +144,7 @@ def _listing(benv, pmc, s3, bucket, container, key, total, rounds, log):
     def merged():
         listing = pmc.get_container(container, full_listing=True)[1]
         assert len(listing) == total + 2, len(listing)      # + small and big
-    out = compare(alternate(merged, plain, 1, rounds))
+    out = compare(alternate([merged, plain], 1, rounds))
     out.update(entries=total, merged_s=out['a_median_ms'] / 1000,
                plain_s=out['b_median_ms'] / 1000)
     return out

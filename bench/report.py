@@ -301,16 +301,42 @@ def shunt_table(data):
     row('archived 16 MiB GET', 'proxy A', 'S3 server direct', arch.get('large'))
     row('archived 4 KiB GET, first read of each object (no early remote read)', 'proxy A',
         'S3 server direct', arch.get('small_first'))
+    row('archived 4 KiB GET, first read of each object after a spliced listing showed it',
+        'proxy A', 'S3 server direct', arch.get('small_listed'))
     lst = data.get('listing')
     if lst:
         row('listing of %d entries paged by 1,000 (%s)' % (
             lst['entries'], 'half archived' if lst.get('ok') else 'FAILED: counts %s' %
             lst.get('counts')), 'spliced, proxy A', 'plain local, proxy B', lst)
+    lines.append('')
+    for key, label in (('small', 'archived 4 KiB GET'), ('large', 'archived 16 MiB GET'),
+                       ('small_first', 'archived 4 KiB GET, first read of each object'),
+                       ('small_listed', 'archived 4 KiB GET, first read after a listing')):
+        floor = (arch.get(key) or {}).get('floor')
+        if floor:
+            lines.append(
+                '- %s: the local miss alone (a name that exists nowhere, proxy B, same '
+                'alternation) %s ms, miss / direct %s; sequential floor (miss + direct) / '
+                'direct **%s**; archived / floor **%s**' % (
+                    label, fmt(floor['miss_ms'], '%.2f'),
+                    fmt_spread(floor['miss_vs_direct'], '%.2fx'),
+                    fmt_spread(floor['floor_vs_direct'], '%.2fx'),
+                    fmt_spread(floor['vs_floor'], '%.2fx')))
+            if floor.get('relay_ms') is not None:
+                lines.append(
+                    '  - through the bare relay (`bench.relay`) %s ms, relay / direct %s; '
+                    '(miss + relayed GET) / direct **%s**; archived / that **%s**' % (
+                        fmt(floor['relay_ms'], '%.2f'),
+                        fmt_spread(floor['relay_vs_direct'], '%.2fx'),
+                        fmt_spread(floor['relayed_floor_vs_direct'], '%.2fx'),
+                        fmt_spread(floor['vs_relayed_floor'], '%.2fx')))
     if lst and lst.get('vs_both_plain'):
-        lines += ['', '- the S3 server alone lists the archived half (boto3, pages of 1,000) in '
-                  '%s ms; spliced / (plain local + that), per round: **%s**' % (
-                      fmt(lst.get('remote_direct_ms'), '%.0f'),
-                      fmt_spread(lst['vs_both_plain'], '%.2fx'))]
+        lines.append('- the S3 server alone lists the archived half (boto3, pages of 1,000, same '
+                     'alternation) in %s ms; (plain local + that) / plain local %s; spliced / '
+                     '(plain local + that), per round: **%s**' % (
+                         fmt(lst.get('remote_direct_ms'), '%.0f'),
+                         fmt_spread(lst.get('floor_vs_local'), '%.2fx'),
+                         fmt_spread(lst['vs_both_plain'], '%.2fx')))
     return lines + ['']
 
 
@@ -334,6 +360,22 @@ def proxymc_table(data):
                  'listings) | %s | |' % (listing['entries'], fmt(listing['merged_s'], '%.2f'),
                                         fmt(listing['plain_s'], '%.2f'),
                                         fmt_spread(listing['ratio'], '%.2fx')))
+    lines.append('')
+    for key, label in (('get_4k', '4 KiB GET'), ('get_16m', '16 MiB GET')):
+        relay = data[key].get('relay')
+        if not relay:
+            continue
+        text = ('- %s through the bare relay (`bench.relay`, boto3 as the direct side, same '
+                'alternation): %s ms; relay / direct **%s**, proxymc / relay **%s**' % (
+                    label, fmt(relay['relay_ms'], '%.1f'),
+                    fmt_spread(relay['relay_vs_direct'], '%.2fx'),
+                    fmt_spread(relay['vs_relay'], '%.2fx')))
+        if relay.get('relay_mib_s'):
+            text += ('; throughput %s MiB/s, relay / direct **%s**, proxymc / relay **%s**' % (
+                fmt(relay['relay_mib_s'], '%.0f'),
+                fmt_spread(relay['relay_throughput_vs_direct'], '%.2fx'),
+                fmt_spread(relay['throughput_vs_relay'], '%.2fx')))
+        lines.append(text)
     return lines + ['']
 
 

@@ -12,10 +12,18 @@ noise; a block gives one ratio, the table min / median / max over the blocks:
 * archived GET (4 KiB and 16 MiB, absent locally) through proxy A vs a direct GET of the same
   key from the S3 server (boto3, body read in full), the same object again and again; and, for
   4 KiB, the first read of each object (distinct objects on both sides), where the shunt cannot
-  start its remote read early;
+  start its remote read early; and the first read of each after a spliced listing showed the
+  names (a client that lists then reads: the shunt reads them early). A third side in the same alternation, the local miss alone (a
+  GET of a name that exists nowhere, same container, through proxy B), gives the sequential
+  floor of an archived GET: miss + direct GET; a fourth, the same GET through the bare relay
+  (``bench.relay``), what relaying the body through one more process costs (``bench.bounds``);
 * a spliced listing of ``listing_entries`` (half local rows, half archived keys), paged by
-  1,000, through proxy A vs the plain local listing of as many local rows through proxy B; and
-  vs that plus the S3 server's own listing of the archived half (boto3, pages of 1,000).
+  1,000, through proxy A vs the plain local listing of as many local rows through proxy B; and,
+  in the same alternation, vs that plus the S3 server's own listing of the archived half
+  (boto3, pages of 1,000).
+
+Every answer is checked outside its timing: archived bodies their full size, misses a 404;
+listings count their entries (a wrong count marks the listing figure failed).
 
 Rows for the listings are merged straight into every replica of the container DBs (PUTting
 10,000 objects would take minutes here); the archived half is PUT into the bucket.
@@ -34,11 +42,10 @@ from s3_sync import layout
 from s3_sync.config import mapping_from_dict
 from s3_sync.swift_env import setup_swift
 
-from bench import phases
-from bench.stats import median, percentile, spread
+from bench import bounds, phases, relay
+from bench.alternation import WARM_UP, alternate, compare
 
 PAGE = 1000
-WARM_UP = 3
 PROBE_TIMEOUT = 30
 
 
@@ -95,6 +102,7 @@ class Shunted:
             self.list_c: self._mapping(moto, self.list_c, **archive)}
         write_sync_conf(benv.info['sync_conf'], list(self.mappings.values()))
         self.a, self.b = benv.swift_conn(shunt=True), benv.swift_conn(shunt=False)
+        self.via_relay = None       # boto3 through the bare relay, while it runs (measure)
 
     def _mapping(self, target, container, **extra):
         m = {'account': self.benv.account, 'container': container, 'aws_bucket': self.bucket,
@@ -127,84 +135,93 @@ class Shunted:
         write_sync_conf(self.benv.info['sync_conf'], [])
 
 
-def ms(fn):
-    start = time.perf_counter()
-    fn()
-    return (time.perf_counter() - start) * 1000
-
-
-def alternate(first, second, n, rounds):
-    """Time ``first`` and ``second`` alternately, ``n`` each per round; per-round medians."""
-    for _ in range(WARM_UP):     # connections, auth tokens and caches warm, outside the timing
-        first()
-        second()
-    blocks = []
-    for _ in range(rounds):
-        ta, tb = [], []
-        for _ in range(n):
-            ta.append(ms(first))
-            tb.append(ms(second))
-        blocks.append((ta, tb))
-    return blocks
-
-
-def compare(blocks, overhead=False):
-    """min/median/max over rounds of median(A)/median(B) (or its overhead in %)."""
-    ratios = [median(a) / median(b) for a, b in blocks]
-    all_a = [x for a, _b in blocks for x in a]
-    all_b = [x for _a, b in blocks for x in b]
-    out = {'a_median_ms': median(all_a), 'b_median_ms': median(all_b),
-           'a_p99_ms': percentile(all_a, 99), 'b_p99_ms': percentile(all_b, 99),
-           'ratio': spread(ratios), 'each': len(all_a)}
-    if overhead:
-        out['overhead_pct'] = spread([(r - 1) * 100 for r in ratios])
-    return out
-
-
 def local_get(sh, container, gets, rounds):
     sh.benv.populate(container, 1, 4096, prefix='local')
     name = 'local-000000'
-    return compare(alternate(lambda: sh.a.get_object(container, name),
-                             lambda: sh.b.get_object(container, name),
+    return compare(alternate([lambda: sh.a.get_object(container, name),
+                              lambda: sh.b.get_object(container, name)],
                              gets, rounds), overhead=True)
+
+
+def missing(conn, container):
+    """A GET of a name that exists nowhere, through ``conn``: Swift's miss alone."""
+    name = 'nowhere-%s' % uuid.uuid4().hex
+
+    def call():
+        try:
+            conn.get_object(container, name)
+        except Exception as exc:
+            return getattr(exc, 'http_status', exc)
+        return 200
+    return call, _expect(404, 'the local miss')
+
+
+def _expect(wanted, what):
+    def check(got):
+        if got != wanted:
+            raise AssertionError('%s gave %r, not %r' % (what, got, wanted))
+    return check
+
+
+def _with_floor(blocks):
+    """The archived GET (side 0) against the direct GET (side 2), and its bounds: the local
+    miss (side 1), the GET through the bare relay (side 3)."""
+    out = compare(blocks, 0, 2)
+    out['floor'] = bounds.shunt_floor(blocks, archived=0, miss=1, direct=2, relay=3)
+    return out
 
 
 def archived_get(sh, size, gets, rounds):
     name = 'archived-%d' % size
     sh.put_remote(sh.arch_c, name, os.urandom(size))
     key = sh.key(sh.arch_c, name)
-    return compare(alternate(
-        lambda: _read_swift(sh.a, sh.arch_c, name),
-        lambda: sh.s3.get_object(Bucket=sh.bucket, Key=key)['Body'].read(),
-        gets, rounds))
+    whole = _expect(size, 'a GET of %d bytes' % size)
+    return _with_floor(alternate([
+        (lambda: _read_swift(sh.a, sh.arch_c, name), whole),
+        missing(sh.b, sh.arch_c),
+        (lambda: _read_s3(sh.s3, sh.bucket, key), whole),
+        (lambda: _read_s3(sh.via_relay, sh.bucket, key), whole)], gets, rounds))
 
 
-def archived_first_get(sh, size, gets, rounds):
+def archived_first_get(sh, size, gets, rounds, listed=False):
     """As ``archived_get``, but every request reads an object nobody read before (through the
-    proxy and directly alike): the shunt's early remote read (``s3_sync.shunt.early``) never
-    applies, the local miss and the remote read come one after the other."""
-    names = ['first-%d-%d' % (size, i) for i in range(2 * (gets * rounds + WARM_UP))]
+    proxy, directly and through the relay alike): the shunt's early remote read
+    (``s3_sync.shunt.early``) does not apply, the local miss and the remote read come one after
+    the other. ``listed``: the proxy's names were shown first by a spliced listing through
+    proxy A (untimed), as for a client that lists then reads: then their reads start early."""
+    prefix = '%s-%d-' % ('listed' if listed else 'first', size)
+    names = ['%s%d' % (prefix, i) for i in range(3 * (gets * rounds + WARM_UP))]
     body = os.urandom(size)
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda n: sh.put_remote(sh.arch_c, n, body), names))
-    through, direct = iter(names[0::2]), iter(names[1::2])
-    return compare(alternate(
-        lambda: _read_swift(sh.a, sh.arch_c, next(through)),
-        lambda: sh.s3.get_object(Bucket=sh.bucket,
-                                 Key=sh.key(sh.arch_c, next(direct)))['Body'].read(),
+    if listed:
+        shown = full_listing(sh.a, sh.arch_c, prefix=prefix)
+        if shown != len(names):
+            raise AssertionError('the spliced listing showed %d of %d names' % (
+                shown, len(names)))
+    through, direct, relayed = iter(names[0::3]), iter(names[1::3]), iter(names[2::3])
+    whole = _expect(size, 'a GET of %d bytes' % size)
+    return _with_floor(alternate([
+        (lambda: _read_swift(sh.a, sh.arch_c, next(through)), whole),
+        missing(sh.b, sh.arch_c),
+        (lambda: _read_s3(sh.s3, sh.bucket, sh.key(sh.arch_c, next(direct))), whole),
+        (lambda: _read_s3(sh.via_relay, sh.bucket, sh.key(sh.arch_c, next(relayed))), whole)],
         gets, rounds))
 
 
 def _read_swift(conn, container, name):
     _headers, body = conn.get_object(container, name, resp_chunk_size=2 ** 20)
-    for _chunk in body:
-        pass
+    return sum(len(chunk) for chunk in body)
 
 
-def full_listing(conn, container):
+def _read_s3(client, bucket, key):
+    return len(client.get_object(Bucket=bucket, Key=key)['Body'].read())
+
+
+def full_listing(conn, container, prefix=None):
     marker, total = '', 0
     while True:
-        _h, page = conn.get_container(container, marker=marker, limit=PAGE)
+        _h, page = conn.get_container(container, marker=marker, limit=PAGE, prefix=prefix)
         total += len(page)
         if len(page) < PAGE:
             return total
@@ -227,24 +244,27 @@ def listing(sh, entries, rounds, log):
 
     def spliced():
         counts['spliced'] = full_listing(sh.a, sh.list_c)
+        return counts['spliced']
 
     def plain():
         counts['plain'] = full_listing(sh.b, sh.plain_c)
+        return counts['plain']
 
     def remote():
         counts['remote'] = sum(len(page.get('Contents', [])) for page in
                                sh.s3.get_paginator('list_objects').paginate(
                                    Bucket=sh.bucket, Prefix=prefix,
                                    PaginationConfig={'PageSize': PAGE}))
-    blocks = alternate(spliced, plain, 1, rounds)
+        return counts['remote']
+    # The S3 server's own listing of the archived half (boto3, pages of 1,000), a third side of
+    # the same alternation: the part of the spliced listing no proxy can make faster.
+    # (a wrong count is reported as such, in ``ok``: the GET figures above stay)
+    blocks = alternate([spliced, plain, remote], 1, rounds)
     out = compare(blocks)
-    # What the S3 server alone takes to list the archived half (boto3, pages of 1,000), in
-    # the same rounds: the part of the spliced listing no proxy can make faster.
-    remote_ms = [ms(remote) for _ in range(rounds)]
-    out['remote_direct_ms'] = median(remote_ms)
-    out['vs_both_plain'] = spread([a[0] / (b[0] + r) for (a, b), r in zip(blocks, remote_ms)])
+    out.update(bounds.listing_floor(blocks))
     out.update(entries=entries, counts=counts,
-               ok=counts.get('spliced') == entries and counts.get('plain') == entries)
+               ok=counts.get('spliced') == entries and counts.get('plain') == entries and
+               counts.get('remote') == len(remote_names))
     return out
 
 
@@ -259,11 +279,14 @@ def measure(benv, counter, plan, workers, scratch, log):
             out['local_get'] = local_get(sh, sh.sync_c, gets, rounds)
             out['local_get_archive_mapped'] = local_get(sh, sh.arch_c, gets, rounds)
         log('shunt: local GET overhead %s' % (out['local_get']['overhead_pct'],))
-        with phases.phase('archived GET'):
+        with phases.phase('archived GET'), \
+                relay.running(benv.moto['aws_endpoint']) as relay_url:
+            sh.via_relay = benv.s3_client(endpoint=relay_url)
             out['archived_get'] = {
                 'small': archived_get(sh, 4096, gets, rounds),
                 'large': archived_get(sh, 16 * 2 ** 20, max(3, gets // 20), rounds),
-                'small_first': archived_first_get(sh, 4096, gets, rounds)}
+                'small_first': archived_first_get(sh, 4096, gets, rounds),
+                'small_listed': archived_first_get(sh, 4096, gets, rounds, listed=True)}
         log('shunt: archived GET / direct %s, %s' % (out['archived_get']['small']['ratio'],
                                                      out['archived_get']['large']['ratio']))
         with phases.phase('listing'):

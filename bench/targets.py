@@ -3,9 +3,18 @@
 Each target reads one (min, median, max) figure out of the results and a limit. "met" is
 judged on the median; "every round" is added when the worst round meets it too. A figure the
 run did not produce is "not measured", never a pass.
+
+Under a target, its bounds (``bench.bounds``, measured in the same alternation): what no
+implementation of that kind can beat here, judged against the target's own limit, so the table
+says whether the target is within reach on this machine at all.
 """
+import collections
+
 from bench import container_sync
 from bench.stats import fmt_spread
+
+# A bound's row: the limit of the target it bounds, and which implementations it bounds.
+Bound = collections.namedtuple('Bound', 'limit of')
 
 
 def _get(results, *path):
@@ -71,6 +80,37 @@ def ours_exposed_manifests(results):
         'moments', 0)
 
 
+def shunt_bounds(size, first_reads=()):
+    """The rows under an archived-GET target: its bounds, and the GET against them."""
+    get = ('shunt', 'archived_get', size)
+    rows = [
+        ('  bound: local miss alone (the same GET of a name that exists nowhere, proxy B) / '
+         'direct S3 GET', path(*get, 'floor', 'miss_vs_direct'),
+         Bound(1.2, 'any shunt that asks Swift first'), 'at most', '%.2fx'),
+        ('  bound: the same GET through the bare relay / direct S3 GET (the shunt relays the '
+         'body too)', path(*get, 'floor', 'relay_vs_direct'), Bound(1.2, 'any shunt'),
+         'at most', '%.2fx'),
+        ('  bound: sequential floor, local miss + direct S3 GET / direct S3 GET',
+         path(*get, 'floor', 'floor_vs_direct'), Bound(1.2, 'a shunt that reads the remote '
+                                                      'after the local 404'),
+         'at most', '%.2fx'),
+        ('  bound: sequential floor with the hop, local miss + GET through the bare relay / '
+         'direct S3 GET', path(*get, 'floor', 'relayed_floor_vs_direct'),
+         Bound(1.2, 'a shunt that reads the remote after the local 404'), 'at most', '%.2fx'),
+        ('  archived GET / its sequential floor', path(*get, 'floor', 'vs_floor'), None,
+         'at most', '%.2fx'),
+        ('  archived GET / its sequential floor with the hop', path(*get, 'floor',
+                                                                  'vs_relayed_floor'),
+         None, 'at most', '%.2fx')]
+    for key, label in first_reads:
+        first = ('shunt', 'archived_get', key)
+        rows += [('  %s / direct S3 GET' % label, path(*first, 'ratio'), None, 'at most',
+                  '%.2fx'),
+                 ('  %s / its sequential floor' % label, path(*first, 'floor', 'vs_floor'),
+                  None, 'at most', '%.2fx')]
+    return rows
+
+
 def ratio_to(workload, other):
     return lambda results: _get(results, workload, 'summary', 'ours', 'ratio', other,
                                 'objs_per_s')
@@ -96,14 +136,33 @@ TARGETS = [
      path('shunt', 'local_get', 'overhead_pct'), 5.0, 'at most', '%+.1f %%'),
     ('shunt: archived 4 KiB GET / direct S3 GET (median latency)',
      path('shunt', 'archived_get', 'small', 'ratio'), 1.2, 'at most', '%.2fx'),
+] + shunt_bounds('small', (('small_first', 'first read of each object (no early remote read)'),
+                          ('small_listed', 'first read of each object after a spliced listing '
+                           'showed it'))) + [
     ('shunt: archived 16 MiB GET / direct S3 GET (median latency)',
      path('shunt', 'archived_get', 'large', 'ratio'), 1.2, 'at most', '%.2fx'),
+] + shunt_bounds('large') + [
     ('shunt: spliced listing of 10,000 (half archived) / plain local listing',
      path('shunt', 'listing', 'ratio'), 2.0, 'at most', '%.2fx'),
+    ('  bound: plain local listing + the S3 server\'s own listing of the archived half / plain '
+     'local listing', path('shunt', 'listing', 'floor_vs_local'), Bound(2.0, 'any splice'),
+     'at most', '%.2fx'),
+    ('  spliced / (plain local + the S3 server\'s own listing of the archived half)',
+     path('shunt', 'listing', 'vs_both_plain'), None, 'at most', '%.2fx'),
     ('proxymc: 4 KiB cloud GET / direct S3 GET (median latency)',
      path('proxymc', 'get_4k', 'ratio'), 1.2, 'at most', '%.2fx'),
+    ('  bound: bare relay / direct S3 GET (same client, same S3 server)',
+     path('proxymc', 'get_4k', 'relay', 'relay_vs_direct'), Bound(1.2, 'any relay process'),
+     'at most', '%.2fx'),
+    ('  proxymc / bare relay', path('proxymc', 'get_4k', 'relay', 'vs_relay'), None,
+     'at most', '%.2fx'),
     ('proxymc: 16 MiB cloud GET, throughput / direct S3 GET',
      path('proxymc', 'get_16m', 'throughput_ratio'), 0.9, 'at least', '%.2fx'),
+    ('  bound: bare relay throughput / direct S3 GET',
+     path('proxymc', 'get_16m', 'relay', 'relay_throughput_vs_direct'),
+     Bound(0.9, 'any relay process'), 'at least', '%.2fx'),
+    ('  proxymc throughput / bare relay', path('proxymc', 'get_16m', 'relay',
+                                              'throughput_vs_relay'), None, 'at least', '%.2fx'),
     ('proxymc: merged listing of 10,000 (half cloud) / both plain listings',
      path('proxymc', 'listing', 'ratio'), None, 'at most', '%.2fx'),
     ('2 daemon processes / 1 process on one node (CPU-bound workload: a scan of excluded rows)',
@@ -155,11 +214,30 @@ def judge(figure, limit, sense):
         return 'not measured'
     if limit is None:
         return '(reported)'
+    if isinstance(limit, Bound):
+        return reach(figure, limit, sense)
     ok = (lambda v: v >= limit) if sense == 'at least' else (lambda v: v <= limit)
     if not ok(figure[1]):
         return '**no**'
     worst = figure[0] if sense == 'at least' else figure[2]
     return 'yes, every round' if ok(worst) else 'yes (median; not every round)'
+
+
+def reach(figure, bound, sense):
+    """A bound against the limit of its target: beyond it, no such implementation meets the
+    target on this machine (judged on the median, as targets are)."""
+    ok = figure[1] >= bound.limit if sense == 'at least' else figure[1] <= bound.limit
+    if ok:
+        return 'within the limit: reachable by %s' % bound.of
+    return '**beyond the limit: out of reach here for %s**' % bound.of
+
+
+def limit_text(limit, sense, spec):
+    if limit is None:
+        return 'n/a'
+    if isinstance(limit, Bound):
+        return 'bound (target %s %s)' % (sense, spec % limit.limit)
+    return '%s %s' % (sense, spec % limit)
 
 
 def table(results):
@@ -171,6 +249,6 @@ def table(results):
         if figure is not None and not isinstance(figure, tuple):
             figure = (figure, figure, figure)
         lines.append('| %s | %s | %s | %s |' % (
-            what, 'n/a' if limit is None else '%s %s' % (sense, spec % limit),
+            what, limit_text(limit, sense, spec),
             fmt_spread(figure, spec, missing='not measured'), judge(figure, limit, sense)))
     return lines

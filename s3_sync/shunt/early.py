@@ -13,9 +13,10 @@ answer still decides:
   object is no longer taken for archived (a restore, or a client's new write, brought it
   back).
 
-Only objects served from the remote before are read early, so a local object costs no remote
-request, and a wrong guess (the object came back) costs one remote request, once. The first read
-of an archived object is sequential.
+Only objects served from the remote before, or shown by a spliced listing on the remote side
+alone (a client that lists then reads), are read early, so a local object costs no remote
+request, and a wrong guess (the object came back) costs one remote request, once. Any other
+first read of an archived object is sequential.
 """
 import time
 

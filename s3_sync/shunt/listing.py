@@ -241,7 +241,9 @@ class ListingSplice:
         self.logger = logger
         self.local_location = local_location
 
-    def __call__(self, env, start_response, provider, container):
+    def __call__(self, env, start_response, provider, container, listed_remote=None):
+        """``listed_remote``: called with the names this listing found on the remote side
+        alone (``early`` may then start their reads early)."""
         req = Request(env)
         try:
             params = listing_params(req)
@@ -275,6 +277,10 @@ class ListingSplice:
             else:
                 return self._remote_failed(req, provider, err, env, start_response)
         listing = splice(local, remote, params[4], params[5], self.local_location)
+        if listed_remote is not None and remote:
+            local_keys = {entry_key(e) for e in local}
+            listed_remote([e['name'] for e in remote
+                           if 'name' in e and e['name'] not in local_keys])
         out, content_type = render(listing, out_type, container)
         if not out:
             status = '204 No Content'

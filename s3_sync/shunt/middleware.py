@@ -11,8 +11,9 @@ object's sync status (``sync_status``), for any mapping.
 
 Safety: the shunt sits after the auth middleware, and the remote is used only after the
 local request came back 404 (objects), 2xx (deletes) or 200 (listings); an object this proxy
-lately served from the remote has its remote read started alongside the local one (``early``),
-for an authenticated client, but only a local 404 lets its answer out. Swift decides
+lately served from the remote, or lately listed on the remote side alone, has its remote read
+started alongside the local one (``early``), for an authenticated client, but only a local 404
+lets its answer out. Swift decides
 authorization before it looks for the object, so a client that may not read or write the
 container gets its 401/403 unchanged and nothing from the remote.
 """
@@ -57,6 +58,10 @@ class CloudShunt:
                                 '(ProxyFS accounts are not supported)')
         self.objects = ObjectFallback(app, self.logger)
         self.recently_remote = RecentlyRemote()
+        # names a spliced listing lately showed on the remote side alone: a client that lists
+        # then reads gets its first reads early too (kept apart, so a big listing never
+        # pushes out the objects actually read)
+        self.listed_remote = RecentlyRemote()
         self.listing = ListingSplice(app, self.logger)
         self.writes = ArchiveWrites(app, self.logger)
         self.sync_status = SyncStatus(app, self.profiles, self.logger)
@@ -77,7 +82,8 @@ class CloudShunt:
         mapping, account, container, obj = target
         provider = self.profiles.provider(mapping, container)
         if obj is None:
-            return self.listing(env, start_response, provider, container)
+            return self.listing(env, start_response, provider, container,
+                                self._listed(env, mapping, account, container))
         if env['REQUEST_METHOD'] in WRITES:
             return self.writes(env, start_response, mapping, provider, (account, container, obj))
         return self._object(env, start_response, mapping, provider, (account, container, obj))
@@ -107,10 +113,22 @@ class CloudShunt:
             return None
         return mapping, account, container, (wsgi_to_str(obj) if obj is not None else None)
 
+    def _listed(self, env, mapping, account, container):
+        """What remembers the remote-only names of a listing, or None: not for anonymous
+        clients (they read nothing early) nor restoring mappings (their next read is local)."""
+        if not authenticated(env) or mapping.restore_object:
+            return None
+
+        def remember(names):
+            for name in names:
+                self.listed_remote.remember((account, container, name))
+        return remember
+
     def _object(self, env, start_response, mapping, provider, target):
         req = Request(env)
         early = None
-        if target in self.recently_remote and authenticated(env):
+        if authenticated(env) and (target in self.recently_remote or
+                                   target in self.listed_remote):
             early = EarlyRead(first_read(req, provider, target[2]))
         try:
             body, local = read_locally(self.app, env, start_response)
@@ -121,14 +139,18 @@ class CloudShunt:
         if local is None:
             if early is not None:
                 early.discard()
-                self.recently_remote.forget(target)
+                self._forget(target)
             return body
         resp = self.objects(req, mapping, provider, target, local, early)
         if resp.status_int // 100 == 2 and not restores(req, mapping):
             self.recently_remote.remember(target)
         elif early is not None:
-            self.recently_remote.forget(target)
+            self._forget(target)
         return resp(env, start_response)
+
+    def _forget(self, target):
+        self.recently_remote.forget(target)
+        self.listed_remote.forget(target)
 
     @property
     def migrations(self):

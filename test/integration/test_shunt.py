@@ -195,6 +195,19 @@ class ShuntBehaviour:
         status, headers, got = self.raw('HEAD', '/%s/obj' % c)
         self.assertEqual((status, got, headers['content-length']), (200, b'', str(len(body))))
 
+    def test_names_listed_archived_read_right_and_later_local_writes_win(self):
+        # A client that lists then reads: the shunt starts the reads of names the listing
+        # showed remote-only early; Swift's answer still decides.
+        c = self.container()
+        self.put_remote(c, 'arch', b'archived body')
+        self.put_remote(c, 'again', b'old archived body')
+        self.assertEqual([e['name'] for e in self.conn.get_container(c)[1]], ['again', 'arch'])
+        self.local.put_object(c, 'again', b'new local body')     # written after the listing
+        self.assertEqual(self.conn.get_object(c, 'arch')[1], b'archived body')
+        self.assertEqual(self.conn.get_object(c, 'again')[1], b'new local body')
+        self.local.delete_object(c, 'again')      # the client's delete hides the archived copy
+        self.assertEqual(self.raw('GET', '/%s/again' % c)[0], 404)
+
     def test_missing_everywhere_is_a_404_with_matching_length(self):
         c = self.container()
         status, headers, body = self.raw('GET', '/%s/nothing' % c)

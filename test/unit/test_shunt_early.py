@@ -25,7 +25,7 @@ class YieldingSwift:
         return self.swift(env, start_response)
 
 
-class TestEarlyReads(ShuntTestCase):
+class EarlyCase(ShuntTestCase):
     def setUp(self):
         super().setUp()
         self.local = YieldingSwift(self.swift, self.remote)
@@ -37,6 +37,8 @@ class TestEarlyReads(ShuntTestCase):
         kw.setdefault('environ', dict(USER))
         return self.request(path, **kw)
 
+
+class TestEarlyReads(EarlyCase):
     def test_first_archived_get_reads_the_remote_only_after_the_local_404(self):
         self.remote.add('o', b'remote body')
         resp = self.get()
@@ -99,6 +101,59 @@ class TestEarlyReads(ShuntTestCase):
         self.get()
         self.get()
         self.assertEqual(self.local.remote_reads_seen[1], 1)
+
+
+class TestEarlyReadsAfterListing(EarlyCase):
+    """A client that lists then reads: the names the spliced listing showed on the remote side
+    alone are read early on their first GET."""
+
+    def list_container(self, environ=USER):
+        self.swift.containers.add('/v1/a/c')
+        return self.request('/v1/a/c', environ=dict(environ))
+
+    def test_first_get_of_a_name_listed_remote_only_reads_early(self):
+        self.remote.add('o', b'remote body')
+        self.assertEqual(self.list_container().status_int, 200)
+        resp = self.get()
+        self.assertEqual((resp.status_int, resp.body), (200, b'remote body'))
+        self.assertEqual(self.local.remote_reads_seen, [1])     # started before Swift answered
+        self.assertEqual(len(self.remote_gets()), 1)
+
+    def test_name_listed_on_both_sides_is_read_locally_with_no_remote_read(self):
+        self.remote.add('o', b'remote body')
+        self.swift.add('/v1/a/c/o', b'local body')
+        self.list_container()
+        resp = self.get()
+        self.assertEqual((resp.status_int, resp.body), (200, b'local body'))
+        eventlet.sleep(0)
+        self.assertEqual(self.remote_gets(), [])
+
+    def test_local_object_written_after_the_listing_wins_and_is_forgotten(self):
+        self.remote.add('o', b'remote body')
+        self.list_container()
+        self.swift.add('/v1/a/c/o', b'new local body')
+        closed = self.remote.closed
+        resp = self.get()
+        self.assertEqual((resp.status_int, resp.body), (200, b'new local body'))
+        eventlet.sleep(0)
+        self.assertEqual(self.remote.closed, closed + 1)    # the early read, unread
+        self.get()
+        self.assertEqual(len(self.remote_gets()), 1)        # forgotten: no second early read
+
+    def test_anonymous_listing_remembers_nothing(self):
+        self.remote.add('o', b'remote body')
+        self.list_container(environ={})
+        self.get()
+        self.assertEqual(self.local.remote_reads_seen, [0])
+
+    def test_restoring_mapping_remembers_no_listed_name(self):
+        from test.unit.test_shunt_objects import archive_mapping
+        self.write_config([archive_mapping(restore_object=True)])
+        self.shunt.profiles.reload_if_changed(force=True)
+        self.remote.add('o', b'remote body')
+        self.list_container()
+        self.get()
+        self.assertEqual(self.local.remote_reads_seen, [0])
 
 
 class TestRecentlyRemote(unittest.TestCase):
