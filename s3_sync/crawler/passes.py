@@ -125,6 +125,10 @@ class DbPasses:
         # epoch seconds: before this, rows newer than handed_over may be the root's too
         self.settled = settled
         self.grace = grace
+        # ROWID after which rows are ones this crawl's primary pass reached first (or not yet),
+        # and when that pass ended: see reached_late. None on a DB's first crawl.
+        self.reached_from = None
+        self.reached_at = None
 
     # -- handing rows to the sync side ------------------------------------
     def _call(self, row):
@@ -178,6 +182,10 @@ class DbPasses:
         # such rows after a kill costs no remote request, and a scan of a big container is
         # not held to a status-file write (and its fsyncs) per chunk.
         unsaved, saved_at = False, self.timer()
+        # Only a DB crawled before in this run has a checkpoint that tells how far behind
+        # this replica is; a first crawl (a start, a lost status file) checks old rows itself.
+        if prog.saved and self.resume is None:
+            self.reached_from = prog.last_row
         try:
             while True:
                 if prog.pending_full():
@@ -214,6 +222,7 @@ class DbPasses:
                 if stuck is not None or len(rows) < self.chunk or self.stopping():
                     return
         finally:
+            self.reached_at = self.clock()
             if unsaved:
                 prog.save()
 
@@ -369,7 +378,24 @@ class DbPasses:
         """When this replica hands ``row`` if the remote still lacks it (epoch seconds): a
         slack plus its takeover delay after the row was written, or after it came here."""
         since = self.handed_over if self.came_from_elsewhere(row) else self.due_at(row)
-        return since + self.slack + self.takeover_delay(row)
+        at = since + self.slack + self.takeover_delay(row)
+        if self.reached_late(row):
+            at = max(at, self.reached_at + self.slack)
+        return at
+
+    def reached_late(self, row):
+        """A row of another replica's share that this replica's primary pass reached only in
+        this crawl (or not yet), though it had a checkpoint from an earlier one.
+
+        This replica is then behind by about the time since the row came due, and the
+        owner's daemon, on a node as loaded, may be as far behind: taken over at the slack,
+        the row would go up from both at the same moment (under load, a crawl can take longer
+        than the slack). So such a row is left to its owner for a slack from now, then
+        checked again with a listing: a missing owner's share waits that long once more."""
+        if self.reached_from is None or self.reached_at is None or \
+                row['ROWID'] <= self.reached_from or self.came_from_elsewhere(row):
+            return False
+        return (self.job.index - owner_index(row['name'])) % self.job.count != 0
 
     def due_at(self, row):
         """When the row's owner propagates it (epoch seconds): at once, or once ``copy_after``
