@@ -26,7 +26,9 @@ is gone was superseded by a newer row, which the primary pass sees on its own.
 passed since it came due (its write, plus ``copy_after``) and asks the sync side, in one batch per chunk, which rows the remote does
 not reflect; only those are handled again: at once by the row's owner and the replica after it,
 by each further replica a slack later (a pending entry, checked again with a listing then), so
-that a missing replica's share is taken over by one survivor.
+that a missing replica's share is taken over by one survivor. A row of another replica's share
+that this crawl's primary pass reached first (this replica was behind, and under the same load
+the owner may be as far behind) is left to its owner for a slack from then, the same way.
 
 A DB that sharding made (a root's fresh DB, a shard) receives rows another DB of the container
 held first, with their old timestamps: the crawl of that DB (another replica on another node,
