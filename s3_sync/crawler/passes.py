@@ -26,7 +26,9 @@ is gone was superseded by a newer row, which the primary pass sees on its own.
 passed since it came due (its write, plus ``copy_after``) and asks the sync side, in one batch per chunk, which rows the remote does
 not reflect; only those are handled again: at once by the row's owner and the replica after it,
 by each further replica a slack later (a pending entry, checked again with a listing then), so
-that a missing replica's share is taken over by one survivor.
+that a missing replica's share is taken over by one survivor. A row of another replica's share
+that this crawl's primary pass reached first (this replica was behind, and under the same load
+the owner may be as far behind) is left to its owner for a slack from then, the same way.
 
 A DB that sharding made (a root's fresh DB, a shard) receives rows another DB of the container
 held first, with their old timestamps: the crawl of that DB (another replica on another node,
@@ -129,6 +131,10 @@ class DbPasses:
         # the verification checkpoint comes due for it (None: not known, no verification ran)
         self.scanned_all = False
         self.verify_at = None
+        # ROWID after which rows are ones this crawl's primary pass reached first (or not yet),
+        # and when that pass ended: see reached_late. None on a DB's first crawl.
+        self.reached_from = None
+        self.reached_at = None
 
     # -- handing rows to the sync side ------------------------------------
     def _call(self, row):
@@ -182,6 +188,10 @@ class DbPasses:
         # such rows after a kill costs no remote request, and a scan of a big container is
         # not held to a status-file write (and its fsyncs) per chunk.
         unsaved, saved_at = False, self.timer()
+        # Only a DB crawled before in this run has a checkpoint that tells how far behind
+        # this replica is; a first crawl (a start, a lost status file) checks old rows itself.
+        if prog.saved and self.resume is None:
+            self.reached_from = prog.last_row
         try:
             while True:
                 if prog.pending_full():
@@ -220,6 +230,7 @@ class DbPasses:
                     self.scanned_all = stuck is None and len(rows) < self.chunk
                     return
         finally:
+            self.reached_at = self.clock()
             if unsaved:
                 prog.save()
 
@@ -375,7 +386,24 @@ class DbPasses:
         """When this replica hands ``row`` if the remote still lacks it (epoch seconds): a
         slack plus its takeover delay after the row was written, or after it came here."""
         since = self.handed_over if self.came_from_elsewhere(row) else self.due_at(row)
-        return since + self.slack + self.takeover_delay(row)
+        at = since + self.slack + self.takeover_delay(row)
+        if self.reached_late(row):
+            at = max(at, self.reached_at + self.slack)
+        return at
+
+    def reached_late(self, row):
+        """A row of another replica's share that this replica's primary pass reached only in
+        this crawl (or not yet), though it had a checkpoint from an earlier one.
+
+        This replica is then behind by about the time since the row came due, and the
+        owner's daemon, on a node as loaded, may be as far behind: taken over at the slack,
+        the row would go up from both at the same moment (under load, a crawl can take longer
+        than the slack). So such a row is left to its owner for a slack from now, then
+        checked again with a listing: a missing owner's share waits that long once more."""
+        if self.reached_from is None or self.reached_at is None or \
+                row['ROWID'] <= self.reached_from or self.came_from_elsewhere(row):
+            return False
+        return (self.job.index - owner_index(row['name'])) % self.job.count != 0
 
     def due_at(self, row):
         """When the row's owner propagates it (epoch seconds): at once, or once ``copy_after``

@@ -82,6 +82,13 @@ BUGS = {
             'Exception, so no guard caught it and the daemon process ended with a traceback '
             '(found by the full kill-9 run under load 28; s3_sync/crawler/crawler.py crawl_db, '
             's3_sync/log.py FAILURES)'),
+    'B14': ('what was left of B4/B9 under load: verification let the owner and the replica '
+            'after it take a row the remote lacks at once, a slack after it came due; when a '
+            'crawl takes longer than the slack (load 28: 90-160 s crawls, slack 60 s in the '
+            'sharding scenario) the owner\'s primary pass and the next replica\'s verification '
+            '(which first read the row in that same crawl) reach it in the same minute and both '
+            'upload it (every sync-lane duplicate of the 04:13 run: owner + next replica, root '
+            'DBs, 90-160 s after the write) (s3_sync/crawler/passes.py takeover_at)'),
 }
 
 # bug id -> the commit that fixed it
@@ -99,6 +106,7 @@ FIXED = {
     'B11': 'c063547',
     'B12': '0a76a64',
     'B13': 'b26acf8',
+    'B14': 'e46990f',
 }
 KNOWN_BUGS = {bug: text for bug, text in BUGS.items() if bug not in FIXED}
 
