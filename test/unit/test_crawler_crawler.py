@@ -644,13 +644,18 @@ class TestStatusAndContainers(CrawlerTestCase):
         counts = self.crawler(1).run_once()
         self.assertEqual(counts.dbs, 0)
 
-    def test_one_failing_container_does_not_stop_the_others(self):
+    def bad_and_good(self):
+        """Containers 'bad' (one row) and 'good' (two rows node 1 owns): the good rows."""
         bad = self.cluster.create('AUTH_test', 'bad')[0]
         good = self.cluster.create('AUTH_test', 'good')[0]
         put(bad, 'x')
         names = self.names(self.replica(1, 'AUTH_test', 'good').index, n=2)
         for name in names:
             put(good, name)
+        return names
+
+    def test_one_failing_container_does_not_stop_the_others(self):
+        names = self.bad_and_good()
         factory = FakeFactory()
         factory.fail.add('bad')
         counts = self.crawler(1, [mapping(container='bad'), mapping(container='good')],
@@ -663,12 +668,7 @@ class TestStatusAndContainers(CrawlerTestCase):
 
     def test_a_db_lock_held_too_long_is_one_error_line_and_the_daemon_goes_on(self):
         # LockTimeout is an eventlet Timeout, not an Exception: it used to end the daemon
-        bad = self.cluster.create('AUTH_test', 'bad')[0]
-        good = self.cluster.create('AUTH_test', 'good')[0]
-        put(bad, 'x')
-        names = self.names(self.replica(1, 'AUTH_test', 'good').index, n=2)
-        for name in names:
-            put(good, name)
+        names = self.bad_and_good()
         real = ContainerBroker.is_deleted
 
         def is_deleted(broker):
