@@ -25,7 +25,7 @@ from s3_sync.log import one_line
 from s3_sync.providers import lifecycle, s3_multipart
 from s3_sync.providers.base import (
     BODY_CHUNK, Features, Provider, RemoteError, RemoteObject, RemoteResponse)
-from s3_sync.providers.s3_client import client_key, make_client, sending_for
+from s3_sync.providers.s3_client import SMALL_BODY, client_key, make_client, sending_for
 from s3_sync.retry import NOT_IMPLEMENTED_CODES
 
 MAX_LIST = 1000
@@ -36,14 +36,6 @@ CONDITIONALS = {'range': 'Range', 'if-match': 'IfMatch', 'if-none-match': 'IfNon
                 'if-modified-since': 'IfModifiedSince',
                 'if-unmodified-since': 'IfUnmodifiedSince'}
 DATE_CONDITIONALS = ('IfModifiedSince', 'IfUnmodifiedSince')
-# A body up to this size is read into memory before its PutObject. botocore sends a file-like
-# body with "Expect: 100-continue" and waits for the server's go-ahead before sending it: one
-# more round trip per object, with its sends, wait and server work, which on small objects
-# buys nothing; bytes go out with the headers in one send (as the bench's copy loop does).
-# At most workers x 64 KiB in memory; larger bodies stream as before.
-SMALL_BODY = 65536
-
-
 
 
 def _status_phrase(status):
@@ -372,7 +364,7 @@ class S3Provider(Provider):
         """One streamed PutObject; not retried here (the body cannot be rewound).
 
         Large objects (SLO/DLO content) go through :meth:`put_large` instead."""
-        if size <= SMALL_BODY:
+        if size <= SMALL_BODY:   # sent with its headers (s3_client.send_small_body_whole)
             body = self._read_small_body(name, body, size)
         params = dict(Body=body, ContentLength=size, **metadata.s3_fields(headers), **self.sse)
         md5 = metadata.content_md5(headers.get('etag'))

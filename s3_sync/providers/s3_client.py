@@ -22,6 +22,12 @@ Choices, and why:
 * One client per provider, so one connection pool of ``max_conns`` connections; or, in the
   daemon, one per :func:`client_key` shared by the providers that have it (the containers of a
   ``"/*"`` mapping: see ``s3_sync.providers.shared``).
+* A PutObject or UploadPart body of at most ``SMALL_BODY`` bytes in memory goes out in the
+  same send as its headers, without ``Expect: 100-continue`` (``send_small_body_whole``).
+  botocore turns every body into a file and asks for the server's go-ahead before sending it:
+  one more round trip per object (a wait, a send and server work each), which for a body that
+  small buys nothing. Larger bodies stream and keep the go-ahead: a refusal (bad credentials,
+  missing bucket) then costs no body.
 * Throttles (``s3_sync.throttle``): one ``before-send`` hook per client takes from the throttle
   of the provider sending in the current green thread (``sending_for``), so a client shared by
   several mappings still throttles each request by its own mapping.
@@ -30,6 +36,7 @@ Credentials are passed straight to botocore and never logged.
 """
 import base64
 import hashlib
+import io
 import threading
 from urllib.parse import urlsplit
 
@@ -42,6 +49,10 @@ from s3_sync import layout
 
 GOOGLE_UA_PREFIX = 'CloudSync/5.0 (GPN:SwiftStack)'
 SIGNATURE_VERSIONS = {'s3': 's3', 'v2': 's3', 's3v4': 's3v4', 'v4': 's3v4'}
+# The most bytes a PutObject body is read into memory for, and sent with its headers (see the
+# module docstring): at most workers x 64 KiB in memory.
+SMALL_BODY = 65536
+WHOLE_BODY_OPERATIONS = ('PutObject', 'UploadPart')
 
 # Creating a boto3 Session loads the service models (~90 ms); one shared session makes each
 # further client cheap (~5 ms). Session.client() is not thread-safe, hence the lock.
@@ -82,6 +93,21 @@ def signature_version(mapping):
         return SIGNATURE_VERSIONS[str(wanted).lower()]
     except KeyError:
         raise ValueError('signature_version %r is not one of "s3" (v2) or "s3v4"' % (wanted,))
+
+
+def send_small_body_whole(request, **kwargs):
+    """``before-send``: a small in-memory body goes with its headers, with no go-ahead asked.
+
+    ``Expect`` is never signed (neither SigV4 nor SigV2 covers it), so dropping it here, after
+    signing and checksums, changes nothing else; a body botocore wrapped (aws-chunked
+    checksum trailers) is not a ``BytesIO`` and is left alone."""
+    body = request.body
+    if not isinstance(body, io.BytesIO) or 'Expect' not in request.headers:
+        return
+    if len(body.getbuffer()) - body.tell() > SMALL_BODY:
+        return
+    del request.headers['Expect']
+    request.body = body.read()
 
 
 def fix_v2_auth_path(request, **kwargs):
@@ -164,6 +190,8 @@ def make_client(mapping):
             region_name=config.region_name,
             config=config)
     client.meta.events.register('before-send.s3', take_throttle)
+    for op in WHOLE_BODY_OPERATIONS:
+        client.meta.events.register('before-send.s3.' + op, send_small_body_whole)
     if sig_version == 's3':
         client.meta.events.register('before-sign.s3', fix_v2_auth_path)
     if not layout.is_aws(mapping.aws_endpoint):

@@ -16,6 +16,10 @@ import time
 import unittest
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from unittest import mock
+
+import urllib3.connection
 
 from devenv.request_counter import RequestCounter
 from devenv.settings import OFFSET_VAR
@@ -342,6 +346,22 @@ class TestS3ProviderOnOwnMoto(ProviderContract, unittest.TestCase):
 class TestS3ProviderOnSwiftS3api(ProviderContract, IntegrationTest):
     def target(self):
         return [t for t in self.s3_targets() if t['name'] == 's3api'][0]
+
+    def test_puts_in_flight_reuse_max_conns_connections(self):
+        """s3api keeps connections alive (moto closes each one): PUTs as many at once as the
+        pool holds, small ones sent whole and larger ones streamed after the go-ahead, open
+        each connection once."""
+        provider = self.make_provider(max_conns=4)
+        provider.check()
+        small, large = b's' * 4096, b'L' * (70 * 1024)
+        connect = urllib3.connection.HTTPConnection.connect
+        with mock.patch.object(urllib3.connection.HTTPConnection, 'connect',
+                               autospec=True, side_effect=connect) as connects, \
+                ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda i: self.put('o%03d' % i, small if i % 2 else large,
+                                             provider=provider), range(40)))
+        self.assertLessEqual(connects.call_count, 4)
+        self.assertEqual(len(list(provider.iter_objects())), 40)
 
 
 if __name__ == '__main__':

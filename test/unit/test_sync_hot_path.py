@@ -1,7 +1,9 @@
 """The small-object fast paths of the sync daemon: a small PutObject body goes out as bytes
 (no "Expect: 100-continue" round trip), and object reads through the InternalClient reuse the
 container info of the last few seconds instead of asking memcache for it every time."""
+import http.server
 import io
+import threading
 import unittest
 
 from botocore.stub import Stubber
@@ -62,6 +64,63 @@ class TestSmallPutBody(unittest.TestCase):
         self.assertEqual(caught.exception.code, 'IncompleteBody')
         self.assertIn('3 of 5 bytes', caught.exception.message)
         self.assertNotIn('\n', caught.exception.message)
+
+
+class RecordingS3(http.server.BaseHTTPRequestHandler):
+    """An HTTP/1.1 server that answers every PUT 200, recording its headers and body (it
+    sends "100 Continue" to a request that asks for it, as S3 does)."""
+    protocol_version = 'HTTP/1.1'
+    seen = None
+
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers['Content-Length']))
+        self.seen.append((self.path, dict(self.headers), body))
+        self.send_response(200)
+        self.send_header('ETag', '"e"')
+        self.send_header('Content-Length', '0')
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+class TestSmallPutOnTheWire(unittest.TestCase):
+    """What reaches a real server: botocore turns every body into a file and adds
+    "Expect: 100-continue" after the provider passed bytes, so only the request sent tells."""
+
+    def setUp(self):
+        self.seen = []
+        handler = type('Handler', (RecordingS3,), {'seen': self.seen})
+        server = http.server.HTTPServer(('127.0.0.1', 0), handler)
+        # one request per test, as the proxy test of test_s3_client serves it
+        threading.Thread(target=server.handle_request, daemon=True).start()
+        self.addCleanup(server.server_close)
+        mapping = make_mapping(account='AUTH_test', container='cont', aws_bucket='bucket',
+                               aws_endpoint='http://127.0.0.1:%d' % server.server_port,
+                               aws_identity='AKID', aws_secret='SECRET-KEY')
+        self.provider = S3Provider(mapping)
+        self.addCleanup(self.provider.close)
+
+    def test_small_body_goes_without_expect_100_continue(self):
+        self.provider.put_object('obj', {}, io.BytesIO(b'x' * 4096), 4096)
+        [(path, headers, body)] = self.seen
+        self.assertTrue(path.endswith('/AUTH_test/cont/obj'), path)
+        self.assertNotIn('Expect', headers)
+        self.assertEqual(body, b'x' * 4096)
+
+    def test_small_part_goes_without_expect_100_continue(self):
+        self.provider.client.upload_part(Bucket='bucket', Key='obj', UploadId='u',
+                                         PartNumber=1, Body=b'p' * 100)
+        [(_path, headers, body)] = self.seen
+        self.assertNotIn('Expect', headers)
+        self.assertEqual(body, b'p' * 100)
+
+    def test_streamed_body_still_waits_for_the_go_ahead(self):
+        size = SMALL_BODY + 1
+        self.provider.put_object('big', {}, io.BytesIO(b'y' * size), size)
+        [(_path, headers, body)] = self.seen
+        self.assertEqual(headers.get('Expect'), '100-continue')
+        self.assertEqual(len(body), size)
 
 
 class FakeProxy:
