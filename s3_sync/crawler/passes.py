@@ -38,10 +38,12 @@ held first, with their old timestamps: the crawl of that DB (another replica on 
 under other ownership) propagates them. The primary pass leaves such rows (written before the
 DB's ``handed_over`` moment) alone, or both DBs would upload them, and verification takes over
 what the other DB's crawl did not finish (a root whose retiring DB went away with rows still
-pending, ``copy_after`` deferrals among them): the row's owner a slack after the DB came to be
-or the row came due, whichever is later, each further replica a slack per ring distance later,
-since no replica of this DB tried it before. A plain deferral of such a row (``copy_after`` not
-reached) waits a slack more than the root's own, so the two never archive it at the same time.
+pending, ``copy_after`` deferrals among them). While the root's sharding lasts its replicas
+take their turns on such a row too (the owner at the due time, the others a slack apart), so
+this DB's come after theirs: the row's owner ``replicas - 1`` slacks after the root's first
+takeover (a slack after the row came due or came here, whichever is later), each further
+replica a slack per ring distance later, and none in the crawl that found the row missing. A
+plain deferral of such a row (``copy_after`` not reached) waits as long past the root's own.
 
 A shard also gets such rows later than its creation while the root's sharding is under way: a
 root replica that does not know the shard ranges yet takes a client write, which the sharder
@@ -374,7 +376,9 @@ class DbPasses:
         """How much later than the slack this replica takes ``row`` over: its owner and the
         replica after it at once, each further one a slack later, so that the share of a
         missing (or slow) replica is taken over by one survivor, not uploaded by all. A row
-        sharding moved here was tried by no replica of this DB: its owner goes first alone.
+        sharding moved here was tried by no replica of this DB but is, while the sharding
+        lasts, by those of the DB it came from: their turns (its owner's, then one a slack
+        for each other replica) come first, then this DB's, its owner first alone.
 
         Every replica looks at every row at the slack; a row the remote lacks that this
         replica is to take over later waits in the pending list (checked again with a listing
@@ -383,7 +387,7 @@ class DbPasses:
         them at once."""
         distance = (self.job.index - owner_index(row['name'])) % self.job.count
         if self.came_from_elsewhere(row):
-            return self.slack * distance
+            return self.slack * (self.job.count - 1 + distance)
         return self.slack * max(0, distance - 1)
 
     def takeover_at(self, row, found):

@@ -918,21 +918,23 @@ class TestShardedContainer(CrawlerTestCase):
         crawler._remote_shards = lambda a, c: [('.shards_AUTH_test', 'cont-s-1-0')]
         self.sync.need = set(names[0] + names[1])     # never propagated
         crawler.run_once()
-        # the root has a slack from the sharding on to finish them: nothing handled yet
+        # the root's replicas have their turns first: nothing handled yet
         self.assertEqual(self.sync.rows, [])
         pending = self.status()[self.shard_id()]['pending']
         self.assertEqual(sorted(e['name'] for e in pending.values()),
                          sorted(names[0] + names[1]))
         self.assertTrue(all(e['verify'] for e in pending.values()))
-        # then the owner takes them over; the next replica only a slack later
-        crawler.clock = lambda: time.time() + 61
+        # then the owner takes them over, once the root's last replica had its turn (two
+        # slacks after the root's first takeover, a slack after the sharding); the next
+        # replica only a slack later
+        crawler.clock = lambda: time.time() + 181
         crawler.run_once()
         self.assertEqual(sorted(self.sync.rows), sorted(names[0]))
         pending = self.status()[self.shard_id()]['pending']
         self.assertEqual(sorted(e['name'] for e in pending.values()), sorted(names[1]))
         # by when the owner of those has done it: checked, not handled again
         self.sync.need = set()
-        crawler.clock = lambda: time.time() + 121
+        crawler.clock = lambda: time.time() + 241
         crawler.run_once()
         self.assertEqual(sorted(self.sync.rows), sorted(names[0]))
         self.assertEqual(self.status()[self.shard_id()]['pending'], {})
@@ -966,9 +968,9 @@ class TestShardedContainer(CrawlerTestCase):
 
     def test_an_inherited_row_due_after_the_sharding_is_the_next_replicas_a_slack_after_its_owners(self):
         """B15: the root deferred rows (copy_after) and went away while sharding; the shard's
-        owner takes such a row over a slack after it came due, but the next replica's turn was
-        counted from the shard's creation: for a row written shortly before the sharding, a
-        few seconds after the owner's, so both uploaded it."""
+        owner takes such a row over once it is due, but the next replica's turn was counted
+        from the shard's creation: for a row written shortly before the sharding, a few
+        seconds after the owner's, so both uploaded it."""
         when = time.time() - 5        # written 5 s before the sharding; copy_after: 60 s
         index, count = 1, 3
         names = {d: self.names((index - d) % count, n=2, prefix='d%d-' % d) for d in (0, 1)}
@@ -978,23 +980,29 @@ class TestShardedContainer(CrawlerTestCase):
                                verification_slack=1)
         self.inherited_as(crawler, index, count)
         self.sync.need = set(names[0] + names[1])     # the root never archived them
-        # a slack after they came due (and two after the sharding): the owner's turn only
+        # past the root's first takeover (a slack after they came due): the root's other
+        # replicas have two more turns, then the shard's owner, then the next replica
         crawler.clock = lambda: created + 121
         crawler.run_once()
-        self.assertEqual(sorted(self.sync.rows), sorted(names[0]))
+        self.assertEqual(self.sync.rows, [])
         pending = self.status()[self.shard_id()]['pending']
-        self.assertEqual(sorted((e['name'], e['verify']) for e in pending.values()),
-                         [(n, True) for n in sorted(names[1])])
-        self.assertGreaterEqual(min(e['due'] for e in pending.values()), created + 180)
+        due = {e['name']: e['due'] for e in pending.values()}
+        self.assertEqual(sorted(due), sorted(names[0] + names[1]))
+        self.assertGreaterEqual(min(due[n] for n in names[0]), created + 240)
+        self.assertGreaterEqual(min(due[n] for n in names[1]),
+                                max(due[n] for n in names[0]) + 60)
+        crawler.clock = lambda: created + 242
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), sorted(names[0]))
         # a slack later the owner still has not (a missing replica): taken over then
-        crawler.clock = lambda: created + 182
+        crawler.clock = lambda: created + 302
         crawler.run_once()
         self.assertEqual(sorted(self.sync.rows), sorted(names[0] + names[1]))
 
-    def test_an_inherited_row_a_lagging_replica_finds_missing_is_left_to_its_owner_for_a_slack(self):
-        """B15: the replicas' turns on a row sharding moved here were counted from the shard's
-        creation alone; a crawl that found it missing past the next replica's turn (a crawl
-        lagging behind, as the owner's may be on a node as loaded) handed it at once."""
+    def test_an_inherited_row_a_lagging_replica_finds_missing_is_not_handed_in_that_crawl(self):
+        """B15: the turns on a row sharding moved here were counted from the shard's creation
+        alone; a crawl that found it missing past its turn (lagging behind, as the crawls of
+        the root's replicas and of the owner may be on nodes as loaded) handed it at once."""
         when = Timestamp(time.time() - 600).internal
         index, count = 1, 3
         names = self.names((index - 1) % count, n=2, prefix='d1-')
@@ -1003,13 +1011,13 @@ class TestShardedContainer(CrawlerTestCase):
         crawler = self.crawler(1, verification_slack=1)
         self.inherited_as(crawler, index, count)
         self.sync.need = set(names)
-        crawler.clock = lambda: created + 200        # past its turn (two slacks) by 80 s
+        crawler.clock = lambda: created + 400        # past its turn (four slacks)
         crawler.run_once()
         self.assertEqual(self.sync.rows, [])
         pending = self.status()[self.shard_id()]['pending']
         self.assertEqual(sorted(e['name'] for e in pending.values()), sorted(names))
-        self.assertGreaterEqual(min(e['due'] for e in pending.values()), created + 260)
-        crawler.clock = lambda: created + 261
+        self.assertGreaterEqual(min(e['due'] for e in pending.values()), created + 580)
+        crawler.clock = lambda: created + 581
         crawler.run_once()
         self.assertEqual(sorted(self.sync.rows), sorted(names))
 
