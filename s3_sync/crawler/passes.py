@@ -28,16 +28,22 @@ not reflect; only those are handled again: at once by the row's owner and the re
 by each further replica a slack later (a pending entry, checked again with a listing then), so
 that a missing replica's share is taken over by one survivor. A row of another replica's share
 that this crawl's primary pass reached first (this replica was behind, and under the same load
-the owner may be as far behind) is left to its owner for a slack from then, the same way.
+the owner may be as far behind) is left to its owner for a slack from then, the same way. And
+each turn counts from the replica's own finding as well: a replica whose turn is not at once
+never hands a row in the crawl that found it missing, so replicas whose crawls lag behind
+together (a crawl can take longer than the slack) still take their turns a slack apart.
 
 A DB that sharding made (a root's fresh DB, a shard) receives rows another DB of the container
 held first, with their old timestamps: the crawl of that DB (another replica on another node,
 under other ownership) propagates them. The primary pass leaves such rows (written before the
 DB's ``handed_over`` moment) alone, or both DBs would upload them, and verification takes over
 what the other DB's crawl did not finish (a root whose retiring DB went away with rows still
-pending): the row's owner a slack after the DB came to be, each further replica a slack per
-ring distance later, since no replica of this DB tried it before. A plain deferral of such a row (``copy_after`` not
-reached) waits a slack more than the root's own, so the two never archive it at the same time.
+pending, ``copy_after`` deferrals among them). While the root's sharding lasts its replicas
+take their turns on such a row too (the owner at the due time, the others a slack apart), so
+this DB's come after theirs: the row's owner ``replicas - 1`` slacks after the root's first
+takeover (a slack after the row came due or came here, whichever is later), each further
+replica a slack per ring distance later, and none in the crawl that found the row missing. A
+plain deferral of such a row (``copy_after`` not reached) waits as long past the root's own.
 
 A shard also gets such rows later than its creation while the root's sharding is under way: a
 root replica that does not know the shard ranges yet takes a client write, which the sharder
@@ -370,7 +376,9 @@ class DbPasses:
         """How much later than the slack this replica takes ``row`` over: its owner and the
         replica after it at once, each further one a slack later, so that the share of a
         missing (or slow) replica is taken over by one survivor, not uploaded by all. A row
-        sharding moved here was tried by no replica of this DB: its owner goes first alone.
+        sharding moved here was tried by no replica of this DB but is, while the sharding
+        lasts, by those of the DB it came from: their turns (its owner's, then one a slack
+        for each other replica) come first, then this DB's, its owner first alone.
 
         Every replica looks at every row at the slack; a row the remote lacks that this
         replica is to take over later waits in the pending list (checked again with a listing
@@ -379,17 +387,27 @@ class DbPasses:
         them at once."""
         distance = (self.job.index - owner_index(row['name'])) % self.job.count
         if self.came_from_elsewhere(row):
-            return self.slack * distance
+            return self.slack * (self.job.count - 1 + distance)
         return self.slack * max(0, distance - 1)
 
-    def takeover_at(self, row):
-        """When this replica hands ``row`` if the remote still lacks it (epoch seconds): a
-        slack plus its takeover delay after the row was written, or after it came here."""
-        since = self.handed_over if self.came_from_elsewhere(row) else self.due_at(row)
-        at = since + self.slack + self.takeover_delay(row)
+    def takeover_at(self, row, found):
+        """When this replica hands ``row`` if the remote still lacks it (epoch seconds), its
+        verification having found it missing at ``found``.
+
+        The owner's turn comes a slack after the row came due (one sharding moved here: after
+        it came due or came here, whichever is later; the owner of the DB it came from defers
+        it to its due time), or at ``found`` if that is later; each further replica's turn its
+        takeover delay after that. So a replica whose turn is not at once never hands a row in
+        the crawl that found it missing: replicas whose crawls lag behind together (under load
+        a crawl can take longer than the slack) keep their turns a slack apart, where the
+        owner's lagging crawl would otherwise reach the row when the next replica's turn came."""
+        since = self.due_at(row)
+        if self.came_from_elsewhere(row):
+            since = max(since, self.handed_over)
+        first = since + self.slack
         if self.reached_late(row):
-            at = max(at, self.reached_at + self.slack)
-        return at
+            first = max(first, self.reached_at + self.slack)
+        return max(first, found) + self.takeover_delay(row)
 
     def reached_late(self, row):
         """A row of another replica's share that this replica's primary pass reached only in
@@ -443,10 +461,10 @@ class DbPasses:
             need = self.sync.verify_rows(candidates) if candidates else []
             self.counts.verified += len(candidates)
             now = self.clock()
-            later = [r for r in need if self.takeover_at(r) > now]
+            later = [r for r in need if self.takeover_at(r, now) > now]
             waiting = {r['ROWID'] for r in later}
             results = self.hand([r for r in need if r['ROWID'] not in waiting]) + [
-                (r, Retry(self.takeover_at(r), 'left to a nearer replica')) for r in later]
+                (r, Retry(self.takeover_at(r, now), 'left to a nearer replica')) for r in later]
             results.sort(key=lambda pair: pair[0]['ROWID'])
             stuck = self.settle_all(results, verify=True)
             prog.last_verified_row = kept[-1]['ROWID'] if stuck is None else stuck - 1

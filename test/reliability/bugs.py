@@ -89,6 +89,17 @@ BUGS = {
             '(which first read the row in that same crawl) reach it in the same minute and both '
             'upload it (every sync-lane duplicate of the 04:13 run: owner + next replica, root '
             'DBs, 90-160 s after the write) (s3_sync/crawler/passes.py takeover_at)'),
+    'B15': ('archive-lane duplicates after sharding (26 in the load-28 sharding run): the rows a '
+            'retiring root DB left pending (copy_after deferrals) are taken over by the shard\'s '
+            'replicas, the owner once a slack past the row\'s due time (verification waits for '
+            'it), but the further replicas\' turns were counted from the shard DB\'s creation '
+            'alone: for a row written shortly before the sharding, the next replica\'s turn came '
+            'seconds after the owner\'s, and a crawl lagging past its turn (crawls longer than the '
+            'slack) handed the row in the very pass that found it missing, as the owner\'s '
+            'lagging crawl did; and while the root\'s sharding lasted (350 s at load 55) the '
+            'shard\'s owner had its turn at the moment the root\'s next replica had its own '
+            '(4 duplicates: root replica + shard owner, within 2 s) '
+            '(s3_sync/crawler/passes.py takeover_at, takeover_delay)'),
 }
 
 # bug id -> the commit that fixed it
@@ -107,6 +118,7 @@ FIXED = {
     'B12': '0a76a64',
     'B13': 'b26acf8',
     'B14': 'e46990f',
+    'B15': '058c9e1',      # with 96a0672
 }
 KNOWN_BUGS = {bug: text for bug, text in BUGS.items() if bug not in FIXED}
 

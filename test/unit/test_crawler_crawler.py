@@ -582,11 +582,38 @@ class TestVerificationPass(CrawlerTestCase):
         crawler.run_once()
         self.assertEqual(sorted(self.sync.rows), sorted(names))
 
+    def test_replicas_that_reach_rows_late_keep_their_turns_a_slack_apart(self):
+        """B15: a row reached late was left to its owner for a slack from the crawl (B14), the
+        same moment for the next replica and the one after it: with the owner missing, both
+        uploaded it."""
+        broker = self.cluster.create('AUTH_test', 'other')[0]
+        index, count = self.replica(1, container='other').index, 3
+        crawler = self.crawler(1, mappings=[mapping(container='other')], verification_slack=1)
+        put(broker, self.names(index, n=1, prefix='first-')[0],
+            Timestamp(time.time() - 200).internal)
+        crawler.run_once()              # this replica has a checkpoint now, all rows verified
+        when = Timestamp(time.time() - 90).internal
+        names = {d: self.names((index - d) % count, n=2, prefix='d%d-' % d) for d in (1, 2)}
+        for name in names[1] + names[2]:
+            put(broker, name, when)
+        self.sync.need = set(names[1] + names[2])
+        start = time.time()
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [])
+        pending = self.status(container='other')[broker.get_info()['id']]['pending']
+        due = {e['name']: e['due'] for e in pending.values()}
+        self.assertEqual(sorted(due), sorted(names[1] + names[2]))
+        self.assertGreaterEqual(min(due[n] for n in names[2]),
+                                max(due[n] for n in names[1]) + 60 - (time.time() - start))
+
     def test_rows_the_remote_lacks_are_handled(self):
         crawler = self.crawler(1, verification_slack=10)
         self.sync.need = {self.old_unowned[1]}
         crawler.run_once()
-        self.assertIn(self.old_unowned[1], self.sync.rows)
+        # by the replica after its owner at once, by the one after that a slack later
+        crawler.clock = lambda: time.time() + 601
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [self.old_unowned[1]])
         self.assertNotIn(self.old_unowned[0], self.sync.rows)
 
     def test_verified_rows_are_not_verified_again(self):
@@ -891,21 +918,23 @@ class TestShardedContainer(CrawlerTestCase):
         crawler._remote_shards = lambda a, c: [('.shards_AUTH_test', 'cont-s-1-0')]
         self.sync.need = set(names[0] + names[1])     # never propagated
         crawler.run_once()
-        # the root has a slack from the sharding on to finish them: nothing handled yet
+        # the root's replicas have their turns first: nothing handled yet
         self.assertEqual(self.sync.rows, [])
         pending = self.status()[self.shard_id()]['pending']
         self.assertEqual(sorted(e['name'] for e in pending.values()),
                          sorted(names[0] + names[1]))
         self.assertTrue(all(e['verify'] for e in pending.values()))
-        # then the owner takes them over; the next replica only a slack later
-        crawler.clock = lambda: time.time() + 61
+        # then the owner takes them over, once the root's last replica had its turn (two
+        # slacks after the root's first takeover, a slack after the sharding); the next
+        # replica only a slack later
+        crawler.clock = lambda: time.time() + 181
         crawler.run_once()
         self.assertEqual(sorted(self.sync.rows), sorted(names[0]))
         pending = self.status()[self.shard_id()]['pending']
         self.assertEqual(sorted(e['name'] for e in pending.values()), sorted(names[1]))
         # by when the owner of those has done it: checked, not handled again
         self.sync.need = set()
-        crawler.clock = lambda: time.time() + 121
+        crawler.clock = lambda: time.time() + 241
         crawler.run_once()
         self.assertEqual(sorted(self.sync.rows), sorted(names[0]))
         self.assertEqual(self.status()[self.shard_id()]['pending'], {})
@@ -929,6 +958,68 @@ class TestShardedContainer(CrawlerTestCase):
         self.assertEqual(self.sync.rows, ['a'])
         pending = list(self.status()[self.shard_id()]['pending'].values())
         self.assertEqual([e['due'] for e in pending], [when + 120 + 60])
+
+    def inherited_as(self, crawler, index, count=3):
+        """``crawler`` sees the shard only (no root replica), as replica ``index`` of ``count``."""
+        replicas = crawler.node.replicas
+        crawler.node.replicas = lambda a, c: [] if c == 'cont' else [
+            r._replace(index=index, count=count) for r in replicas(a, c)]
+        crawler._remote_shards = lambda a, c: [('.shards_AUTH_test', 'cont-s-1-0')]
+
+    def test_an_inherited_row_due_after_the_sharding_is_the_next_replicas_a_slack_after_its_owners(self):
+        """B15: the root deferred rows (copy_after) and went away while sharding; the shard's
+        owner takes such a row over once it is due, but the next replica's turn was counted
+        from the shard's creation: for a row written shortly before the sharding, a few
+        seconds after the owner's, so both uploaded it."""
+        when = time.time() - 5        # written 5 s before the sharding; copy_after: 60 s
+        index, count = 1, 3
+        names = {d: self.names((index - d) % count, n=2, prefix='d%d-' % d) for d in (0, 1)}
+        _root, shard = self.shard_with_root_rows(names[0] + names[1], Timestamp(when).internal)
+        created = float(Timestamp(shard.get_info()['created_at']))
+        crawler = self.crawler(1, mappings=[mapping(archive=True, copy_after=60)],
+                               verification_slack=1)
+        self.inherited_as(crawler, index, count)
+        self.sync.need = set(names[0] + names[1])     # the root never archived them
+        # past the root's first takeover (a slack after they came due): the root's other
+        # replicas have two more turns, then the shard's owner, then the next replica
+        crawler.clock = lambda: created + 121
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [])
+        pending = self.status()[self.shard_id()]['pending']
+        due = {e['name']: e['due'] for e in pending.values()}
+        self.assertEqual(sorted(due), sorted(names[0] + names[1]))
+        self.assertGreaterEqual(min(due[n] for n in names[0]), created + 240)
+        self.assertGreaterEqual(min(due[n] for n in names[1]),
+                                max(due[n] for n in names[0]) + 60)
+        crawler.clock = lambda: created + 242
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), sorted(names[0]))
+        # a slack later the owner still has not (a missing replica): taken over then
+        crawler.clock = lambda: created + 302
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), sorted(names[0] + names[1]))
+
+    def test_an_inherited_row_a_lagging_replica_finds_missing_is_not_handed_in_that_crawl(self):
+        """B15: the turns on a row sharding moved here were counted from the shard's creation
+        alone; a crawl that found it missing past its turn (lagging behind, as the crawls of
+        the root's replicas and of the owner may be on nodes as loaded) handed it at once."""
+        when = Timestamp(time.time() - 600).internal
+        index, count = 1, 3
+        names = self.names((index - 1) % count, n=2, prefix='d1-')
+        _root, shard = self.shard_with_root_rows(names, when)
+        created = float(Timestamp(shard.get_info()['created_at']))
+        crawler = self.crawler(1, verification_slack=1)
+        self.inherited_as(crawler, index, count)
+        self.sync.need = set(names)
+        crawler.clock = lambda: created + 400        # past its turn (four slacks)
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [])
+        pending = self.status()[self.shard_id()]['pending']
+        self.assertEqual(sorted(e['name'] for e in pending.values()), sorted(names))
+        self.assertGreaterEqual(min(e['due'] for e in pending.values()), created + 580)
+        crawler.clock = lambda: created + 581
+        crawler.run_once()
+        self.assertEqual(sorted(self.sync.rows), sorted(names))
 
     def test_rows_of_a_rebuilt_replica_are_checked_with_one_listing_not_uploaded_again(self):
         broker = self.cluster.create('AUTH_test', 'cont')[0]
