@@ -49,6 +49,8 @@ SCENARIOS = ('kill-9', 'remote-faults', 'object-server-down', 'container-replica
              'sharding')
 REMOTE_TIMEOUT = 5          # the mappings' remote_timeout; 'late' answers come after it
 CONVERGE_SECONDS = 300
+# While waiting to converge, the object updaters run this often (a cluster runs them always).
+UPDATER_EVERY = 60
 
 
 class Run:
@@ -220,8 +222,12 @@ class Run:
         objects a known bug keeps local, once they have stayed so for ``stuck_for`` s)."""
         deadline = time.time() + timeout
         last_stuck, stuck_since = None, None
+        updated = time.time()
         while True:
             self.watch_daemons()
+            if time.time() - updated >= UPDATER_EVERY:
+                localfaults.update_objects(self.info)
+                updated = time.time()
             try:
                 left, stuck = self.outstanding()
             except Exception as exc:      # a listing failing under local faults: look again
