@@ -6,7 +6,9 @@ source entries, ``placement.Share`` for local-only names): copies what is
 missing or older here, checks converted large objects of equal time, and deletes local objects
 that went from the source while they still carry the migrator's mark. Work within a page runs
 on ``workers`` green threads; the marker moves once the whole page is done, so a kill -9 costs
-at most re-listing one page (what was copied is then skipped: same time on both sides).
+at most re-listing one page (what was copied is then skipped: same time on both sides). The next
+page's listings are read while this page copies (``_read``), so no node waits for a listing
+between pages; a local object is judged gone only by a listing asked for after its time.
 
 The rail: a listing of the whole source that comes back empty deletes nothing, with one log
 line. Wrong credentials and a missing bucket are errors, not empty listings; an emptied bucket
