@@ -175,12 +175,22 @@ class ContainerMigration:
         ahead, self._ahead = self._ahead, None
         if ahead is not None:
             if ahead[0] == marker:
-                return ahead[1].wait()
+                listing, error = ahead[1].wait()
+                if error is not None:
+                    raise error
+                return listing
             ahead[1].kill()
         return self._read(marker)
 
     def _read_ahead(self, marker):
-        self._ahead = (marker, eventlet.spawn(self._read, marker))
+        def read():
+            # a failure is the page's, raised when the page asks for it (a green thread
+            # that raised would also have its traceback printed by the hub)
+            try:
+                return self._read(marker), None
+            except Exception as exc:
+                return None, exc
+        self._ahead = (marker, eventlet.spawn(read))
 
     def _read(self, marker):
         """What one page needs before its copies: this node's sign of life in the container's

@@ -141,6 +141,24 @@ class TestReadAhead(unittest.TestCase):
         self.assertEqual(source.calls[:3], ['', 'c', 'a'])
         work.close()
 
+    def test_a_failed_read_ahead_fails_the_page_that_needs_it(self):
+        source = FakeSource(['a', 'b', 'c', 'd', 'e', 'f'])
+        real = source.list_objects
+
+        def list_objects(marker='', **kwargs):
+            if marker == 'c':
+                raise IOError('source unreachable')
+            return real(marker=marker, **kwargs)
+        source.list_objects = list_objects
+        work = self.work(source, FakeStore([]), FakeCopier())
+        self.assertEqual(work.page('').marker, 'c')
+        with self.assertRaises(IOError):
+            work.page('c')
+        # the caller tries the same marker again later: listed afresh
+        source.list_objects = real
+        self.assertEqual(work.page('c').marker, 'f')
+        work.close()
+
     def test_a_local_object_newer_than_the_source_listing_is_not_judged_gone(self):
         # 'late' was written here after the source listing was read (another node copied
         # a name this listing could not show yet): only the next pass may judge it
