@@ -6,7 +6,9 @@ source entries, ``placement.Share`` for local-only names): copies what is
 missing or older here, checks converted large objects of equal time, and deletes local objects
 that went from the source while they still carry the migrator's mark. Work within a page runs
 on ``workers`` green threads; the marker moves once the whole page is done, so a kill -9 costs
-at most re-listing one page (what was copied is then skipped: same time on both sides).
+at most re-listing one page (what was copied is then skipped: same time on both sides). The next
+page's listings are read while this page copies (``_read``), so no node waits for a listing
+between pages; a local object is judged gone only by a listing asked for after its time.
 
 The rail: a listing of the whole source that comes back empty deletes nothing, with one log
 line. Wrong credentials and a missing bucket are errors, not empty listings; an emptied bucket
@@ -16,12 +18,13 @@ import collections
 import time
 
 import eventlet
+from swift.common.utils import Timestamp
 
 from s3_sync.log import one_line
 from s3_sync.migrator import copy as copying
 from s3_sync.migrator.headers import CONTAINER_STATE, MODIFIED, SRC_DELETED
 from s3_sync.migrator.local_store import DELETED
-from s3_sync.migrator.merge import COPY, GONE, LARGE, merge
+from s3_sync.migrator.merge import COPY, GONE, LARGE, listing_timestamp, merge
 from s3_sync.migrator.placement import split_page
 from s3_sync.providers.swift_conn import listing_epoch
 
@@ -33,6 +36,9 @@ VERSIONS_SYSMETA = 'X-Container-Sysmeta-Versions-Location'
 VERSIONS_MODE = 'X-Container-Sysmeta-Versions-Mode'
 
 PageResult = collections.namedtuple('PageResult', 'marker end counts')
+# What one page needs before its copies (``ContainerMigration._read``); ``listed_at``: when
+# the source listing was asked for (local clock).
+Listing = collections.namedtuple('Listing', 'entries end local listed_at')
 
 
 def container_settings(source_headers):
@@ -75,6 +81,7 @@ class ContainerMigration:
         # across passes so a takeover is logged when it begins and ends, not every pass)
         self.takeovers = {} if takeovers is None else takeovers
         self.source_count = None    # what the source's container says it holds, once prepared
+        self._ahead = None          # (marker, green thread reading that page's Listing)
 
     def __str__(self):
         return '%s/%s <- %s' % (self.account, self.container, self.bucket)
@@ -131,32 +138,89 @@ class ContainerMigration:
     # -- one page -------------------------------------------------------------------
     def page(self, marker):
         """Handle one page after ``marker``: a PageResult with the next marker (``''`` once
-        the end of the listing is reached) and the page's counts. Each page begins with this
-        node's sign of life in the container's sysmeta."""
+        the end of the listing is reached) and the page's counts.
+
+        The next page's listings are read ahead while this page's copies run (``_read``), so
+        a node never waits for a listing between pages; the marker still moves only once a
+        whole page is done."""
         counts = collections.Counter()
-        if not self.heartbeat_done:
-            self.store.post_container(self.account, self.container,
-                                      self.share.heartbeat(self.clock()))
-        self.heartbeat_done = False
-        entries = self.provider.list_objects(marker=marker, limit=self.limit,
-                                             prefix=self.migration.prefix)
-        entries = [e for e in entries if 'name' in e]
-        end = len(entries) < self.limit and self._listing_ended(entries)
+        listing = self._listing(marker)
+        entries, end = listing.entries, listing.end
         if not entries and not self._source_has_objects(marker):
             self._rail()
             return PageResult('', True, counts)
+        if not end:
+            self._read_ahead(entries[-1]['name'])
         counts['scanned_count'] = len(entries)
-        local = self.store.listing(self.account, self.container, marker,
-                                   self.migration.prefix)
         owners = split_page(entries, self.share.count)
         pool = eventlet.GreenPool(self.workers)
-        for action in merge(entries, local, marker, end):
-            if self.share.owns(action.name, owners.get(action.name)):
+        for action in merge(entries, listing.local, marker, end):
+            if self.share.owns(action.name, owners.get(action.name)) and \
+                    self._may_act(action, listing.listed_at):
                 pool.spawn_n(self._act, action, counts)
         pool.waitall()
         self._report(counts)
         next_marker = '' if end else entries[-1]['name']
         return PageResult(next_marker, end, counts)
+
+    def close(self):
+        """Stop a read-ahead no page will use (the pass stops or fails)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead[1].kill()
+
+    def _listing(self, marker):
+        """The Listing of the page after ``marker``: read ahead when the last page asked for
+        this one, else read now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            if ahead[0] == marker:
+                listing, error = ahead[1].wait()
+                if error is not None:
+                    raise error
+                return listing
+            ahead[1].kill()
+        return self._read(marker)
+
+    def _read_ahead(self, marker):
+        def read():
+            # a failure is the page's, raised when the page asks for it (a green thread
+            # that raised would also have its traceback printed by the hub)
+            try:
+                return self._read(marker), None
+            except Exception as exc:
+                return None, exc
+        self._ahead = (marker, eventlet.spawn(read))
+
+    def _read(self, marker):
+        """What one page needs before its copies: this node's sign of life in the container's
+        sysmeta, the source page after ``marker``, whether it ends the listing, and the local
+        listing up to the page's last name (all of it after ``marker`` at the end)."""
+        if not self.heartbeat_done:
+            self.store.post_container(self.account, self.container,
+                                      self.share.heartbeat(self.clock()))
+        self.heartbeat_done = False
+        listed_at = self.clock()
+        entries = self.provider.list_objects(marker=marker, limit=self.limit,
+                                             prefix=self.migration.prefix)
+        entries = [e for e in entries if 'name' in e]
+        end = len(entries) < self.limit and self._listing_ended(entries)
+        local = self.store.listing(self.account, self.container, marker,
+                                   self.migration.prefix)
+        if not end:
+            # read now (a snapshot as close to the source's as possible), up to the page's
+            # last name: merge looks no further before the end
+            local = _up_to(local, entries[-1]['name'] if entries else marker)
+        return Listing(entries, end, local, listed_at)
+
+    @staticmethod
+    def _may_act(action, listed_at):
+        """A local object is judged gone only if it is older than the source listing that
+        lacks it: one written since (a copy by another node of a name this node's listing,
+        read ahead, could not show yet) is left to the next pass."""
+        if action.kind != GONE:
+            return True
+        return listing_timestamp(action.local) < Timestamp(listed_at)
 
     def _listing_ended(self, entries):
         """A short page is the end only if nothing follows it: a store may return fewer
@@ -230,3 +294,13 @@ class ContainerMigration:
                             ('errors', 'errors_count')):
             if counts.get(key):
                 self.stats.increment(metric, counts[key])
+
+
+def _up_to(listing, last):
+    """The entries of ``listing`` (name order) up to and including ``last``, as a list."""
+    out = []
+    for entry in listing:
+        if entry['name'] > last:
+            break
+        out.append(entry)
+    return out

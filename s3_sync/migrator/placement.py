@@ -8,13 +8,18 @@ the local-only names its replica owns by the sync daemon's rule (``crawler.owner
 of the name). Every object has exactly one owner among the container's primaries, so no two
 nodes copy the same object, and nothing depends on the nodes talking to each other. (Should the
 source change between two nodes' listings of a page, an object may be copied by two nodes, at
-the same timestamp: the second PUT changes nothing; or by none this pass: the next pass has it.)
+the same timestamp: the second PUT changes nothing; or by none this pass: the next pass has it.
+Each node reads a page's listing while its previous page copies, so two nodes' listings of one
+page may be a page's copy time apart: the split is still every node's own, from the same marker,
+and a name only one of them saw is copied at most twice, never deleted for it: ``container_pass``
+judges a local object gone only when it is older than the listing that lacks it.)
 
 The ring lookup uses the *local* account and container (the original used the source bucket,
 which put a relocated container's work on nodes that do not hold it).
 
 A node that is down would leave its share undone, so each node leaves a sign of life in the
-local container's sysmeta (one value per replica index it holds, written as each page begins),
+local container's sysmeta (one value per replica index it holds, written as each page's
+listings are read, ahead of the page: ``container_pass``),
 and a replica silent for ``takeover_after`` seconds is taken over by the node holding the next
 live replica in ring order (``Share.taking_over``). The nodes never talk to each other: they
 read the same container headers.

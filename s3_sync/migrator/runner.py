@@ -171,6 +171,8 @@ class Migrator:
         except Exception as exc:
             self.logger.error('%s: %s: %s', work, type(exc).__name__, one_line(exc))
             self.logger.debug('%s', work, exc_info=True)
+        finally:
+            work.close()
         return handled
 
     def _versions_first(self, migration, versions):
