@@ -10,8 +10,8 @@ percent-encoded (``/`` and ``~`` kept), the Range and conditional headers as giv
 normalised to RFC 1123 GMT, an unparseable one dropped), an empty payload's SHA256.
 
 Used only where it is that same request (``eligible``): SigV4, an ``http://`` endpoint that is
-not AWS (so path-style addressing, no endpoint rules), no HTTP proxy. Everything else (AWS,
-GCS, SigV2, proxies, TLS) goes through boto3 as before.
+not AWS (so path-style addressing, no endpoint rules) and has no path of its own, no HTTP
+proxy. Everything else (AWS, GCS, SigV2, proxies, TLS) goes through boto3 as before.
 
 Connections are kept alive when the server allows (a per-provider pool of at most
 ``max_conns``); a kept connection the server closed meanwhile is retried once on a new one
@@ -39,7 +39,9 @@ STALE = (http.client.RemoteDisconnected, http.client.BadStatusLine, ConnectionRe
 
 def eligible(mapping, sig_version):
     endpoint = mapping.aws_endpoint or ''
-    return (sig_version == 's3v4' and endpoint.lower().startswith('http://') and
+    parts = urlsplit(endpoint)
+    return (sig_version == 's3v4' and parts.scheme.lower() == 'http' and
+            parts.path in ('', '/') and not parts.query and
             not layout.is_aws(endpoint) and not layout.is_google(endpoint) and
             not mapping.proxies)
 

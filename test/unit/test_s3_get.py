@@ -197,6 +197,7 @@ class EligibleTest(unittest.TestCase):
         self.assertTrue(self.eligible())
         self.assertFalse(self.eligible(signature_version='s3'))
         self.assertFalse(self.eligible(aws_endpoint='https://s3.example.com'))
+        self.assertFalse(self.eligible(aws_endpoint='http://127.0.0.1:9000/s3'))
         self.assertFalse(self.eligible(aws_endpoint=None))
         self.assertFalse(self.eligible(aws_endpoint='http://s3.us-east-1.amazonaws.com'))
         self.assertFalse(self.eligible(aws_endpoint='https://storage.googleapis.com'))
