@@ -11,6 +11,7 @@ and ``headers`` (Swift-style response headers, ``None`` when no response arrived
 """
 import calendar
 import email.utils
+import http.client
 import json
 from datetime import timezone
 from http import HTTPStatus
@@ -22,10 +23,11 @@ from botocore.exceptions import (BotoCoreError, ClientError, NoCredentialsError,
 
 from s3_sync import layout, metadata
 from s3_sync.log import one_line
-from s3_sync.providers import lifecycle, s3_multipart
+from s3_sync.providers import lifecycle, s3_get, s3_multipart
 from s3_sync.providers.base import (
     BODY_CHUNK, Features, Provider, RemoteError, RemoteObject, RemoteResponse)
-from s3_sync.providers.s3_client import SMALL_BODY, client_key, make_client, sending_for
+from s3_sync.providers.s3_client import (
+    SMALL_BODY, client_key, make_client, sending_for, signature_version)
 from s3_sync.retry import NOT_IMPLEMENTED_CODES
 
 MAX_LIST = 1000
@@ -101,6 +103,9 @@ class S3Provider(Provider):
         self.page_size = MAX_LIST
         self._client = client
         self._owns_client = False
+        # object reads a client waits on, without botocore's per-call work (see s3_get)
+        self._reader = s3_get.SignedGet(mapping) if client is None and s3_get.eligible(
+            mapping, signature_version(mapping)) else None
         self.shared = shared
         if client is None and shared is not None:
             self._client, _made = shared.get(client_key(mapping), lambda: make_client(mapping))
@@ -203,6 +208,8 @@ class S3Provider(Provider):
         op = 'head_object' if head else 'get_object'
         key = self.key(name)
         try:
+            if self._reader is not None and '_part_number' not in (headers or {}):
+                return self.retry.call(self._signed_get, op, key, headers, head)
             resp = self._retried(op, key, **_request_params(headers))
         except RemoteError as err:
             if err.status >= 500 or err.headers is None:
@@ -214,6 +221,44 @@ class S3Provider(Provider):
             return RemoteResponse(status, out)
         body = resp['Body']
         return RemoteResponse(status, out, self._stream(body, op, key), close=body.close)
+
+    def _signed_get(self, op, key, headers, head):
+        """``get_object`` through ``s3_get`` (the same request and answers, less CPU)."""
+        if self.throttle:
+            self.throttle.request(0)
+        try:
+            answer = self._reader.request('HEAD' if head else 'GET', key, headers)
+            status = answer.status
+            if head or status // 100 != 2:
+                try:
+                    body = answer.read()
+                finally:
+                    answer.release()
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._error(exc, op, key) from None
+        if status // 100 != 2:
+            code, message = s3_get.error_fields(status, body)
+            raise self._error(ClientError({
+                'Error': {'Code': code, 'Message': message},
+                'ResponseMetadata': {'HTTPStatusCode': status, 'HTTPHeaders': answer.headers}},
+                op), op, key)
+        out = metadata.s3_to_swift(answer.headers)
+        if head:
+            return RemoteResponse(status, out)
+        return RemoteResponse(status, out, self._signed_body(answer, op, key),
+                              close=answer.release)
+
+    def _signed_body(self, answer, op, key):
+        try:
+            while True:
+                chunk = answer.read(BODY_CHUNK)
+                if not chunk:
+                    return
+                yield chunk
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._error(exc, op, key) from None
+        finally:
+            answer.release()
 
     @staticmethod
     def _error_response(err, head):
@@ -552,5 +597,7 @@ class S3Provider(Provider):
         """Close the client made for this provider; a lent or shared one is its owner's."""
         if self._client is not None and self._owns_client:
             self._client.close()
+        if self._reader is not None:
+            self._reader.close()
         self._client = None
         self._owns_client = False

@@ -279,6 +279,41 @@ class ProviderContract:
         resp = self.provider.get_object('obj', head=True)
         self.assertEqual((resp.status, resp.headers['etag']), (200, md5(b'hello')))
 
+    def test_lean_object_reads_answer_what_boto3_answers(self):
+        """get_object's lean path (providers.s3_get) against boto3's, answer for answer."""
+        names = ['obj', 'd\u00edr/\u65e5\u672c \u00f1', 'a+b c%20d&e=f', 'x?y#z', '~t//u']
+        for name in names:
+            self.put(name, b'hello', **{'x-object-meta-f\u00e4rbe': 'bl\u00e5'})
+        lean = self.provider
+        self.assertIsNotNone(lean._reader)
+        boto = self.make_provider()
+        boto._reader = None
+        etag = '"%s"' % md5(b'hello')
+        cases = [(name, {}, False) for name in names] + [
+            ('obj', {}, True), ('missing', {}, False), ('missing', {}, True),
+            ('obj', {'Range': 'bytes=1-2'}, False), ('obj', {'Range': 'bytes=9-'}, False),
+            ('obj', {'If-None-Match': etag}, False), ('obj', {'If-Match': '"nope"'}, False),
+            ('obj', {'If-Modified-Since': 'Fri, 01 Jan 2100 00:00:00 GMT'}, False),
+            ('obj', {'If-Unmodified-Since': 'Sat, 01 Jan 2000 00:00:00 GMT'}, True),
+            ('obj', {'If-Modified-Since': 'not a date'}, False)]
+        for name, headers, head in cases:
+            with self.subTest(name=name, headers=headers, head=head):
+                self.assertEqual(self._answer(lean, name, headers, head),
+                                 self._answer(boto, name, headers, head))
+
+    @staticmethod
+    def _answer(provider, name, headers, head):
+        resp = provider.get_object(name, dict(headers), head=head)
+        try:
+            body = b''.join(resp.body)
+        finally:
+            resp.close()
+        volatile = ('date', 'x-amz-request-id', 'x-amz-id-2', 'x-trans-id',
+                    'x-openstack-request-id', 'x-amzn-requestid')
+        kept = {k: v for k, v in resp.headers.items()
+                if k not in volatile and not k.startswith('remote-')}
+        return resp.status, kept, body
+
     def test_get_manifest(self):
         manifest = [{'name': '/segs/\u00e9/1', 'bytes': 5, 'hash': md5(b'x')}]
         self.raw.put_object(Bucket=self.bucket, Key=self.provider.manifest_key('big'),
