@@ -41,7 +41,10 @@ MAX_IDLE = 32       # kept-alive connections per object server
 
 
 class LocalReadError(Exception):
-    """The object server's body ended before its Content-Length."""
+    """The object server's body ended before its Content-Length (or timed out): the row is
+    tried again later, as after any local error."""
+
+    retryable = True
 
 
 def proxy_app(app):
