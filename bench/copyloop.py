@@ -2,7 +2,8 @@
 
 Run as ``python -m bench.copyloop JOB.json WORKER_INDEX`` by :func:`run`: as many processes as
 there are node daemons, each with as many green threads as a daemon has ``workers``, each taking
-every Nth name (names known up front: no listing, no status files, no ownership rule). Modes:
+every Nth name (names known up front, and their rows' timestamps from one listing before the
+window: no status files, no ownership rule). Modes:
 
 * ``inproc``: GET in-process the way the daemon reads (through ``s3_sync.local`` with the
   rows' timestamps, so straight from the object servers for a plain object, else the node's
