@@ -2,10 +2,12 @@
 
 Run as ``python -m bench.copyloop JOB.json WORKER_INDEX`` by :func:`run`: as many processes as
 there are node daemons, each with as many green threads as a daemon has ``workers``, each taking
-every Nth name (names known up front: no listing, no status files, no ownership rule). Modes:
+every Nth name (names known up front, and their rows' timestamps from one listing before the
+window: no status files, no ownership rule). Modes:
 
-* ``inproc``: GET in-process the way the daemon reads (the node's InternalClient pipeline from
-  its config, with the daemon's container-info reuse, through ``s3_sync.local``, eventlet
+* ``inproc``: GET in-process the way the daemon reads (through ``s3_sync.local`` with the
+  rows' timestamps, so straight from the object servers for a plain object, else the node's
+  InternalClient pipeline from its config with the daemon's container-info reuse; eventlet
   monkey-patched like the daemon), PUT with the same boto3 client settings as our S3 provider;
 * ``proxy``: GET through proxy B with python-swiftclient (the old "ceiling": the proxy's work is
   done in another process, which the all-process CPU figure now counts);
@@ -127,14 +129,24 @@ def reader(job, index):
 
     from s3_sync.local import LocalSwift
     local = LocalSwift(internal_client(job, index))
+    stamps = row_timestamps(local, job)
 
     def read(name):
-        obj = local.open(job['account'], job['container'], name, 0)
+        obj = local.open(job['account'], job['container'], name, 0, stamps.get(name))
         try:
             return obj.headers, obj.reader.read()
         finally:
             obj.close()
     return read
+
+
+def row_timestamps(local, job):
+    """name -> the (data, metadata) timestamps its container row holds, as the daemon has
+    them when it reads (so the read takes the same fast path), from one listing made before
+    the window opens."""
+    from swift.common.utils import Timestamp
+    listing = local.client.iter_objects(job['account'], job['container'])
+    return {o['name']: (Timestamp.from_isoformat(o['last_modified']),) * 2 for o in listing}
 
 
 def run(benv, counter, container, names, size, processes, threads, timeout, path,

@@ -17,8 +17,9 @@ METHOD = [
     'reported as failed and kept out of every figure and ratio.',
     '- **Contenders** (same container, each to a fresh bucket, interleaved in every round): '
     '`ours` (3 node daemons, run_forever); `copy` (3 processes x `workers` green threads, '
-    'reading in-process through the node\'s InternalClient like the daemon, names known up '
-    'front); `local-get` / `s3-put` (the two raw sides alone, same split: upper bounds of any '
+    'reading in-process through `s3_sync.local` like the daemon (plain objects straight from '
+    'the object servers, the rest through the node\'s InternalClient), names and their rows\' '
+    'timestamps known up front); `local-get` / `s3-put` (the two raw sides alone, same split: upper bounds of any '
     'copy); `rclone` (defaults: a HEAD after each PUT) and `rclone-no-head` (`--s3-no-head`), '
     '`--transfers`/`--checkers` = 3 x `workers`.',
     '- **Ratios** ours / X are taken within each round (same noise), then min/median/max.',

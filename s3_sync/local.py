@@ -2,13 +2,17 @@
 
 Every read names the storage policy the container row was recorded under, so an object is read
 from the policy its row describes. The InternalClient pipeline has no SLO/DLO middleware, so a
-manifest comes back raw, which is what propagation needs.
+manifest comes back raw, which is what propagation needs. A read that knows its row's
+timestamps first tries the fast path (``s3_sync.direct_read``: the object servers themselves),
+which answers only when its answer is certainly the proxy's.
 """
 import random
 
 from swift.common.internal_client import UnexpectedResponse
 from swift.common.swob import wsgi_to_str
 from swift.common.utils import Timestamp, close_if_possible
+
+from s3_sync.direct_read import DirectReader
 
 POLICY_HEADER = 'X-Backend-Storage-Policy-Index'
 # What a POST replaces besides user metadata (the object server's default allowed_headers,
@@ -125,8 +129,9 @@ def _lower(headers):
 class LocalSwift:
     """Object operations on the local cluster for one account."""
 
-    def __init__(self, internal_client):
+    def __init__(self, internal_client, direct=True):
         self.client = internal_client
+        self.direct = DirectReader.for_client(internal_client) if direct else None
 
     def _call(self, fn, *args, **kwargs):
         try:
@@ -134,8 +139,15 @@ class LocalSwift:
         except UnexpectedResponse as exc:
             raise LocalError('local %s' % exc.resp.status) from None
 
-    def open(self, account, container, name, policy_index):
-        """GET the object (raw manifest for large objects); None when it is gone."""
+    def open(self, account, container, name, policy_index, timestamps=None):
+        """GET the object (raw manifest for large objects); None when it is gone.
+
+        ``timestamps``: the (data, metadata) timestamps of the row being propagated; with them
+        a plain object of that version is read straight from the object servers."""
+        if timestamps is not None and self.direct is not None:
+            found = self.direct.get(account, container, name, policy_index, *timestamps)
+            if found is not None:
+                return LocalObject(*found)
         status, headers, body = self._call(
             self.client.get_object, account, container, name,
             headers={POLICY_HEADER: str(policy_index)}, acceptable_statuses=(2, 404),

@@ -207,7 +207,7 @@ class ContainerSync:
             done = self._try_metadata_update(row, meta_ts)
             if done is not False:
                 return done
-        return self._upload(row, meta_ts)
+        return self._upload(row, data_ts, meta_ts)
 
     def _try_metadata_update(self, row, meta_ts):
         """A POST changed only metadata: copy the remote object onto itself, if it is there.
@@ -235,9 +235,9 @@ class ContainerSync:
         self.logger.debug('updated metadata of %s/%s', self.path, row['name'])
         return self._after_propagation(row, meta_ts, etag, int(headers['content-length']))
 
-    def _upload(self, row, meta_ts):
+    def _upload(self, row, data_ts, meta_ts):
         obj = self.local.open(self.account, self.container, row['name'],
-                              row['storage_policy_index'])
+                              row['storage_policy_index'], (data_ts, meta_ts))
         if obj is None:
             return None     # gone since the row was written; a newer row describes it
         try:

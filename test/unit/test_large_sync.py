@@ -126,7 +126,7 @@ class FakeLocal(LocalSwift):
             return None
         return {k.lower(): v for k, v in found[0].items()}, found[1]
 
-    def open(self, account, container, name, policy_index):
+    def open(self, account, container, name, policy_index, timestamps=None):
         found = self._lower(name)
         return FakeObject(*found) if found else None
 

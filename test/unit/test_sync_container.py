@@ -77,6 +77,7 @@ class FakeLocal:
         self.deletes = []
         self.newer_client_write = set()
         self.deleted_by_client = set()
+        self.opened = []     # (name, timestamps) of every open
 
     def put(self, name, body, ts, **meta):
         import hashlib
@@ -85,7 +86,8 @@ class FakeLocal:
         headers.update(meta)
         self.objects[name] = (headers, body)
 
-    def open(self, account, container, name, policy_index):
+    def open(self, account, container, name, policy_index, timestamps=None):
+        self.opened.append((name, timestamps))
         if name not in self.objects:
             return None
         headers, body = self.objects[name]
@@ -146,6 +148,13 @@ class TestPropagation(ContainerSyncTestCase):
         self.assertIsNone(sync.handle_row(row('o', self.ts(), meta_ts=self.ts(5))))
         self.assertEqual(self.provider.calls, [('update', 'o')])
         self.assertEqual(self.provider.objects['o'][1]['x-object-meta-color'], 'red')
+
+    def test_the_upload_read_names_the_rows_data_and_metadata_timestamps(self):
+        # They let the local read take its fast path (s3_sync.direct_read) only for the
+        # version this row describes.
+        self.local.put('o', b'data', self.ts(5))
+        self.make_sync().handle_row(row('o', self.ts(), meta_ts=self.ts(5)))
+        self.assertEqual(self.local.opened, [('o', (self.ts(), self.ts(5)))])
 
     def test_metadata_post_uploads_when_remote_copy_is_missing(self):
         self.local.put('o', b'data', self.ts(5))
