@@ -6,6 +6,10 @@
   time;
 * ``many``: as many objects spread over ``growth_containers`` containers of another account,
   under one ``"/*"`` mapping (per-container overhead);
+* ``drain``: a backlog of ``growth_drain`` objects of 4 KiB in one container (100,000 in the
+  full run), drained once: the first and the last tenth compared as for ``one``, the daemons'
+  RSS sampled every second, and its CPU per object against the ``one`` runs' (a backlog ten
+  times larger must not cost more per object);
 * ``rows``: a container of ``growth_rows`` rows merged straight into node 1's replica (no
   objects: the mapping's ``exclude_pattern`` matches them): node 1's daemon ``--once`` primes
   (time and peak RSS), then a second ``--once`` is the idle poll (time, rows read, requests).
@@ -24,9 +28,10 @@ import swiftclient
 
 from bench import cost, ours
 from bench.phases import phase as timed
-from bench.environment import PeakWatcher, expected_keys, stop_procs, POPULATE_THREADS
+from bench.environment import (PeakWatcher, expected_keys, rss_mib, stop_procs,
+                               POPULATE_THREADS)
 from bench.idle import fill, node1_db
-from bench.stats import spread
+from bench.stats import median, spread
 from bench.verify import check
 from devenv.daemons import NodeDaemons, s3_mapping
 
@@ -44,7 +49,7 @@ def drain(benv, counter, mappings, count, workers, timeout, log):
     procs = ours.start_daemons(daemons)
     watcher = PeakWatcher(procs, interval=1.0)
     meter = cost.CpuMeter(benv, procs)
-    samples, done = [], None
+    samples, rss, done = [], [], None
     try:
         while time.time() < start + timeout and any(p.poll() is None for p in procs):
             n = counter.count_ok_puts()
@@ -52,6 +57,7 @@ def drain(benv, counter, mappings, count, workers, timeout, log):
                 snap = meter.snapshot()
                 samples.append((time.time(), n, sum(v for k, v in snap.items()
                                                     if k != 'harness')))
+                rss.append((n, sum(rss_mib(p.pid) or 0 for p in procs)))
             if n >= count:
                 done = time.time()
                 break
@@ -63,7 +69,7 @@ def drain(benv, counter, mappings, count, workers, timeout, log):
     shutil.rmtree(daemons.dir, ignore_errors=True)
     result = {'seconds': done and done - start, 'samples': samples,
               'rss_series': watcher.series, 'rss_mib': watcher.peaks,
-              'requests': counter.by_method()}
+              'rss_by_tenth': rss_at_tenths(rss, count), 'requests': counter.by_method()}
     if done and len(samples) >= 2:
         (t0, n0, c0), (t1, n1, c1) = samples[0], samples[-1]
         result.update(objs_per_s=(n1 - n0) / (t1 - t0),
@@ -74,8 +80,8 @@ def drain(benv, counter, mappings, count, workers, timeout, log):
     return result, bucket
 
 
-def phases(samples, count):
-    """Rate and CPU per object over the first and the last tenth of the objects."""
+def phases(samples, count, part=0.1):
+    """Rate and CPU per object over the first and the last ``part`` of the objects."""
     def between(lo, hi):
         inside = [s for s in samples if lo <= s[1] <= hi]
         if len(inside) < 2:
@@ -84,10 +90,21 @@ def phases(samples, count):
         if n1 <= n0 or t1 <= t0:
             return None, None
         return (n1 - n0) / (t1 - t0), (c1 - c0) * 1000 / (n1 - n0)
-    first = between(0, count * 0.2)
-    last = between(count * 0.8, count)
+    first = between(0, count * part)
+    last = between(count * (1 - part), count)
     return {'start_objs_per_s': first[0], 'start_cpu_ms_per_obj': first[1],
             'end_objs_per_s': last[0], 'end_cpu_ms_per_obj': last[1]}
+
+
+def rss_at_tenths(points, count):
+    """The daemons' RSS (MiB, summed) when the drain first reached each tenth of ``count``
+    objects (10 %, 20 %, ... 100 %); None for a tenth it never reached. ``points`` are
+    (objects arrived, MiB) in time order."""
+    out = []
+    for k in range(1, 11):
+        reached = [mib for n, mib in points if n >= count * k / 10.0 and mib]
+        out.append(reached[0] if reached else None)
+    return out
 
 
 def populate_many(benv, conn_factory, containers, per):
@@ -161,6 +178,22 @@ def many_containers(benv, counter, plan, workers, log):
     return runs
 
 
+def backlog(benv, counter, plan, workers, log):
+    """One drain of a ``growth_drain``-object backlog in one container (one round: populating
+    it is most of the part's time)."""
+    count = plan['growth_drain']
+    container = benv.new_container('drain')
+    started = time.time()
+    benv.populate(container, count, 4096)
+    log('growth: %d-object backlog populated in %.0f s' % (count, time.time() - started))
+    bucket = benv.new_bucket('drain')
+    result, _ = drain(benv, counter, [s3_mapping(benv.moto, bucket, benv.account, container)],
+                      count, workers, max(1800, count // 10), log)
+    result['count'] = count
+    result['verified'] = check(benv, bucket, expected_keys(benv, bucket, container))
+    return result
+
+
 def big_container(benv, counter, plan, workers, log):
     rows = plan['growth_rows']
     container = benv.new_container('rows')
@@ -205,10 +238,9 @@ def measure(benv, counter, plan, workers, scratch, log):
     """Rounds alternate nothing here (each part needs its own population): the ratios pair
     round i of one part with round i of the other."""
     out = {}
-    for name, fn in (('one', one_container), ('many', many_containers),
-                     ('rows', big_container)):
-        if not plan['growth_objects' if name != 'rows' else 'growth_rows']:
-            continue            # --set growth_objects=0 (or growth_rows=0) leaves it out
+    for name, fn in PARTS:
+        if not all(plan.get(size) for size in SIZES[name]):
+            continue            # --set growth_containers=0 (or any of its sizes) leaves it out
         try:
             with timed(name):
                 found = fn(benv, counter, plan, workers, log)
@@ -224,8 +256,34 @@ def measure(benv, counter, plan, workers, scratch, log):
               for o, m in zip(ones, manys) if _ok(o) and _ok(m)]
     if ratios:
         out['containers_vs_one'] = spread(ratios)
-    drains = [o['end_cpu_ms_per_obj'] / o['start_cpu_ms_per_obj'] for o in ones
-              if _ok(o) and o.get('end_cpu_ms_per_obj') and o.get('start_cpu_ms_per_obj')]
-    if drains:
+    drains = [end_vs_start(o) for o in ones if _ok(o)]
+    if any(drains):
         out['end_vs_start'] = spread(drains)
+    out.update(backlog_ratios(out))
     return out
+
+
+def end_vs_start(run):
+    """CPU per object of the last tenth of a drain over that of the first; None if either
+    is missing."""
+    end, start = run.get('end_cpu_ms_per_obj'), run.get('start_cpu_ms_per_obj')
+    return end / start if end and start else None
+
+
+def backlog_ratios(out):
+    """The big backlog drain against the ``one`` runs of the same invocation: its CPU per
+    object over theirs (median of the rounds), and its last tenth over its first."""
+    big = out.get('drain') or {}
+    if not _ok(big):
+        return {}
+    found = {'drain_end_vs_start': end_vs_start(big)}
+    ones = [o['cpu_ms_per_obj'] for o in out.get('one_runs') or [] if _ok(o)]
+    if ones:
+        found['drain_vs_one'] = big['cpu_ms_per_obj'] / median(ones)
+    return {k: v for k, v in found.items() if v is not None}
+
+
+PARTS = (('one', one_container), ('many', many_containers), ('drain', backlog),
+         ('rows', big_container))
+SIZES = {'one': ('growth_objects',), 'many': ('growth_objects', 'growth_containers'),
+         'drain': ('growth_drain',), 'rows': ('growth_rows',)}
