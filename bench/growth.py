@@ -72,7 +72,7 @@ def drain(benv, counter, mappings, count, workers, timeout, log):
         meter.stop()
         stop_procs(procs)
     shutil.rmtree(daemons.dir, ignore_errors=True)
-    result = {'seconds': done and done - start, 'samples': samples,
+    result = {'count': count, 'seconds': done and done - start, 'samples': samples,
               'rss_series': watcher.series, 'rss_mib': watcher.peaks,
               'rss_by_tenth': rss_at_tenths(rss, count), 'requests': counter.by_method()}
     if interrupted is not None:
@@ -234,7 +234,6 @@ def backlog(benv, counter, plan, workers, log):
     bucket = benv.new_bucket('drain')
     result, _ = drain(benv, counter, [s3_mapping(benv.moto, bucket, benv.account, container)],
                       count, workers, max(1800, count // 10), log)
-    result['count'] = count
     result['verified'] = verify(result, benv, bucket,
                                 lambda: expected_keys(benv, bucket, container))
     return result
@@ -339,7 +338,8 @@ def backlog_ratios(out):
     return {k: v for k, v in found.items() if v is not None}
 
 
-PARTS = (('one', one_container), ('many', many_containers), ('drain', backlog),
-         ('rows', big_container))
+# the big drain last: the longest part, and one a run cut short can leave out
+PARTS = (('one', one_container), ('many', many_containers), ('rows', big_container),
+         ('drain', backlog))
 SIZES = {'one': ('growth_objects',), 'many': ('growth_objects', 'growth_containers'),
          'drain': ('growth_drain',), 'rows': ('growth_rows',)}
