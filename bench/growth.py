@@ -98,7 +98,7 @@ def progress(samples, rss, count, logged, log):
     """A log line for each tenth of a long drain the moment it is reached (the rate and CPU
     per object over that tenth, the daemons' RSS): an interrupted run still shows how it went.
     Returns the tenths logged so far."""
-    tenth = int(samples[-1][1] * 10 // count) if count >= 10000 else 0
+    tenth = min(10, int(samples[-1][1] * 10 // count)) if count >= 10000 else 0
     if tenth <= logged:
         return logged
     lo = count * (tenth - 1) / 10.0

@@ -30,6 +30,23 @@ class TestPhases(unittest.TestCase):
         self.assertIsNone(found['end_objs_per_s'])
 
 
+class TestProgress(unittest.TestCase):
+    def test_a_long_drain_logs_each_tenth_once_as_it_is_reached(self):
+        lines, logged = [], 0
+        steps = samples([(1000, 10.0)] * 25)        # 25,000 objects, 10 ms CPU each
+        for i in range(1, len(steps) + 1):
+            logged = growth.progress(steps[:i], [(0, 300.0)] * i, 20000, logged, lines.append)
+        self.assertEqual([line.split(':')[0] for line in lines],
+                         ['  %d0 %%' % k for k in range(1, 11)])
+        self.assertIn('this tenth 1000.0 obj/s, 10.00 ms CPU/obj; daemons RSS 300 MiB',
+                      lines[4])
+
+    def test_a_short_drain_logs_nothing_on_the_way(self):
+        lines = []
+        growth.progress(samples([(100, 1.0)] * 3), [(0, 1.0)] * 3, 200, 0, lines.append)
+        self.assertEqual(lines, [])
+
+
 class TestRssAtTenths(unittest.TestCase):
     def test_first_sample_reaching_each_tenth(self):
         points = [(n, 100.0 + n) for n in range(0, 101, 5)]
