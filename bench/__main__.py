@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -85,8 +86,16 @@ def log(message):
     print('[%s] %s' % (time.strftime('%H:%M:%S'), message), file=sys.stderr, flush=True)
 
 
+def interrupt(signum, frame):
+    raise KeyboardInterrupt('signal %d' % signum)
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # SIGTERM, and SIGINT even when a non-interactive shell started us with it ignored, end the
+    # run the way Ctrl-C does: the environment is stopped and what was measured is written
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupt)
     plan = dict(QUICK if args.quick else FULL)
     if args.rounds:
         plan['rounds'] = args.rounds

@@ -305,6 +305,7 @@ def measure(benv, counter, plan, workers, scratch, log):
         out[name] = found
         benv.reset_moto()
         if any('interrupted_at' in run for run in out.get(name + '_runs') or [found]):
+            out['interrupted'] = True       # the runner runs no section after this one
             break
     ones, manys = out.get('one_runs') or [], out.get('many_runs') or []
     ratios = [m['cpu_ms_per_obj'] / o['cpu_ms_per_obj']
