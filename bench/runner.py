@@ -22,7 +22,7 @@ def run_all(benv, results, only, plan, workers, scratch, log):
                     benv.reset_moto()
                 except Exception:
                     pass
-        if (results.get(name) or {}).get('interrupted'):
+        if isinstance(results.get(name), dict) and results[name].get('interrupted'):
             log('%s was interrupted: no section after it runs' % name)
             break
 
