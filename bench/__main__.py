@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -24,7 +25,8 @@ FULL = dict(rounds=3, small=2000, medium=200, large=2, large_mib=256, big_mib=10
             proc_containers=12, proc_objects=200, proc_rows=50000, lag_seconds=60,
             shunt_gets=300, listing_entries=10000, csync_objects=2000, csync_slos=20,
             csync_slo_mib=32, growth_objects=10000,
-            growth_containers=1000, growth_rounds=3, growth_rows=1000000, idle_rows=100000,
+            growth_containers=1000, growth_rounds=3, growth_drain=100000, growth_rows=1000000,
+            idle_rows=100000,
             proxymc_listing=10000, migrate_small=10000, migrate_large=20, migrate_large_mib=64)
 # --quick: every section, at sizes that keep it under 3 minutes on this 2-core machine (its
 # report's "Where the time went": process start-ups and the environment's servers are the
@@ -33,7 +35,8 @@ QUICK = dict(quick=True, rounds=1, small=200, medium=20, large=2, large_mib=16, 
              proc_containers=4, proc_objects=20, proc_rows=10000, lag_seconds=6,
              shunt_gets=20, listing_entries=1000, csync_objects=100, csync_slos=3,
              csync_slo_mib=4, growth_objects=200,
-             growth_containers=20, growth_rounds=1, growth_rows=10000, idle_rows=10000,
+             growth_containers=20, growth_rounds=1, growth_drain=400, growth_rows=10000,
+             idle_rows=10000,
              proxymc_listing=1000, migrate_small=150, migrate_large=3, migrate_large_mib=8)
 
 
@@ -83,8 +86,16 @@ def log(message):
     print('[%s] %s' % (time.strftime('%H:%M:%S'), message), file=sys.stderr, flush=True)
 
 
+def interrupt(signum, frame):
+    raise KeyboardInterrupt('signal %d' % signum)
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # SIGTERM, and SIGINT even when a non-interactive shell started us with it ignored, end the
+    # run the way Ctrl-C does: the environment is stopped and what was measured is written
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupt)
     plan = dict(QUICK if args.quick else FULL)
     if args.rounds:
         plan['rounds'] = args.rounds

@@ -6,6 +6,10 @@
   time;
 * ``many``: as many objects spread over ``growth_containers`` containers of another account,
   under one ``"/*"`` mapping (per-container overhead);
+* ``drain``: a backlog of ``growth_drain`` objects of 4 KiB in one container (100,000 in the
+  full run), drained once: the first and the last tenth compared as for ``one``, the daemons'
+  RSS sampled every second, and its CPU per object against the ``one`` runs' (a backlog ten
+  times larger must not cost more per object);
 * ``rows``: a container of ``growth_rows`` rows merged straight into node 1's replica (no
   objects: the mapping's ``exclude_pattern`` matches them): node 1's daemon ``--once`` primes
   (time and peak RSS), then a second ``--once`` is the idle poll (time, rows read, requests).
@@ -14,7 +18,6 @@ CPU is that of every process of the environment (``bench.cost``), over the windo
 first object PUT to the last.
 """
 import concurrent.futures
-import os
 import re
 import shutil
 import subprocess
@@ -22,11 +25,12 @@ import time
 
 import swiftclient
 
-from bench import cost, ours
+from bench import cost, direct_fill, ours
 from bench.phases import phase as timed
-from bench.environment import PeakWatcher, expected_keys, stop_procs, POPULATE_THREADS
+from bench.environment import (PeakWatcher, expected_keys, rss_mib, stop_procs,
+                               POPULATE_THREADS)
 from bench.idle import fill, node1_db
-from bench.stats import spread
+from bench.stats import fmt, median, spread
 from bench.verify import check
 from devenv.daemons import NodeDaemons, s3_mapping
 
@@ -44,7 +48,7 @@ def drain(benv, counter, mappings, count, workers, timeout, log):
     procs = ours.start_daemons(daemons)
     watcher = PeakWatcher(procs, interval=1.0)
     meter = cost.CpuMeter(benv, procs)
-    samples, done = [], None
+    samples, rss, done, logged, interrupted = [], [], None, 0, None
     try:
         while time.time() < start + timeout and any(p.poll() is None for p in procs):
             n = counter.count_ok_puts()
@@ -52,30 +56,63 @@ def drain(benv, counter, mappings, count, workers, timeout, log):
                 snap = meter.snapshot()
                 samples.append((time.time(), n, sum(v for k, v in snap.items()
                                                     if k != 'harness')))
+                rss.append((n, sum(rss_mib(p.pid) or 0 for p in procs)))
+                logged = progress(samples, rss, count, logged, log)
             if n >= count:
                 done = time.time()
                 break
             time.sleep(0.05)
-        watcher.stop()
+    except KeyboardInterrupt:
+        # a long drain stopped by hand: its figures so far are reported, marked as such, and
+        # the parts after it are left out
+        interrupted = samples[-1][1] if samples else 0
+        log('  interrupted after %d of %d objects' % (interrupted, count))
     finally:
+        watcher.stop()
         meter.stop()
         stop_procs(procs)
     shutil.rmtree(daemons.dir, ignore_errors=True)
-    result = {'seconds': done and done - start, 'samples': samples,
+    result = {'count': count, 'seconds': done and done - start, 'samples': samples,
               'rss_series': watcher.series, 'rss_mib': watcher.peaks,
-              'requests': counter.by_method()}
-    if done and len(samples) >= 2:
+              'rss_by_tenth': rss_at_tenths(rss, count), 'requests': counter.by_method()}
+    if interrupted is not None:
+        result['interrupted_at'] = interrupted
+    if (done or interrupted) and len(samples) >= 2:
         (t0, n0, c0), (t1, n1, c1) = samples[0], samples[-1]
         result.update(objs_per_s=(n1 - n0) / (t1 - t0),
                       cpu_ms_per_obj=(c1 - c0) * 1000 / max(1, n1 - n0))
-        result.update(phases(samples, count))
-    log('  %s objects: %s s, %s obj/s, %s ms CPU/obj' % (
-        count, result['seconds'], result.get('objs_per_s'), result.get('cpu_ms_per_obj')))
+        result.update(phases(samples, count if done else samples[-1][1]))
+    log('  %d objects: %s s, %s obj/s, %s ms CPU/obj; first tenth %s obj/s, %s ms CPU/obj; '
+        'last tenth %s obj/s, %s ms CPU/obj; RSS MiB by tenth %s' % (
+            count, fmt(result['seconds'], '%.0f'), fmt(result.get('objs_per_s'), '%.1f'),
+            fmt(result.get('cpu_ms_per_obj'), '%.2f'),
+            fmt(result.get('start_objs_per_s'), '%.1f'),
+            fmt(result.get('start_cpu_ms_per_obj'), '%.2f'),
+            fmt(result.get('end_objs_per_s'), '%.1f'),
+            fmt(result.get('end_cpu_ms_per_obj'), '%.2f'),
+            [None if v is None else round(v) for v in result['rss_by_tenth']]))
     return result, bucket
 
 
-def phases(samples, count):
-    """Rate and CPU per object over the first and the last tenth of the objects."""
+def progress(samples, rss, count, logged, log):
+    """A log line for each tenth of a long drain the moment it is reached (the rate and CPU
+    per object over that tenth, the daemons' RSS): an interrupted run still shows how it went.
+    Returns the tenths logged so far."""
+    tenth = min(10, int(samples[-1][1] * 10 // count)) if count >= 10000 else 0
+    if tenth <= logged:
+        return logged
+    lo = count * (tenth - 1) / 10.0
+    (t0, n0, c0) = next(s for s in samples if s[1] >= lo)
+    (t1, n1, c1) = samples[-1]
+    if n1 > n0 and t1 > t0:
+        log('  %d0 %%: %d objects in %.0f s; this tenth %.1f obj/s, %.2f ms CPU/obj; '
+            'daemons RSS %.0f MiB' % (tenth, n1, t1 - samples[0][0], (n1 - n0) / (t1 - t0),
+                                      (c1 - c0) * 1000 / (n1 - n0), rss[-1][1]))
+    return tenth
+
+
+def phases(samples, count, part=0.1):
+    """Rate and CPU per object over the first and the last ``part`` of the objects."""
     def between(lo, hi):
         inside = [s for s in samples if lo <= s[1] <= hi]
         if len(inside) < 2:
@@ -84,44 +121,70 @@ def phases(samples, count):
         if n1 <= n0 or t1 <= t0:
             return None, None
         return (n1 - n0) / (t1 - t0), (c1 - c0) * 1000 / (n1 - n0)
-    first = between(0, count * 0.2)
-    last = between(count * 0.8, count)
+    first = between(0, count * part)
+    last = between(count * (1 - part), count)
     return {'start_objs_per_s': first[0], 'start_cpu_ms_per_obj': first[1],
             'end_objs_per_s': last[0], 'end_cpu_ms_per_obj': last[1]}
 
 
-def populate_many(benv, conn_factory, containers, per):
+def rss_at_tenths(points, count):
+    """The daemons' RSS (MiB, summed) when the drain first reached each tenth of ``count``
+    objects (10 %, 20 %, ... 100 %); None for a tenth it never reached. ``points`` are
+    (objects arrived, MiB) in time order."""
+    out = []
+    for k in range(1, 11):
+        reached = [mib for n, mib in points if n >= count * k / 10.0 and mib]
+        out.append(reached[0] if reached else None)
+    return out
+
+
+def populate_many(benv, conn_factory, account, containers, per):
+    """The containers PUT through the proxy (the account lists them), their objects written
+    straight to disk (``bench.direct_fill``); {(container, object): ETag}."""
     import threading
     local = threading.local()
-    body = os.urandom(4096)
-    etags = {}
 
-    def fill_one(name):
+    def create(name):
         if not hasattr(local, 'conn'):
             local.conn = conn_factory()
         local.conn.put_container(name)
-        for i in range(per):
-            obj = 'obj-%03d' % i
-            etags[(name, obj)] = local.conn.put_object(name, obj, body[:-4] + b'%04d' % i)
     with concurrent.futures.ThreadPoolExecutor(POPULATE_THREADS) as pool:
-        list(pool.map(fill_one, containers))
-    return etags
+        list(pool.map(create, containers))
+    cluster = direct_fill.Cluster(benv.info)
+    return {(name, obj): etag for name in containers
+            for obj, etag in direct_fill.populate(cluster, account, name,
+                                                  direct_fill.bodies(per, 4096)).items()}
+
+
+def backlog_container(benv, count, prefix):
+    """A new container of ``count`` 4 KiB objects written straight to disk; its name."""
+    container = benv.new_container(prefix)
+    started = time.time()
+    with timed('populate'):
+        benv.etags[container] = direct_fill.populate(
+            direct_fill.Cluster(benv.info), benv.account, container,
+            direct_fill.bodies(count, 4096))
+    return container, time.time() - started
 
 
 def one_container(benv, counter, plan, workers, log):
     """The drains of ``growth_objects`` objects in one container, one per round."""
     count = plan['growth_objects']
     log('growth: %d objects in one container' % count)
-    container, _names = benv.populated(count, 4096, 'grow')
+    container, took = backlog_container(benv, count, 'grow')
+    log('growth: populated in %.0f s' % took)
     target = benv.moto
     runs = []
     for _ in range(plan['growth_rounds']):
         bucket = benv.new_bucket('grow')
         result, _ = drain(benv, counter, [s3_mapping(target, bucket, benv.account, container)],
                           count, workers, 1800, log)
-        result['verified'] = check(benv, bucket, expected_keys(benv, bucket, container))
+        result['verified'] = verify(result, benv, bucket, lambda: expected_keys(
+            benv, bucket, container))
         runs.append(result)
         benv.reset_moto()
+        if 'interrupted_at' in result:
+            break
     return runs
 
 
@@ -142,7 +205,7 @@ def many_containers(benv, counter, plan, workers, log):
     log('growth: %d containers of %d objects under "/*"' % (n, per))
     started = time.time()
     with timed('populate'):
-        etags = populate_many(benv, conn, names, per)
+        etags = populate_many(benv, conn, user['account'], names, per)
     log('growth: populated in %.0f s' % (time.time() - started))
     from s3_sync import layout
     from bench.environment import layout_mapping
@@ -153,12 +216,35 @@ def many_containers(benv, counter, plan, workers, log):
         result, _ = drain(benv, counter, [s3_mapping(target, bucket, user['account'], '/*')],
                           n * per, workers, 1800, log)
         mapping = layout_mapping(bucket)
-        expected = {layout.object_key(mapping, user['account'], c, o): e
-                    for (c, o), e in etags.items()}
-        result['verified'] = check(benv, bucket, expected)
+        result['verified'] = verify(result, benv, bucket, lambda: {
+            layout.object_key(mapping, user['account'], c, o): e for (c, o), e in etags.items()})
         runs.append(result)
         benv.reset_moto()
+        if 'interrupted_at' in result:
+            break
     return runs
+
+
+def backlog(benv, counter, plan, workers, log):
+    """One drain of a ``growth_drain``-object backlog in one container (one round: populating
+    it is most of the part's time)."""
+    count = plan['growth_drain']
+    container, took = backlog_container(benv, count, 'drain')
+    log('growth: %d-object backlog populated in %.0f s' % (count, took))
+    bucket = benv.new_bucket('drain')
+    result, _ = drain(benv, counter, [s3_mapping(benv.moto, bucket, benv.account, container)],
+                      count, workers, max(1800, count // 10), log)
+    result['verified'] = verify(result, benv, bucket,
+                                lambda: expected_keys(benv, bucket, container))
+    return result
+
+
+def verify(result, benv, bucket, expected):
+    """The bucket's keys and ETags against ``expected()``; an interrupted drain is not
+    verified (and so counts in no figure)."""
+    if 'interrupted_at' in result:
+        return {'ok': False, 'why': 'interrupted after %d objects' % result['interrupted_at']}
+    return check(benv, bucket, expected())
 
 
 def big_container(benv, counter, plan, workers, log):
@@ -205,10 +291,9 @@ def measure(benv, counter, plan, workers, scratch, log):
     """Rounds alternate nothing here (each part needs its own population): the ratios pair
     round i of one part with round i of the other."""
     out = {}
-    for name, fn in (('one', one_container), ('many', many_containers),
-                     ('rows', big_container)):
-        if not plan['growth_objects' if name != 'rows' else 'growth_rows']:
-            continue            # --set growth_objects=0 (or growth_rows=0) leaves it out
+    for name, fn in PARTS:
+        if not all(plan.get(size) for size in SIZES[name]):
+            continue            # --set growth_containers=0 (or any of its sizes) leaves it out
         try:
             with timed(name):
                 found = fn(benv, counter, plan, workers, log)
@@ -219,13 +304,43 @@ def measure(benv, counter, plan, workers, scratch, log):
             found = found[0] if found else {'error': 'no run'}
         out[name] = found
         benv.reset_moto()
+        if any('interrupted_at' in run for run in out.get(name + '_runs') or [found]):
+            out['interrupted'] = True       # the runner runs no section after this one
+            break
     ones, manys = out.get('one_runs') or [], out.get('many_runs') or []
     ratios = [m['cpu_ms_per_obj'] / o['cpu_ms_per_obj']
               for o, m in zip(ones, manys) if _ok(o) and _ok(m)]
     if ratios:
         out['containers_vs_one'] = spread(ratios)
-    drains = [o['end_cpu_ms_per_obj'] / o['start_cpu_ms_per_obj'] for o in ones
-              if _ok(o) and o.get('end_cpu_ms_per_obj') and o.get('start_cpu_ms_per_obj')]
-    if drains:
+    drains = [end_vs_start(o) for o in ones if _ok(o)]
+    if any(drains):
         out['end_vs_start'] = spread(drains)
+    out.update(backlog_ratios(out))
     return out
+
+
+def end_vs_start(run):
+    """CPU per object of the last tenth of a drain over that of the first; None if either
+    is missing."""
+    end, start = run.get('end_cpu_ms_per_obj'), run.get('start_cpu_ms_per_obj')
+    return end / start if end and start else None
+
+
+def backlog_ratios(out):
+    """The big backlog drain against the ``one`` runs of the same invocation: its CPU per
+    object over theirs (median of the rounds), and its last tenth over its first."""
+    big = out.get('drain') or {}
+    if not _ok(big):
+        return {}
+    found = {'drain_end_vs_start': end_vs_start(big)}
+    ones = [o['cpu_ms_per_obj'] for o in out.get('one_runs') or [] if _ok(o)]
+    if ones:
+        found['drain_vs_one'] = big['cpu_ms_per_obj'] / median(ones)
+    return {k: v for k, v in found.items() if v is not None}
+
+
+# the big drain last: the longest part, and one a run cut short can leave out
+PARTS = (('one', one_container), ('many', many_containers), ('rows', big_container),
+         ('drain', backlog))
+SIZES = {'one': ('growth_objects',), 'many': ('growth_objects', 'growth_containers'),
+         'drain': ('growth_drain',), 'rows': ('growth_rows',)}

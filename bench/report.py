@@ -206,7 +206,8 @@ def growth_table(data):
              '| run | objects/s (window) | CPU ms/object, all processes | peak RSS MiB | '
              'verified runs |', '|---|---|---|---|---|']
     for key, label in (('one', 'objects in one container'),
-                       ('many', 'same count over many containers, `"/*"` mapping')):
+                       ('many', 'same count over many containers, `"/*"` mapping'),
+                       ('drain', 'a big backlog in one container (one run)')):
         r = data.get(key)
         if r is None:
             lines.append('| %s | not run | | | |' % label)
@@ -227,15 +228,12 @@ def growth_table(data):
     if data.get('containers_vs_one'):
         lines += ['', '- many containers / one container, CPU per object, per round: **%s**'
                   % fmt_spread(data['containers_vs_one'], '%.2fx')]
-    one = data.get('one') or {}
     lines.append('')
-    if data.get('one') is not None:
-        lines.append('- backlog drain (one container): first fifth %s obj/s, %s ms CPU/object; '
-                     'last fifth %s obj/s, %s ms CPU/object' % (
-                         fmt(one.get('start_objs_per_s'), '%.1f'),
-                         fmt(one.get('start_cpu_ms_per_obj'), '%.2f'),
-                         fmt(one.get('end_objs_per_s'), '%.1f'),
-                         fmt(one.get('end_cpu_ms_per_obj'), '%.2f')))
+    for key in ('one', 'drain'):
+        lines += drain_lines(data, key)
+    if data.get('drain_vs_one'):
+        lines.append('- big backlog / one-container runs (median), CPU per object: **%s**'
+                     % fmt(data['drain_vs_one'], '%.2fx'))
     rows = data.get('rows') or {}
     if 'error' in rows:
         lines.append('- big container: failed: %s' % rows['error'])
@@ -249,6 +247,27 @@ def growth_table(data):
                              fmt(r.get('peak_rss_mib'), '%.0f'), r.get('scanned'),
                              r.get('requests')))
     return lines + ['']
+
+
+def drain_lines(data, key):
+    """Start vs end of a drain (first and last tenth of its objects) and, for the big backlog,
+    the daemons' RSS as it went."""
+    run = data.get(key)
+    if not run or 'error' in run:
+        return []
+    runs = data.get(key + '_runs') or [run]
+    lines = ['- drain of %s objects in one container, first tenth: %s obj/s, %s ms CPU/object; '
+             'last tenth: %s obj/s, %s ms CPU/object%s' % (
+                 run.get('count') or 'the',
+                 fmt_spread([r.get('start_objs_per_s') for r in runs], '%.1f'),
+                 fmt_spread([r.get('start_cpu_ms_per_obj') for r in runs], '%.2f'),
+                 fmt_spread([r.get('end_objs_per_s') for r in runs], '%.1f'),
+                 fmt_spread([r.get('end_cpu_ms_per_obj') for r in runs], '%.2f'),
+                 ' (per round: median (min–max))' if len(runs) > 1 else '')]
+    if key == 'drain' and any(run.get('rss_by_tenth') or []):
+        lines.append('- its 3 daemons\' RSS (MiB, summed) at 10 %%, 20 %%, ... 100 %% of the '
+                     'objects: %s' % ', '.join(fmt(v, '%.0f') for v in run['rss_by_tenth']))
+    return lines
 
 
 def lag_table(data):

@@ -22,6 +22,9 @@ def run_all(benv, results, only, plan, workers, scratch, log):
                     benv.reset_moto()
                 except Exception:
                     pass
+        if isinstance(results.get(name), dict) and results[name].get('interrupted'):
+            log('%s was interrupted: no section after it runs' % name)
+            break
 
 
 def small(benv, counter, plan, workers, scratch, log):
