@@ -29,6 +29,7 @@ from swift.container.backend import SHARDING, ContainerBroker
 from s3_sync.crawler.jobs import mapping_jobs, shard_jobs
 from s3_sync.crawler.ownership import owns
 from s3_sync.crawler.progress import status_path
+from s3_sync.crawler.stamps import db_stamp, file_stamp
 from s3_sync.status import StatusError
 
 SCAN_CHUNK = 10000
@@ -232,13 +233,21 @@ def add_db(report, fig, now):
     report['failed_rows'].extend(fig['failed_rows'][:max(0, room)])
 
 
-def node_report(conf, node, logger, jobs=None, containers=None, clock=time.time):
-    """Every mapped container of this node with its figures (see the module doc)."""
+def node_report(conf, node, logger, jobs=None, containers=None, clock=time.time,
+                figures=None):
+    """Every mapped container of this node with its figures (see the module doc).
+
+    ``figures``: a dict the caller keeps from one report to the next. A DB whose files and
+    status file have the same exact stamp as at the last report (``crawler.stamps``: SQLite's
+    change counter, the pending file, the status file) is not opened again: its figures
+    cannot have changed (the lag is recomputed from the oldest row). Over many idle
+    containers that is most of a report's cost."""
     now = clock()
     if jobs is None:
         jobs = local_jobs(conf, node, logger, containers)
     reports = {}
     status_files = {}
+    kept = {}
     for job in jobs:
         if not job.db_path:
             continue
@@ -246,16 +255,36 @@ def node_report(conf, node, logger, jobs=None, containers=None, clock=time.time)
         if key not in reports:
             reports[key] = container_report(job.mapping_index, job.mapping, job.account,
                                             job.container)
-        if (job.account, job.container) not in status_files:
-            status_files[job.account, job.container] = read_status_file(
-                conf.status_dir, job.account, job.container)
-        data = status_files[job.account, job.container]
-        for broker in _brokers(job, logger):
-            fig = db_figures(job, broker, data.get(_db_id(broker)), now)
+        stamp = _stamp(conf, job) if figures is not None else None
+        cached = figures.get(job.db_path) if stamp is not None else None
+        if cached is not None and cached[0] == stamp:
+            figs = cached[1]
+        else:
+            if (job.account, job.container) not in status_files:
+                status_files[job.account, job.container] = read_status_file(
+                    conf.status_dir, job.account, job.container)
+            data = status_files[job.account, job.container]
+            figs = [db_figures(job, broker, data.get(_db_id(broker)), now)
+                    for broker in _brokers(job, logger)]
+        if stamp is not None:
+            kept[job.db_path] = (stamp, figs)
+        for fig in figs:
             add_db(reports[key], fig, now)
+    if figures is not None:
+        figures.clear()
+        figures.update(kept)
     listed = sorted(reports.values(), key=lambda r: (r['mapping'], r['account'], r['container']))
     return {'node': node_id(node), 'host': socket.gethostname(), 'time': now,
             'containers': listed, 'totals': totals(listed)}
+
+
+def _stamp(conf, job):
+    """The DB's and its status file's stamps, taken before either is read (a change after
+    this shows at the next report); None when the DB's cannot be told."""
+    db = db_stamp(job.db_path)
+    if db is None:
+        return None
+    return db, file_stamp(status_path(conf.status_dir, job.account, job.container))
 
 
 def totals(containers):

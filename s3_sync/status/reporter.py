@@ -41,6 +41,7 @@ class Reporter:
         except StatusError:
             self.last_pass = None
         self._warned = set()
+        self.figures = {}       # per DB, kept between reports (status.report.node_report)
         self.active = getattr(crawler, 'process', 0) == 0
         self.whole_node = getattr(crawler, 'processes', 1) > 1
 
@@ -63,7 +64,7 @@ class Reporter:
     def _publish(self):
         report = node_report(self.conf, self.crawler.node, self.logger,
                              jobs=None if self.whole_node else (self.crawler.jobs() or None),
-                             clock=self.clock)
+                             clock=self.clock, figures=self.figures)
         report['last_pass'] = self.last_pass
         report['pass_started'] = self.crawler.cycle_started
         report['stats_interval'] = self.conf.stats_interval

@@ -3,6 +3,7 @@ on real container DBs (three nodes on one host) with hand-written status files."
 import os
 import time
 import unittest
+from unittest import mock
 
 from swift.common.utils import Timestamp
 
@@ -10,6 +11,7 @@ from s3_sync.crawler.failures import HELD, Redrive, write_request
 from s3_sync.crawler.progress import atomic_write_json, status_path
 from s3_sync.status import StatusError, cluster, render
 from s3_sync.status.metrics import prometheus_text, write_textfile
+from s3_sync.status import report as report_module
 from s3_sync.status.report import node_report
 from test.unit.test_crawler_helpers import Cluster, NullLogger, mapping, put
 
@@ -58,6 +60,34 @@ class ReportTest(unittest.TestCase):
         # Nothing past the checkpoint: only the failed row is behind, and it sets the lag.
         self.assertEqual((row['rows_behind'], row['unscanned_rows']), (1, 0))
         self.assertAlmostEqual(row['lag'], 96, delta=1)
+
+    def test_a_db_and_status_file_unchanged_since_the_last_report_are_not_read_again(self):
+        conf = self.cluster.conf(1, [self.mapping])
+        figures, opened = {}, []
+        real = report_module._brokers
+
+        def counting(job, logger):
+            opened.append(job.db_path)
+            return real(job, logger)
+
+        def report():
+            with mock.patch.object(report_module, '_brokers', counting):
+                return node_report(conf, self.cluster.node(1), NullLogger(),
+                                   clock=lambda: self.now, figures=figures)['containers'][0]
+        first = report()
+        self.assertEqual(len(opened), 1)
+        self.now += 50
+        again = report()
+        self.assertEqual(len(opened), 1, 'an unchanged DB is not opened again')
+        self.assertEqual(again['rows_behind'], first['rows_behind'])
+        self.assertAlmostEqual(again['lag'], first['lag'] + 50, delta=0.01)
+        # A new row (a pending-file append, then its merge) and a status-file write are seen.
+        put(self.brokers[0], 'new', Timestamp(self.now).internal)
+        self.assertEqual(report()['unscanned_rows'], 10)
+        self.assertEqual(len(opened), 2)
+        self.write_entry(1, last_row=10)
+        self.assertEqual(report()['unscanned_rows'], 0)
+        self.assertEqual(len(opened), 3)
 
     def test_corrupt_status_file_is_one_line_error_naming_the_file(self):
         path = status_path(self.cluster.status_dir, 'AUTH_test', 'cont')
