@@ -555,16 +555,22 @@ class TestVerificationPass(CrawlerTestCase):
         crawler.run_once()
         self.assertEqual(sorted(self.sync.rows), sorted(names))
 
-    def test_rows_a_lagging_replica_reaches_late_are_left_to_their_owner_for_a_slack(self):
-        """B14: under load a crawl took longer than the slack, so the replica after the owner
-        found rows past the slack in the same crawl that first read them and uploaded them
-        at the moment the owner, as far behind, did."""
+    def checkpointed_replica(self):
+        """Node 1's replica of a new container 'other' (slack 60 s), crawled once so that it
+        has a checkpoint and every row is verified: (broker, index, count, crawler)."""
         broker = self.cluster.create('AUTH_test', 'other')[0]
         index, count = self.replica(1, container='other').index, 3
         crawler = self.crawler(1, mappings=[mapping(container='other')], verification_slack=1)
         put(broker, self.names(index, n=1, prefix='first-')[0],
             Timestamp(time.time() - 200).internal)
-        crawler.run_once()              # this replica has a checkpoint now, all rows verified
+        crawler.run_once()
+        return broker, index, count, crawler
+
+    def test_rows_a_lagging_replica_reaches_late_are_left_to_their_owner_for_a_slack(self):
+        """B14: under load a crawl took longer than the slack, so the replica after the owner
+        found rows past the slack in the same crawl that first read them and uploaded them
+        at the moment the owner, as far behind, did."""
+        broker, index, count, crawler = self.checkpointed_replica()
         # rows written 90 s ago (past the 60 s slack) that this crawl reaches only now
         when = time.time() - 90
         names = self.names((index - 1) % count, n=2, prefix='d1-')
@@ -586,12 +592,7 @@ class TestVerificationPass(CrawlerTestCase):
         """B15: a row reached late was left to its owner for a slack from the crawl (B14), the
         same moment for the next replica and the one after it: with the owner missing, both
         uploaded it."""
-        broker = self.cluster.create('AUTH_test', 'other')[0]
-        index, count = self.replica(1, container='other').index, 3
-        crawler = self.crawler(1, mappings=[mapping(container='other')], verification_slack=1)
-        put(broker, self.names(index, n=1, prefix='first-')[0],
-            Timestamp(time.time() - 200).internal)
-        crawler.run_once()              # this replica has a checkpoint now, all rows verified
+        broker, index, count, crawler = self.checkpointed_replica()
         when = Timestamp(time.time() - 90).internal
         names = {d: self.names((index - d) % count, n=2, prefix='d%d-' % d) for d in (1, 2)}
         for name in names[1] + names[2]:
