@@ -19,6 +19,7 @@ wins), GONE (the source object went meanwhile), EXPIRED (its X-Delete-At is past
 ``LocalError``; the object is tried again on the next pass.
 """
 import collections
+import contextlib
 import json
 import time
 from urllib.parse import unquote
@@ -26,7 +27,8 @@ from urllib.parse import unquote
 from swift.common import constraints
 from swift.common.utils import Timestamp
 
-from s3_sync.local import BodyReader
+from s3_sync.local import BodyReader, LocalError
+from s3_sync.log import one_line
 from s3_sync.metadata import DLO_HEADER, content_md5, is_slo
 from s3_sync.migrator import large
 from s3_sync.migrator.headers import (REMOTE_ETAG, expired, header_time, local_headers,
@@ -97,8 +99,9 @@ class Copier:
     def _put(self, target, headers, resp, size, etag):
         if content_md5(etag):       # a plain MD5 the object server can check the body by
             headers['Etag'] = etag
-        reader = BodyReader(resp.body)
-        status = self.store.put(*target, headers, reader, size)
+        reader = SourceReader(resp.body)
+        with reader.blamed(target[2], size):
+            status = self.store.put(*target, headers, reader, size)
         return self._outcome(target, status, size, reader.bytes_read)
 
     def _outcome(self, target, status, size, sent=None):
@@ -187,7 +190,9 @@ class Copier:
                         total = _total_size(resp.headers, length)
                         copy = SegmentedCopy(self.store, account, container, name,
                                              timestamp, total, length)
-                    copy.put_segment(number, BodyReader(resp.body), length)
+                    reader = SourceReader(resp.body)
+                    with reader.blamed('%s part %d' % (name, number), length):
+                        copy.put_segment(number, reader, length)
                 finally:
                     resp.close()
             if copy.multipart_etag() != etag:
@@ -211,13 +216,14 @@ class Copier:
         account, container, name = target
         copy = SegmentedCopy(self.store, account, container, name, timestamp, size,
                              self.segment_size)
-        reader = BodyReader(resp.body)
+        reader = SourceReader(resp.body)
         try:
             whole = large.HashingReader(reader, size)
             index, left = 1, size
             while left > 0:
                 length = min(self.segment_size, left)
-                copy.put_segment(index, whole, length)
+                with reader.blamed(name, size):
+                    copy.put_segment(index, whole, length)
                 index, left = index + 1, left - length
             if etag and large.mpu_parts(etag) is None and whole.md5.hexdigest() != etag:
                 raise CopyFailed('%s: body MD5 %s is not the source ETag %s' % (
@@ -245,6 +251,33 @@ class Copier:
         recorded = here.get(REMOTE_ETAG.lower())
         return recorded is not None and recorded.strip('"') == \
             source_entry.get('hash', '').strip('"')
+
+
+class SourceReader(BodyReader):
+    """A source GET body as a local PUT's input. The local proxy answers any failure of its
+    input with a bare 500 (or a 499), so the source's own error is kept here and reported
+    instead: the operator is told which side broke."""
+
+    failure = None
+
+    def read(self, size=-1):
+        try:
+            return super().read(size)
+        except Exception as exc:
+            self.failure = exc
+            raise
+
+    @contextlib.contextmanager
+    def blamed(self, what, size):
+        """A local write failing once this body's source read has failed is the source's
+        failure (CopyFailed naming it and the bytes handed on before it)."""
+        try:
+            yield
+        except (LocalError, CopyFailed):
+            if self.failure is None:
+                raise
+            raise CopyFailed('source GET %s broke after %d of %d bytes: %s' % (
+                what, self.bytes_read, size, one_line(self.failure))) from None
 
 
 def _total_size(headers, default):
