@@ -99,8 +99,8 @@ class Copier:
     def _put(self, target, headers, resp, size, etag):
         if content_md5(etag):       # a plain MD5 the object server can check the body by
             headers['Etag'] = etag
-        reader = SourceReader(resp.body)
-        with reader.blamed(target[2], size):
+        reader = BodyReader(resp.body)
+        with blamed_on_source(reader, target[2], size):
             status = self.store.put(*target, headers, reader, size)
         return self._outcome(target, status, size, reader.bytes_read)
 
@@ -190,8 +190,8 @@ class Copier:
                         total = _total_size(resp.headers, length)
                         copy = SegmentedCopy(self.store, account, container, name,
                                              timestamp, total, length)
-                    reader = SourceReader(resp.body)
-                    with reader.blamed('%s part %d' % (name, number), length):
+                    reader = BodyReader(resp.body)
+                    with blamed_on_source(reader, '%s part %d' % (name, number), length):
                         copy.put_segment(number, reader, length)
                 finally:
                     resp.close()
@@ -216,13 +216,13 @@ class Copier:
         account, container, name = target
         copy = SegmentedCopy(self.store, account, container, name, timestamp, size,
                              self.segment_size)
-        reader = SourceReader(resp.body)
+        reader = BodyReader(resp.body)
         try:
             whole = large.HashingReader(reader, size)
             index, left = 1, size
             while left > 0:
                 length = min(self.segment_size, left)
-                with reader.blamed(name, size):
+                with blamed_on_source(reader, name, size):
                     copy.put_segment(index, whole, length)
                 index, left = index + 1, left - length
             if etag and large.mpu_parts(etag) is None and whole.md5.hexdigest() != etag:
@@ -253,31 +253,18 @@ class Copier:
             source_entry.get('hash', '').strip('"')
 
 
-class SourceReader(BodyReader):
-    """A source GET body as a local PUT's input. The local proxy answers any failure of its
-    input with a bare 500 (or a 499), so the source's own error is kept here and reported
-    instead: the operator is told which side broke."""
-
-    failure = None
-
-    def read(self, size=-1):
-        try:
-            return super().read(size)
-        except Exception as exc:
-            self.failure = exc
+@contextlib.contextmanager
+def blamed_on_source(reader, what, size):
+    """A local write failing once ``reader`` (the source body, a ``BodyReader``) has failed is
+    the source's failure: the local proxy answers any error of its input with a bare 500, so
+    the source's error is raised instead (CopyFailed naming it and the bytes handed on)."""
+    try:
+        yield
+    except (LocalError, CopyFailed):
+        if reader.error is None:
             raise
-
-    @contextlib.contextmanager
-    def blamed(self, what, size):
-        """A local write failing once this body's source read has failed is the source's
-        failure (CopyFailed naming it and the bytes handed on before it)."""
-        try:
-            yield
-        except (LocalError, CopyFailed):
-            if self.failure is None:
-                raise
-            raise CopyFailed('source GET %s broke after %d of %d bytes: %s' % (
-                what, self.bytes_read, size, one_line(self.failure))) from None
+        raise CopyFailed('source GET %s broke after %d of %d bytes: %s' % (
+            what, reader.bytes_read, size, one_line(reader.error))) from None
 
 
 def _total_size(headers, default):
