@@ -233,9 +233,9 @@ class SwiftProvider(Provider):
         return RemoteResponse(206 if 'content-range' in out else 200, out, body, close=release)
 
     def _open(self, name, wanted, query_string=None, chunk=BODY_CHUNK):
-        """``(headers, body iterator in pieces of ``chunk`` bytes, release)`` of a streamed
-        GET; the connection stays out of the pool until ``release()`` (called when the body
-        is exhausted)."""
+        """``(headers, body iterator, release)`` of a streamed GET, its body in pieces of
+        ``chunk`` bytes; the connection stays out of the pool until ``release()`` (called when
+        the body is exhausted)."""
         conn = self._pool.get()
         try:
             parsed, body = conn.get_object(self.remote_container, name, headers=wanted,
