@@ -69,6 +69,9 @@ class BodyReader:
         self._chunk = b''
         self._offset = 0
         self.bytes_read = 0
+        # What the body's iterator raised: a consumer that reports failures of its own (the
+        # proxy's bare 500 for a PUT's input, a transport error in swiftclient) names it.
+        self.error = None
 
     def _fill(self):
         while self._offset >= len(self._chunk):
@@ -76,6 +79,9 @@ class BodyReader:
                 self._chunk, self._offset = next(self._iter), 0
             except StopIteration:
                 return False
+            except Exception as exc:
+                self.error = exc
+                raise
         return True
 
     def read(self, size=-1):

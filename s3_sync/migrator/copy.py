@@ -19,6 +19,7 @@ wins), GONE (the source object went meanwhile), EXPIRED (its X-Delete-At is past
 ``LocalError``; the object is tried again on the next pass.
 """
 import collections
+import contextlib
 import json
 import time
 from urllib.parse import unquote
@@ -26,7 +27,8 @@ from urllib.parse import unquote
 from swift.common import constraints
 from swift.common.utils import Timestamp
 
-from s3_sync.local import BodyReader
+from s3_sync.local import BodyReader, LocalError
+from s3_sync.log import one_line
 from s3_sync.metadata import DLO_HEADER, content_md5, is_slo
 from s3_sync.migrator import large
 from s3_sync.migrator.headers import (REMOTE_ETAG, expired, header_time, local_headers,
@@ -98,7 +100,8 @@ class Copier:
         if content_md5(etag):       # a plain MD5 the object server can check the body by
             headers['Etag'] = etag
         reader = BodyReader(resp.body)
-        status = self.store.put(*target, headers, reader, size)
+        with blamed_on_source(reader, target[2], size):
+            status = self.store.put(*target, headers, reader, size)
         return self._outcome(target, status, size, reader.bytes_read)
 
     def _outcome(self, target, status, size, sent=None):
@@ -187,7 +190,9 @@ class Copier:
                         total = _total_size(resp.headers, length)
                         copy = SegmentedCopy(self.store, account, container, name,
                                              timestamp, total, length)
-                    copy.put_segment(number, BodyReader(resp.body), length)
+                    reader = BodyReader(resp.body)
+                    with blamed_on_source(reader, '%s part %d' % (name, number), length):
+                        copy.put_segment(number, reader, length)
                 finally:
                     resp.close()
             if copy.multipart_etag() != etag:
@@ -217,7 +222,8 @@ class Copier:
             index, left = 1, size
             while left > 0:
                 length = min(self.segment_size, left)
-                copy.put_segment(index, whole, length)
+                with blamed_on_source(reader, name, size):
+                    copy.put_segment(index, whole, length)
                 index, left = index + 1, left - length
             if etag and large.mpu_parts(etag) is None and whole.md5.hexdigest() != etag:
                 raise CopyFailed('%s: body MD5 %s is not the source ETag %s' % (
@@ -245,6 +251,20 @@ class Copier:
         recorded = here.get(REMOTE_ETAG.lower())
         return recorded is not None and recorded.strip('"') == \
             source_entry.get('hash', '').strip('"')
+
+
+@contextlib.contextmanager
+def blamed_on_source(reader, what, size):
+    """A local write failing once ``reader`` (the source body, a ``BodyReader``) has failed is
+    the source's failure: the local proxy answers any error of its input with a bare 500, so
+    the source's error is raised instead (CopyFailed naming it and the bytes handed on)."""
+    try:
+        yield
+    except (LocalError, CopyFailed):
+        if reader.error is None:
+            raise
+        raise CopyFailed('source GET %s broke after %d of %d bytes: %s' % (
+            what, reader.bytes_read, size, one_line(reader.error))) from None
 
 
 def _total_size(headers, default):

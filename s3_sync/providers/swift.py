@@ -31,7 +31,7 @@ from s3_sync.metadata import DLO_HEADER, META_PREFIX
 from s3_sync.retry import retryable_status
 from s3_sync.providers import expiry
 from s3_sync.providers.base import (
-    BODY_CHUNK, Features, Provider, RemoteError, RemoteObject, RemoteResponse)
+    BODY_CHUNK, COPY_CHUNK, Features, Provider, RemoteError, RemoteObject, RemoteResponse)
 from s3_sync.providers.swift_large import SwiftLargeObjects, local_segments_container
 from s3_sync.providers.swift_conn import (
     BULK_DELETE_MAX,
@@ -232,13 +232,14 @@ class SwiftProvider(Provider):
             return self._error_response(err, head)
         return RemoteResponse(206 if 'content-range' in out else 200, out, body, close=release)
 
-    def _open(self, name, wanted, query_string=None):
-        """``(headers, body iterator, release)`` of a streamed GET; the connection stays out
-        of the pool until ``release()`` (called when the body is exhausted)."""
+    def _open(self, name, wanted, query_string=None, chunk=BODY_CHUNK):
+        """``(headers, body iterator, release)`` of a streamed GET, its body in pieces of
+        ``chunk`` bytes; the connection stays out of the pool until ``release()`` (called when
+        the body is exhausted)."""
         conn = self._pool.get()
         try:
             parsed, body = conn.get_object(self.remote_container, name, headers=wanted,
-                                           resp_chunk_size=BODY_CHUNK,
+                                           resp_chunk_size=chunk,
                                            query_string=query_string)
             out = response_headers(conn, parsed)
         except (ClientException,) + TRANSPORT_ERRORS as exc:
@@ -248,9 +249,9 @@ class SwiftProvider(Provider):
             self._pool.put(conn)
             raise
         release = _Release(self._pool, conn, body)
-        return out, self._stream(body, release, name, _lost_length(conn, out)), release
+        return out, self._stream(body, release, name, _lost_length(conn, out), chunk), release
 
-    def _stream(self, body, release, name, limit=None):
+    def _stream(self, body, release, name, limit=None, chunk=BODY_CHUNK):
         """The body's chunks; with ``limit`` (framing lost, see ``_lost_length``) stop after
         that many bytes instead of waiting for the server to close the connection."""
         try:
@@ -259,11 +260,11 @@ class SwiftProvider(Provider):
                 return
             # Never ask for more than is left: the read would block until the server closes.
             while limit > 0:
-                chunk = body.read(min(BODY_CHUNK, limit))
-                if not chunk:
+                piece = body.read(min(chunk, limit))
+                if not piece:
                     return
-                limit -= len(chunk)
-                yield chunk
+                limit -= len(piece)
+                yield piece
         except TRANSPORT_ERRORS as exc:
             raise self._error(exc, 'GET', name) from None
         finally:
@@ -322,7 +323,7 @@ class SwiftProvider(Provider):
     def get_raw(self, name):
         try:
             out, body, release = self.retry.call(self._open, name, {},
-                                                 'multipart-manifest=get')
+                                                 'multipart-manifest=get', COPY_CHUNK)
         except RemoteError as err:
             if err.status >= 500 or err.status == 401 or err.headers is None:
                 raise

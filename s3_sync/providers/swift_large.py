@@ -187,22 +187,6 @@ def manifest_paths(manifest):
     return out
 
 
-class _Reader(BodyReader):
-    """A local segment body for swiftclient that keeps the local error, which the request
-    would otherwise report as a transport failure."""
-
-    def __init__(self, app_iter):
-        super().__init__(app_iter)
-        self.error = None
-
-    def read(self, size=-1):
-        try:
-            return super().read(size)
-        except Exception as exc:
-            self.error = exc
-            raise
-
-
 class SwiftLargeObjects:
     """The large-object requests of one SwiftProvider (``p``)."""
 
@@ -374,7 +358,7 @@ class SwiftLargeObjects:
 
     def _send_segment(self, segment):
         piece = segment.piece
-        reader = _Reader(piece.local.read_range(piece.account, piece.container, piece.obj, 0,
+        reader = BodyReader(piece.local.read_range(piece.account, piece.container, piece.obj, 0,
                                                 segment.size, piece.etag, str(piece)))
         self._put_read(segment.remote_container, segment.name, reader,
                        content_length=segment.size, etag=segment.etag,

@@ -39,6 +39,17 @@ class TestBodyReader(unittest.TestCase):
         self.assertEqual(reader.read(), b'')
         self.assertEqual(reader.bytes_read, len(DATA))
 
+    def test_a_failing_body_keeps_its_error_for_the_consumer_to_name(self):
+        def body():
+            yield b'ab'
+            raise OSError('source gone')
+        reader = BodyReader(body())
+        self.assertEqual(reader.read(2), b'ab')
+        self.assertIsNone(reader.error)
+        with self.assertRaises(OSError):
+            reader.read(2)
+        self.assertEqual((str(reader.error), reader.bytes_read), ('source gone', 2))
+
     def test_empty_chunks_are_skipped_not_taken_for_the_end(self):
         self.assertEqual(self.read_all(BodyReader([b'', b'ab', b'', b'c']), 2), b'abc')
 

@@ -11,7 +11,7 @@ import requests.exceptions
 from swiftclient.exceptions import ClientException
 
 from s3_sync.providers import create_provider
-from s3_sync.providers.base import RemoteError
+from s3_sync.providers.base import BODY_CHUNK, COPY_CHUNK, RemoteError
 from s3_sync.providers.swift import SwiftProvider
 from s3_sync.providers.swift_conn import (SharedAuth, SwiftConnection, connection_options,
                                           listing_epoch, rewrite_account)
@@ -431,6 +431,25 @@ class TestReads(ProviderTest):
         provider = self.make()
         chunks = list(provider._stream(Reader(), lambda: released.append(1), 'o', limit=5))
         self.assertEqual((b''.join(chunks), reads, released), (b'hello', [5], [1]))
+
+    def test_migrator_reads_in_copy_sized_pieces_and_clients_in_body_sized_ones(self):
+        # The migrator's copies hold COPY_CHUNK per object in flight, not BODY_CHUNK (the
+        # shunt's reads keep the larger pieces: each is a pass through its pipeline).
+        self.conn_setup = {'get_object.return_value': ({'etag': MD5}, FakeBody(b'hello'))}
+        provider = self.make()
+        raw = provider.get_raw('o')
+        self.assertEqual(b''.join(raw.body), b'hello')
+        provider.get_object('o')
+        calls = [c[1] for c in self.conn().get_object.call_args_list]
+        self.assertEqual([(c['resp_chunk_size'], c['query_string']) for c in calls],
+                         [(COPY_CHUNK, 'multipart-manifest=get'), (BODY_CHUNK, None)])
+
+    def test_body_with_lost_length_is_read_in_the_pieces_asked_for(self):
+        data = io.BytesIO(b'x' * (2 * COPY_CHUNK + 1))
+        provider = self.make()
+        chunks = list(provider._stream(data, lambda: None, 'o', limit=2 * COPY_CHUNK + 1,
+                                       chunk=COPY_CHUNK))
+        self.assertEqual([len(c) for c in chunks], [COPY_CHUNK, COPY_CHUNK, 1])
 
     def test_get_errors_below_500_are_returned_with_their_body(self):
         self.conn_setup = {'get_object.side_effect': client_exception(
