@@ -25,6 +25,7 @@ from bench import bounds, pipeline_floor, relay
 from bench.alternation import alternate, compare, per_round
 from bench.shunt import merge_rows
 from s3_sync import layout
+from s3_sync.providers import s3_get
 from s3_sync.config import mapping_from_dict
 
 BIG = 16 * 1024 * 1024
@@ -77,8 +78,8 @@ def measure(benv, counter, plan, workers, scratch, log):
                     raise
                 time.sleep(0.2)
         rounds = max(3, plan['rounds'])
-        routes = {'/v1/%s/%s/%s' % (benv.account, container, name): _presigned(
-            s3, bucket, key(name)) for name in ('small', 'big')}
+        routes = {'/v1/%s/%s/%s' % (benv.account, container, name): _signed_request(
+            checked, key(name)) for name in ('small', 'big')}
         with relay.running(benv.moto['aws_endpoint']) as relay_url, \
                 pipeline_floor.running(info, benv.moto['aws_endpoint'], routes,
                                        scratch) as floor_url:
@@ -107,11 +108,10 @@ def measure(benv, counter, plan, workers, scratch, log):
             f.write(previous)
 
 
-def _presigned(s3, bucket, object_key):
-    """The path and query of a pre-signed GET (the pipeline floor signs nothing)."""
-    url = s3.generate_presigned_url('get_object', Params={'Bucket': bucket, 'Key': object_key},
-                                    ExpiresIn=3600)
-    return '/' + url.split('://', 1)[1].split('/', 1)[1]
+def _signed_request(checked, object_key):
+    """``[path, headers]`` of the GET proxymc sends for ``object_key``, signed once (the
+    pipeline floor signs nothing; the S3 server then does the same work for both)."""
+    return list(s3_get.SignedGet(checked)._signed('GET', object_key, {}))
 
 
 def _gets(sides, bucket, container, name, key, body, count, rounds):
