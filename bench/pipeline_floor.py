@@ -34,6 +34,7 @@ import time
 
 from swift.common.swob import HTTPForbidden, HTTPNotFound, Request
 
+from bench.environment import stop_procs
 from devenv.launch import child_env
 from devenv.probes import healthcheck
 from devenv.servers import ENTRY_POINTS, LAUNCH
@@ -43,6 +44,7 @@ PROXYMC_FILTERS = ('proxymc-guard', 'proxymc-s3', 'slo')
 CHUNK = 2 ** 20       # as proxymc's reads (1 MiB: 4 MiB was no faster here)
 PASSED = ('content-length', 'content-type', 'etag', 'last-modified')
 START_TIMEOUT = 60
+STOP_TIMEOUT = 10
 
 
 class Body:
@@ -149,9 +151,4 @@ def running(info, upstream_url, routes, scratch, chunk=CHUNK):
             time.sleep(0.2)
         yield 'http://127.0.0.1:%d' % port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_procs([proc], STOP_TIMEOUT)
