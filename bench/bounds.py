@@ -13,6 +13,10 @@ implementation could reach on the same machine in the same minutes:
 * **proxymc's relay ceiling**: the simplest relay process (``bench.relay``) between the same
   client library and the S3 server. ``relay / direct`` is the least any relay process reaches;
   ``proxymc / relay`` is what proxymc adds to a bare relay (for throughput: the inverse ratios).
+* **proxymc's pipeline floor**: the relay has none of the Swift middlewares proxymc must run
+  behind (auth, s3api, proxy-logging, ...). The least app behind the same middlewares
+  (``bench.pipeline_floor``), read by the same client: ``floor / direct`` is the least any app
+  behind that pipeline reaches, ``proxymc / floor`` what proxymc's own code adds.
 * **the spliced listing**: the plain local listing plus the S3 server's own listing of the
   archived half is what a splice must at least read.
 
@@ -47,14 +51,25 @@ def relay_ceiling(blocks, proxy=0, relay=1, direct=2, size=None):
     """Sides: the GET through proxymc, through the bare relay, straight from the S3 server.
     With ``size`` (bytes), throughput figures too: a ratio of rates is the inverse ratio of
     times."""
-    out = {'relay_ms': side_median(blocks, relay),
-           'vs_relay': per_round(blocks, lambda *m: m[proxy] / m[relay]),
-           'relay_vs_direct': per_round(blocks, lambda *m: m[relay] / m[direct])}
+    return _bound(blocks, proxy, relay, direct, size, 'relay')
+
+
+def pipeline_floor(blocks, proxy=0, floor=1, direct=2, size=None):
+    """As ``relay_ceiling``, with the GET through the least app behind proxymc's Swift
+    middlewares (``bench.pipeline_floor``) for the relay: keys say ``pipeline``."""
+    return _bound(blocks, proxy, floor, direct, size, 'pipeline')
+
+
+def _bound(blocks, proxy, bound, direct, size, name):
+    out = {'%s_ms' % name: side_median(blocks, bound),
+           'vs_%s' % name: per_round(blocks, lambda *m: m[proxy] / m[bound]),
+           '%s_vs_direct' % name: per_round(blocks, lambda *m: m[bound] / m[direct])}
     if size:
-        out.update(
-            relay_mib_s=size / (out['relay_ms'] / 1000) / 2 ** 20,
-            throughput_vs_relay=per_round(blocks, lambda *m: m[relay] / m[proxy]),
-            relay_throughput_vs_direct=per_round(blocks, lambda *m: m[direct] / m[relay]))
+        out.update({
+            '%s_mib_s' % name: size / (out['%s_ms' % name] / 1000) / 2 ** 20,
+            'throughput_vs_%s' % name: per_round(blocks, lambda *m: m[bound] / m[proxy]),
+            '%s_throughput_vs_direct' % name: per_round(blocks,
+                                                        lambda *m: m[direct] / m[bound])})
     return out
 
 

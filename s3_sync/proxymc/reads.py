@@ -13,6 +13,7 @@ the form S3 carries them in (``s3_sync.metadata``): s3api would send the raw UTF
 clients read as Latin-1.
 """
 import dataclasses
+import functools
 
 from swift.common.swob import Request, str_to_wsgi, wsgi_to_str
 
@@ -26,6 +27,7 @@ CLOUD, SWIFT = 'cloud', 'swift'
 NOTHING_LOCAL = LocalMiss([])       # no on-prem tombstone is known here: nothing hides a copy
 ONPREM_ANSWERS = (200, 206, 304, 412, 416)
 COALESCE = 1024 * 1024
+MAX_MAPPINGS = 1000      # the no-restore copies kept (see _no_restore)
 
 
 class ObjectReads:
@@ -92,7 +94,10 @@ class Coalesced:
             self.body.close()
 
 
+@functools.lru_cache(maxsize=MAX_MAPPINGS)
 def _no_restore(mapping):
+    """``mapping`` with restores off: made once per mapping (per config generation), not per
+    GET (``dataclasses.replace`` costs ~0.03 ms)."""
     return dataclasses.replace(mapping, restore_object=False) if mapping.restore_object \
         else mapping
 

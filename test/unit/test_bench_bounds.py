@@ -71,6 +71,17 @@ class TestBounds(unittest.TestCase):
         self.assertAlmostEqual(ceiling['relay_mib_s'], 1000 / 17.5)
         self.assertNotIn('relay_mib_s', bounds.relay_ceiling(blocks))
 
+    def test_pipeline_floor_is_judged_like_the_relay_under_its_own_keys(self):
+        # proxymc, relay, direct, floor
+        blocks = blocks_of((30.0, 20.0, 10.0, 24.0), (30.0, 15.0, 10.0, 20.0))
+        floor = bounds.pipeline_floor(blocks, 0, 3, 2, size=2 ** 20)
+        self.assertEqual(floor['vs_pipeline'], (1.25, 1.375, 1.5))
+        self.assertEqual(floor['pipeline_vs_direct'], (2.0, 2.2, 2.4))
+        self.assertEqual(floor['pipeline_ms'], 22.0)
+        for got, wanted in zip(floor['throughput_vs_pipeline'], (2 / 3, 11 / 15, 0.8)):
+            self.assertAlmostEqual(got, wanted)
+        self.assertNotIn('relay_ms', floor)
+
     def test_listing_floor_is_both_plain_listings(self):
         blocks = blocks_of((9.0, 2.0, 4.0))     # spliced, local, remote
         floor = bounds.listing_floor(blocks)
@@ -100,6 +111,20 @@ class TestBoundRows(unittest.TestCase):
         self.assertIn('1.80x (1.50x–1.90x) | within the limit: reachable by any splice', listing)
         vs_floor = [r for k, r in rows.items() if k == '  archived GET / its sequential floor']
         self.assertIn('(reported)', vs_floor[0])
+
+    def test_proxymc_rows_judge_the_pipeline_floor_against_the_targets_limits(self):
+        get = {'ratio': (1.3, 1.3, 1.3), 'pipeline': {
+            'pipeline_vs_direct': (1.1, 1.15, 1.3), 'vs_pipeline': (1.1, 1.13, 1.2)}}
+        big = {'throughput_ratio': (0.7, 0.7, 0.7), 'pipeline': {
+            'pipeline_throughput_vs_direct': (0.7, 0.8, 0.85),
+            'throughput_vs_pipeline': (0.9, 0.95, 1.0)}}
+        rows = [r for r in targets.table({'proxymc': {'get_4k': get, 'get_16m': big}})
+                if 'least app' in r]
+        self.assertEqual(len(rows), 4)
+        self.assertIn('1.15x (1.10x–1.30x) | within the limit: reachable by any app behind '
+                      'that pipeline', rows[0])
+        self.assertIn('0.80x (0.70x–0.85x) | **beyond the limit: out of reach here for any '
+                      'app behind that pipeline**', rows[2])
 
     def test_report_names_the_floor_and_the_relay(self):
         floor = {'miss_vs_direct': (1.4, 1.5, 1.6), 'floor_vs_direct': (2.4, 2.5, 2.6),

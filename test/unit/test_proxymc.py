@@ -10,7 +10,7 @@ from swift.common.middleware import keystoneauth
 from swift.common.swob import HTTPForbidden, Request
 
 from s3_sync.providers.base import RemoteError, RemoteObject
-from s3_sync.proxymc import containers, guard
+from s3_sync.proxymc import containers, guard, reads
 from s3_sync.proxymc import app_config
 from s3_sync.proxymc.app import ProxyMC
 from s3_sync.proxymc.onprem import BYPASS_HEADER, WRITE_CHECK, forwarded_headers, \
@@ -130,6 +130,25 @@ class TestReads(ProxyMCTestCase):
         self.assertEqual(headers[BYPASS_HEADER], 'true')
         self.assertEqual(headers['X-Auth-Token'], 'tok')
         self.assertNotIn('Authorization', headers)
+
+    def test_a_restoring_mapping_is_read_without_restores_from_one_copy_of_it(self):
+        conf = os.path.join(self.dir, 'restoring.json')
+        with open(conf, 'w') as f:
+            json.dump({'containers': [{
+                'account': 'AUTH_a', 'container': 'c', 'aws_bucket': 'bucket',
+                'aws_endpoint': 'http://cloud.example', 'aws_identity': 'id',
+                'aws_secret': 'SECRET', 'retain_local': False, 'restore_object': True}]}, f)
+        profiles = Profiles(conf, NullLogger(), provider_factory=lambda *a, **k: self.cloud,
+                            select=lambda m: True, name='proxymc')
+        self.app = ProxyMC(profiles, self.onprem, NullLogger())
+        self.cloud.add('o', b'cloud')
+        for _ in range(2):
+            self.assertEqual(self.request('/v1/AUTH_a/c/o').body, b'cloud')
+        self.assertEqual(self.onprem.calls, [])         # nothing restored on-prem
+        mapping = profiles.lookup('AUTH_a', 'c')
+        self.assertTrue(mapping.restore_object)
+        self.assertIs(reads._no_restore(mapping), reads._no_restore(mapping))
+        self.assertFalse(reads._no_restore(mapping).restore_object)
 
     def test_cloud_failure_stays_502_when_on_prem_has_nothing(self):
         self.cloud.fail = RemoteError(503, 'down')

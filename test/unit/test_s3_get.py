@@ -1,13 +1,19 @@
-"""s3_get: object GET/HEAD signed by botocore's signer and sent with http.client, against a
+"""s3_get: object GET/HEAD signed as botocore signs them and sent with http.client, against a
 small real HTTP server on loopback (it counts connections and can misbehave on purpose).
 That these reads answer exactly what boto3's do is proven against moto and Swift's s3api in
 test.integration.test_s3_provider."""
 import dataclasses
+import datetime
 import hashlib
 import http.server
 import socketserver
 import threading
 import unittest
+from unittest import mock
+
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from s3_sync.providers import create_provider
 from s3_sync.providers import s3_get
@@ -182,6 +188,35 @@ class SignedGetTest(unittest.TestCase):
     def test_part_reads_go_through_boto3(self):
         self.assertEqual(self.read('obj', {'_part_number': 2})[2], b'hello')
         self.assertTrue(self.server.requests[0][1].endswith('/obj?partNumber=2'))
+
+
+class SigV4Test(unittest.TestCase):
+    HOST = '127.0.0.1:9000'
+
+    def botocore(self, when, method, path, headers, token=None, region='us-east-1'):
+        request = AWSRequest(method, 'http://%s%s' % (self.HOST, path),
+                             headers=dict(headers, Host=self.HOST))
+        signer = S3SigV4Auth(Credentials('AKID', 'SECRET-KEY', token), 's3', region)
+        instant = datetime.datetime.fromtimestamp(when, datetime.timezone.utc).replace(tzinfo=None)
+        with mock.patch('botocore.auth.get_current_datetime', return_value=instant):
+            signer.add_auth(request)
+        return dict(request.headers.items())
+
+    def test_headers_and_signature_are_botocores_at_the_same_instant(self):
+        now = [1796255999.0]        # a second before midnight UTC: the next day re-derives
+        cases = [('GET', '/bucket/6a2cff/AUTH_test/c/small', {}, None, 'us-east-1'),
+                 ('HEAD', '/bucket/d%C3%AFr/a%20b%2Bc~', {'Range': 'bytes=0-1'}, None,
+                  'eu-west-1'),
+                 ('GET', '/b/k', {'If-None-Match': '"abc"',
+                                  'If-Modified-Since': 'Mon, 01 Jun 2026 10:00:00 GMT',
+                                  'Range': 'bytes=5-'}, 'SESSION', 'us-east-1')]
+        for method, path, headers, token, region in cases:
+            signer = s3_get.SigV4('AKID', 'SECRET-KEY', token, region, clock=lambda: now[0])
+            for when in (1796255999.0, 1796256000.0, 1796256061.0):
+                now[0] = when
+                with self.subTest(path=path, when=when):
+                    self.assertEqual(signer.headers(method, path, self.HOST, headers),
+                                     self.botocore(when, method, path, headers, token, region))
 
 
 class EligibleTest(unittest.TestCase):
