@@ -381,22 +381,30 @@ def proxymc_table(data):
                                         fmt(listing['plain_s'], '%.2f'),
                                         fmt_spread(listing['ratio'], '%.2fx')))
     lines.append('')
+    bounds = (('relay', 'the bare relay (`bench.relay`, boto3 as the direct side, same '
+               'alternation)'),
+              ('pipeline', "the pipeline floor (`bench.pipeline_floor`: the least app behind "
+               "proxymc's Swift middlewares, same alternation)"))
     for key, label in (('get_4k', '4 KiB GET'), ('get_16m', '16 MiB GET')):
-        relay = data[key].get('relay')
-        if not relay:
-            continue
-        text = ('- %s through the bare relay (`bench.relay`, boto3 as the direct side, same '
-                'alternation): %s ms; relay / direct **%s**, proxymc / relay **%s**' % (
-                    label, fmt(relay['relay_ms'], '%.1f'),
-                    fmt_spread(relay['relay_vs_direct'], '%.2fx'),
-                    fmt_spread(relay['vs_relay'], '%.2fx')))
-        if relay.get('relay_mib_s'):
-            text += ('; throughput %s MiB/s, relay / direct **%s**, proxymc / relay **%s**' % (
-                fmt(relay['relay_mib_s'], '%.0f'),
-                fmt_spread(relay['relay_throughput_vs_direct'], '%.2fx'),
-                fmt_spread(relay['throughput_vs_relay'], '%.2fx')))
-        lines.append(text)
+        for name, what in bounds:
+            bound = data[key].get(name)
+            if bound:
+                lines.append(bound_line(label, name, what, bound))
     return lines + ['']
+
+
+def bound_line(label, name, what, bound):
+    """One line of a proxymc GET against one of its bounds (``bench.bounds._bound``'s keys)."""
+    text = '- %s through %s: %s ms; %s / direct **%s**, proxymc / %s **%s**' % (
+        label, what, fmt(bound['%s_ms' % name], '%.1f'), name,
+        fmt_spread(bound['%s_vs_direct' % name], '%.2fx'), name,
+        fmt_spread(bound['vs_%s' % name], '%.2fx'))
+    if bound.get('%s_mib_s' % name):
+        text += '; throughput %s MiB/s, %s / direct **%s**, proxymc / %s **%s**' % (
+            fmt(bound['%s_mib_s' % name], '%.0f'), name,
+            fmt_spread(bound['%s_throughput_vs_direct' % name], '%.2fx'), name,
+            fmt_spread(bound['throughput_vs_%s' % name], '%.2fx'))
+    return text
 
 
 def round_figure(run, key, spec):

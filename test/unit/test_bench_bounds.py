@@ -145,6 +145,17 @@ class TestBoundRows(unittest.TestCase):
             'listing': {'entries': 10, 'merged_s': 1.0, 'plain_s': 1.0, 'ratio': (1, 1, 1)}}))
         self.assertIn('relay / direct **1.20x (1.10x–1.30x)**, proxymc / relay **1.30x', text)
         self.assertIn('throughput 150 MiB/s, relay / direct **0.85x (0.80x–0.90x)**', text)
+        self.assertNotIn('pipeline floor', text)
+        pipeline = {'pipeline_ms': 6.0, 'pipeline_vs_direct': (1.25, 1.3, 1.35),
+                    'vs_pipeline': (1.0, 1.1, 1.2), 'pipeline_mib_s': 110.0,
+                    'pipeline_throughput_vs_direct': (0.6, 0.7, 0.8),
+                    'throughput_vs_pipeline': (0.9, 0.95, 1.0)}
+        text = '\n'.join(report.proxymc_table({
+            'rounds': 3, 'get_4k': small, 'get_16m': dict(big, pipeline=pipeline),
+            'listing': {'entries': 10, 'merged_s': 1.0, 'plain_s': 1.0, 'ratio': (1, 1, 1)}}))
+        self.assertIn('16 MiB GET through the pipeline floor', text)
+        self.assertIn('pipeline / direct **0.70x (0.60x–0.80x)**, proxymc / pipeline **0.95x',
+                      text)
 
 
 class Upstream(http.server.BaseHTTPRequestHandler):
