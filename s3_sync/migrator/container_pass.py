@@ -4,11 +4,14 @@ A page (``items_chunk`` names from the saved marker) is merge-joined with the lo
 (``merge``); this node acts only on the names it owns (``placement.split_page`` for the page's
 source entries, ``placement.Share`` for local-only names): copies what is
 missing or older here, checks converted large objects of equal time, and deletes local objects
-that went from the source while they still carry the migrator's mark. Work within a page runs
-on ``workers`` green threads; the marker moves once the whole page is done, so a kill -9 costs
-at most re-listing one page (what was copied is then skipped: same time on both sides). The next
-page's listings are read while this page copies (``_read``), so no node waits for a listing
-between pages; a local object is judged gone only by a listing asked for after its time.
+that went from the source while they still carry the migrator's mark. The work runs on
+``workers`` green threads shared by the pages of a pass: a page's actions start as the previous
+page's last ones finish (``start_page``), so no worker waits for a page's slowest copy. A page's
+marker is saved only once its actions and those of every page before it are done (the caller's:
+``runner``), so a kill -9 costs at most re-listing two pages (what was copied is then skipped:
+same time on both sides). The next page's listings are read while this page copies (``_read``),
+so no node waits for a listing between pages; a local object is judged gone only by a listing
+asked for after its time.
 
 The rail: a listing of the whole source that comes back empty deletes nothing, with one log
 line. Wrong credentials and a missing bucket are errors, not empty listings; an emptied bucket
@@ -82,6 +85,7 @@ class ContainerMigration:
         self.takeovers = {} if takeovers is None else takeovers
         self.source_count = None    # what the source's container says it holds, once prepared
         self._ahead = None          # (marker, green thread reading that page's Listing)
+        self._pool = None           # the workers, shared by the pages of a pass
 
     def __str__(self):
         return '%s/%s <- %s' % (self.account, self.container, self.bucket)
@@ -137,31 +141,36 @@ class ContainerMigration:
 
     # -- one page -------------------------------------------------------------------
     def page(self, marker):
-        """Handle one page after ``marker``: a PageResult with the next marker (``''`` once
-        the end of the listing is reached) and the page's counts.
+        """Handle one page after ``marker`` to its end: a PageResult with the next marker
+        (``''`` once the end of the listing is reached) and the page's counts."""
+        return self.start_page(marker).wait()
+
+    def start_page(self, marker):
+        """Hand the actions of the page after ``marker`` to the pass's workers: a
+        StartedPage (its ``marker`` and ``end`` are known from its listing; ``wait()`` gives
+        its PageResult once all its actions are done). Returns once every action has a worker,
+        so the previous page's last actions and this page's first run side by side.
 
         The next page's listings are read ahead while this page's copies run (``_read``), so
-        a node never waits for a listing between pages; the marker still moves only once a
-        whole page is done."""
+        a node never waits for a listing between pages."""
         counts = collections.Counter()
         listing = self._listing(marker)
         entries, end = listing.entries, listing.end
         if not entries and not self._source_has_objects(marker):
             self._rail()
-            return PageResult('', True, counts)
+            return StartedPage('', True, counts, [], self._report)
         if not end:
             self._read_ahead(entries[-1]['name'])
         counts['scanned_count'] = len(entries)
         owners = split_page(entries, self.share.count)
-        pool = eventlet.GreenPool(self.workers)
-        for action in merge(entries, listing.local, marker, end):
-            if self.share.owns(action.name, owners.get(action.name)) and \
-                    self._may_act(action, listing.listed_at):
-                pool.spawn_n(self._act, action, counts)
-        pool.waitall()
-        self._report(counts)
+        if self._pool is None:
+            self._pool = eventlet.GreenPool(self.workers)
+        threads = [self._pool.spawn(self._act, action, counts)
+                   for action in merge(entries, listing.local, marker, end)
+                   if self.share.owns(action.name, owners.get(action.name)) and
+                   self._may_act(action, listing.listed_at)]
         next_marker = '' if end else entries[-1]['name']
-        return PageResult(next_marker, end, counts)
+        return StartedPage(next_marker, end, counts, threads, self._report)
 
     def close(self):
         """Stop a read-ahead no page will use (the pass stops or fails)."""
@@ -294,6 +303,26 @@ class ContainerMigration:
                             ('errors', 'errors_count')):
             if counts.get(key):
                 self.stats.increment(metric, counts[key])
+
+
+class StartedPage:
+    """A page whose actions run on the pass's workers (``ContainerMigration.start_page``)."""
+
+    def __init__(self, marker, end, counts, threads, report):
+        self.marker = marker        # the next page's marker (``''`` at the end)
+        self.end = end
+        self.counts = counts
+        self._threads = threads
+        self._report = report
+
+    def wait(self):
+        """The PageResult, once every action of the page is done (counts reported once)."""
+        threads, self._threads = self._threads, None
+        if threads is not None:
+            for thread in threads:
+                thread.wait()
+            self._report(self.counts)
+        return PageResult(self.marker, self.end, self.counts)
 
 
 def _up_to(listing, last):

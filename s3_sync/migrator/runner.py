@@ -1,7 +1,9 @@
 """The migrator's cycle: every migration, every source container this node holds, page by page.
 
 Per cycle and container, pages are handled from the saved marker to the end of the source
-listing, the status file saved after each page; the next cycle starts again from the beginning
+listing, a page's copies starting as the previous page's last ones finish; the status file is
+saved as each page is done (in page order, so the saved marker is never past a page still
+copying); the next cycle starts again from the beginning
 (the listing wraps around), so later changes at the source (new, newer or deleted objects) are
 picked up. ``"/*"`` migrations list the source account's containers each cycle.
 
@@ -158,22 +160,39 @@ class Migrator:
             versions = work.prepare()
             if versions and not nested and not migration.all_buckets:
                 handled.extend(self._versions_first(migration, versions))
-            while not self.stopping:
-                started = self.clock()
-                result = work.page(marker)
-                self.status.record(entry, result.marker, result.counts, reset=not marker,
-                                   source_count=work.source_count, started=started)
-                self._log_page(work, marker, result)
-                self._gauges(work.stats, entry)
-                if result.end:
-                    break
-                marker = result.marker
+            self._pages(work, entry, marker)
         except Exception as exc:
             self.logger.error('%s: %s: %s', work, type(exc).__name__, one_line(exc))
             self.logger.debug('%s', work, exc_info=True)
         finally:
             work.close()
         return handled
+
+    def _pages(self, work, entry, marker):
+        """The pages from ``marker`` to the end of the listing (or a stop). Each page is
+        started while the one before still finishes; that one is then waited for and saved,
+        so pages are saved in order, each once all its actions are done."""
+        running = None      # (marker, started, StartedPage) of the page started last
+        try:
+            while not self.stopping:
+                started = self.clock()
+                page = work.start_page(marker)
+                previous, running = running, (marker, started, page)
+                if previous is not None:
+                    self._save(work, entry, *previous)
+                if page.end:
+                    break
+                marker = page.marker
+        finally:
+            if running is not None:
+                self._save(work, entry, *running)
+
+    def _save(self, work, entry, marker, started, page):
+        result = page.wait()
+        self.status.record(entry, result.marker, result.counts, reset=not marker,
+                           source_count=work.source_count, started=started)
+        self._log_page(work, marker, result)
+        self._gauges(work.stats, entry)
 
     def _versions_first(self, migration, versions):
         """The versions container of a versioned source container, as a migration of its own

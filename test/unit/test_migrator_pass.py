@@ -9,6 +9,7 @@ from s3_sync.migrator.container_pass import ContainerMigration
 from s3_sync.migrator.copy import COPIED, Outcome
 from s3_sync.migrator.local_store import DELETED
 from s3_sync.migrator.placement import Share
+from s3_sync.migrator.runner import Migrator
 
 
 def entry(name, last_modified='2026-01-01T00:00:10.000000'):
@@ -169,6 +170,81 @@ class TestReadAhead(unittest.TestCase):
         result = work.page('')
         self.assertTrue(result.end)
         self.assertEqual(store.deleted, ['gone'])
+
+
+class SlowFirstCopier(FakeCopier):
+    """Page one's first copy ('a') lasts until a copy of page two ('d') has begun."""
+
+    def __init__(self):
+        super().__init__()
+        self.page_two_began = eventlet.event.Event()
+
+    def copy(self, account, container, bucket, source_entry, offset=0):
+        name = source_entry['name']
+        if name == 'd':
+            self.page_two_began.send()
+        if name == 'a':
+            self.page_two_began.wait()
+        return super().copy(account, container, bucket, source_entry, offset)
+
+
+class FakeStatus:
+    def __init__(self, copier):
+        self.copier = copier
+        self.saved = []     # (marker, names copied when it was saved)
+
+    def record(self, entry, marker, counts, reset, source_count=None, started=None):
+        self.saved.append((marker, sorted(self.copier.copied)))
+
+
+class TestPagesOverlap(unittest.TestCase):
+    """The pages of a pass share the workers: no worker waits for a page's slowest copy."""
+
+    def work(self, copier):
+        return ContainerMigration(migration(), 'b', FakeSource(list('abcdef')), FakeStore([]),
+                                  copier, Share([0], 1), items_chunk=3, workers=2,
+                                  logger=logging.getLogger('t'))
+
+    def test_the_next_page_copies_while_the_slowest_copy_of_this_one_runs(self):
+        copier = SlowFirstCopier()
+        work = self.work(copier)
+        with eventlet.Timeout(5):
+            first = work.start_page('')
+            second = work.start_page(first.marker)
+            self.assertEqual(first.wait().marker, 'c')
+            self.assertEqual(second.wait().marker, 'f')
+        work.close()
+        self.assertEqual(sorted(copier.copied), list('abcdef'))
+        self.assertLess(copier.copied.index('d'), copier.copied.index('a'))
+
+    def test_a_marker_is_saved_only_once_its_page_and_those_before_are_done(self):
+        copier = SlowFirstCopier()
+        work = self.work(copier)
+        migrator = Migrator(None, {}, None, None, FakeStatus(copier), logging.getLogger('t'))
+        with eventlet.Timeout(5):
+            migrator._pages(work, {}, '')
+        work.close()
+        saved = migrator.status.saved
+        self.assertEqual([marker for marker, _copied in saved], ['c', 'f', ''])
+        # page one ('a'-'c') was saved with all of its copies done, though 'd' ran before 'a'
+        self.assertTrue(set('abc') <= set(saved[0][1]))
+        self.assertEqual(saved[-1][1], list('abcdef'))
+
+    def test_a_stop_still_waits_for_and_saves_the_running_page(self):
+        copier = SlowFirstCopier()
+        copier.page_two_began.send()        # nothing waits here
+        work = self.work(copier)
+        migrator = Migrator(None, {}, None, None, FakeStatus(copier), logging.getLogger('t'))
+        real = work.start_page
+
+        def start_page(marker):
+            migrator.stop()                 # a stop arrives while the first page runs
+            return real(marker)
+        work.start_page = start_page
+        with eventlet.Timeout(5):
+            migrator._pages(work, {}, '')
+        work.close()
+        self.assertEqual(migrator.status.saved, [('c', list('abc'))])
 
 
 if __name__ == '__main__':
