@@ -91,7 +91,7 @@ class Copier:
             if parts and provider.features.large_objects:
                 resp.close()
                 return self._multipart(target, provider, put_headers, timestamp, etag, parts)
-            resp = resumable(provider, name, resp, size, etag)
+            resp = resumable(provider, name, resp, size, etag, self.logger)
             if size > constraints.MAX_FILE_SIZE:
                 return self._oversize(target, resp, put_headers, timestamp, size, etag)
             return self._put(target, put_headers, resp, size, etag if not parts else None)

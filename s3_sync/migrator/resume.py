@@ -11,6 +11,7 @@ How often and how long to wait is the provider's retry policy (``s3_sync.retry``
 the breaks at one byte, since a body that keeps moving on is no request failing again. An
 object that changed meanwhile (412), or a body that breaks too often, fails the copy as before.
 """
+from s3_sync.log import one_line
 from s3_sync.migrator.large import CopyFailed
 from s3_sync.providers.base import RemoteResponse
 from s3_sync.retry import is_retryable
@@ -20,12 +21,12 @@ class BodyCutShort(ConnectionError):
     """The source body ended before its Content-Length (the proxy closed the connection)."""
 
 
-def resumable(provider, name, resp, size, etag):
+def resumable(provider, name, resp, size, etag, logger=None):
     """``resp`` with a body that reads on after a break; ``resp`` itself where the source
     cannot be held to the same object (no ranged reads, no ETag)."""
     if not (provider.features.ranged_raw_reads and etag and size):
         return resp
-    body = ResumingBody(provider, name, resp, size, etag)
+    body = ResumingBody(provider, name, resp, size, etag, logger)
     return RemoteResponse(resp.status, resp.headers, body, close=body.close)
 
 
@@ -33,8 +34,9 @@ class ResumingBody:
     """The body of ``resp`` (a source GET of ``name``, ``size`` bytes with ``etag``), read on
     with ranged GETs after each retryable break."""
 
-    def __init__(self, provider, name, resp, size, etag):
+    def __init__(self, provider, name, resp, size, etag, logger=None):
         self.provider = provider
+        self.logger = logger
         self.name = name
         self.size = size
         self.etag = etag
@@ -57,6 +59,9 @@ class ResumingBody:
                 tries = 1 if self.received > start else tries + 1
                 if not is_retryable(exc) or tries >= self.provider.retry.attempts:
                     raise
+                if self.logger:
+                    self.logger.info('source GET %s broke after %d of %d bytes (%s): reading on',
+                                     self.name, self.received, self.size, one_line(exc))
             self.provider.retry.pause(tries)
             self._read_on()
 

@@ -199,7 +199,9 @@ class TestResumedCopy(unittest.TestCase):
 
     def copy(self, provider, oversize=False):
         store = ProxyLikeStore()
-        copier = copying.Copier(store, lambda bucket: provider, segment_size=4096)
+        self.logger = mock.Mock()
+        copier = copying.Copier(store, lambda bucket: provider, segment_size=4096,
+                                logger=self.logger)
         with mock.patch('swift.common.constraints.MAX_FILE_SIZE', 5000 if oversize else 10 ** 9):
             outcome = copier.copy('AUTH_a', 'c', 'c', {
                 'name': 'obj', 'last_modified': '2023-11-14T22:13:20.000000'})
@@ -215,6 +217,9 @@ class TestResumedCopy(unittest.TestCase):
         self.assertEqual(provider.requests, [None, {
             'range': 'bytes=3000-', 'if-match': '"%s"' % provider.etag}])
         self.assertEqual(len(provider.pauses), 1)
+        self.logger.info.assert_called_once_with(
+            'source GET %s broke after %d of %d bytes (%s): reading on', 'obj', 3000,
+            len(self.body), '502 GET obj: IncompleteRead')
 
     def test_body_ending_early_without_an_error_is_read_on_too(self):
         provider = RangedProvider(self.body, ['short'])
