@@ -70,13 +70,14 @@ class ResumingBody:
         resp = self.provider.get_raw(self.name, {
             'range': 'bytes=%d-' % self.received, 'if-match': '"%s"' % self.etag})
         wanted = 'bytes %d-%d/%d' % (self.received, self.size - 1, self.size)
-        if resp.status != 206 or resp.headers.get('content-range') != wanted:
-            resp.close()
-            raise CopyFailed('source GET %s from byte %d: %s%s' % (
-                self.name, self.received, resp.status,
-                ' (it changed meanwhile)' if resp.status == 412 else
-                ', not %r' % wanted if resp.status == 206 else ''))
-        self._resp = resp
+        got = resp.headers.get('content-range')
+        if resp.status == 206 and got == wanted:
+            self._resp = resp
+            return
+        resp.close()
+        raise CopyFailed('source GET %s from byte %d: %s' % (
+            self.name, self.received, '412 (it changed meanwhile)' if resp.status == 412 else
+            '%s %s' % (resp.status, got or 'without a Content-Range')))
 
     def close(self):
         self._resp.close()
