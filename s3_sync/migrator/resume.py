@@ -35,12 +35,9 @@ class ResumingBody:
     with ranged GETs after each retryable break."""
 
     def __init__(self, provider, name, resp, size, etag, logger=None):
-        self.provider = provider
+        self.provider, self.name, self.size, self.etag = provider, name, size, etag
         self.logger = logger
-        self.name = name
-        self.size = size
-        self.etag = etag
-        self.received = 0
+        self.received = 0       # bytes handed on, from all the GETs together
         self._resp = resp
 
     def __iter__(self):
