@@ -57,7 +57,13 @@ class RetryPolicy:
             except Exception as exc:
                 if attempt == self.attempts or not is_retryable(exc):
                     raise
-                self._sleep(backoff_delay(attempt, self.base, self.cap))
+                self.pause(attempt)
+
+    def pause(self, attempt):
+        """Wait as this policy does after failed try number ``attempt`` (from 1): for callers
+        that retry something ``call`` cannot wrap, such as a stream read on from where it
+        broke."""
+        self._sleep(backoff_delay(attempt, self.base, self.cap))
 
 
 # The daemon's: nobody waits on a row, so a remote gets time to recover.

@@ -1,7 +1,8 @@
 """Copying one source object into the local cluster (behaviour 7.4).
 
 One source GET per object (``get_raw``: a Swift SLO comes as its manifest), streamed into one
-local PUT at the source's timestamp, with the source's ETag for the object server to check.
+local PUT at the source's timestamp, with the source's ETag for the object server to check; a
+source body that breaks partway is read on from where it stopped (``resume``).
 Large objects:
 
 * Swift SLO: its segments first (each copied like any object, unless the same version is here
@@ -35,6 +36,7 @@ from s3_sync.migrator.headers import (REMOTE_ETAG, expired, header_time, local_h
                                       source_timestamp)
 from s3_sync.migrator.large import CopyFailed, SegmentedCopy
 from s3_sync.migrator.merge import COPY, merge
+from s3_sync.migrator.resume import resumable
 from s3_sync.providers.swift_conn import listing_epoch
 
 COPIED, NEWER_HERE, GONE, EXPIRED, SKIPPED = 'copied', 'newer-here', 'gone', 'expired', 'skipped'
@@ -89,6 +91,7 @@ class Copier:
             if parts and provider.features.large_objects:
                 resp.close()
                 return self._multipart(target, provider, put_headers, timestamp, etag, parts)
+            resp = resumable(provider, name, resp, size, etag, self.logger)
             if size > constraints.MAX_FILE_SIZE:
                 return self._oversize(target, resp, put_headers, timestamp, size, etag)
             return self._put(target, put_headers, resp, size, etag if not parts else None)

@@ -66,6 +66,7 @@ class Features(collections.namedtuple('Features', [
         'lifecycle',           # set_expiry_rule works (a bucket rule expires a key prefix)
         'bulk_delete',         # delete_objects removes many objects in one request
         'conditional_copy',    # update_metadata is one server-side copy conditional on the etag
+        'ranged_raw_reads',    # get_raw honours Range and If-Match (a broken copy reads on)
 ])):
     """What a remote store can do, declared by its provider (as rclone's backends declare
     their ``Features``), so callers ask about capabilities instead of testing protocol names."""
@@ -177,10 +178,12 @@ class Provider:
         raise NotImplementedError
 
     # -- reading a source (the migrator) -----------------------------------
-    def get_raw(self, name):
+    def get_raw(self, name, headers=None):
         """RemoteResponse (200 or 404) for the object as stored: a Swift SLO's manifest
         (``multipart-manifest=get``) rather than its content; the same as ``get_object``
-        where the store has no manifests."""
+        where the store has no manifests. Its body comes in ``COPY_CHUNK`` pieces. With
+        ``features.ranged_raw_reads``, ``headers`` may carry Range and If-Match (206, 412).
+        """
         raise NotImplementedError
 
     def get_part(self, name, number, etag):

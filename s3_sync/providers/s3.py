@@ -25,7 +25,7 @@ from s3_sync import layout, metadata
 from s3_sync.log import one_line
 from s3_sync.providers import lifecycle, s3_get, s3_multipart
 from s3_sync.providers.base import (
-    BODY_CHUNK, Features, Provider, RemoteError, RemoteObject, RemoteResponse)
+    BODY_CHUNK, COPY_CHUNK, Features, Provider, RemoteError, RemoteObject, RemoteResponse)
 from s3_sync.providers.s3_client import (
     SMALL_BODY, client_key, make_client, sending_for, signature_version)
 from s3_sync.retry import NOT_IMPLEMENTED_CODES
@@ -86,7 +86,7 @@ class S3Provider(Provider):
 
     name = 's3'
     features = Features(large_objects=True, bulk_delete=True, conditional_copy=True,
-                        lifecycle=True)
+                        lifecycle=True, ranged_raw_reads=True)
 
     def __init__(self, mapping, container=None, logger=None, retry_policy=None, client=None,
                  shared=None):
@@ -181,10 +181,10 @@ class S3Provider(Provider):
     def _retried(self, op, key=None, **params):
         return self.retry.call(self._call, op, key, **params)
 
-    def _stream(self, body, op, key):
+    def _stream(self, body, op, key, chunk_size):
         """Yield the body in chunks, turning mid-stream failures into RemoteError."""
         try:
-            for chunk in body.iter_chunks(BODY_CHUNK):
+            for chunk in body.iter_chunks(chunk_size):
                 yield chunk
         except (BotoCoreError, OSError, urllib3.exceptions.HTTPError) as exc:
             raise self._error(exc, op, key) from None
@@ -203,13 +203,14 @@ class S3Provider(Provider):
         return RemoteObject(name, resp['ETag'].strip('"'), resp['ContentLength'],
                             epoch(resp['LastModified']), headers)
 
-    def get_object(self, name, headers=None, head=False):
-        """Non-2xx answers below 500 are returned; 5xx and transport errors raise."""
+    def get_object(self, name, headers=None, head=False, chunk_size=BODY_CHUNK):
+        """Non-2xx answers below 500 are returned; 5xx and transport errors raise; the body
+        comes in ``chunk_size`` pieces."""
         op = 'head_object' if head else 'get_object'
         key = self.key(name)
         try:
             if self._reader is not None and '_part_number' not in (headers or {}):
-                return self.retry.call(self._signed_get, op, key, headers, head)
+                return self.retry.call(self._signed_get, op, key, headers, head, chunk_size)
             resp = self._retried(op, key, **_request_params(headers))
         except RemoteError as err:
             if err.status >= 500 or err.headers is None:
@@ -220,9 +221,10 @@ class S3Provider(Provider):
         if head:
             return RemoteResponse(status, out)
         body = resp['Body']
-        return RemoteResponse(status, out, self._stream(body, op, key), close=body.close)
+        return RemoteResponse(status, out, self._stream(body, op, key, chunk_size),
+                              close=body.close)
 
-    def _signed_get(self, op, key, headers, head):
+    def _signed_get(self, op, key, headers, head, chunk_size):
         """``get_object`` through ``s3_get`` (the same request and answers, less CPU)."""
         if self.throttle:
             self.throttle.request(0)
@@ -245,13 +247,13 @@ class S3Provider(Provider):
         out = metadata.s3_to_swift(answer.headers)
         if head:
             return RemoteResponse(status, out)
-        return RemoteResponse(status, out, self._signed_body(answer, op, key),
+        return RemoteResponse(status, out, self._signed_body(answer, op, key, chunk_size),
                               close=answer.release)
 
-    def _signed_body(self, answer, op, key):
+    def _signed_body(self, answer, op, key, chunk_size):
         try:
             while True:
-                chunk = answer.read(BODY_CHUNK)
+                chunk = answer.read(chunk_size)
                 if not chunk:
                     return
                 yield chunk
@@ -367,8 +369,8 @@ class S3Provider(Provider):
                 self.bucket, key, self.where), False, 'InvalidManifest') from None
 
     # -- reading a source (the migrator) -----------------------------------
-    def get_raw(self, name):
-        return self.get_object(name)
+    def get_raw(self, name, headers=None):
+        return self.get_object(name, headers, chunk_size=COPY_CHUNK)
 
     def get_part(self, name, number, etag):
         return self.get_object(name, {'if-match': '"%s"' % etag.strip('"'),

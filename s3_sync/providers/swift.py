@@ -59,7 +59,7 @@ class SwiftProvider(Provider):
 
     name = 'swift'
     features = Features(large_objects=True, container_metadata=True, expiry=True,
-                        bulk_delete=True)
+                        bulk_delete=True, ranged_raw_reads=True)
     rewritten_headers = (DLO_HEADER,)
 
     def __init__(self, mapping, container=None, logger=None, retry_policy=None,
@@ -217,20 +217,29 @@ class SwiftProvider(Provider):
         """Non-2xx answers below 500 are returned; 5xx and transport errors raise.
 
         A GET keeps its connection out of the pool until the body is read or closed."""
-        wanted = {k.lower(): v for k, v in (headers or {}).items()
-                  if k.lower() in PASSED_REQUEST_HEADERS}
+        wanted = _passed_headers(headers)
+        if not head:
+            return self._get(name, wanted)
         try:
-            if head:
-                return self._retried('HEAD', name, lambda conn: RemoteResponse(
-                    200, response_headers(conn, conn.head_object(
-                        self.remote_container, name, headers=wanted))))
-            out, body, release = self.retry.call(self._open, name, wanted)
+            return self._retried('HEAD', name, lambda conn: RemoteResponse(
+                200, response_headers(conn, conn.head_object(
+                    self.remote_container, name, headers=wanted))))
         except RemoteError as err:
-            # 401 is our credentials' fault, not the client's: raise it like a 5xx.
-            if err.status >= 500 or err.status == 401 or err.headers is None:
-                raise
-            return self._error_response(err, head)
+            return self._answered(err, head)
+
+    def _get(self, name, wanted, query_string=None, chunk=BODY_CHUNK):
+        try:
+            out, body, release = self.retry.call(self._open, name, wanted, query_string, chunk)
+        except RemoteError as err:
+            return self._answered(err, False)
         return RemoteResponse(206 if 'content-range' in out else 200, out, body, close=release)
+
+    def _answered(self, err, head):
+        """A 3xx/4xx as the client's answer; 401 is our credentials' fault, not the
+        client's: raised like a 5xx."""
+        if err.status >= 500 or err.status == 401 or err.headers is None:
+            raise err
+        return self._error_response(err, head)
 
     def _open(self, name, wanted, query_string=None, chunk=BODY_CHUNK):
         """``(headers, body iterator, release)`` of a streamed GET, its body in pieces of
@@ -320,15 +329,8 @@ class SwiftProvider(Provider):
         return manifest
 
     # -- reading a source (the migrator) -----------------------------------
-    def get_raw(self, name):
-        try:
-            out, body, release = self.retry.call(self._open, name, {},
-                                                 'multipart-manifest=get', COPY_CHUNK)
-        except RemoteError as err:
-            if err.status >= 500 or err.status == 401 or err.headers is None:
-                raise
-            return self._error_response(err, False)
-        return RemoteResponse(200, out, body, close=release)
+    def get_raw(self, name, headers=None):
+        return self._get(name, _passed_headers(headers), 'multipart-manifest=get', COPY_CHUNK)
 
     def container_headers(self):
         def head(conn):
@@ -512,3 +514,9 @@ class _Release:
             self.body.close()
         finally:
             self.pool.put(conn)
+
+
+def _passed_headers(headers):
+    """The Range and conditional headers of a Swift-style request a GET passes on."""
+    return {k.lower(): v for k, v in (headers or {}).items()
+            if k.lower() in PASSED_REQUEST_HEADERS}

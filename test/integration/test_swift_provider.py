@@ -173,6 +173,18 @@ class TestReads(SwiftProviderTest):
         resp = provider.get_object('o', head=True)
         self.assertEqual((resp.status, resp.headers['content-length']), (200, '11'))
 
+    def test_raw_read_on_from_a_byte_is_held_to_the_etag(self):
+        # What the migrator sends to go on with a source body that broke partway.
+        provider = self.provider()
+        self.put(provider, 'o', b'hello world')
+        resp = provider.get_raw('o', {'range': 'bytes=6-',
+                                      'if-match': '"%s"' % md5(b'hello world')})
+        self.assertEqual((resp.status, resp.headers['content-range'], b''.join(resp.body)),
+                         (206, 'bytes 6-10/11', b'world'))
+        resp = provider.get_raw('o', {'range': 'bytes=6-', 'if-match': '"%s"' % md5(b'hello')})
+        resp.close()
+        self.assertEqual(resp.status, 412)
+
     def test_get_manifest_only_for_slo(self):
         provider = self.provider()
         container = provider.remote_container

@@ -17,7 +17,7 @@ from botocore.credentials import Credentials
 
 from s3_sync.providers import create_provider
 from s3_sync.providers import s3_get
-from s3_sync.providers.base import RemoteError
+from s3_sync.providers.base import BODY_CHUNK, COPY_CHUNK, RemoteError
 from s3_sync.providers.s3_client import signature_version
 from s3_sync.retry import RetryPolicy
 from test.unit.fakes import make_mapping
@@ -130,6 +130,16 @@ class SignedGetTest(unittest.TestCase):
         self.assertNotIn('X-Object-Meta-Ignored', sent)
         self.assertTrue(sent['Authorization'].startswith('AWS4-HMAC-SHA256 Credential=AKID/'))
         self.assertEqual(sent['X-Amz-Content-SHA256'], hashlib.sha256(b'').hexdigest())
+
+    def test_migrator_reads_in_copy_sized_pieces_and_clients_in_body_sized_ones(self):
+        self.server.body = b'x' * (BODY_CHUNK + 1)
+        for get, size in ((self.provider.get_raw, COPY_CHUNK),
+                          (self.provider.get_object, BODY_CHUNK)):
+            resp = get('obj')
+            try:
+                self.assertEqual(max(len(chunk) for chunk in resp.body), size)
+            finally:
+                resp.close()
 
     def test_a_kept_alive_connection_serves_the_next_reads(self):
         for _ in range(3):

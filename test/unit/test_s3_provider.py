@@ -15,7 +15,7 @@ from botocore.stub import ANY, Stubber
 
 from s3_sync import layout
 from s3_sync.providers import create_provider
-from s3_sync.providers.base import RemoteError
+from s3_sync.providers.base import BODY_CHUNK, COPY_CHUNK, RemoteError
 from s3_sync.providers.s3 import S3Provider
 from s3_sync.providers.s3_client import make_client
 from s3_sync.retry import RetryPolicy
@@ -444,6 +444,24 @@ class TestTransportErrors(unittest.TestCase):
             next(it)
         self.assertEqual(caught.exception.status, 502)
         body.close.assert_called()
+
+
+    def test_migrator_reads_in_copy_sized_pieces_and_clients_in_body_sized_ones(self):
+        provider, client = self.make()
+        body = mock.Mock()
+        body.iter_chunks.return_value = iter([b'lo'])
+        client.get_object.return_value = {
+            'Body': body, 'ResponseMetadata': {'HTTPStatusCode': 206, 'HTTPHeaders': {
+                'content-range': 'bytes 3-4/5'}}}
+        self.assertTrue(provider.features.ranged_raw_reads)
+        resp = provider.get_raw('x', {'range': 'bytes=3-', 'if-match': '"e"'})
+        self.assertEqual((resp.status, b''.join(resp.body)), (206, b'lo'))
+        self.assertEqual(client.get_object.call_args[1]['Range'], 'bytes=3-')
+        self.assertEqual(client.get_object.call_args[1]['IfMatch'], '"e"')
+        body.iter_chunks.return_value = iter([b'hello'])
+        b''.join(provider.get_object('x').body)
+        self.assertEqual([c[0][0] for c in body.iter_chunks.call_args_list],
+                         [COPY_CHUNK, BODY_CHUNK])
 
 
 class TestLayoutUse(unittest.TestCase):

@@ -444,6 +444,24 @@ class TestReads(ProviderTest):
         self.assertEqual([(c['resp_chunk_size'], c['query_string']) for c in calls],
                          [(COPY_CHUNK, 'multipart-manifest=get'), (BODY_CHUNK, None)])
 
+    def test_migrator_reads_on_with_a_ranged_raw_get(self):
+        self.conn_setup = {'get_object.return_value': (
+            {'content-range': 'bytes 3-4/5', 'etag': MD5}, FakeBody(b'lo'))}
+        provider = self.make()
+        self.assertTrue(provider.features.ranged_raw_reads)
+        resp = provider.get_raw('o', {'range': 'bytes=3-', 'if-match': '"%s"' % MD5})
+        self.assertEqual((resp.status, b''.join(resp.body)), (206, b'lo'))
+        call = self.conn().get_object.call_args[1]
+        self.assertEqual((call['headers'], call['query_string'], call['resp_chunk_size']), (
+            {'range': 'bytes=3-', 'if-match': '"%s"' % MD5}, 'multipart-manifest=get',
+            COPY_CHUNK))
+
+    def test_raw_get_of_a_changed_object_is_answered_412(self):
+        self.conn_setup = {'get_object.side_effect': client_exception(
+            412, 'Precondition Failed', b'', {'Content-Length': '0'})}
+        resp = self.make().get_raw('o', {'range': 'bytes=3-', 'if-match': '"other"'})
+        self.assertEqual(resp.status, 412)
+
     def test_body_with_lost_length_is_read_in_the_pieces_asked_for(self):
         data = io.BytesIO(b'x' * (2 * COPY_CHUNK + 1))
         provider = self.make()
