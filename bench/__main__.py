@@ -104,8 +104,8 @@ def main(argv=None):
     benv = environment.BenchEnv(args.base, args.port_offset)
     started = phases.process_start()
     results = {'machine': environment.machine(), 'plan': plan, 'argv': argv_text(argv),
-               'mode':
-               'quick' if args.quick else 'full', 'workers': args.workers}
+               'mode': 'quick' if args.quick else 'full', 'workers': args.workers,
+               'base': args.base, 'port_offset': args.port_offset, 'write': args.write}
     phases.reset()
     log('environment up at %s (port offset %d)' % (args.base, args.port_offset))
     try:

@@ -41,6 +41,9 @@ from bench.stats import spread
 SMALL = 4096
 SOURCES = ('moto', 'swift')
 FILL_THREADS = 8
+# How long a filled source may take to list all it holds (``Source.settle``).
+SETTLE_TRIES = 6
+SETTLE_WAIT = 5.0
 
 
 # -- the sources --------------------------------------------------------------------------
@@ -102,7 +105,36 @@ class Source:
         threads = FILL_THREADS if size <= 2 ** 20 else 2
         with concurrent.futures.ThreadPoolExecutor(threads) as pool:
             list(pool.map(put, range(count)))
+        self.settle(bucket, names, lambda name: put(names.index(name)))
         return etags
+
+    def listed(self, bucket):
+        """Every name the source's bucket listing holds now."""
+        if self.kind == 'moto':
+            pages = self._client().get_paginator('list_objects').paginate(Bucket=bucket)
+            return {o['Key'] for page in pages for o in page.get('Contents', [])}
+        return {o['name'] for o in self._client().get_container(bucket, full_listing=True)[1]}
+
+    def settle(self, bucket, names, put_again, tries=SETTLE_TRIES, wait=SETTLE_WAIT,
+               sleep=time.sleep):
+        """Return once the source lists every one of ``names``. A Swift source's container
+        update that timed out waits in ``async_pending`` for an object-updater the devenv does
+        not run: the name is then stored but never listed, so the migrator (which copies what
+        the source lists) could never migrate it while the copy loop (names known up front)
+        does. Such names are PUT again (``put_again(name)``: the same body), which sends the
+        update anew. RuntimeError when the listing is still short after ``tries`` rounds."""
+        for attempt in range(tries):
+            missing = sorted(set(names) - self.listed(bucket))
+            if not missing:
+                return
+            if attempt == tries - 1:
+                break
+            if attempt:
+                for name in missing:
+                    put_again(name)
+            sleep(wait)
+        raise RuntimeError('the %s source lists %d of the %d objects it holds (first missing: '
+                           '%s)' % (self.kind, len(names) - len(missing), len(names), missing[0]))
 
     def log_offset(self):
         try:

@@ -61,6 +61,46 @@ class TestSourceRequests(unittest.TestCase):
                                places=4)
 
 
+class ListingSource(migrator.Source):
+    """A source whose listing shows each name only after it was PUT ``lag[name]`` times."""
+
+    def __init__(self, lag):
+        self.kind = 'swift'
+        self.lag = dict(lag)
+        self.puts = []
+
+    def listed(self, bucket):
+        return {name for name, left in self.lag.items() if left <= 0}
+
+    def put_again(self, name):
+        self.puts.append(name)
+        self.lag[name] -= 1
+
+
+class TestSettle(unittest.TestCase):
+    def settle(self, source, tries=4):
+        sleeps = []
+        source.settle('b', sorted(source.lag), source.put_again, tries=tries, wait=1.0,
+                      sleep=sleeps.append)
+        return sleeps
+
+    def test_a_fully_listed_source_is_not_touched(self):
+        source = ListingSource({'a': 0, 'b': 0})
+        self.assertEqual(self.settle(source), [])
+        self.assertEqual(source.puts, [])
+
+    def test_names_never_listed_are_put_again_after_a_first_wait(self):
+        source = ListingSource({'a': 0, 'b': 1, 'c': 1})
+        self.assertEqual(self.settle(source), [1.0, 1.0])
+        self.assertEqual(source.puts, ['b', 'c'])     # only after the first wait, once each
+
+    def test_a_listing_that_stays_short_is_a_failure_naming_a_missing_object(self):
+        source = ListingSource({'a': 0, 'b': 99})
+        with self.assertRaisesRegex(RuntimeError, 'lists 1 of the 2 objects .*first missing: b'):
+            self.settle(source, tries=3)
+        self.assertEqual(source.puts, ['b'])
+
+
 class TestWindow(unittest.TestCase):
     def test_first_put_start_to_last_put_end_over_the_processes(self):
         tmp = tempfile.mkdtemp()
