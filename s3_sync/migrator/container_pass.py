@@ -214,12 +214,16 @@ class ContainerMigration:
                                              prefix=self.migration.prefix)
         entries = [e for e in entries if 'name' in e]
         end = len(entries) < self.limit and self._listing_ended(entries)
-        local = self.store.listing(self.account, self.container, marker,
-                                   self.migration.prefix)
-        if not end:
+        if end:
+            local = self.store.listing(self.account, self.container, marker,
+                                       self.migration.prefix)
+        else:
             # read now (a snapshot as close to the source's as possible), up to the page's
-            # last name: merge looks no further before the end
-            local = _up_to(local, entries[-1]['name'] if entries else marker)
+            # last name: merge looks no further before the end, and a container's later
+            # passes would otherwise read a whole local listing page (10,000 rows) per page
+            last = entries[-1]['name'] if entries else marker
+            local = _up_to(self.store.listing(self.account, self.container, marker,
+                                              self.migration.prefix, just_after(last)), last)
         return Listing(entries, end, local, listed_at)
 
     @staticmethod
@@ -323,6 +327,12 @@ class StartedPage:
                 thread.wait()
             self._report(self.counts)
         return PageResult(self.marker, self.end, self.counts)
+
+
+def just_after(name):
+    """The least end_marker that still lists ``name``: the names between ``name`` and it
+    would carry a null byte, which only Swift's reserved names do."""
+    return name + '\x01'
 
 
 def _up_to(listing, last):

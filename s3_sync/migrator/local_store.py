@@ -119,13 +119,13 @@ class LocalStore:
         _drain(resp)
         return resp.status_int != 409
 
-    def listing(self, account, container, marker='', prefix=''):
-        """The local listing after ``marker`` (listing dicts, name order), paged lazily;
-        empty when the container does not exist. Reserved (null-namespace) names are left
-        out: they are Swift's own."""
+    def listing(self, account, container, marker='', prefix='', end_marker=''):
+        """The local listing after ``marker`` and before ``end_marker`` (listing dicts, name
+        order), paged lazily; empty when the container does not exist. Reserved
+        (null-namespace) names are left out: they are Swift's own."""
         try:
             for entry in self.client.iter_objects(account, container, marker=marker,
-                                                  prefix=prefix):
+                                                  end_marker=end_marker, prefix=prefix):
                 if not entry['name'].startswith('\x00'):
                     yield entry
         except UnexpectedResponse as exc:

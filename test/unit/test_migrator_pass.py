@@ -37,13 +37,15 @@ class FakeStore:
         self.names = sorted(names)
         self.deleted = []
         self.posts = []
+        self.listings = []      # (marker, end_marker) of each local listing asked for
 
     def post_container(self, account, container, headers):
         self.posts.append(headers)
 
-    def listing(self, account, container, marker='', prefix=''):
+    def listing(self, account, container, marker='', prefix='', end_marker=''):
+        self.listings.append((marker, end_marker))
         return iter([entry(n, *[self.last_modified[n]] if n in self.last_modified else [])
-                     for n in self.names if n > marker])
+                     for n in self.names if n > marker and (not end_marker or n < end_marker)])
 
     def delete_marked(self, account, container, name):
         self.deleted.append(name)
@@ -83,6 +85,19 @@ class TestPage(unittest.TestCase):
         self.assertEqual(store.deleted, [])
         self.assertFalse(result.end)
         self.assertEqual(result.marker, 'b')
+
+    def test_a_page_before_the_end_reads_the_local_listing_only_up_to_its_last_name(self):
+        store = FakeStore(['a', 'b', 'b/x', 'c', 'd'])
+        self.page(FakeSource(['a', 'b', 'c', 'd']), store)
+        self.assertEqual(store.listings[0], ('', 'c\x01'))   # a page of 3: a, b, c
+        # every name up to the page's last sorts before it, every later one after it
+        self.assertTrue(all(n < 'c\x01' for n in ['a', 'b', 'b/x', 'c']))
+        self.assertTrue(all(n > 'c\x01' for n in ['c/', 'ca', 'd']))
+
+    def test_at_the_end_the_local_listing_is_read_to_its_end(self):
+        store = FakeStore(['a', 'zz-local-only'])
+        self.page(FakeSource(['a']), store)
+        self.assertEqual(store.listings, [('', '')])
 
     def test_at_the_end_marked_leftovers_are_deleted(self):
         store = FakeStore(['a', 'gone'])
