@@ -49,10 +49,14 @@ def drain(benv, counter, mappings, count, workers, timeout, log):
     watcher = PeakWatcher(procs, interval=1.0)
     meter = cost.CpuMeter(benv, procs)
     samples, rss, done, logged, interrupted = [], [], None, 0, None
+    # also a sample every hundredth of the objects: a fast drain's first tenth may last
+    # under a second, and its rate needs two samples inside it
+    step = max(1, count // 100)
     try:
         while time.time() < start + timeout and any(p.poll() is None for p in procs):
             n = counter.count_ok_puts()
-            if n >= 1 and (not samples or time.time() - samples[-1][0] >= 1.0 or n >= count):
+            if n >= 1 and (not samples or time.time() - samples[-1][0] >= 1.0 or n >= count
+                           or n >= samples[-1][1] + step):
                 snap = meter.snapshot()
                 samples.append((time.time(), n, sum(v for k, v in snap.items()
                                                     if k != 'harness')))
