@@ -205,9 +205,12 @@ class Crawler:
             return
         verify_at, due = until
         status = file_stamp(work[0].progress.status_file.path)
+        # On the connection still open: the node report then need not open an unchanged DB.
         self._quiet[job_key(job)] = Quiet(stamp, status, min(verify_at, wake), due,
                                           self.clock(), self._hooks_stamp(), shards,
-                                          len(work[0].progress.pending))
+                                          len(work[0].progress.pending),
+                                          work[0].progress.db_id,
+                                          max(work[0].broker.get_max_row(), 0))
 
     def _crawl_db(self, job, counts, full):
         broker = ContainerBroker(job.db_path, account=job.db_account,
@@ -344,6 +347,16 @@ class Crawler:
     def jobs(self):
         """Every DB job the last full cycle crawled (empty before the first one ends)."""
         return list(self._jobs.values())
+
+    def quiet_db(self, job):
+        """``((db stamp, status-file stamp), db id, newest row)`` of a DB whose last crawl
+        left nothing to do, as that crawl saw it; None when there is none. The node report
+        (:mod:`s3_sync.status.report`) takes its figures from the status file alone while the
+        stamps are the same: nothing past the checkpoint, so nothing in the DB to read."""
+        quiet = self._quiet.get(job_key(job))
+        if quiet is None or quiet.db_id is None:
+            return None
+        return (quiet.db, quiet.status), quiet.db_id, quiet.newest_row
 
     def _guarded_prune(self):
         # One pruner per node (status files are per container); a dry run never prunes.

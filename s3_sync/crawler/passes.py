@@ -220,7 +220,9 @@ class DbPasses:
                 if todo and not prog.saved:
                     # Even a kill before the first checkpoint must leave an entry behind: it is
                     # what makes the next start check these rows instead of sending them again.
-                    prog.save()
+                    # A kill, which the page cache outlives: not synced, since the save after
+                    # this chunk is (a power loss in between costs these rows' uploads again).
+                    prog.save(durable=False)
                 handed, stuck = self._check_later(todo)
                 if stuck is not None:
                     rows = [r for r in rows if r['ROWID'] < stuck]

@@ -15,6 +15,11 @@ is honoured. Unlike the original, a reset also clears ``last_verified_row``, ``p
 ``metadata_hash``, and every write is atomic (temp file, fsync, rename, fsync of the dir) so a
 ``kill -9`` never leaves a torn file. A corrupt file is moved aside, never silently lost.
 
+One write is not synced: the entry a DB's first crawl writes before it hands any row (see
+``Progress.save``'s ``durable``). It only has to outlive a kill of the daemon, which the page
+cache does, and the checkpoint saved after those rows (synced) makes it durable; on a new
+container that is one status-file sync per first crawl instead of two.
+
 The fsyncs of a write take milliseconds to seconds on a busy disk; in a green-threaded
 process they run in eventlet's thread pool (:func:`off_hub`), so the other green threads
 (rows in flight, other containers) go on meanwhile. That opens a switch in the middle of a
@@ -147,9 +152,11 @@ def off_hub(fn, *args):
     return tpool.execute(fn, *args)
 
 
-def atomic_write(path, text, mode=None):
+def atomic_write(path, text, mode=None, durable=True):
     """Replace ``path`` with ``text`` so readers see the old or the new file, never a mix;
     ``mode``: the new file's permissions, when others must read it (a temp file is 0600).
+    ``durable=False``: no fsync, so the new file outlives a kill of this process (the page
+    cache keeps it) but not necessarily a power loss, which may leave the old file or none.
 
     The disk work runs off the hub (:func:`off_hub`). Writes of one path are serialized; one
     whose text a later call's already replaced on disk is dropped (the later text is newer)."""
@@ -158,19 +165,20 @@ def atomic_write(path, text, mode=None):
         number = lock.asked
         if lock.landed > number:
             return
-        off_hub(_replace, path, text, mode)
+        off_hub(_replace, path, text, mode, durable)
         lock.landed = max(lock.landed, number)
 
 
-def _replace(path, text, mode):
+def _replace(path, text, mode, durable=True):
     dirname = os.path.dirname(path) or '.'
     fd, tmp = tempfile.mkstemp(dir=dirname, prefix='.%s.' % os.path.basename(path),
                                suffix='.tmp')
     try:
         with os.fdopen(fd, 'w', encoding='utf-8') as f:
             f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
         os.rename(tmp, path)
@@ -180,6 +188,8 @@ def _replace(path, text, mode):
         except OSError:
             pass
         raise
+    if not durable:
+        return
     dir_fd = os.open(dirname, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -187,10 +197,10 @@ def _replace(path, text, mode):
         os.close(dir_fd)
 
 
-def atomic_write_json(path, data):
+def atomic_write_json(path, data, durable=True):
     """``atomic_write`` of ``data`` as JSON, creating the directory if needed."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    atomic_write(path, json.dumps(data, ensure_ascii=False, sort_keys=True))
+    atomic_write(path, json.dumps(data, ensure_ascii=False, sort_keys=True), durable=durable)
 
 
 class StatusFile:
@@ -225,8 +235,9 @@ class StatusFile:
         self.logger.warning('status file %s is unreadable (%s); moved to %s, starting from row 0',
                             self.path, exc, aside)
 
-    def update_entry(self, db_id, fields, replace=False):
-        """Set ``fields`` in the entry of ``db_id``; other entries and keys are kept."""
+    def update_entry(self, db_id, fields, replace=False, durable=True):
+        """Set ``fields`` in the entry of ``db_id``; other entries and keys are kept
+        (``durable``: see :func:`atomic_write`)."""
         with holding(self.path):    # no other entry's update between the read and the write
             data = self.read()
             for key in LEGACY_KEYS:
@@ -236,7 +247,7 @@ class StatusFile:
                 entry = {}
             entry.update(fields)
             data[db_id] = entry
-            atomic_write_json(self.path, data)
+            atomic_write_json(self.path, data, durable=durable)
 
     def load(self, db_id, mapping, max_pending):
         """The :class:`Progress` of DB ``db_id`` crawled for ``mapping``."""
@@ -298,14 +309,16 @@ class Progress:
         self.inherited = False  # a new DB of a container other DBs were crawled for
         self.saved = False      # the entry is on disk (loaded, or written since)
 
-    def save(self, replace=False):
+    def save(self, replace=False, durable=True):
+        """Write the entry; ``durable=False`` for one that only has to outlive a kill of the
+        daemon (see :func:`atomic_write`): a synced save follows it."""
         self.status_file.update_entry(self.db_id, {
             'last_row': self.last_row,
             'last_verified_row': self.last_verified_row,
             'aws_bucket': self.aws_bucket,
             'policy': self.policy,
             'pending': self.pending,
-        }, replace=replace)
+        }, replace=replace, durable=durable)
         self.saved = True
 
     def is_pending(self, rowid):

@@ -83,10 +83,14 @@ class Quiet:
     would have work with the DB unchanged (a row due for verification, container-level work);
     ``due``: that of the first pending row (a quick pass's work too); ``at``: when the crawl
     ended; ``hooks``: what the crawler's progress hooks read then (a re-drive request);
-    ``shards``: the shard jobs the crawl found; ``pending``: its pending rows (the count)."""
-    __slots__ = ('db', 'status', 'wake', 'due', 'at', 'hooks', 'shards', 'pending')
+    ``shards``: the shard jobs the crawl found; ``pending``: its pending rows (the count);
+    ``db_id``, ``newest_row``: the DB's id and highest ROWID (what the node report would
+    open the DB for, :mod:`s3_sync.status.report`)."""
+    __slots__ = ('db', 'status', 'wake', 'due', 'at', 'hooks', 'shards', 'pending', 'db_id',
+                 'newest_row')
 
-    def __init__(self, db, status, wake, due, at, hooks=(), shards=(), pending=0):
+    def __init__(self, db, status, wake, due, at, hooks=(), shards=(), pending=0, db_id=None,
+                 newest_row=None):
         self.db = db
         self.status = status
         self.wake = wake
@@ -95,6 +99,8 @@ class Quiet:
         self.hooks = hooks
         self.shards = shards
         self.pending = pending
+        self.db_id = db_id
+        self.newest_row = newest_row
 
     def holds(self, db_path, status_path, now, full, since):
         """True when a pass now would find nothing to do: no moment came, the status file

@@ -140,12 +140,20 @@ def _meta_ts(created_at):
     return float(decode_timestamps(created_at)[2])
 
 
-def db_figures(job, broker, entry, now):
-    """The figures of one DB given its status-file entry (None: never crawled)."""
+def db_figures(job, broker, entry, now, known=None):
+    """The figures of one DB given its status-file entry (None: never crawled).
+
+    ``known``: ``(db id, newest row)`` of a DB the daemon's last crawl left with nothing past
+    its checkpoint and that has not changed since (``broker`` None): its figures come from
+    the entry alone, or None when a failed row's age and size need the DB."""
     entry = entry if isinstance(entry, dict) else {}
     last_row = entry.get('last_row', 0) if isinstance(entry.get('last_row'), int) else 0
     pending = entry.get('pending') or {}
-    fig = {'db_id': _db_id(broker), 'newest_row': max(broker.get_max_row(), 0),
+    if known is not None and any(isinstance(item, dict) and item.get('error') is not None
+                                 for item in pending.values()):
+        return None
+    db_id, newest_row = known or (_db_id(broker), max(broker.get_max_row(), 0))
+    fig = {'db_id': db_id, 'newest_row': newest_row,
            'checkpoint': last_row, 'verified_row': entry.get('last_verified_row', last_row),
            'rows_behind': 0, 'unscanned_rows': 0, 'bytes_pending': 0, 'oldest': None,
            'deferred': 0, 'next_due': None, 'failed': 0, 'failed_rows': [],
@@ -157,7 +165,7 @@ def db_figures(job, broker, entry, now):
         fig['bytes_pending'] += 0 if deleted else size
 
     after = last_row
-    while True:
+    while known is None:
         rows = _db_rows(broker, after, SCAN_CHUNK)
         for rowid, name, created_at, size, deleted in rows:
             fig['unscanned_rows'] += 1
@@ -234,14 +242,19 @@ def add_db(report, fig, now):
 
 
 def node_report(conf, node, logger, jobs=None, containers=None, clock=time.time,
-                figures=None):
+                figures=None, crawled=None):
     """Every mapped container of this node with its figures (see the module doc).
 
     ``figures``: a dict the caller keeps from one report to the next. A DB whose files and
     status file have the same exact stamp as at the last report (``crawler.stamps``: SQLite's
     change counter, the pending file, the status file) is not opened again: its figures
     cannot have changed (the lag is recomputed from the oldest row). Over many idle
-    containers that is most of a report's cost."""
+    containers that is most of a report's cost.
+
+    ``crawled(job)``: the daemon's ``Crawler.quiet_db``. A DB whose stamps are still those of
+    a crawl that left nothing past its checkpoint is not opened either (over many containers
+    each crawled once since the last report, the rest of that cost): its figures are the
+    status file's, with the id and newest row the crawl read."""
     now = clock()
     if jobs is None:
         jobs = local_jobs(conf, node, logger, containers)
@@ -264,8 +277,10 @@ def node_report(conf, node, logger, jobs=None, containers=None, clock=time.time,
                 status_files[job.account, job.container] = read_status_file(
                     conf.status_dir, job.account, job.container)
             data = status_files[job.account, job.container]
-            figs = [db_figures(job, broker, data.get(_db_id(broker)), now)
-                    for broker in _brokers(job, logger)]
+            figs = _crawled_figures(job, stamp, crawled, data, now)
+            if figs is None:
+                figs = [db_figures(job, broker, data.get(_db_id(broker)), now)
+                        for broker in _brokers(job, logger)]
         if stamp is not None:
             kept[job.db_path] = (stamp, figs)
         for fig in figs:
@@ -276,6 +291,15 @@ def node_report(conf, node, logger, jobs=None, containers=None, clock=time.time,
     listed = sorted(reports.values(), key=lambda r: (r['mapping'], r['account'], r['container']))
     return {'node': node_id(node), 'host': socket.gethostname(), 'time': now,
             'containers': listed, 'totals': totals(listed)}
+
+
+def _crawled_figures(job, stamp, crawled, data, now):
+    """[figures] of a DB the crawler left quiet with these very stamps, or None."""
+    quiet = crawled(job) if crawled is not None and stamp is not None else None
+    if quiet is None or quiet[0] != stamp:
+        return None
+    fig = db_figures(job, None, data.get(quiet[1]), now, known=quiet[1:])
+    return None if fig is None else [fig]
 
 
 def _stamp(conf, job):

@@ -99,8 +99,8 @@ class TestPrimaryPass(CrawlerTestCase):
             paths = saves[container] = []
             real_write = progress_module.atomic_write_json
             with mock.patch.object(progress_module, 'atomic_write_json',
-                                   lambda path, data: (paths.append(path),
-                                                       real_write(path, data))):
+                                   lambda path, data, **kw: (paths.append(path),
+                                                             real_write(path, data, **kw))):
                 crawler.run_once()
             self.assertEqual(sorted(self.sync.rows), sorted(kept))
             self.assertEqual(self.entry(broker, container=container)['last_row'],
@@ -117,7 +117,8 @@ class TestPrimaryPass(CrawlerTestCase):
         saves = []
         real_write = progress_module.atomic_write_json
         with mock.patch.object(progress_module, 'atomic_write_json',
-                               lambda path, data: (saves.append(data), real_write(path, data))):
+                               lambda path, data, **kw: (saves.append(data),
+                                                         real_write(path, data, **kw))):
             crawler.run_once()
         self.assertEqual(self.entry(broker)['last_row'], 30)
         self.assertEqual(len(saves), 1)     # not one per chunk of 10
@@ -339,9 +340,9 @@ class TestKillAndRestart(CrawlerTestCase):
         sync.after_upload = after_upload
         real_write = progress_module.atomic_write_json
 
-        def write(path, data):
+        def write(path, data, **kwargs):
             if not sync.dead:
-                real_write(path, data)
+                real_write(path, data, **kwargs)
         with mock.patch.object(progress_module, 'atomic_write_json', write):
             crawler.run_once()
         self.assertTrue(sync.dead, 'the cycle ended before the kill')
@@ -429,6 +430,24 @@ class TestKillAndRestart(CrawlerTestCase):
         self.run_until_killed(self.daemon(checkpoint_rows=100), uploads=5)
         self.assertEqual(self.entry(self.broker)['last_row'], 0)
         self.daemon().run_once()
+        self.assert_each_uploaded_once(names)
+
+    def test_first_crawl_syncs_only_the_checkpoint_after_its_rows(self):
+        # The entry written before the first row is handed only has to outlive a kill (the
+        # test above): one status-file sync per new container's first crawl, not two.
+        names = self.put_rows(5)
+        synced, real_fsync = [], os.fsync
+
+        def fsync(fd):
+            if not os.path.isdir('/proc/self/fd/%d' % fd):
+                synced.append(json.loads(os.pread(fd, 100000, 0))[
+                    self.broker.get_info()['id']]['last_row'])
+            return real_fsync(fd)
+        crawler = self.daemon()
+        with mock.patch.object(progress_module.os, 'fsync', fsync):
+            crawler.run_once()
+        self.assertEqual(synced, [5])
+        self.assertEqual(self.entry(self.broker)['last_row'], 5)
         self.assert_each_uploaded_once(names)
 
     def test_first_crawl_and_restart_after_a_finished_pass_cost_no_listing(self):

@@ -13,7 +13,9 @@ from s3_sync.status import StatusError, cluster, render
 from s3_sync.status.metrics import prometheus_text, write_textfile
 from s3_sync.status import report as report_module
 from s3_sync.status.report import node_report
-from test.unit.test_crawler_helpers import Cluster, NullLogger, mapping, put
+from s3_sync.crawler.crawler import Crawler
+from s3_sync.sync.outcome import Retry
+from test.unit.test_crawler_helpers import Cluster, FakeFactory, NullLogger, mapping, put
 
 
 class ReportTest(unittest.TestCase):
@@ -88,6 +90,55 @@ class ReportTest(unittest.TestCase):
         self.write_entry(1, last_row=10)
         self.assertEqual(report()['unscanned_rows'], 0)
         self.assertEqual(len(opened), 3)
+
+    def crawled_report(self, crawler, conf, with_crawler=True):
+        """Node 1's report with the crawler's shortcut (or without); the DBs it opened."""
+        opened, real = [], report_module._brokers
+
+        def counting(job, logger):
+            opened.append(job.db_path)
+            return real(job, logger)
+        with mock.patch.object(report_module, '_brokers', counting):
+            found = node_report(conf, self.cluster.node(1), NullLogger(), jobs=crawler.jobs(),
+                                clock=lambda: self.now, figures={},
+                                crawled=crawler.quiet_db if with_crawler else None)
+        return found['containers'], opened
+
+    def test_a_db_the_crawler_left_quiet_is_not_opened_and_reads_as_the_db_says(self):
+        conf = self.cluster.conf(1, [self.mapping], verification_slack=60)
+        factory = FakeFactory()
+        for i in range(9):
+            factory.sync.outcomes['o%d' % i] = Retry(self.now + 600)    # deferred: no error
+        crawler = Crawler(conf, factory, NullLogger())
+        crawler.run_once()
+        quick, opened = self.crawled_report(crawler, conf)
+        self.assertEqual(opened, [])
+        full, opened = self.crawled_report(crawler, conf, with_crawler=False)
+        self.assertEqual(len(opened), 1)
+        self.assertEqual(quick, full)
+        self.assertEqual((quick[0]['newest_row'], quick[0]['checkpoint']), (9, 9))
+        self.assertEqual((quick[0]['deferred'], quick[0]['next_due']),
+                         (len(factory.sync.rows), self.now + 600))
+        self.assertGreater(quick[0]['deferred'], 0)
+        # changed since the crawl: read from the DB
+        put(self.brokers[0], 'new', Timestamp(self.now).internal)
+        changed, opened = self.crawled_report(crawler, conf)
+        self.assertEqual(len(opened), 1)
+        self.assertEqual((changed[0]['newest_row'], changed[0]['unscanned_rows']), (10, 1))
+
+    def test_a_failed_row_is_read_from_the_db_for_its_age_and_size(self):
+        conf = self.cluster.conf(1, [self.mapping], verification_slack=60)
+        factory = FakeFactory()
+        crawler = Crawler(conf, factory, NullLogger())
+        owned = factory.sync.outcomes
+        for i in range(9):
+            owned['o%d' % i] = RuntimeError('500 boom')
+        crawler.run_once()
+        quick, opened = self.crawled_report(crawler, conf)
+        self.assertEqual(len(opened), 1)
+        self.assertGreater(quick[0]['failed'], 0)
+        self.assertAlmostEqual(quick[0]['lag'], 100, delta=10)
+        self.assertEqual(quick, self.crawled_report(crawler, conf, with_crawler=False)[0])
 
     def test_corrupt_status_file_is_one_line_error_naming_the_file(self):
         path = status_path(self.cluster.status_dir, 'AUTH_test', 'cont')
