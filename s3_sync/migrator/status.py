@@ -14,15 +14,16 @@ the original's format, so a deployment switches in place, plus ours: ``errors_co
 ``source_count`` with ``source_count_from``: what the source holds, as a Swift source's
 container says (``container``) or, for S3 (which keeps no count) and listings under a
 ``prefix``, as the last complete scan listed it (``last scan``; none before the first one
-ends). Writes are atomic (temp file in the same directory,
+ends). Writes are atomic (``crawler.progress.atomic_write``: temp file in the same directory,
 fsync, rename); a file that is not valid JSON is moved aside as ``<file>.corrupted.<n>`` and the
 migration starts over from the beginning of each listing (nothing is lost: what is already
 copied is skipped by the merge-join).
 """
 import json
 import os
-import tempfile
 import time
+
+from s3_sync.crawler.progress import atomic_write
 
 # Keys that do not identify a migration (behaviour 7.6, ``equal_migration``).
 IGNORED_KEYS = ('status', 'aws_secret', 'all_buckets', 'custom_prefix')
@@ -178,17 +179,4 @@ class StatusFile:
     def save(self):
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(self.path),
-                                   dir=directory)
-        try:
-            with os.fdopen(fd, 'w') as f:
-                json.dump(self.entries, f, indent=1, sort_keys=True)
-                f.flush()
-                os.fsync(f.fileno())
-            os.rename(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write(self.path, json.dumps(self.entries, indent=1, sort_keys=True))
