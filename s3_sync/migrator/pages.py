@@ -1,0 +1,127 @@
+"""Source listing pages shared by the nodes of one container: one node lists, the others read.
+
+Every node migrating a container needs the same page of the source listing (``split_page``
+splits a page by its content). Rather than each node asking the source for every page, the
+container's *lister* (the node holding, or having taken over, its first replica:
+``Share.first``, the one doing the container-level work already) lists each page as before and
+leaves it in the cluster's hidden account (``.s3_sync/migrator-pages/<digest>``,
+``status.cluster.ACCOUNT``); the other nodes (*readers*) read it there.
+
+A page is named by a digest of its key parts (local account and container, source endpoint
+and bucket, prefix, marker) and carries them, checked on read: a digest collision never feeds
+a wrong page. Its body: the entries as the source listed them, whether they end the listing,
+whether the whole source lists nothing (the rail), and ``listed_at``, the lister's clock when
+it asked. The lister's next pass overwrites the same marker's page, so a container has at most
+as many pages as its listing; ``X-Delete-After`` lets the expirer reclaim those of containers no
+longer migrated. A failed page PUT is a warning: the readers then list for themselves.
+
+A reader takes a page only when it is fresh: listed at or after the start of its own pass of
+that container (``since``), so a pass sees at least what the source held when it began. Not
+there or stale, it polls every ``POLL`` seconds; once the page is needed (its read-ahead is
+asked for), it waits at most ``WAIT`` more, then lists the source itself. After one such wait in
+a pass it does not wait again in that pass (it still looks once per page, no wait): a dead or
+slow lister costs one wait per pass, and after ``takeover_after`` the node taking replica 0 over
+lists.
+"""
+import collections
+import hashlib
+import json
+import time
+
+import eventlet
+
+from s3_sync.log import one_line
+from s3_sync.status import cluster
+
+CONTAINER = 'migrator-pages'
+KEEP = 86400        # X-Delete-After of a page (s): it is rewritten every pass anyway
+POLL = 0.2          # s between a reader's looks for a page not there (or stale) yet
+# s a reader waits for the lister once it needs a page (process start-up and one source
+# listing under load fit in it; a dead lister costs it once per pass)
+WAIT = 10.0
+
+# One page of the source listing: ``entries`` (name order), ``end`` (nothing follows them),
+# ``empty`` (the whole source lists nothing: the rail), ``listed_at`` (when it was asked for).
+SourcePage = collections.namedtuple('SourcePage', 'entries end empty listed_at')
+
+
+def page_parts(migration, bucket, marker):
+    """What names the page after ``marker`` of ``bucket``'s listing for ``migration``."""
+    return {'account': migration.account, 'container': migration.local_container(bucket),
+            'source': migration.aws_endpoint or '', 'bucket': bucket,
+            'prefix': migration.prefix or '', 'marker': marker}
+
+
+def page_name(parts):
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode('utf-8')).hexdigest()
+
+
+class PageBoard:
+    """The pages in the cluster, through the migrator's InternalClient."""
+
+    def __init__(self, client, logger):
+        self.client = client
+        self.logger = logger
+
+    def put(self, parts, page):
+        """Leave ``page`` for the readers; False (one warning) when that failed."""
+        doc = dict(page._asdict(), key=parts)
+        try:
+            cluster.store(self.client, CONTAINER, page_name(parts), doc,
+                          {'X-Delete-After': str(KEEP)})
+            return True
+        except Exception as exc:
+            self.logger.warning('listing page after %r of %s/%s not shared (the other nodes '
+                                'list it themselves): %s', parts['marker'], parts['account'],
+                                parts['container'], one_line(exc))
+            return False
+
+    def get(self, parts, since):
+        """The SourcePage of ``parts`` listed at or after ``since``, or None: not there, stale,
+        another key's, or unreadable."""
+        try:
+            status, _headers, body = self.client.get_object(
+                cluster.ACCOUNT, CONTAINER, page_name(parts), acceptable_statuses=(2, 404))
+            data = b''.join(body)
+            if status == 404:
+                return None
+            doc = json.loads(data)
+            if doc.get('key') != parts or not float(doc['listed_at']) >= since:
+                return None
+            return SourcePage(doc['entries'], bool(doc['end']), bool(doc['empty']),
+                              float(doc['listed_at']))
+        except Exception as exc:
+            self.logger.debug('listing page after %r: unreadable: %s', parts['marker'],
+                              one_line(exc))
+            return None
+
+
+class PageReader:
+    """A reader's looks for the lister's pages during one pass of a container."""
+
+    def __init__(self, board, since, logger, what):
+        self.board = board
+        self.since = since
+        self.logger = logger
+        self.what = what            # the container migration, for the log
+        self.waited_out = False     # one wait timed out this pass: look, never wait again
+
+    def read(self, parts, needed):
+        """The lister's fresh page of ``parts``, or None: polls until ``needed`` (an Event)
+        is ready and ``WAIT`` seconds after that."""
+        deadline = None
+        while True:
+            page = self.board.get(parts, self.since)
+            if page is not None or self.waited_out:
+                return page
+            if needed.ready():
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + WAIT
+                elif now >= deadline:
+                    self.waited_out = True
+                    self.logger.info('%s: no listing page after %r from the lister within %g '
+                                     's: this node lists the source itself this pass',
+                                     self.what, parts['marker'], WAIT)
+                    return None
+            eventlet.sleep(POLL)
