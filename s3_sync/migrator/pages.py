@@ -17,11 +17,13 @@ longer migrated. A failed page PUT is a warning: the readers then list for thems
 
 A reader takes a page only when it is fresh: listed at or after the start of its own pass of
 that container (``since``), so a pass sees at least what the source held when it began. Not
-there or stale, it polls every ``POLL`` seconds; once the page is needed (its read-ahead is
-asked for), it waits at most ``WAIT`` more, then lists the source itself. After one such wait in
-a pass it does not wait again in that pass (it still looks once per page, no wait): a dead or
-slow lister costs one wait per pass, and after ``takeover_after`` the node taking replica 0 over
-lists.
+there, or left by an earlier pass, it polls every ``POLL`` seconds; once the page is needed (its
+read-ahead is asked for), it waits at most ``WAIT`` more, then lists the source itself. After
+one such wait in a pass it does not wait again in that pass (it still looks once per page, no
+wait): a dead or slow lister costs one wait per pass, and after ``takeover_after`` the node
+taking replica 0 over lists. A page listed less than ``WAIT`` before the reader's pass began is
+most likely from the lister's pass under way (the nodes' passes began a little apart): it will
+not come again, so the reader lists that page itself at once.
 """
 import collections
 import hashlib
@@ -76,9 +78,8 @@ class PageBoard:
                                 parts['container'], one_line(exc))
             return False
 
-    def get(self, parts, since):
-        """The SourcePage of ``parts`` listed at or after ``since``, or None: not there, stale,
-        another key's, or unreadable."""
+    def get(self, parts):
+        """The SourcePage of ``parts``, or None: not there, another key's, or unreadable."""
         try:
             status, _headers, body = self.client.get_object(
                 cluster.ACCOUNT, CONTAINER, page_name(parts), acceptable_statuses=(2, 404))
@@ -86,7 +87,7 @@ class PageBoard:
             if status == 404:
                 return None
             doc = json.loads(data)
-            if doc.get('key') != parts or not float(doc['listed_at']) >= since:
+            if doc.get('key') != parts:
                 return None
             return SourcePage(doc['entries'], bool(doc['end']), bool(doc['empty']),
                               float(doc['listed_at']))
@@ -107,13 +108,19 @@ class PageReader:
         self.waited_out = False     # one wait timed out this pass: look, never wait again
 
     def read(self, parts, needed):
-        """The lister's fresh page of ``parts``, or None: polls until ``needed`` (an Event)
-        is ready and ``WAIT`` seconds after that."""
+        """The lister's fresh page of ``parts``, or None (list it here): polls until
+        ``needed`` (an Event) is ready and ``WAIT`` seconds after that."""
         deadline = None
         while True:
-            page = self.board.get(parts, self.since)
-            if page is not None or self.waited_out:
+            page = self.board.get(parts)
+            if page is not None and page.listed_at >= self.since:
                 return page
+            if self.waited_out:
+                return None
+            if page is not None and page.listed_at > self.since - WAIT:
+                # listed just before this pass began: most likely in the lister's pass under
+                # way (the nodes started apart), which will not list it again
+                return None
             if needed.ready():
                 now = time.monotonic()
                 if deadline is None:
@@ -121,7 +128,7 @@ class PageReader:
                 elif now >= deadline:
                     self.waited_out = True
                     self.logger.info('%s: no listing page after %r from the lister within %g '
-                                     's: this node lists the source itself this pass',
+                                                                          's: this node lists the pages not there itself this pass',
                                      self.what, parts['marker'], WAIT)
                     return None
             eventlet.sleep(POLL)

@@ -127,6 +127,17 @@ class TestReader(unittest.TestCase):
         self.assertEqual(self.source.calls[0], '')
         self.assertNotIn('old', copier.copied)
 
+    @mock.patch.object(pages, 'WAIT', 5.0)
+    def test_a_page_listed_just_before_this_pass_is_listed_here_at_once(self):
+        # the lister's pass began a moment before this node's: it will not list '' again,
+        # and this node still waits for (and uses) its later pages
+        self.client.leave('', SourcePage([entry('old')], False, False, LISTED_AT - 1))
+        self.client.leave('c', SourcePage([entry('d')], True, False, LISTED_AT + 1))
+        started = time.monotonic()
+        run_pass(work(self.source, FakeStore([]), Share([1], 3), self.client))
+        self.assertLess(time.monotonic() - started, pages.WAIT / 2)
+        self.assertEqual(self.source.calls, [''])
+
     @mock.patch.object(pages, 'WAIT', 0.3)
     def test_a_page_carrying_another_key_is_not_used(self):
         other = dict(page_parts(migration(), 'b', ''), bucket='other')
