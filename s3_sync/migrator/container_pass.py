@@ -1,7 +1,10 @@
 """One source container into one local container, a page of the source listing at a time.
 
 A page (``items_chunk`` names from the saved marker) is merge-joined with the local listing
-(``merge``); this node acts only on the names it owns (``placement.split_page`` for the page's
+(``merge``). The node of the container's first replica lists the page from the source and
+leaves it in the cluster; the other nodes read that page (``pages``: fresh since their pass
+began; one that does not come within a bounded wait is listed here). This node acts only on
+the names it owns (``placement.split_page`` for the page's
 source entries, ``placement.Share`` for local-only names): copies what is
 missing or older here, checks converted large objects of equal time, and deletes local objects
 that went from the source while they still carry the migrator's mark. The work runs on
@@ -9,9 +12,10 @@ that went from the source while they still carry the migrator's mark. The work r
 page's last ones finish (``start_page``), so no worker waits for a page's slowest copy. A page's
 marker is saved only once its actions and those of every page before it are done (the caller's:
 ``runner``), so a kill -9 costs at most re-listing two pages (what was copied is then skipped:
-same time on both sides). The next page's listings are read while this page copies (``_read``),
-so no node waits for a listing between pages; a local object is judged gone only by a listing
-asked for after its time.
+same time on both sides). The next page's listings are read while this page copies (``_read``:
+a reader's read-ahead polls for the lister's page meanwhile), so no node waits for a listing
+between pages; a local object is judged gone only by a listing asked for after its time (the
+lister's ``listed_at`` for a page read from it).
 
 The rail: a listing of the whole source that comes back empty deletes nothing, with one log
 line. Wrong credentials and a missing bucket are errors, not empty listings; an emptied bucket

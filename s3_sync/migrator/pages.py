@@ -128,7 +128,7 @@ class PageReader:
                 elif now >= deadline:
                     self.waited_out = True
                     self.logger.info('%s: no listing page after %r from the lister within %g '
-                                                                          's: this node lists the pages not there itself this pass',
-                                     self.what, parts['marker'], WAIT)
+                                     's: this pass lists here the pages not there, waiting no '
+                                     'more', self.what, parts['marker'], WAIT)
                     return None
             eventlet.sleep(POLL)

@@ -119,13 +119,19 @@ class TestReader(unittest.TestCase):
         self.assertEqual(sorted(copier.copied), sorted(
             n for n, replica in split_page(page, 3).items() if replica == 1))
 
-    @mock.patch.object(pages, 'WAIT', 0.3)
-    def test_a_page_from_before_this_pass_is_not_used(self):
-        self.client.leave('', SourcePage([entry('old')], True, False, LISTED_AT - 1))
+    def assert_listed_here(self, page, parts=None):
+        """``page`` is left for the first marker: this node lists the source instead."""
+        self.client.leave('', page, parts)
         copier = FakeCopier()
         run_pass(work(self.source, FakeStore([]), Share([1], 3), self.client, copier=copier))
-        self.assertEqual(self.source.calls[0], '')
-        self.assertNotIn('old', copier.copied)
+        self.assertEqual(self.source.calls[:1], [''])
+        self.assertEqual(sorted(copier.copied)[:1], [
+            n for n, replica in split_page([entry(n) for n in 'abc'], 3).items()
+            if replica == 1])
+
+    @mock.patch.object(pages, 'WAIT', 0.3)
+    def test_a_page_from_before_this_pass_is_not_used(self):
+        self.assert_listed_here(SourcePage([entry('old')], True, False, LISTED_AT - 1))
 
     @mock.patch.object(pages, 'WAIT', 5.0)
     def test_a_page_listed_just_before_this_pass_is_listed_here_at_once(self):
@@ -141,11 +147,7 @@ class TestReader(unittest.TestCase):
     @mock.patch.object(pages, 'WAIT', 0.3)
     def test_a_page_carrying_another_key_is_not_used(self):
         other = dict(page_parts(migration(), 'b', ''), bucket='other')
-        self.client.leave('', SourcePage([entry('old')], True, False, LISTED_AT + 1), other)
-        copier = FakeCopier()
-        run_pass(work(self.source, FakeStore([]), Share([1], 3), self.client, copier=copier))
-        self.assertEqual(self.source.calls[0], '')
-        self.assertNotIn('old', copier.copied)
+        self.assert_listed_here(SourcePage([entry('old')], True, False, LISTED_AT + 1), other)
 
     @mock.patch.object(pages, 'WAIT', 1.0)
     def test_no_page_lists_itself_after_one_wait_and_waits_no_more_that_pass(self):
