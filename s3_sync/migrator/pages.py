@@ -17,8 +17,9 @@ longer migrated. A failed page PUT is a warning: the readers then list for thems
 
 A reader takes a page only when it is fresh: listed at or after the start of its own pass of
 that container (``since``), so a pass sees at least what the source held when it began. Not
-there, or left by an earlier pass, it polls every ``POLL`` seconds; once the page is needed (its
-read-ahead is asked for), it waits at most ``WAIT`` more, then lists the source itself. After
+there, or left by an earlier pass, it looks again every ``AHEAD_POLL`` seconds while the page is
+read ahead, and every ``POLL`` seconds once it is needed, for at most ``WAIT`` seconds more; then
+it lists the source itself. After
 one such wait in a pass it does not wait again in that pass (it still looks once per page, no
 wait): a dead or slow lister costs one wait per pass, and after ``takeover_after`` the node
 taking replica 0 over lists. A page listed less than ``WAIT`` before the reader's pass began is
@@ -37,7 +38,10 @@ from s3_sync.status import cluster
 
 CONTAINER = 'migrator-pages'
 KEEP = 86400        # X-Delete-After of a page (s): it is rewritten every pass anyway
-POLL = 0.2          # s between a reader's looks for a page not there (or stale) yet
+POLL = 0.2          # s between a reader's looks for a page it needs, not there (or stale) yet
+# s between the looks of a read-ahead (its page not needed yet: each look costs the cluster a
+# GET, and a 404 asks every primary)
+AHEAD_POLL = 1.0
 # s a reader waits for the lister once it needs a page (process start-up and one source
 # listing under load fit in it; a dead lister costs it once per pass)
 WAIT = 10.0
@@ -121,14 +125,17 @@ class PageReader:
                 # listed just before this pass began: most likely in the lister's pass under
                 # way (the nodes started apart), which will not list it again
                 return None
-            if needed.ready():
-                now = time.monotonic()
-                if deadline is None:
-                    deadline = now + WAIT
-                elif now >= deadline:
-                    self.waited_out = True
-                    self.logger.info('%s: no listing page after %r from the lister within %g '
-                                     's: this pass lists here the pages not there, waiting no '
-                                     'more', self.what, parts['marker'], WAIT)
-                    return None
+            if not needed.ready():
+                with eventlet.Timeout(AHEAD_POLL, False):
+                    needed.wait()
+                continue
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + WAIT
+            elif now >= deadline:
+                self.waited_out = True
+                self.logger.info('%s: no listing page after %r from the lister within %g '
+                                 's: this pass lists here the pages not there, waiting no '
+                                 'more', self.what, parts['marker'], WAIT)
+                return None
             eventlet.sleep(POLL)
