@@ -19,12 +19,12 @@ A reader takes a page only when it is fresh: listed at or after the start of its
 that container (``since``), so a pass sees at least what the source held when it began. Not
 there, or left by an earlier pass, it looks again every ``AHEAD_POLL`` seconds while the page is
 read ahead, and every ``POLL`` seconds once it is needed, for at most ``WAIT`` seconds more; then
-it lists the source itself. After
-one such wait in a pass it does not wait again in that pass (it still looks once per page, no
-wait): a dead or slow lister costs one wait per pass, and after ``takeover_after`` the node
-taking replica 0 over lists. A page listed less than ``WAIT`` before the reader's pass began is
-most likely from the lister's pass under way (the nodes' passes began a little apart): it will
-not come again, so the reader lists that page itself at once.
+it lists the source itself. After one such wait in a pass it does not wait again in that pass
+(it still looks once per page, no wait): a dead or slow lister costs one wait per pass, and
+after ``takeover_after`` the node taking replica 0 over lists. A page listed less than ``WAIT``
+before the reader's pass began is most likely from the lister's pass under way (the nodes'
+passes began a little apart): it will not come again, so the reader lists that page itself at
+once.
 """
 import collections
 import hashlib
