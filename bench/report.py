@@ -509,9 +509,13 @@ def migrator_table(data):
             mine = part['summary'].get('migrator', {})
             if mine.get('source_listing_s') and mine.get('window_s'):
                 # the copy loop is given the names: the listings are the migrator's alone
-                ratios.append('  - the source spent %s s answering the migrator\'s listings '
-                              '(every node lists every page), in a window of %s s' % (
+                listings = [r['source_requests']['listing']
+                            for r in part['runs'].get('migrator', []) if r['ok']]
+                ratios.append('  - the source spent %s s answering the migrator\'s %s '
+                              'container-level requests (listings, HEADs: one node lists each '
+                              'page, the others read it), in a window of %s s' % (
                                   fmt_spread(mine['source_listing_s'], '%.1f'),
+                                  fmt_spread(listings, '%.0f'),
                                   fmt_spread(mine['window_s'], '%.1f')))
     return lines + [''] + ratios + [''] + ([data['note'], ''] if data.get('note') else [])
 

@@ -114,6 +114,7 @@ def build(conf, settings, logger):
     from s3_sync.config import ConfigError
     from s3_sync.log import one_line
     from s3_sync.migrator.local_store import LocalStore
+    from s3_sync.migrator.pages import PageBoard
     from s3_sync.migrator.placement import Placement
     from s3_sync.migrator.runner import Migrator
     from s3_sync.migrator.status import StatusFile
@@ -148,7 +149,7 @@ def build(conf, settings, logger):
                   logger)
     stats_conf = dataclasses.replace(conf, statsd_prefix=settings['statsd_prefix'])
     return Migrator(conf, settings, LocalStore(client), placement, status, logger,
-                    stats_conf=stats_conf)
+                    stats_conf=stats_conf, pages=PageBoard(client, logger))
 
 
 def print_status(path):

@@ -1,7 +1,10 @@
 """One source container into one local container, a page of the source listing at a time.
 
 A page (``items_chunk`` names from the saved marker) is merge-joined with the local listing
-(``merge``); this node acts only on the names it owns (``placement.split_page`` for the page's
+(``merge``). The node of the container's first replica lists the page from the source and
+leaves it in the cluster; the other nodes read that page (``pages``: fresh since their pass
+began; one that does not come within a bounded wait is listed here). This node acts only on
+the names it owns (``placement.split_page`` for the page's
 source entries, ``placement.Share`` for local-only names): copies what is
 missing or older here, checks converted large objects of equal time, and deletes local objects
 that went from the source while they still carry the migrator's mark. The work runs on
@@ -9,9 +12,10 @@ that went from the source while they still carry the migrator's mark. The work r
 page's last ones finish (``start_page``), so no worker waits for a page's slowest copy. A page's
 marker is saved only once its actions and those of every page before it are done (the caller's:
 ``runner``), so a kill -9 costs at most re-listing two pages (what was copied is then skipped:
-same time on both sides). The next page's listings are read while this page copies (``_read``),
-so no node waits for a listing between pages; a local object is judged gone only by a listing
-asked for after its time.
+same time on both sides). The next page's listings are read while this page copies (``_read``:
+a reader's read-ahead polls for the lister's page meanwhile), so no node waits for a listing
+between pages; a local object is judged gone only by a listing asked for after its time (the
+lister's ``listed_at`` for a page read from it).
 
 The rail: a listing of the whole source that comes back empty deletes nothing, with one log
 line. Wrong credentials and a missing bucket are errors, not empty listings; an emptied bucket
@@ -21,6 +25,7 @@ import collections
 import time
 
 import eventlet
+from eventlet.event import Event
 from swift.common.utils import Timestamp
 
 from s3_sync.log import one_line
@@ -28,6 +33,7 @@ from s3_sync.migrator import copy as copying
 from s3_sync.migrator.headers import CONTAINER_STATE, MODIFIED, SRC_DELETED
 from s3_sync.migrator.local_store import DELETED
 from s3_sync.migrator.merge import COPY, GONE, LARGE, listing_timestamp, merge
+from s3_sync.migrator.pages import PageReader, SourcePage, page_parts
 from s3_sync.migrator.placement import split_page
 from s3_sync.providers.swift_conn import listing_epoch
 
@@ -39,9 +45,9 @@ VERSIONS_SYSMETA = 'X-Container-Sysmeta-Versions-Location'
 VERSIONS_MODE = 'X-Container-Sysmeta-Versions-Mode'
 
 PageResult = collections.namedtuple('PageResult', 'marker end counts')
-# What one page needs before its copies (``ContainerMigration._read``); ``listed_at``: when
-# the source listing was asked for (local clock).
-Listing = collections.namedtuple('Listing', 'entries end local listed_at')
+# What one page needs before its copies (``ContainerMigration._read``): the source's
+# (``pages.SourcePage``, listed here or by the lister) and the local listing.
+Listing = collections.namedtuple('Listing', 'page local')
 
 
 def container_settings(source_headers):
@@ -63,7 +69,7 @@ class ContainerMigration:
 
     def __init__(self, migration, bucket, provider, store, copier, share, items_chunk,
                  workers, logger, stats=None, clock=time.time, policy=None,
-                 takeover_after=1800, takeovers=None):
+                 takeover_after=1800, takeovers=None, pages=None):
         self.migration = migration
         self.bucket = bucket
         self.account = migration.account
@@ -84,8 +90,12 @@ class ContainerMigration:
         # across passes so a takeover is logged when it begins and ends, not every pass)
         self.takeovers = {} if takeovers is None else takeovers
         self.source_count = None    # what the source's container says it holds, once prepared
-        self._ahead = None          # (marker, green thread reading that page's Listing)
+        self._ahead = None          # (marker, green thread reading that page's Listing, Event
+        # sent once the page is needed)
         self._pool = None           # the workers, shared by the pages of a pass
+        self.pages = pages          # pages.PageBoard: listing pages shared by the nodes
+        # this pass began now: a reader takes only pages the lister listed since
+        self._reader = None if pages is None else PageReader(pages, clock(), logger, self)
 
     def __str__(self):
         return '%s/%s <- %s' % (self.account, self.container, self.bucket)
@@ -155,8 +165,8 @@ class ContainerMigration:
         a node never waits for a listing between pages."""
         counts = collections.Counter()
         listing = self._listing(marker)
-        entries, end = listing.entries, listing.end
-        if not entries and not self._source_has_objects(marker):
+        entries, end = listing.page.entries, listing.page.end
+        if listing.page.empty:
             self._rail()
             return StartedPage('', True, counts, [], self._report)
         if not end:
@@ -168,7 +178,7 @@ class ContainerMigration:
         threads = [self._pool.spawn(self._act, action, counts)
                    for action in merge(entries, listing.local, marker, end)
                    if self.share.owns(action.name, owners.get(action.name)) and
-                   self._may_act(action, listing.listed_at)]
+                   self._may_act(action, listing.page.listed_at)]
         next_marker = '' if end else entries[-1]['name']
         return StartedPage(next_marker, end, counts, threads, self._report)
 
@@ -184,37 +194,40 @@ class ContainerMigration:
         ahead, self._ahead = self._ahead, None
         if ahead is not None:
             if ahead[0] == marker:
+                ahead[2].send()
                 listing, error = ahead[1].wait()
                 if error is not None:
                     raise error
                 return listing
             ahead[1].kill()
-        return self._read(marker)
+        needed = Event()
+        needed.send()
+        return self._read(marker, needed)
 
     def _read_ahead(self, marker):
+        needed = Event()
+
         def read():
             # a failure is the page's, raised when the page asks for it (a green thread
             # that raised would also have its traceback printed by the hub)
             try:
-                return self._read(marker), None
+                return self._read(marker, needed), None
             except Exception as exc:
                 return None, exc
-        self._ahead = (marker, eventlet.spawn(read))
+        self._ahead = (marker, eventlet.spawn(read), needed)
 
-    def _read(self, marker):
+    def _read(self, marker, needed):
         """What one page needs before its copies: this node's sign of life in the container's
-        sysmeta, the source page after ``marker``, whether it ends the listing, and the local
-        listing up to the page's last name (all of it after ``marker`` at the end)."""
+        sysmeta, the source page after ``marker`` (``_source_page``), and the local listing
+        up to the page's last name (all of it after ``marker`` at the end). ``needed``: an
+        Event sent once the page is asked for (a reader waits for the lister from then)."""
         if not self.heartbeat_done:
             self.store.post_container(self.account, self.container,
                                       self.share.heartbeat(self.clock()))
         self.heartbeat_done = False
-        listed_at = self.clock()
-        entries = self.provider.list_objects(marker=marker, limit=self.limit,
-                                             prefix=self.migration.prefix)
-        entries = [e for e in entries if 'name' in e]
-        end = len(entries) < self.limit and self._listing_ended(entries)
-        if end:
+        page = self._source_page(marker, needed)
+        entries = page.entries
+        if page.end:
             local = self.store.listing(self.account, self.container, marker,
                                        self.migration.prefix)
         else:
@@ -224,7 +237,30 @@ class ContainerMigration:
             last = entries[-1]['name'] if entries else marker
             local = _up_to(self.store.listing(self.account, self.container, marker,
                                               self.migration.prefix, just_after(last)), last)
-        return Listing(entries, end, local, listed_at)
+        return Listing(page, local)
+
+    def _source_page(self, marker, needed):
+        """The SourcePage after ``marker``: the lister lists it and leaves it for the other
+        nodes; they read it (``pages``), or list it themselves when it does not come."""
+        parts = page_parts(self.migration, self.bucket, marker)
+        if self.pages is not None and not self.share.first:
+            page = self._reader.read(parts, needed)
+            if page is not None:
+                return page
+        page = self._list(marker)
+        if self.pages is not None and self.share.first:
+            self.pages.put(parts, page)
+        return page
+
+    def _list(self, marker):
+        """The source's page after ``marker``, listed now."""
+        listed_at = self.clock()
+        entries = self.provider.list_objects(marker=marker, limit=self.limit,
+                                             prefix=self.migration.prefix)
+        entries = [e for e in entries if 'name' in e]
+        end = len(entries) < self.limit and self._listing_ended(entries)
+        empty = not entries and not self._source_has_objects(marker)
+        return SourcePage(entries, end, empty, listed_at)
 
     @staticmethod
     def _may_act(action, listed_at):

@@ -2,17 +2,17 @@
 
 A node migrates the containers it holds a primary replica of (as the sync daemon crawls the DBs
 it holds), and within a container copies only the objects of each source listing page that
-``split_page`` gives its replica (the page's work balanced by size over the primaries: every
-node lists the same page from the same marker, so all compute the same split), and deletes only
-the local-only names its replica owns by the sync daemon's rule (``crawler.ownership``: a hash
-of the name). Every object has exactly one owner among the container's primaries, so no two
-nodes copy the same object, and nothing depends on the nodes talking to each other. (Should the
-source change between two nodes' listings of a page, an object may be copied by two nodes, at
-the same timestamp: the second PUT changes nothing; or by none this pass: the next pass has it.
-Each node reads a page's listing while its previous page copies, so two nodes' listings of one
-page may be a page's copy time apart: the split is still every node's own, from the same marker,
-and a name only one of them saw is copied at most twice, never deleted for it: ``container_pass``
-judges a local object gone only when it is older than the listing that lacks it.)
+``split_page`` gives its replica (the page's work balanced by size over the primaries: the node
+of the first replica lists each page once and the others read that very page from the cluster,
+``pages``, so all compute the same split from the same content), and deletes only the
+local-only names its replica owns by the sync daemon's rule (``crawler.ownership``: a hash of
+the name). Every object has exactly one owner among the container's primaries, so no two nodes
+copy the same object; the nodes never talk to each other, they read what the cluster holds.
+(A node whose page from the lister did not come in time lists the source itself: should the
+source have changed between the two listings, an object may be copied by two nodes, at the same
+timestamp: the second PUT changes nothing; or by none this pass: the next pass has it. A name
+only one of them saw is never deleted for it: ``container_pass`` judges a local object gone only
+when it is older than the listing that lacks it.)
 
 The ring lookup uses the *local* account and container (the original used the source bucket,
 which put a relocated container's work on nodes that do not hold it).
@@ -131,9 +131,10 @@ class Share:
 def split_page(entries, count):
     """{name: replica index} for the source entries of one listing page, balanced by work:
     the largest first, each to the replica with the least so far (sizes from the listing, plus
-    a fixed cost per object so that small objects split evenly by count). Every node lists the
-    same page from the same marker, so they all compute the same split; a name-hash split would
-    leave one node with far more than its share of a few large objects (20 names: 9, 6 and 5)."""
+    a fixed cost per object so that small objects split evenly by count). Every node splits the
+    same page (the lister's, ``pages``), so they all compute the same split; a name-hash split
+    would leave one node with far more than its share of a few large objects (20 names: 9, 6
+    and 5)."""
     loads = [0] * count
     owners = {}
     for entry in sorted(entries, key=lambda e: (-_size(e), e['name'])):

@@ -46,7 +46,8 @@ def account_changes(source, local):
 
 class Migrator:
     def __init__(self, conf, settings, store, placement, status, logger, stats_conf=None,
-                 provider_factory=create_provider, clock=time.time, policies=None):
+                 provider_factory=create_provider, clock=time.time, policies=None,
+                 pages=None):
         self.conf = conf
         self.settings = settings
         self.store = store
@@ -60,6 +61,7 @@ class Migrator:
         self._providers = LRU(MAX_PROVIDERS)
         self.removal = ContainerRemoval(store, placement, logger)
         self.takeovers = {}
+        self.pages = pages      # pages.PageBoard: one node lists a page, the others read it
         self.stopping = False
 
     def stop(self):
@@ -154,7 +156,7 @@ class Migrator:
             share, self.settings['items_chunk'], self.settings['workers'], self.logger,
             stats=self._stats(migration, bucket), clock=self.clock,
             policy=migration.storage_policy, takeover_after=self.settings['takeover_after'],
-            takeovers=self.takeovers)
+            takeovers=self.takeovers, pages=self.pages)
         marker = self.status.get(entry).get('marker', '')
         try:
             versions = work.prepare()

@@ -7,6 +7,9 @@ account of the cluster itself, ``.s3_sync/node-status/<node id>``, through its I
 node, and the container ring says which nodes should have reported: a node that never did, or
 whose report is older than ``STALE_INTERVALS`` of its stats intervals (at least
 ``MIN_STALE_SECONDS``), is flagged.
+
+``ACCOUNT`` is where every daemon of ours keeps what the nodes share (the migrator's listing
+pages too: ``s3_sync.migrator.pages``); ``store`` writes one JSON document there.
 """
 import io
 import json
@@ -17,23 +20,28 @@ from swift.common.internal_client import UnexpectedResponse
 from s3_sync.status import StatusError
 from s3_sync.status.report import CONTAINER_SUMS, MAX_FAILED_LISTED, totals
 
-STATUS_ACCOUNT = '.s3_sync'
+# The cluster's hidden account where our daemons keep what the nodes share.
+ACCOUNT = '.s3_sync'
 STATUS_CONTAINER = 'node-status'
 STALE_INTERVALS = 3
 MIN_STALE_SECONDS = 30
 
 
 def publish(internal_client, report):
-    """Store this node's report in the cluster (creating the container on first use)."""
-    body = json.dumps(report, sort_keys=True).encode('utf-8')
-    headers = {'Content-Type': 'application/json'}
+    """Store this node's report in the cluster."""
+    store(internal_client, STATUS_CONTAINER, report['node'], report)
+
+
+def store(internal_client, container, name, doc, headers=None):
+    """PUT ``doc`` as JSON at ``ACCOUNT/container/name`` (creating the container on first
+    use)."""
+    body = json.dumps(doc, sort_keys=True).encode('utf-8')
+    headers = dict(headers or {}, **{'Content-Type': 'application/json'})
     try:
-        internal_client.upload_object(io.BytesIO(body), STATUS_ACCOUNT, STATUS_CONTAINER,
-                                      report['node'], headers)
+        internal_client.upload_object(io.BytesIO(body), ACCOUNT, container, name, headers)
     except Exception:
-        internal_client.create_container(STATUS_ACCOUNT, STATUS_CONTAINER)
-        internal_client.upload_object(io.BytesIO(body), STATUS_ACCOUNT, STATUS_CONTAINER,
-                                      report['node'], headers)
+        internal_client.create_container(ACCOUNT, container)
+        internal_client.upload_object(io.BytesIO(body), ACCOUNT, container, name, headers)
 
 
 def collect(internal_client):
@@ -41,19 +49,19 @@ def collect(internal_client):
     reports = []
     try:
         names = [o['name'] for o in internal_client.iter_objects(
-            STATUS_ACCOUNT, STATUS_CONTAINER)]
+            ACCOUNT, STATUS_CONTAINER)]
     except UnexpectedResponse as exc:
         if exc.resp.status_int != 404:
             raise StatusError('cannot list the node reports in %s/%s: %s' % (
-                STATUS_ACCOUNT, STATUS_CONTAINER, exc.resp.status))
+                ACCOUNT, STATUS_CONTAINER, exc.resp.status))
         names = []      # no daemon published yet: every node shows NO REPORT
     except Exception as exc:
         raise StatusError('cannot list the node reports in %s/%s: %s' % (
-            STATUS_ACCOUNT, STATUS_CONTAINER, str(exc).splitlines()[0] if str(exc) else exc))
+            ACCOUNT, STATUS_CONTAINER, str(exc).splitlines()[0] if str(exc) else exc))
     for name in names:
         try:
             _status, _headers, body = internal_client.get_object(
-                STATUS_ACCOUNT, STATUS_CONTAINER, name)
+                ACCOUNT, STATUS_CONTAINER, name)
             reports.append(json.loads(b''.join(body).decode('utf-8')))
         except Exception:
             continue    # a report being replaced or gone: the node shows as missing

@@ -309,7 +309,7 @@ class TestMigrateFromS3api(S3MigrationTests, S3TargetTest):
     parts_by_number = True
 
 
-class TestMigrateFromSwift(MigratorTestMixin, IntegrationTest):
+class SwiftSourceTest(MigratorTestMixin, IntegrationTest):
     """The second Swift cluster as the source, through a fresh account of its own (the admin
     user reaches it with ``remote_account``), so ``"/*"`` sees only this test's containers."""
 
@@ -339,6 +339,8 @@ class TestMigrateFromSwift(MigratorTestMixin, IntegrationTest):
         self.cleanup_local(name, self.local_conn)
         return name
 
+
+class TestMigrateFromSwift(SwiftSourceTest):
     def test_account_migration_with_two_containers(self):
         first = self.remote_container('first', {'X-Container-Meta-Team': 'blue',
                                                 'X-Container-Read': '.r:*'})
