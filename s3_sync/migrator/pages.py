@@ -12,8 +12,8 @@ and bucket, prefix, marker) and carries them, checked on read: a digest collisio
 a wrong page. Its body: the entries as the source listed them, whether they end the listing,
 whether the whole source lists nothing (the rail), and ``listed_at``, the lister's clock when
 it asked. The lister's next pass overwrites the same marker's page, so a container has at most
-as many pages as its listing; ``X-Delete-After`` lets the expirer reclaim those of containers no
-longer migrated. A failed page PUT is a warning: the readers then list for themselves.
+as many pages as its listing; ``X-Delete-At`` (a day on, rounded to the hour) lets the
+expirer reclaim those of containers no longer migrated. A failed page PUT is a warning: the readers then list for themselves.
 
 A reader takes a page only when it is fresh: listed at or after the start of its own pass of
 that container (``since``), so a pass sees at least what the source held when it began. Not
@@ -29,6 +29,7 @@ once.
 import collections
 import hashlib
 import json
+import math
 import time
 
 import eventlet
@@ -37,7 +38,11 @@ from s3_sync.log import one_line
 from s3_sync.status import cluster
 
 CONTAINER = 'migrator-pages'
-KEEP = 86400        # X-Delete-After of a page (s): it is rewritten every pass anyway
+KEEP = 86400        # a page's least life (s): it is rewritten every pass anyway
+# X-Delete-At is KEEP from now rounded up to this (s): a page rewritten within it keeps the
+# same time, so the object server leaves the expirer's queue alone (a new time costs two
+# queue updates per page PUT)
+KEEP_ROUNDING = 3600
 POLL = 0.2          # s between a reader's looks for a page it needs, not there (or stale) yet
 # s between the looks of a read-ahead (its page not needed yet: each look costs the cluster a
 # GET, and a 404 asks every primary)
@@ -62,19 +67,26 @@ def page_name(parts):
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode('utf-8')).hexdigest()
 
 
+def delete_at(now):
+    """The X-Delete-At of a page written at ``now``: at least ``KEEP`` later, on a whole
+    ``KEEP_ROUNDING``."""
+    return math.ceil((now + KEEP) / KEEP_ROUNDING) * KEEP_ROUNDING
+
+
 class PageBoard:
     """The pages in the cluster, through the migrator's InternalClient."""
 
-    def __init__(self, client, logger):
+    def __init__(self, client, logger, clock=time.time):
         self.client = client
         self.logger = logger
+        self.clock = clock
 
     def put(self, parts, page):
         """Leave ``page`` for the readers; False (one warning) when that failed."""
         doc = dict(page._asdict(), key=parts)
         try:
             cluster.store(self.client, CONTAINER, page_name(parts), doc,
-                          {'X-Delete-After': str(KEEP)})
+                          {'X-Delete-At': str(delete_at(self.clock()))})
             return True
         except Exception as exc:
             self.logger.warning('listing page after %r of %s/%s not shared (the other nodes '

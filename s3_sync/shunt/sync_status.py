@@ -28,13 +28,14 @@ from swift.common.wsgi import WSGIContext
 
 from s3_sync import metadata
 from s3_sync.providers.base import RemoteError
+from s3_sync.status import ACCOUNT, STATUS_CONTAINER
 
 ASK_HEADER = 'HTTP_X_CLOUD_SYNC_STATUS'
 ASK_QUERY = 'sync-status'
 STATUS = 'X-Cloud-Sync-Status'
 DETAIL = 'X-Cloud-Sync-Status-Detail'
 REMOTE_ETAG = 'X-Cloud-Sync-Remote-Etag'
-REPORTS_PATH = '/v1/.s3_sync/node-status'
+REPORTS_PATH = '/v1/%s/%s' % (ACCOUNT, STATUS_CONTAINER)
 
 
 def asked(env):

@@ -12,6 +12,12 @@
 - ``reporter.py``: the daemon side: writes all of the above every ``stats_interval``.
 """
 
+# The cluster's hidden account where our daemons keep what the nodes share (node reports, the
+# migrator's listing pages), and the container of the node reports: here, not in ``cluster``,
+# so the proxy's shunt can name it without importing the report code.
+ACCOUNT = '.s3_sync'
+STATUS_CONTAINER = 'node-status'
+
 
 class StatusError(Exception):
     """A one-line reason why a status figure cannot be given (bad input, corrupt file)."""

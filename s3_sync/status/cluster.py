@@ -17,12 +17,9 @@ import time
 
 from swift.common.internal_client import UnexpectedResponse
 
-from s3_sync.status import StatusError
+from s3_sync.status import ACCOUNT, STATUS_CONTAINER, StatusError
 from s3_sync.status.report import CONTAINER_SUMS, MAX_FAILED_LISTED, totals
 
-# The cluster's hidden account where our daemons keep what the nodes share.
-ACCOUNT = '.s3_sync'
-STATUS_CONTAINER = 'node-status'
 STALE_INTERVALS = 3
 MIN_STALE_SECONDS = 30
 

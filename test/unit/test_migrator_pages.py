@@ -75,6 +75,16 @@ def run_pass(migration_work, marker=''):
     return results
 
 
+class TestPageExpiry(unittest.TestCase):
+    def test_a_page_lives_at_least_a_day_and_rewrites_within_the_hour_keep_its_time(self):
+        now = 1796220000.5
+        at = pages.delete_at(now)
+        self.assertGreaterEqual(at, now + pages.KEEP)
+        self.assertLess(at, now + pages.KEEP + pages.KEEP_ROUNDING)
+        self.assertEqual(at % pages.KEEP_ROUNDING, 0)
+        self.assertEqual(pages.delete_at(now + 60), at)
+
+
 class TestLister(unittest.TestCase):
     def test_the_lister_leaves_every_page_it_lists_for_the_other_nodes(self):
         client = FakeClient()
@@ -85,7 +95,7 @@ class TestLister(unittest.TestCase):
         self.assertEqual([e['name'] for e in doc['entries']], ['a', 'b', 'c'])
         self.assertEqual((doc['end'], doc['empty'], doc['listed_at']), (False, False, LISTED_AT))
         self.assertEqual(doc['key'], page_parts(migration(), 'b', ''))
-        self.assertEqual(headers['X-Delete-After'], str(pages.KEEP))
+        self.assertEqual(headers['X-Delete-At'], str(pages.delete_at(time.time())))
         self.assertEqual([e['name'] for e in client.page('c')[1]['entries']], list('def'))
         self.assertTrue(client.page('f')[1]['end'])
 
