@@ -248,7 +248,7 @@ class ContainerMigration:
             if page is not None:
                 return page
         page = self._list(marker)
-        if self.pages is not None and self.share.first:
+        if self.pages is not None and self.share.first and not self.share.alone:
             self.pages.put(parts, page)
         return page
 

@@ -91,6 +91,12 @@ class Share:
         node does it."""
         return 0 in self.indexes + self.taken
 
+    @property
+    def alone(self):
+        """Whether this node holds (or has taken over) every replica: no other node reads
+        what it lists."""
+        return set(self.indexes + self.taken) >= set(range(self.count))
+
     def heartbeat(self, now, container_headers=None):
         """The container headers that say this node's replicas are being migrated (and, when
         ``container_headers`` lack it, since when signs of life are left here)."""

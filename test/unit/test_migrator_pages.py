@@ -99,6 +99,14 @@ class TestLister(unittest.TestCase):
         self.assertEqual([e['name'] for e in client.page('c')[1]['entries']], list('def'))
         self.assertTrue(client.page('f')[1]['end'])
 
+    def test_a_node_holding_every_replica_leaves_no_page(self):
+        client = FakeClient()
+        run_pass(work(FakeSource(list('abcdefg')), FakeStore([]), Share([0, 1, 2], 3), client))
+        run_pass(work(FakeSource(list('abcd')), FakeStore([]), Share([0], 2, taken=(1,)),
+                      client))
+        self.assertEqual(client.containers, set())
+        self.assertFalse(client.objects)
+
     def test_a_failed_page_put_is_one_warning_and_the_page_goes_on(self):
         source = FakeSource(list('ab'))
         copier = FakeCopier()
