@@ -5,7 +5,7 @@ splits a page by its content). Rather than each node asking the source for every
 container's *lister* (the node holding, or having taken over, its first replica:
 ``Share.first``, the one doing the container-level work already) lists each page as before and
 leaves it in the cluster's hidden account (``.s3_sync/migrator-pages/<digest>``,
-``status.cluster.ACCOUNT``); the other nodes (*readers*) read it there.
+``s3_sync.status.ACCOUNT``); the other nodes (*readers*) read it there.
 
 A page is named by a digest of its key parts (local account and container, source endpoint
 and bucket, prefix, marker) and carries them, checked on read: a digest collision never feeds
