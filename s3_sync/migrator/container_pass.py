@@ -2,8 +2,8 @@
 
 A page (``items_chunk`` names from the saved marker) is merge-joined with the local listing
 (``merge``). The node of the container's first replica lists the page from the source and
-leaves it in the cluster; the other nodes read that page (``pages``: fresh since their pass
-began; one that does not come within a bounded wait is listed here). This node acts only on
+leaves it in the cluster; the other nodes read that page (``pages``: listed at most ``pages.FRESH``
+before their pass began; one that does not come within a bounded wait is listed here). This node acts only on
 the names it owns (``placement.split_page`` for the page's
 source entries, ``placement.Share`` for local-only names): copies what is
 missing or older here, checks converted large objects of equal time, and deletes local objects
@@ -94,7 +94,7 @@ class ContainerMigration:
         # sent once the page is needed)
         self._pool = None           # the workers, shared by the pages of a pass
         self.pages = pages          # pages.PageBoard: listing pages shared by the nodes
-        # this pass began now: a reader takes only pages the lister listed since
+        # this pass began now: a reader takes pages listed at most pages.FRESH before
         self._reader = None if pages is None else PageReader(pages, clock(), logger, self)
 
     def __str__(self):

@@ -13,18 +13,20 @@ a wrong page. Its body: the entries as the source listed them, whether they end 
 whether the whole source lists nothing (the rail), and ``listed_at``, the lister's clock when
 it asked. The lister's next pass overwrites the same marker's page, so a container has at most
 as many pages as its listing; ``X-Delete-At`` (a day on, rounded to the hour) lets the
-expirer reclaim those of containers no longer migrated. A failed page PUT is a warning: the readers then list for themselves.
+expirer reclaim those of containers no longer migrated. A failed page PUT is a warning: the
+readers then list for themselves.
 
-A reader takes a page only when it is fresh: listed at or after the start of its own pass of
-that container (``since``), so a pass sees at least what the source held when it began. Not
-there, or left by an earlier pass, it looks again every ``AHEAD_POLL`` seconds while the page is
-read ahead, and every ``POLL`` seconds once it is needed, for at most ``WAIT`` seconds more; then
-it lists the source itself. After one such wait in a pass it does not wait again in that pass
-(it still looks once per page, no wait): a dead or slow lister costs one wait per pass, and
-after ``takeover_after`` the node taking replica 0 over lists. A page listed less than ``WAIT``
-before the reader's pass began is most likely from the lister's pass under way (the nodes'
-passes began a little apart): it will not come again, so the reader lists that page itself at
-once.
+A reader takes a page when it is fresh enough: listed at most ``FRESH`` seconds before the
+start of its own pass of that container (``since``), so a pass sees the source as it was at most
+``FRESH`` before the pass began; within that, pages of the lister's pass under way are used
+wherever the reader's pass began (the nodes' passes drift apart over a long account). Not there,
+or older, it looks again every ``AHEAD_POLL`` seconds while the page is read ahead, and every
+``POLL`` seconds once it is needed, for at most ``WAIT`` seconds more; then it lists the source
+itself. A wait that timed out stops this node waiting for any page for ``BACKOFF`` seconds (it
+still looks once per page, without waiting): a dead, slow or far-behind lister costs a reader one
+wait every ``BACKOFF``, never one per container or page (a reader that waited on every container
+of a ``"/*"`` migration would fall further behind with each), and after ``takeover_after`` the
+node taking replica 0 over lists.
 """
 import collections
 import hashlib
@@ -48,8 +50,13 @@ POLL = 0.2          # s between a reader's looks for a page it needs, not there 
 # GET, and a 404 asks every primary)
 AHEAD_POLL = 1.0
 # s a reader waits for the lister once it needs a page (process start-up and one source
-# listing under load fit in it; a dead lister costs it once per pass)
+# listing under load fit in it)
 WAIT = 10.0
+# s before its pass began a page may have been listed and still be used by a reader
+FRESH = 300.0
+# s a reader does not wait for pages after a wait timed out (a dead lister costs one wait per
+# BACKOFF; a lister far behind or ahead, relisting meanwhile as every node did without pages)
+BACKOFF = 300.0
 
 # One page of the source listing: ``entries`` (name order), ``end`` (nothing follows them),
 # ``empty`` (the whole source lists nothing: the rail), ``listed_at`` (when it was asked for).
@@ -80,6 +87,7 @@ class PageBoard:
         self.client = client
         self.logger = logger
         self.clock = clock
+        self.no_wait_until = 0.0    # time.monotonic() before which readers do not wait
 
     def put(self, parts, page):
         """Leave ``page`` for the readers; False (one warning) when that failed."""
@@ -114,28 +122,25 @@ class PageBoard:
 
 
 class PageReader:
-    """A reader's looks for the lister's pages during one pass of a container."""
+    """A reader's looks for the lister's pages during one pass of a container (``board``
+    keeps, for the whole process, until when no page is waited for)."""
 
     def __init__(self, board, since, logger, what):
         self.board = board
         self.since = since
         self.logger = logger
         self.what = what            # the container migration, for the log
-        self.waited_out = False     # one wait timed out this pass: look, never wait again
 
     def read(self, parts, needed):
-        """The lister's fresh page of ``parts``, or None (list it here): polls until
-        ``needed`` (an Event) is ready and ``WAIT`` seconds after that."""
+        """The lister's page of ``parts`` if fresh enough, or None (list it here): polls
+        until ``needed`` (an Event) is ready and ``WAIT`` seconds after that, unless a wait
+        timed out in the last ``BACKOFF`` seconds."""
         deadline = None
         while True:
             page = self.board.get(parts)
-            if page is not None and page.listed_at >= self.since:
+            if page is not None and page.listed_at >= self.since - FRESH:
                 return page
-            if self.waited_out:
-                return None
-            if page is not None and page.listed_at > self.since - WAIT:
-                # listed just before this pass began: most likely in the lister's pass under
-                # way (the nodes started apart), which will not list it again
+            if time.monotonic() < self.board.no_wait_until:
                 return None
             if not needed.ready():
                 with eventlet.Timeout(AHEAD_POLL, False):
@@ -145,9 +150,9 @@ class PageReader:
             if deadline is None:
                 deadline = now + WAIT
             elif now >= deadline:
-                self.waited_out = True
+                self.board.no_wait_until = now + BACKOFF
                 self.logger.info('%s: no listing page after %r from the lister within %g '
-                                 's: this pass lists here the pages not there, waiting no '
-                                 'more', self.what, parts['marker'], WAIT)
+                                 's: pages not there are listed here, without waiting, for '
+                                 '%g s', self.what, parts['marker'], WAIT, BACKOFF)
                 return None
             eventlet.sleep(POLL)

@@ -56,10 +56,11 @@ class FakeClient:
 
 
 def work(source, store, share, client, clock=lambda: LISTED_AT, copier=None,
-         logger='t'):
+         logger='t', board=None):
     return ContainerMigration(migration(), 'b', source, store, copier or FakeCopier(), share,
                               items_chunk=3, workers=2, logger=logging.getLogger(logger),
-                              clock=clock, pages=PageBoard(client, logging.getLogger(logger)))
+                              clock=clock,
+                              pages=board or PageBoard(client, logging.getLogger(logger)))
 
 
 def run_pass(migration_work, marker=''):
@@ -148,19 +149,21 @@ class TestReader(unittest.TestCase):
             if replica == 1])
 
     @mock.patch.object(pages, 'WAIT', 0.3)
-    def test_a_page_from_before_this_pass_is_not_used(self):
-        self.assert_listed_here(SourcePage([entry('old')], True, False, LISTED_AT - 1))
+    def test_a_page_listed_longer_than_fresh_before_this_pass_is_not_used(self):
+        self.assert_listed_here(SourcePage([entry('old')], True, False,
+                                           LISTED_AT - pages.FRESH - 1))
 
     @mock.patch.object(pages, 'WAIT', 5.0)
-    def test_a_page_listed_just_before_this_pass_is_listed_here_at_once(self):
-        # the lister's pass began a moment before this node's: it will not list '' again,
-        # and this node still waits for (and uses) its later pages
-        self.client.leave('', SourcePage([entry('old')], False, False, LISTED_AT - 1))
-        self.client.leave('c', SourcePage([entry('d')], True, False, LISTED_AT + 1))
+    def test_pages_of_the_listers_pass_under_way_are_used_though_listed_before_this_one(self):
+        # the lister's pass of this container began minutes before this node's (passes
+        # drift apart over an account): its pages are used, none waited for, none listed
+        self.client.leave('', SourcePage([entry(n) for n in 'abc'], False, False,
+                                         LISTED_AT - pages.FRESH + 1))
+        self.client.leave('c', SourcePage([entry('d')], True, False, LISTED_AT - 60))
         started = time.monotonic()
         run_pass(work(self.source, FakeStore([]), Share([1], 3), self.client))
         self.assertLess(time.monotonic() - started, pages.WAIT / 2)
-        self.assertEqual(self.source.calls, [''])
+        self.assertEqual(self.source.calls, [])
 
     @mock.patch.object(pages, 'WAIT', 0.3)
     def test_a_page_carrying_another_key_is_not_used(self):
@@ -186,6 +189,23 @@ class TestReader(unittest.TestCase):
             if replica == 1) + sorted(
             n for n, replica in split_page([entry(n) for n in 'def'], 3).items()
             if replica == 1))
+
+    @mock.patch.object(pages, 'WAIT', 0.5)
+    def test_after_a_wait_timed_out_other_containers_do_not_wait_until_the_backoff_ends(self):
+        # a reader far behind (or ahead of) the lister must not pay a wait per container:
+        # it would fall further behind with each one of a "/*" migration
+        board = PageBoard(self.client, logging.getLogger('t'))
+        with mock.patch.object(pages, 'BACKOFF', 2.0):
+            started = time.monotonic()
+            for _container in range(4):
+                run_pass(work(FakeSource(list('ab')), FakeStore([]), Share([1], 3),
+                              self.client, board=board))
+            self.assertLess(time.monotonic() - started, 2 * pages.WAIT)
+            eventlet.sleep(2.0)
+            started = time.monotonic()
+            run_pass(work(FakeSource(list('ab')), FakeStore([]), Share([1], 3), self.client,
+                          board=board))
+            self.assertGreaterEqual(time.monotonic() - started, pages.WAIT)
 
     @mock.patch.object(pages, 'WAIT', 0.3)
     def test_after_a_wait_a_page_already_there_is_still_used(self):
