@@ -13,12 +13,15 @@ provider, ``threads`` green threads over every Nth name of the job (known up fro
 provider's ``get_raw`` (the migrator's source GET), then one streamed ``LocalStore.put`` with
 the headers the migrator writes (``local_headers``: the source time as X-Timestamp, metadata)
 and the source ETag for the object server to check. Nothing else: no listing, no ownership
-rule, no status file, no stale or large-object checks.
+rule, no status file, no stale or large-object checks; an object whose copy fails is tried
+again, up to ``TRIES`` times.
 """
 import atexit
 import json
 import sys
 import time
+
+TRIES = 3       # per object: a copy loop with retries, as any real one has
 
 
 def green():
@@ -68,16 +71,30 @@ def copy(job, index):
         time.sleep(0.05)
 
     def one(name):
+        # a plain copy loop still tries an object again: one local 503 under load ended a
+        # whole process (a third of the objects) and failed the run
+        for attempt in range(TRIES):
+            try:
+                status = copy_one(name)
+            except Exception:
+                if attempt == TRIES - 1:
+                    raise
+                time.sleep(0.1 * 2 ** attempt)
+                continue
+            # 409 on a retry: an earlier try landed (same timestamp) though its answer failed
+            if status == 201 or (attempt and status == 409):
+                return
+            raise SystemExit('local PUT %s: %s' % (name, status))
+
+    def copy_one(name):
         resp = provider.get_raw(name)
         try:
             headers = resp.headers
             timestamp = source_timestamp(header_time(headers) or time.time(), headers)
             put = local_headers(headers, timestamp)
             put['Etag'] = headers['etag'].strip('"')
-            status = store.put(account, container, name, put, BodyReader(resp.body),
-                               int(headers['content-length']))
-            if status != 201:
-                raise SystemExit('local PUT %s: %s' % (name, status))
+            return store.put(account, container, name, put, BodyReader(resp.body),
+                             int(headers['content-length']))
         finally:
             resp.close()
     list(GreenPool(job['threads']).imap(one, job['names'][index::len(job['configs'])]))
