@@ -17,7 +17,7 @@ from s3_sync.sync.outcome import DestinationUnavailable, Retry
 class ReadOnlyStatusFile(StatusFile):
     """A status file that is read, never written (nor moved aside when corrupt)."""
 
-    def update_entry(self, db_id, fields, replace=False):
+    def update_entry(self, db_id, fields, replace=False, durable=True):
         pass
 
     def _move_aside(self, exc):
