@@ -65,7 +65,7 @@ class Reporter:
         report = node_report(self.conf, self.crawler.node, self.logger,
                              jobs=None if self.whole_node else (self.crawler.jobs() or None),
                              clock=self.clock, figures=self.figures,
-                             crawled=getattr(self.crawler, 'quiet_db', None))
+                             crawled=self.crawler.quiet_db)
         report['last_pass'] = self.last_pass
         report['pass_started'] = self.crawler.cycle_started
         report['stats_interval'] = self.conf.stats_interval

@@ -24,6 +24,9 @@ class FakeCrawler:
     def stopping(self):
         return self.clock.now >= self.until
 
+    def quiet_db(self, job):
+        return None
+
 
 def published_at(report_seconds, interval, until):
     """Start times of the reports of a run of ``until`` seconds, each taking
