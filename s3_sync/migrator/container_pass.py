@@ -2,12 +2,12 @@
 
 A page (``items_chunk`` names from the saved marker) is merge-joined with the local listing
 (``merge``). The node of the container's first replica lists the page from the source and
-leaves it in the cluster; the other nodes read that page (``pages``: listed at most ``pages.FRESH``
-before their pass began; one that does not come within a bounded wait is listed here). This node acts only on
-the names it owns (``placement.split_page`` for the page's
-source entries, ``placement.Share`` for local-only names): copies what is
-missing or older here, checks converted large objects of equal time, and deletes local objects
-that went from the source while they still carry the migrator's mark. The work runs on
+leaves it in the cluster; the other nodes read that page (``pages``: listed at most
+``pages.FRESH`` before their pass began; one that does not come within a bounded wait is listed
+here). This node acts only on the names it owns (``placement.split_page`` for the page's source
+entries, ``placement.Share`` for local-only names): copies what is missing or older here,
+checks converted large objects of equal time, and deletes local objects that went from the
+source while they still carry the migrator's mark. The work runs on
 ``workers`` green threads shared by the pages of a pass: a page's actions start as the previous
 page's last ones finish (``start_page``), so no worker waits for a page's slowest copy. A page's
 marker is saved only once its actions and those of every page before it are done (the caller's:
