@@ -45,7 +45,7 @@ class DryRunSync:
             raise DestinationUnavailable(str(exc)) from None
         self._checked = True
 
-    def handle_container_info(self, broker_info, broker_metadata):
+    def handle_container_info(self, broker_info, read_metadata):
         if self.mapping.sync_container_metadata and \
                 self.sync.provider.features.container_metadata:
             self.logger.info('dry run: would push the container metadata of %s',

@@ -108,6 +108,7 @@ class Crawler:
         self._resumes = {}    # (job key, db id) -> Resume still to finish, or None: crawled
         self._db_locks = collections.defaultdict(lambda: Semaphore(1))
         self._jobs = {}       # key -> job, every DB the last full cycle crawled
+        self._listed = {}     # key -> job, the DBs the full cycle under way listed so far
         self._next_due = {}   # key -> earliest due time of the job's pending rows
         self._quiet = {}      # key -> stamps.Quiet of a DB whose last crawl left nothing to do
         self.reread = REREAD_SECONDS
@@ -304,7 +305,8 @@ class Crawler:
         read already."""
         # A failure here (e.g. metadata the remote refuses) must not stop the rows.
         try:
-            wake = sync.handle_container_info(info or broker.get_info(), broker.metadata)
+            wake = sync.handle_container_info(info or broker.get_info(),
+                                              lambda: broker.metadata)
         except FAILURES as exc:
             self.logger.error('%s/%s: container metadata not propagated: %s',
                               job.account, job.container, one_line(exc, first_line=True))
@@ -317,6 +319,8 @@ class Crawler:
         found = []
         for extra in self.db_pool.imap(crawl, jobs):
             found.extend(extra)
+            if full:
+                self._listed.update((job_key(j), j) for j in extra)
         return found
 
     def cycle(self):
@@ -325,6 +329,7 @@ class Crawler:
         started_at = self.cycle_started = time.time()
         counts = CycleCounts()
         jobs = self.root_jobs()
+        self._listed = {job_key(j): j for j in jobs}
         shards = self._crawl_all(jobs, counts, full=True)
         shards = list({job_key(j): j for j in shards}.values())
         self._crawl_all(shards, counts, full=True)
@@ -345,8 +350,10 @@ class Crawler:
         return counts
 
     def jobs(self):
-        """Every DB job the last full cycle crawled (empty before the first one ends)."""
-        return list(self._jobs.values())
+        """Every DB job the last full cycle crawled; until the first one ends, those it listed
+        so far and the shards their crawls found (empty before it lists any). The node report
+        takes them as they are: finding them again would open every DB."""
+        return list((self._jobs or self._listed).values())
 
     def quiet_db(self, job):
         """``((db stamp, status-file stamp), db id, newest row)`` of a DB whose last crawl

@@ -21,7 +21,7 @@ cache does, and the checkpoint saved after those rows (synced) makes it durable;
 container that is one status-file sync per first crawl instead of two.
 
 The fsyncs of a write take milliseconds to seconds on a busy disk; in a green-threaded
-process they run in eventlet's thread pool (:func:`off_hub`), so the other green threads
+process a synced write runs in eventlet's thread pool (:func:`off_hub`), so the other green threads
 (rows in flight, other containers) go on meanwhile. That opens a switch in the middle of a
 write, so a file has one writer at a time per process (:func:`holding`): an entry update
 reads, changes and writes the file while holding it (several shard crawls of one root share
@@ -158,14 +158,19 @@ def atomic_write(path, text, mode=None, durable=True):
     ``durable=False``: no fsync, so the new file outlives a kill of this process (the page
     cache keeps it) but not necessarily a power loss, which may leave the old file or none.
 
-    The disk work runs off the hub (:func:`off_hub`). Writes of one path are serialized; one
-    whose text a later call's already replaced on disk is dropped (the later text is newer)."""
+    A synced write runs off the hub (:func:`off_hub`); an unsynced one only fills the page
+    cache, which costs less done in place than handed to a thread and back. Writes of one
+    path are serialized; one whose text a later call's already replaced on disk is dropped
+    (the later text is newer)."""
     with holding(path) as lock:
         lock.asked += 1
         number = lock.asked
         if lock.landed > number:
             return
-        off_hub(_replace, path, text, mode, durable)
+        if durable:
+            off_hub(_replace, path, text, mode, durable)
+        else:
+            _replace(path, text, mode, durable)
         lock.landed = max(lock.landed, number)
 
 

@@ -99,13 +99,16 @@ class ContainerSync:
             raise DestinationUnavailable(self._check_error) from None
         self._remote_ok = True
 
-    def handle_container_info(self, broker_info, broker_metadata):
+    def handle_container_info(self, broker_info, read_metadata):
         """Container-level settings: metadata and ACLs for Swift targets that ask for them,
         the lifecycle rule of ``remote_delete_after`` for S3 targets. Returns when to be
         called again if the container does not change (epoch seconds), or None: only on a
-        change (the crawler does not open an unchanged DB before then)."""
+        change (the crawler does not open an unchanged DB before then).
+
+        ``read_metadata()`` gives the container's metadata: a query of the DB, made only for
+        a mapping that pushes it."""
         if self.mapping.sync_container_metadata and self.provider.features.container_metadata:
-            self._push_container_metadata(broker_metadata)
+            self._push_container_metadata(read_metadata())
         self._expiry_rule()
         return self._expiry_rule.next_at()
 

@@ -668,6 +668,30 @@ class TestStatusAndContainers(CrawlerTestCase):
         self.crawler(1).run_once()
         self.assertEqual(self.sync.infos, [broker.get_info()['id']])
 
+    def test_container_metadata_is_not_read_for_a_sync_that_does_not_ask_for_it(self):
+        self.cluster.create('AUTH_test', 'cont')
+        crawler = self.crawler(1)
+        asked = []
+        self.sync.handle_container_info = lambda info, read_metadata: asked.append(read_metadata)
+        with mock.patch.object(ContainerBroker, 'get_raw_metadata') as query:
+            crawler.run_once()
+        query.assert_not_called()           # a query of the DB per crawl, for nothing
+        self.assertEqual(len(asked), 1)
+        self.assertEqual(asked[0](), {})    # and there when asked
+
+    def test_jobs_of_the_first_cycle_are_known_while_it_runs(self):
+        for name in ('a', 'b'):
+            self.cluster.create('AUTH_test', name)
+        crawler = self.crawler(1, [mapping(container='a'), mapping(container='b')],
+                               enumerator_workers=1)
+        seen = []
+        crawler.progress_hooks.append(
+            lambda job, progress: seen.append(sorted(j.container for j in crawler.jobs())))
+        self.assertEqual(crawler.jobs(), [])
+        crawler.run_once()
+        # the node report takes them instead of opening every DB to find them again
+        self.assertEqual(seen, [['a', 'b'], ['a', 'b']])
+
     def test_unicode_account_container_and_object_names(self):
         acct, cont = 'AUTH_t\u00e9st', 'c\u00f6nt \u6587'
         broker = self.cluster.create(acct, cont)[0]

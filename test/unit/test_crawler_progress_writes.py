@@ -129,6 +129,18 @@ class TestWritesOffTheHub(GreenDaemonTest):
         with open(path) as f:
             self.assertEqual(json.load(f), {'a': 1})
 
+    def test_an_unsynced_write_is_done_in_place_and_a_synced_one_off_the_hub(self):
+        path = os.path.join(self.dir, 'g')
+        real_execute = progress_module.tpool.execute
+        with mock.patch.object(progress_module.tpool, 'execute',
+                               side_effect=real_execute) as execute:
+            atomic_write_json(path, {'a': 1}, durable=False)
+            execute.assert_not_called()     # a page-cache write: a thread costs more than it
+            atomic_write_json(path, {'a': 2})
+            self.assertEqual(execute.call_count, 1)
+        with open(path) as f:
+            self.assertEqual(json.load(f), {'a': 2})
+
     def test_failed_write_off_the_hub_keeps_old_file_and_leaves_no_temp(self):
         path = os.path.join(self.dir, 'x', 'file')
         atomic_write_json(path, {'a': 1})

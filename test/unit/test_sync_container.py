@@ -260,8 +260,8 @@ class TestContainerInfo(ContainerSyncTestCase):
                               sync_container_metadata=True, sync_container_acl=True)
         meta = {'X-Container-Meta-Color': ('red', '1'), 'X-Container-Read': ('.r:*', '1'),
                 'X-Container-Sysmeta-X': ('no', '1'), 'X-Container-Meta-Gone': ('', '2')}
-        sync.handle_container_info({}, meta)
-        sync.handle_container_info({}, meta)
+        sync.handle_container_info({}, lambda: meta)
+        sync.handle_container_info({}, lambda: meta)
         self.assertEqual(self.provider.calls, [('meta', {
             'X-Container-Meta-Color': 'red', 'X-Container-Read': '.r:*',
             'X-Container-Meta-Gone': ''})])
@@ -277,17 +277,17 @@ class TestContainerInfo(ContainerSyncTestCase):
                               sync_container_metadata=True)
         meta = {'X-Container-Meta-Big': ('x' * 300, '1')}
         with self.assertRaises(RemoteError):
-            sync.handle_container_info({}, meta)
-        sync.handle_container_info({}, meta)        # said once: the crawler logged it
+            sync.handle_container_info({}, lambda: meta)
+        sync.handle_container_info({}, lambda: meta)        # said once: the crawler logged it
         self.assertEqual(len(self.provider.calls), 1)
         with self.assertRaises(RemoteError):
-            sync.handle_container_info({}, {'X-Container-Meta-Big': ('y', '2')})
+            sync.handle_container_info({}, lambda: {'X-Container-Meta-Big': ('y', '2')})
         self.assertEqual(len(self.provider.calls), 2)
 
     def test_acls_stay_local_without_sync_container_acl(self):
         sync = self.make_sync(protocol='swift', aws_endpoint=SWIFT_AUTH_URL,
                               sync_container_metadata=True)
-        sync.handle_container_info({}, {'X-Container-Read': ('.r:*', '1')})
+        sync.handle_container_info({}, lambda: {'X-Container-Read': ('.r:*', '1')})
         self.assertEqual(self.provider.calls, [])   # nothing to push: no request
 
 
