@@ -49,6 +49,7 @@ def drain(benv, counter, mappings, count, workers, timeout, log):
     watcher = PeakWatcher(procs, interval=1.0)
     meter = cost.CpuMeter(benv, procs)
     samples, rss, done, logged, interrupted = [], [], None, 0, None
+    groups = []     # the first and the latest snapshot by group: where the CPU went
     # also a sample every hundredth of the objects: a fast drain's first tenth may last
     # under a second, and its rate needs two samples inside it
     step = max(1, count // 100)
@@ -58,6 +59,7 @@ def drain(benv, counter, mappings, count, workers, timeout, log):
             if n >= 1 and (not samples or time.time() - samples[-1][0] >= 1.0 or n >= count
                            or n >= samples[-1][1] + step):
                 snap = meter.snapshot()
+                groups[1:] = [snap]
                 samples.append((time.time(), n, sum(v for k, v in snap.items()
                                                     if k != 'harness')))
                 rss.append((n, sum(rss_mib(p.pid) or 0 for p in procs)))
@@ -86,6 +88,9 @@ def drain(benv, counter, mappings, count, workers, timeout, log):
         result.update(objs_per_s=(n1 - n0) / (t1 - t0),
                       cpu_ms_per_obj=(c1 - c0) * 1000 / max(1, n1 - n0))
         result.update(phases(samples, count if done else samples[-1][1]))
+        result['cpu_ms_per_obj_by_group'] = {
+            k: round((groups[-1][k] - groups[0][k]) * 1000 / max(1, n1 - n0), 3)
+            for k in groups[0] if k != 'harness'}
     log('  %d objects: %s s, %s obj/s, %s ms CPU/obj; first tenth %s obj/s, %s ms CPU/obj; '
         'last tenth %s obj/s, %s ms CPU/obj; RSS MiB by tenth %s' % (
             count, fmt(result['seconds'], '%.0f'), fmt(result.get('objs_per_s'), '%.1f'),
@@ -95,6 +100,7 @@ def drain(benv, counter, mappings, count, workers, timeout, log):
             fmt(result.get('end_objs_per_s'), '%.1f'),
             fmt(result.get('end_cpu_ms_per_obj'), '%.2f'),
             [None if v is None else round(v) for v in result['rss_by_tenth']]))
+    log('  CPU ms/object by group: %s' % result.get('cpu_ms_per_obj_by_group'))
     return result, bucket
 
 

@@ -1,7 +1,7 @@
 """The Markdown report: one table per measurement, figures and ratios, machine and method."""
 from bench import phases, targets
 from bench.environment import DEFAULT_BASE, DEFAULT_PORT_OFFSET
-from bench.stats import fmt, fmt_spread
+from bench.stats import fmt, fmt_spread, median
 
 METHOD = [
     '## How each figure is measured', '',
@@ -211,6 +211,22 @@ def processes_table(data):
     return lines
 
 
+def by_group_lines(data):
+    """Where the CPU per object of the one- and many-container runs went, by process group
+    (median of the verified rounds): what the per-container cost is made of."""
+    lines = []
+    for key, label in (('one', 'one container'), ('many', 'many containers')):
+        runs = [x for x in data.get(key + '_runs') or []
+                if (x.get('verified') or {}).get('ok') and x.get('cpu_ms_per_obj_by_group')]
+        if not runs:
+            continue
+        groups = sorted(runs[0]['cpu_ms_per_obj_by_group'])
+        lines.append('- %s, CPU ms/object by process group (median): %s' % (label, ', '.join(
+            '%s %.2f' % (g, median([x['cpu_ms_per_obj_by_group'].get(g) or 0 for x in runs]))
+            for g in groups)))
+    return lines
+
+
 def growth_table(data):
     lines = ['## Growth: how cost grows with work', '',
              '| run | objects/s (window) | CPU ms/object, all processes | peak RSS MiB | '
@@ -238,6 +254,7 @@ def growth_table(data):
     if data.get('containers_vs_one'):
         lines += ['', '- many containers / one container, CPU per object, per round: **%s**'
                   % fmt_spread(data['containers_vs_one'], '%.2fx')]
+    lines += by_group_lines(data)
     lines.append('')
     for key in ('one', 'drain'):
         lines += drain_lines(data, key)

@@ -27,3 +27,18 @@ class TestHeader(unittest.TestCase):
                            port_offset=20000)
         self.assertIn('`./tools/bench --only small --quick --write bench/RESULTS.md`', text)
         self.assertIn('(`/tmp/s3sync-bench`, ports +20000)', text)
+
+
+class TestGrowthByGroup(unittest.TestCase):
+    def test_the_cpu_of_each_process_group_is_the_median_of_the_verified_rounds(self):
+        def run(ours, ok=True):
+            return {'verified': {'ok': ok},
+                    'cpu_ms_per_obj_by_group': {'swift': 1.0, 's3': 2.0, 'contender': ours}}
+        lines = report.by_group_lines({
+            'one_runs': [run(2.0), run(3.0), run(2.5)],
+            'many_runs': [run(3.0), run(9.0, ok=False)]})
+        self.assertEqual(lines, [
+            '- one container, CPU ms/object by process group (median): contender 2.50, '
+            's3 2.00, swift 1.00',
+            '- many containers, CPU ms/object by process group (median): contender 3.00, '
+            's3 2.00, swift 1.00'])
