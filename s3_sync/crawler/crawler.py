@@ -220,6 +220,9 @@ class Crawler:
             self.logger.debug('%s/%s: database %s does not exist or is deleted; skipped',
                               job.db_account, job.db_container, job.db_path)
             return []
+        # Merged once, just now: every later read would lock the pending file to merge again.
+        # Rows appended to it from here on wait for the next pass, which that change wakes.
+        broker.skip_commits = True
         sync = self.factory.for_container(job.mapping, job.account, job.container)
         try:
             sync.ready()

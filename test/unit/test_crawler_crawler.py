@@ -8,6 +8,7 @@ from unittest import mock
 import eventlet.debug
 import eventlet.event
 
+from swift.common import db as swift_db
 from swift.common.exceptions import LockTimeout
 from swift.common.utils import ShardName, ShardRange, Timestamp
 from swift.container.backend import ContainerBroker
@@ -667,6 +668,26 @@ class TestStatusAndContainers(CrawlerTestCase):
         broker = self.cluster.create('AUTH_test', 'cont')[0]
         self.crawler(1).run_once()
         self.assertEqual(self.sync.infos, [broker.get_info()['id']])
+
+    def test_the_pending_file_is_merged_once_a_crawl_and_rows_put_meanwhile_go_next_pass(self):
+        broker = self.cluster.create('AUTH_test', 'cont')[0]
+        first, later = self.names(self.replica(1).index, n=2)
+        put(broker, first)
+        crawler = self.crawler(1, verification_slack=60)
+        crawler.progress_hooks.append(lambda job, progress: put(broker, later))
+        real_lock, locks = swift_db.lock_parent_directory, []
+
+        def lock(path, *args, **kwargs):
+            locks.append(path)
+            return real_lock(path, *args, **kwargs)
+        with mock.patch.object(swift_db, 'lock_parent_directory', lock):
+            crawler.run_once()
+        # the crawl's one merge and the put's append, not a merge for each query of the crawl
+        self.assertEqual(locks, [broker.pending_file] * 2)
+        self.assertEqual(self.sync.rows, [first])
+        crawler.progress_hooks.clear()
+        crawler.run_once()
+        self.assertEqual(self.sync.rows, [first, later])
 
     def test_container_metadata_is_not_read_for_a_sync_that_does_not_ask_for_it(self):
         self.cluster.create('AUTH_test', 'cont')
