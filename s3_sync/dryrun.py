@@ -8,6 +8,7 @@ Reads happen as in a real pass (the container DBs, the remote listings of verifi
 rows named are those a real pass would look at. Since no checkpoint is saved, a dry run always
 covers what the next real pass would: it runs one pass and exits, like ``--once``.
 """
+from s3_sync.crawler.first_crawls import FirstCrawls
 from s3_sync.crawler.progress import StatusFile
 from s3_sync.providers.base import RemoteError
 from s3_sync.rows import is_archiver_tombstone, row_timestamps
@@ -17,12 +18,22 @@ from s3_sync.sync.outcome import DestinationUnavailable, Retry
 class ReadOnlyStatusFile(StatusFile):
     """A status file that is read, never written (nor moved aside when corrupt)."""
 
-    def update_entry(self, db_id, fields, replace=False, durable=True):
+    def update_entry(self, db_id, fields, replace=False):
         pass
 
     def _move_aside(self, exc):
         self.logger.warning('status file %s is unreadable (%s); a real pass would move it '
                             'aside and start from row 0', self.path, exc)
+
+
+class ReadOnlyFirstCrawls(FirstCrawls):
+    """The first crawls a killed run left, read; nothing noted, nothing rewritten."""
+
+    def note(self, db_id):
+        pass
+
+    def compact(self):
+        pass
 
 
 class DryRunSync:
@@ -102,4 +113,5 @@ def make_dry(crawler, logger):
     crawler.factory = DryRunFactory(crawler.factory, logger)
     crawler.status_file = ReadOnlyStatusFile
     crawler.prune = False
+    crawler.first_crawls = ReadOnlyFirstCrawls(crawler.status_dir, crawler.process, logger)
     return crawler

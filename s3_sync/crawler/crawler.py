@@ -26,6 +26,7 @@ from swift.common.utils import ShardRange, Timestamp
 from swift.container.backend import SHARDING, ContainerBroker
 
 from s3_sync.crawler.counts import CycleCounts
+from s3_sync.crawler.first_crawls import FirstCrawls
 from s3_sync.crawler.jobs import job_key, mapping_jobs, remote_shards, shard_jobs
 from s3_sync.crawler.node import LocalNode
 from s3_sync.crawler.passes import (
@@ -123,6 +124,7 @@ class Crawler:
         # A dry run (s3_sync/dryrun.py) reads status files and never writes or prunes them.
         self.status_file = StatusFile
         self.prune = True
+        self.first_crawls = FirstCrawls(self.status_dir, self.process, logger)
 
     # -- enumeration -------------------------------------------------------
     def _list_containers(self, account):
@@ -241,6 +243,8 @@ class Crawler:
         for sub in brokers:
             info = sub.get_info()
             progress = status.load(info['id'], job.mapping, self.max_pending)
+            if not progress.saved and self.first_crawls.noted(progress.db_id):
+                progress.resumed = True     # a first crawl cut short: its rows are checked
             for hook in self.progress_hooks:
                 hook(job, progress)
             work.append(DbPasses(job, sub, sync, progress, self.row_pool, counts, self.logger,
@@ -250,7 +254,8 @@ class Crawler:
                                  checkpoint_rows=self.checkpoint_rows, timer=self.timer,
                                  handed_over=handed_over_before(job, sub, info),
                                  settled=settled_since(job, sub),
-                                 grace=self.handover_grace))
+                                 grace=self.handover_grace,
+                                 note_first=self.first_crawls.note))
         # When container-level work comes due with the DB unchanged; a quick pass does none.
         wake = float('-inf') if job.root else float('inf')
         if full and job.root:
@@ -263,6 +268,8 @@ class Crawler:
             if full:
                 passes.verify()
             counts.pending += len(passes.progress.pending)
+            if passes.progress.saved:
+                self.first_crawls.saved(passes.progress.db_id)
         dues = [p.progress.next_due() for p in work]
         dues = [d for d in dues if d is not None]
         self._next_due[job_key(job)] = min(dues) if dues else None
@@ -345,6 +352,7 @@ class Crawler:
         for path in [p for p in self._db_locks if p not in crawled]:
             del self._db_locks[path]
         self._guarded_prune()
+        self._compact_first_crawls()
         elapsed = time.monotonic() - start
         self.cycle_started = None
         self.logger.info(counts.summary(elapsed, time.process_time() - cpu_start))
@@ -376,6 +384,12 @@ class Crawler:
             prune_status_files(self.status_dir, self.mappings, self.logger)
         except OSError as exc:    # pruning is housekeeping: never a reason to stop syncing
             self.logger.warning('could not prune status files: %s', exc)
+
+    def _compact_first_crawls(self):
+        try:
+            self.first_crawls.compact()
+        except OSError as exc:      # it only grows meanwhile: housekeeping, not a stop
+            self.logger.warning('could not rewrite %s: %s', self.first_crawls.path, exc)
 
     def quick_pass(self, jobs):
         """Primary and due pending rows of ``jobs`` only (DBs that changed or have rows due)."""
@@ -456,5 +470,6 @@ class Crawler:
             eventlet.sleep(MIN_WAIT)
 
     def close(self):
+        self.first_crawls.close()
         if self.watcher is not None:
             self.watcher.close()

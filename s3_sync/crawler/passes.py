@@ -111,7 +111,8 @@ class DbPasses:
     def __init__(self, job, broker, sync, progress, pool, counts, logger, chunk, slack,
                  clock=time.time, stopping=lambda: False, resume=None,
                  checkpoint_seconds=CHECKPOINT_SECONDS, checkpoint_rows=CHECKPOINT_ROWS,
-                 timer=time.monotonic, handed_over=None, settled=None, grace=HANDOVER_GRACE):
+                 timer=time.monotonic, handed_over=None, settled=None, grace=HANDOVER_GRACE,
+                 note_first=None):
         self.job = job
         self.broker = broker
         self.sync = sync
@@ -133,6 +134,9 @@ class DbPasses:
         # epoch seconds: before this, rows newer than handed_over may be the root's too
         self.settled = settled
         self.grace = grace
+        # called with the DB id before a first crawl (no entry saved yet) hands a row
+        # (s3_sync.crawler.first_crawls)
+        self.note_first = note_first or (lambda db_id: None)
         # What the passes learnt for stamps.Quiet: every row scanned; when the first row past
         # the verification checkpoint comes due for it (None: not known, no verification ran)
         self.scanned_all = False
@@ -218,11 +222,9 @@ class DbPasses:
                 # no green thread, no checkpoint save per hundred of them.
                 todo = self._not_yet_propagated(self.sync.drop_excluded(owned))
                 if todo and not prog.saved:
-                    # Even a kill before the first checkpoint must leave an entry behind: it is
-                    # what makes the next start check these rows instead of sending them again.
-                    # A kill, which the page cache outlives: not synced, since the save after
-                    # this chunk is (a power loss in between costs these rows' uploads again).
-                    prog.save(durable=False)
+                    # Even a kill before the first checkpoint must leave a trace: it is what
+                    # makes the next start check these rows instead of sending them again.
+                    self.note_first(prog.db_id)
                 handed, stuck = self._check_later(todo)
                 if stuck is not None:
                     rows = [r for r in rows if r['ROWID'] < stuck]

@@ -15,14 +15,12 @@ is honoured. Unlike the original, a reset also clears ``last_verified_row``, ``p
 ``metadata_hash``, and every write is atomic (temp file, fsync, rename, fsync of the dir) so a
 ``kill -9`` never leaves a torn file. A corrupt file is moved aside, never silently lost.
 
-One write is not synced: the entry a DB's first crawl writes before it hands any row (see
-``Progress.save``'s ``durable``). It only has to outlive a kill of the daemon, which the page
-cache does, and the checkpoint saved after those rows (synced) makes it durable; on a new
-container that is one status-file sync per first crawl instead of two.
+A DB's first crawl saves its entry once its first rows have an outcome; what a kill before
+then leaves is a line in :mod:`s3_sync.crawler.first_crawls`, not an entry written ahead.
 
 The fsyncs of a write take milliseconds to seconds on a busy disk; in a green-threaded
-process a synced write runs in eventlet's thread pool (:func:`off_hub`), so the other green threads
-(rows in flight, other containers) go on meanwhile. That opens a switch in the middle of a
+process a synced write runs in eventlet's thread pool (:func:`off_hub`), so the other green
+threads (rows in flight, other containers) go on meanwhile. That opens a switch in the middle of a
 write, so a file has one writer at a time per process (:func:`holding`): an entry update
 reads, changes and writes the file while holding it (several shard crawls of one root share
 the file), and writes of one path land in the order they were asked for.
@@ -240,9 +238,8 @@ class StatusFile:
         self.logger.warning('status file %s is unreadable (%s); moved to %s, starting from row 0',
                             self.path, exc, aside)
 
-    def update_entry(self, db_id, fields, replace=False, durable=True):
-        """Set ``fields`` in the entry of ``db_id``; other entries and keys are kept
-        (``durable``: see :func:`atomic_write`)."""
+    def update_entry(self, db_id, fields, replace=False):
+        """Set ``fields`` in the entry of ``db_id``; other entries and keys are kept."""
         with holding(self.path):    # no other entry's update between the read and the write
             data = self.read()
             for key in LEGACY_KEYS:
@@ -252,7 +249,7 @@ class StatusFile:
                 entry = {}
             entry.update(fields)
             data[db_id] = entry
-            atomic_write_json(self.path, data, durable=durable)
+            atomic_write_json(self.path, data)
 
     def load(self, db_id, mapping, max_pending):
         """The :class:`Progress` of DB ``db_id`` crawled for ``mapping``."""
@@ -314,16 +311,15 @@ class Progress:
         self.inherited = False  # a new DB of a container other DBs were crawled for
         self.saved = False      # the entry is on disk (loaded, or written since)
 
-    def save(self, replace=False, durable=True):
-        """Write the entry; ``durable=False`` for one that only has to outlive a kill of the
-        daemon (see :func:`atomic_write`): a synced save follows it."""
+    def save(self, replace=False):
+        """Write the entry."""
         self.status_file.update_entry(self.db_id, {
             'last_row': self.last_row,
             'last_verified_row': self.last_verified_row,
             'aws_bucket': self.aws_bucket,
             'policy': self.policy,
             'pending': self.pending,
-        }, replace=replace, durable=durable)
+        }, replace=replace)
         self.saved = True
 
     def is_pending(self, rowid):

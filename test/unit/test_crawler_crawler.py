@@ -339,6 +339,11 @@ class TestKillAndRestart(CrawlerTestCase):
                 handed.extend(s.rows)
                 self.killed.send()
         sync.after_upload = after_upload
+        # nor does a first crawl's note (s3_sync.crawler.first_crawls) after the kill
+        journal = crawler.first_crawls
+        real_note, real_compact = journal.note, journal.compact
+        journal.note = lambda db_id: None if sync.dead else real_note(db_id)
+        journal.compact = lambda: None if sync.dead else real_compact()
         real_write = progress_module.atomic_write_json
 
         def write(path, data, **kwargs):
@@ -426,28 +431,30 @@ class TestKillAndRestart(CrawlerTestCase):
         self.assertEqual(restarted.factory.sync.verify_calls, [names[last_row:last_row + 20]])
         self.assert_each_uploaded_once(names)
 
-    def test_kill_before_the_first_checkpoint_still_leaves_one_to_resume_from(self):
+    def test_kill_before_the_first_checkpoint_leaves_a_note_that_makes_the_restart_check(self):
         names = self.put_rows(30)
         self.run_until_killed(self.daemon(checkpoint_rows=100), uploads=5)
-        self.assertEqual(self.entry(self.broker)['last_row'], 0)
-        self.daemon().run_once()
+        self.assertFalse(os.path.exists(os.path.join(self.cluster.status_dir, 'AUTH_test',
+                                                     'cont')))     # no entry saved
+        restarted = self.daemon()
+        restarted.run_once()
+        self.assertEqual(restarted.factory.sync.verify_calls, [names])  # one listing
         self.assert_each_uploaded_once(names)
+        self.assertEqual(restarted.first_crawls.unsaved, set())     # the note is done with
 
-    def test_first_crawl_syncs_only_the_checkpoint_after_its_rows(self):
-        # The entry written before the first row is handed only has to outlive a kill (the
-        # test above): one status-file sync per new container's first crawl, not two.
+    def test_first_crawl_writes_its_status_file_once_after_its_rows(self):
+        # What a kill before then leaves is a line in the first-crawls file (the test above):
+        # a new container costs one status-file write, not an entry written ahead as well.
         names = self.put_rows(5)
-        synced, real_fsync = [], os.fsync
+        written, real_write = [], progress_module.atomic_write_json
 
-        def fsync(fd):
-            if not os.path.isdir('/proc/self/fd/%d' % fd):
-                synced.append(json.loads(os.pread(fd, 100000, 0))[
-                    self.broker.get_info()['id']]['last_row'])
-            return real_fsync(fd)
+        def write(path, data, **kwargs):
+            written.append(data[self.broker.get_info()['id']]['last_row'])
+            return real_write(path, data, **kwargs)
         crawler = self.daemon()
-        with mock.patch.object(progress_module.os, 'fsync', fsync):
+        with mock.patch.object(progress_module, 'atomic_write_json', write):
             crawler.run_once()
-        self.assertEqual(synced, [5])
+        self.assertEqual(written, [5])
         self.assertEqual(self.entry(self.broker)['last_row'], 5)
         self.assert_each_uploaded_once(names)
 
