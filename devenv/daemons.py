@@ -106,9 +106,12 @@ class NodeDaemons:
             return f.read().decode('utf-8', 'replace')
 
     def status_files(self):
+        """The nodes' status files (JSON, atomically written); not the dot files beside them
+        (the temp file of a write a kill cut short, the node's own files such as
+        ``.first-crawls-0``, which is appended to line by line)."""
         for root, _dirs, files in os.walk(self.dir):
             for name in files:
-                if 'status-' in root:
+                if 'status-' in root and not name.startswith('.'):
                     yield os.path.join(root, name)
 
     def stop_all(self):
