@@ -200,10 +200,10 @@ def _replace(path, text, mode, durable=True):
         os.close(dir_fd)
 
 
-def atomic_write_json(path, data, durable=True):
+def atomic_write_json(path, data):
     """``atomic_write`` of ``data`` as JSON, creating the directory if needed."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    atomic_write(path, json.dumps(data, ensure_ascii=False, sort_keys=True), durable=durable)
+    atomic_write(path, json.dumps(data, ensure_ascii=False, sort_keys=True))
 
 
 class StatusFile:

@@ -134,9 +134,9 @@ class TestWritesOffTheHub(GreenDaemonTest):
         real_execute = progress_module.tpool.execute
         with mock.patch.object(progress_module.tpool, 'execute',
                                side_effect=real_execute) as execute:
-            atomic_write_json(path, {'a': 1}, durable=False)
+            progress_module.atomic_write(path, '{"a": 1}', durable=False)
             execute.assert_not_called()     # a page-cache write: a thread costs more than it
-            atomic_write_json(path, {'a': 2})
+            progress_module.atomic_write(path, '{"a": 2}')
             self.assertEqual(execute.call_count, 1)
         with open(path) as f:
             self.assertEqual(json.load(f), {'a': 2})
